@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+/**
+ * The normalized message: what every platform adapter produces and what the core consumes.
+ * Field for field the seed's schema (see ARCHITECTURE.md), plus what routing needs.
+ *
+ * `message_id` is deterministic from the platform's own ids (`telegram:<chat>:<message>`), so a
+ * webhook the platform retries maps to the same id: dedupe and "exactly one reply" rest on it.
+ */
+export const PlatformSchema = z.enum(['telegram', 'whatsapp', 'api', 'mqtt']);
+export type Platform = z.infer<typeof PlatformSchema>;
+
+export const ConversationTypeSchema = z.enum(['private', 'group', 'channel']);
+
+export const AttachmentSchema = z.object({
+  kind: z.enum(['photo', 'document', 'voice', 'audio', 'video', 'sticker', 'location', 'contact']),
+  /** The platform's own reference; the edge never downloads content. */
+  file_id: z.string().optional(),
+  mime_type: z.string().optional(),
+  size: z.number().int().nonnegative().optional(),
+  name: z.string().optional(),
+});
+
+export const EntitySchema = z.object({
+  type: z.string(),
+  offset: z.number().int().nonnegative(),
+  length: z.number().int().nonnegative(),
+  value: z.string().optional(),
+});
+
+export const MessageSchema = z.object({
+  message_id: z.string().min(1).max(256),
+  platform: PlatformSchema,
+  conversation: z.object({
+    id: z.string().min(1).max(256),
+    type: ConversationTypeSchema,
+  }),
+  sender: z.object({
+    id: z.string().min(1).max(256),
+    name: z.string().max(256).optional(),
+  }),
+  content: z.object({
+    text: z.string(),
+    attachments: z.array(AttachmentSchema),
+    entities: z.array(EntitySchema),
+  }),
+  reply_to: z.string().nullable(),
+  /** Seconds since the epoch, as the platform stamped it. */
+  timestamp: z.number().int().nonnegative(),
+});
+
+export type Message = z.infer<typeof MessageSchema>;
+export type Attachment = z.infer<typeof AttachmentSchema>;
+export type Entity = z.infer<typeof EntitySchema>;
+
+/**
+ * The idempotency key of the reply to a message. Derived, never random: a core that answers
+ * the same delivery twice (after a crash, on redelivery) produces the same key, and the Relay
+ * sends it once.
+ */
+export function replyKeyFor(messageId: string): string {
+  return `reply:${messageId}`;
+}
+
+/** The platform a conversation id belongs to (`telegram:123` → `telegram`). */
+export function platformOf(conversationId: string): Platform | undefined {
+  const parsed = PlatformSchema.safeParse(conversationId.slice(0, conversationId.indexOf(':')));
+  return parsed.success ? parsed.data : undefined;
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { PING, TUNNEL_PROTOCOL_VERSION } from './frames.js';
+import { encodeFrame, MAX_FRAME_BYTES, parseCoreFrame, parseEdgeFrame } from './codec.js';
+
+describe('tunnel codec', () => {
+  it('stamps the protocol version and parses back to the same frame', () => {
+    const raw = encodeFrame({ type: 'ack', message_id: 'telegram:1:2' });
+    expect(JSON.parse(raw)).toEqual({ v: TUNNEL_PROTOCOL_VERSION, type: 'ack', message_id: 'telegram:1:2' });
+    expect(parseCoreFrame(raw)).toEqual({ ok: true, value: JSON.parse(raw) });
+  });
+
+  it('accepts the heartbeat constant as a frame on both sides', () => {
+    expect(parseCoreFrame(PING).ok).toBe(true);
+    expect(parseEdgeFrame(PING).ok).toBe(true);
+  });
+
+  it.each([
+    ['not JSON', '{"v":1,', 'bad_frame'],
+    ['an unknown type', '{"v":1,"type":"launch"}', 'bad_frame'],
+    ['a frame of the other direction', encodeFrame({ type: 'welcome', session_id: 's', heartbeat_ms: 1 }), 'bad_frame'],
+    ['credits out of range', '{"v":1,"type":"credit","n":-1}', 'bad_frame'],
+    ['too large', `"${'x'.repeat(MAX_FRAME_BYTES)}"`, 'frame_too_large'],
+  ])('refuses %s with a typed error', (_name, raw, code) => {
+    const parsed = parseCoreFrame(raw);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.error.code).toBe(code);
+  });
+});

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+
+/**
+ * The tunnel protocol between a core (client) and the Relay (server). Every frame carries the
+ * protocol version `v`; `hello` is where an incompatible pair finds out and says which side to
+ * upgrade. Bump the version on any change a peer of the previous version would misread.
+ */
+export const TUNNEL_PROTOCOL_VERSION = 1;
+
+const frame = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
+  z.object({ v: z.number().int().positive(), type: z.literal(type), ...shape });
+
+const credits = z.number().int().min(0).max(10_000);
+
+// core → edge ------------------------------------------------------------------------------
+
+/** First frame on a new tunnel: who the core is and how many deliveries it can take now. */
+export const HelloFrame = frame('hello', {
+  core_id: z.string().min(1).max(128),
+  credits,
+  software: z.string().max(128).optional(),
+});
+
+/** More capacity: the core can take `n` more deliveries (credits are additive). */
+export const CreditFrame = frame('credit', { n: credits });
+
+/** The delivery of `message_id` is done; the Relay forgets it and may deliver the next one. */
+export const AckFrame = frame('ack', { message_id: z.string().min(1).max(256) });
+
+/** A reply to send to a platform. `key` is the idempotency key: the Relay sends each once. */
+export const ReplyFrame = frame('reply', {
+  key: z.string().min(1).max(300),
+  conversation_id: z.string().min(1).max(256),
+  in_reply_to: z.string().min(1).max(256).nullable(),
+  text: z.string().min(1).max(65_536),
+});
+
+// edge → core ------------------------------------------------------------------------------
+
+/** The Relay accepted the tunnel. `heartbeat_ms` is how often it expects a ping. */
+export const WelcomeFrame = frame('welcome', {
+  session_id: z.string(),
+  heartbeat_ms: z.number().int().positive(),
+});
+
+/**
+ * One queued message for the core. `sealed` is the message as compact JWE, encrypted to the
+ * core's public key at enqueue time: the Relay routes by the plaintext ids beside it and
+ * cannot read the body it stores.
+ */
+export const DeliverFrame = frame('deliver', {
+  message_id: z.string().min(1).max(256),
+  conversation_id: z.string().min(1).max(256),
+  attempt: z.number().int().positive(),
+  sealed: z.string().min(1),
+});
+
+/** The Relay refuses something; `fatal` frames are followed by a close. */
+export const ErrorFrame = frame('error', {
+  code: z.string(),
+  message: z.string(),
+  fatal: z.boolean(),
+});
+
+// both ways --------------------------------------------------------------------------------
+
+export const PingFrame = frame('ping', {});
+export const PongFrame = frame('pong', {});
+
+export const CoreFrame = z.discriminatedUnion('type', [
+  HelloFrame,
+  CreditFrame,
+  AckFrame,
+  ReplyFrame,
+  PingFrame,
+  PongFrame,
+]);
+export const EdgeFrame = z.discriminatedUnion('type', [
+  WelcomeFrame,
+  DeliverFrame,
+  ErrorFrame,
+  PingFrame,
+  PongFrame,
+]);
+
+export type CoreFrame = z.infer<typeof CoreFrame>;
+export type EdgeFrame = z.infer<typeof EdgeFrame>;
+export type HelloFrame = z.infer<typeof HelloFrame>;
+export type ReplyFrame = z.infer<typeof ReplyFrame>;
+export type DeliverFrame = z.infer<typeof DeliverFrame>;
+
+/**
+ * The heartbeat, byte for byte. The Relay answers it with a WebSocket auto-response so a
+ * hibernated Durable Object is not woken for every ping; that needs an exact string match.
+ */
+export const PING = JSON.stringify({ v: TUNNEL_PROTOCOL_VERSION, type: 'ping' });
+export const PONG = JSON.stringify({ v: TUNNEL_PROTOCOL_VERSION, type: 'pong' });
