@@ -9,6 +9,12 @@ describe('tunnel codec', () => {
     expect(parseCoreFrame(raw)).toEqual({ ok: true, value: JSON.parse(raw) });
   });
 
+  it('reports the peer version of a frame from another protocol version', () => {
+    const parsed = parseCoreFrame('{"v":7,"type":"hello"}');
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.error).toMatchObject({ code: 'protocol_mismatch', peerVersion: 7 });
+  });
+
   it('accepts the heartbeat constant as a frame on both sides', () => {
     expect(parseCoreFrame(PING).ok).toBe(true);
     expect(parseEdgeFrame(PING).ok).toBe(true);
@@ -18,8 +24,9 @@ describe('tunnel codec', () => {
     ['not JSON', '{"v":1,', 'bad_frame'],
     ['an unknown type', '{"v":1,"type":"launch"}', 'bad_frame'],
     ['a frame of the other direction', encodeFrame({ type: 'welcome', session_id: 's', heartbeat_ms: 1 }), 'bad_frame'],
-    ['credits out of range', '{"v":1,"type":"credit","n":-1}', 'bad_frame'],
+    ['credits out of range', '{"v":1,"type":"credit","credits":-1}', 'bad_frame'],
     ['too large', `"${'x'.repeat(MAX_FRAME_BYTES)}"`, 'frame_too_large'],
+    ['of another protocol version', '{"v":2,"type":"hello","whatever":true}', 'protocol_mismatch'],
   ])('refuses %s with a typed error', (_name, raw, code) => {
     const parsed = parseCoreFrame(raw);
     expect(parsed.ok).toBe(false);

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { HearthError, type Parsed } from '../errors.js';
-import { CoreFrame, EdgeFrame, TUNNEL_PROTOCOL_VERSION } from './frames.js';
+import { CoreFrame, EdgeFrame, TUNNEL_PROTOCOL_VERSION, type CoreFrameBody, type EdgeFrameBody } from './frames.js';
 
 /** Frames larger than this are refused before JSON parsing (a message body is far smaller). */
 export const MAX_FRAME_BYTES = 1_048_576;
@@ -16,6 +16,12 @@ function parseWith<S extends z.ZodType>(schema: S, raw: string | ArrayBuffer): P
   } catch (cause) {
     return { ok: false, error: new HearthError('bad_frame', 'tunnel frame is not JSON', { cause }) };
   }
+  // The version first: a newer peer's frame may not fit this schema, and "upgrade" is the
+  // useful answer, not "invalid".
+  const version = typeof json === 'object' && json !== null && 'v' in json ? json.v : undefined;
+  if (typeof version === 'number' && version !== TUNNEL_PROTOCOL_VERSION) {
+    return { ok: false, error: new ProtocolMismatchError(version) };
+  }
   const result = schema.safeParse(json);
   if (!result.success) {
     return {
@@ -26,6 +32,18 @@ function parseWith<S extends z.ZodType>(schema: S, raw: string | ArrayBuffer): P
   return { ok: true, value: result.data };
 }
 
+/** A frame of another tunnel protocol version; `peerVersion` says which side must upgrade. */
+export class ProtocolMismatchError extends HearthError {
+  override readonly name = 'ProtocolMismatchError';
+  constructor(readonly peerVersion: number) {
+    const upgrade = peerVersion > TUNNEL_PROTOCOL_VERSION ? 'this side' : 'the peer';
+    super(
+      'protocol_mismatch',
+      `tunnel protocol mismatch: this side speaks v${TUNNEL_PROTOCOL_VERSION}, the peer v${peerVersion}; upgrade ${upgrade}`,
+    );
+  }
+}
+
 /** Parses a frame the core sent (run by the Relay). */
 export const parseCoreFrame = (raw: string | ArrayBuffer): Parsed<CoreFrame> => parseWith(CoreFrame, raw);
 
@@ -33,8 +51,6 @@ export const parseCoreFrame = (raw: string | ArrayBuffer): Parsed<CoreFrame> => 
 export const parseEdgeFrame = (raw: string | ArrayBuffer): Parsed<EdgeFrame> => parseWith(EdgeFrame, raw);
 
 /** Serializes a frame, stamping the protocol version so callers never forget it. */
-export function encodeFrame(frame: DistributiveOmit<CoreFrame | EdgeFrame, 'v'>): string {
+export function encodeFrame(frame: CoreFrameBody | EdgeFrameBody): string {
   return JSON.stringify({ v: TUNNEL_PROTOCOL_VERSION, ...frame });
 }
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -14,15 +14,18 @@ const credits = z.number().int().min(0).max(10_000);
 
 // core → edge ------------------------------------------------------------------------------
 
-/** First frame on a new tunnel: who the core is and how many deliveries it can take now. */
+/** First frame on a new tunnel: who the core is and its window (most unacked deliveries it takes). */
 export const HelloFrame = frame('hello', {
   core_id: z.string().min(1).max(128),
   credits,
   software: z.string().max(128).optional(),
 });
 
-/** More capacity: the core can take `n` more deliveries (credits are additive). */
-export const CreditFrame = frame('credit', { n: credits });
+/**
+ * The core's window changed: it may now hold at most `credits` unacked deliveries. Absolute,
+ * not additive, so a lost or repeated frame cannot make the two sides' counts drift.
+ */
+export const CreditFrame = frame('credit', { credits });
 
 /** The delivery of `message_id` is done; the Relay forgets it and may deliver the next one. */
 export const AckFrame = frame('ack', { message_id: z.string().min(1).max(256) });
@@ -85,6 +88,11 @@ export const EdgeFrame = z.discriminatedUnion('type', [
 
 export type CoreFrame = z.infer<typeof CoreFrame>;
 export type EdgeFrame = z.infer<typeof EdgeFrame>;
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** A frame as callers write it: `encodeFrame` stamps the version. */
+export type CoreFrameBody = DistributiveOmit<CoreFrame, 'v'>;
+export type EdgeFrameBody = DistributiveOmit<EdgeFrame, 'v'>;
 export type HelloFrame = z.infer<typeof HelloFrame>;
 export type ReplyFrame = z.infer<typeof ReplyFrame>;
 export type DeliverFrame = z.infer<typeof DeliverFrame>;
@@ -95,3 +103,11 @@ export type DeliverFrame = z.infer<typeof DeliverFrame>;
  */
 export const PING = JSON.stringify({ v: TUNNEL_PROTOCOL_VERSION, type: 'ping' });
 export const PONG = JSON.stringify({ v: TUNNEL_PROTOCOL_VERSION, type: 'pong' });
+
+/** WebSocket close codes of the tunnel (4000-4999 is the application range). */
+export const TunnelCloseCode = {
+  /** Edge and core speak different protocol versions; reconnecting will not help until one upgrades. */
+  ProtocolMismatch: 4001,
+  /** The core broke the protocol (no hello first, a hello for another core id). */
+  ProtocolViolation: 4002,
+} as const;

@@ -1,0 +1,78 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { AppEnv } from './app-env.js';
+import { loadConfig } from './config.js';
+import { describeError, log } from './log.js';
+import { telegramWebhook } from './platforms/telegram/webhook.js';
+import { tunnelUpgrade } from './tunnel/route.js';
+
+/** Webhook bodies past this are refused with 413 before they are read (Telegram's are a few KiB). */
+export const MAX_WEBHOOK_BYTES = 1_048_576;
+
+/** Stable machine-readable codes for the statuses this app answers with. */
+const ERROR_CODES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  404: 'not_found',
+  413: 'payload_too_large',
+  426: 'upgrade_required',
+  503: 'unavailable',
+};
+
+export const app = new Hono<AppEnv>();
+
+const withSecureHeaders = secureHeaders();
+
+app.use(requestId());
+// The tunnel's 101 comes from the Relay with immutable headers, and security headers mean
+// nothing to a WebSocket upgrade: every other response gets them.
+app.use((c, next) => (c.req.path === '/tunnel' ? next() : withSecureHeaders(c, next)));
+
+app.get('/healthz', (c) => c.json({ ok: true }));
+
+// Everything below needs a valid configuration; a broken one answers 503 (see config.ts).
+app.use('/webhooks/*', async (c, next) => {
+  c.set('config', loadConfig(c.env));
+  await next();
+});
+app.use('/tunnel', async (c, next) => {
+  c.set('config', loadConfig(c.env));
+  await next();
+});
+
+app.post(
+  '/webhooks/telegram',
+  bodyLimit({
+    maxSize: MAX_WEBHOOK_BYTES,
+    onError: () => {
+      throw new HTTPException(413, { message: `body exceeds ${MAX_WEBHOOK_BYTES} bytes` });
+    },
+  }),
+  telegramWebhook,
+);
+
+app.get('/tunnel', tunnelUpgrade);
+
+app.notFound((c) => c.json({ ok: false, error: { code: 'not_found', message: 'no such route' } }, 404));
+
+app.onError((error, c) => {
+  const fields = { method: c.req.method, path: c.req.path, request_id: c.get('requestId') };
+  if (error instanceof HTTPException) {
+    const status = error.status as ContentfulStatusCode;
+    log(status >= 500 ? 'error' : 'warn', 'request_rejected', { ...fields, status, reason: error.message });
+    const response = c.json(
+      { ok: false, error: { code: ERROR_CODES[status] ?? 'error', message: error.message } },
+      status,
+    );
+    // Headers an exception carries (WWW-Authenticate, Retry-After) reach the client.
+    error.res?.headers.forEach((value, name) => response.headers.set(name, value));
+    if (status === 503) response.headers.set('Retry-After', '30');
+    return response;
+  }
+  log('error', 'request_failed', { ...fields, error: describeError(error) });
+  return c.json({ ok: false, error: { code: 'internal', message: 'internal error' } }, 500);
+});

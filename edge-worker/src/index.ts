@@ -1,0 +1,5 @@
+import { app } from './app.js';
+
+export { Relay } from './relay/relay.js';
+
+export default app satisfies ExportedHandler<Env>;

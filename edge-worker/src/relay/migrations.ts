@@ -1,0 +1,43 @@
+/**
+ * The Relay's SQLite schema, as numbered migrations applied in order on start. Append only:
+ * a deployed object has run every earlier step, so they must never change.
+ */
+const MIGRATIONS: readonly string[] = [
+  // 1: the queue, and the outbox of replies keyed by their idempotency key.
+  `CREATE TABLE messages (
+     seq             INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order
+     message_id      TEXT NOT NULL UNIQUE,               -- platform-derived: dedupes retries
+     conversation_id TEXT NOT NULL,
+     sealed          TEXT NOT NULL,                      -- JWE to the core's key; unreadable here
+     enqueued_at     INTEGER NOT NULL,
+     attempts        INTEGER NOT NULL DEFAULT 0,
+     session_id      TEXT,                               -- tunnel session holding it in flight
+     delivered_at    INTEGER,
+     acked_at        INTEGER
+   );
+   CREATE INDEX messages_pending ON messages (conversation_id, seq) WHERE acked_at IS NULL;
+   CREATE INDEX messages_in_flight ON messages (session_id) WHERE session_id IS NOT NULL;
+   CREATE TABLE outbox (
+     key             TEXT PRIMARY KEY,                   -- idempotency key: sent at most once
+     conversation_id TEXT NOT NULL,
+     in_reply_to     TEXT,
+     text            TEXT NOT NULL,
+     created_at      INTEGER NOT NULL,
+     attempts        INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at INTEGER NOT NULL,
+     sent_at         INTEGER,
+     failed_at       INTEGER,
+     last_error      TEXT
+   );
+   CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE sent_at IS NULL AND failed_at IS NULL;`,
+];
+
+/** Brings the schema up to date; runs inside the object's constructor, before any event. */
+export function migrate(sql: SqlStorage): void {
+  sql.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  const row = sql.exec<{ version: number }>('SELECT version FROM schema_version').toArray()[0];
+  const current = row?.version ?? 0;
+  for (let i = current; i < MIGRATIONS.length; i++) sql.exec(MIGRATIONS[i]!);
+  if (!row) sql.exec('INSERT INTO schema_version (version) VALUES (?)', MIGRATIONS.length);
+  else if (current < MIGRATIONS.length) sql.exec('UPDATE schema_version SET version = ?', MIGRATIONS.length);
+}

@@ -1,0 +1,65 @@
+import type { OutboundReply } from '../platforms/outbound.js';
+
+/**
+ * Replies waiting to leave the edge, keyed by idempotency key. A key is inserted once, ever:
+ * a core that answers the same message again (after a crash or a redelivery) is a no-op.
+ */
+export interface OutboxRow extends OutboundReply {
+  key: string;
+  attempts: number;
+}
+
+export function insertReply(sql: SqlStorage, key: string, reply: OutboundReply, now: number): { duplicate: boolean } {
+  const inserted = sql
+    .exec(
+      `INSERT INTO outbox (key, conversation_id, in_reply_to, text, created_at, next_attempt_at)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING key`,
+      key,
+      reply.conversationId,
+      reply.inReplyTo,
+      reply.text,
+      now,
+      now,
+    )
+    .toArray();
+  return { duplicate: inserted.length === 0 };
+}
+
+export function dueReplies(sql: SqlStorage, now: number, limit = 50): OutboxRow[] {
+  return sql
+    .exec<{ key: string; conversation_id: string; in_reply_to: string | null; text: string; attempts: number }>(
+      `SELECT key, conversation_id, in_reply_to, text, attempts FROM outbox
+        WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
+        ORDER BY created_at LIMIT ?`,
+      now,
+      limit,
+    )
+    .toArray()
+    .map((row) => ({
+      key: row.key,
+      conversationId: row.conversation_id,
+      inReplyTo: row.in_reply_to,
+      text: row.text,
+      attempts: row.attempts,
+    }));
+}
+
+/** The earliest time an unsent reply is due, for the alarm. */
+export function nextDueAt(sql: SqlStorage): number | undefined {
+  const row = sql
+    .exec<{ at: number | null }>('SELECT MIN(next_attempt_at) AS at FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL')
+    .toArray()[0];
+  return row?.at ?? undefined;
+}
+
+export function markSent(sql: SqlStorage, key: string, now: number): void {
+  sql.exec('UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE key = ?', now, key);
+}
+
+export function markRetry(sql: SqlStorage, key: string, at: number, error: string): void {
+  sql.exec('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE key = ?', at, error, key);
+}
+
+export function markFailed(sql: SqlStorage, key: string, now: number, error: string): void {
+  sql.exec('UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ? WHERE key = ?', now, error, key);
+}

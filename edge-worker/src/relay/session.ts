@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+/**
+ * What the Relay remembers about one tunnel, stored on the socket itself
+ * (`serializeAttachment`) so it survives hibernation.
+ */
+const SessionSchema = z.object({
+  sessionId: z.string(),
+  coreId: z.string(),
+  /** Most unacked deliveries this core may hold at once (its credits). */
+  window: z.number().int().nonnegative(),
+  /** True once the core said hello with a compatible protocol. */
+  ready: z.boolean(),
+});
+export type Session = z.infer<typeof SessionSchema>;
+
+export function readSession(ws: WebSocket): Session | undefined {
+  const parsed = SessionSchema.safeParse(ws.deserializeAttachment());
+  return parsed.success ? parsed.data : undefined;
+}
+
+export function writeSession(ws: WebSocket, session: Session): void {
+  ws.serializeAttachment(session);
+}

@@ -1,0 +1,9 @@
+/**
+ * The Relay instance for this deployment. One object by default; sharding by conversation
+ * (ARCHITECTURE.md, "Scale") will pick the name from the conversation id here.
+ */
+export const RELAY_NAME = 'main';
+
+export function relayFor(env: Env) {
+  return env.RELAY.get(env.RELAY.idFromName(RELAY_NAME));
+}

@@ -1,0 +1,145 @@
+import {
+  encodeFrame,
+  parseCoreKeySet,
+  parseEdgeFrame,
+  signTunnelToken,
+  type CoreFrameBody,
+  type CoreKeySet,
+  type EdgeFrame,
+} from '@hearth/shared';
+import { SELF } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { inject } from 'vitest';
+import { CORE_ID_HEADER } from '../src/tunnel/route.js';
+
+export const coreKeys = (): CoreKeySet => parseCoreKeySet(inject('corePrivateJwks'), 'corePrivateJwks', true);
+
+let nextUpdateId = Math.floor(Math.random() * 1e6);
+/** A Telegram update carrying a private text message, shaped like the Bot API's. */
+export function textUpdate(chatId: number, text: string, messageId = ++nextUpdateId) {
+  return {
+    update_id: ++nextUpdateId,
+    message: {
+      message_id: messageId,
+      date: 1_764_000_000,
+      chat: { id: chatId, type: 'private', first_name: 'Ada' },
+      from: { id: chatId, is_bot: false, first_name: 'Ada', last_name: 'Lovelace', language_code: 'en' },
+      text,
+    },
+  };
+}
+
+/** POSTs a body to the Telegram webhook through the real app (`SELF`). */
+export function postWebhook(body: unknown, secret: string | null = inject('webhookSecret')) {
+  return SELF.fetch('https://edge.test/webhooks/telegram', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(secret === null ? {} : { 'X-Telegram-Bot-Api-Secret-Token': secret }) },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+/** The calls the fake Bot API recorded (it runs in Node; we are in workerd). */
+export async function telegramCalls(): Promise<{ method: string; body: Record<string, unknown> }[]> {
+  return (await fetch(`${inject('telegramApiBase')}/__calls`)).json();
+}
+
+export async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * A core's end of the tunnel, driven by hand. Frames are queued as they arrive; `next` takes
+ * them in order. `barrier` sends a ping the Relay must process itself (not the auto-response):
+ * when its pong arrives, every frame the Relay sent before it is already queued here.
+ */
+export class TestTunnel {
+  private readonly frames: EdgeFrame[] = [];
+  private wake: (() => void) | undefined;
+  closed: { code: number; reason: string } | undefined;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.addEventListener('message', (event) => {
+      const parsed = parseEdgeFrame(typeof event.data === 'string' ? event.data : new TextDecoder().decode(event.data));
+      if (!parsed.ok) throw parsed.error;
+      this.frames.push(parsed.value);
+      this.wake?.();
+    });
+    ws.addEventListener('close', (event) => {
+      this.closed = { code: event.code, reason: event.reason };
+      this.wake?.();
+    });
+  }
+
+  /** Opens a tunnel through the worker's `/tunnel` route with a token signed by `keys`. */
+  static async viaRoute(coreId = 'core-a', keys = coreKeys()): Promise<TestTunnel> {
+    const response = await SELF.fetch('https://edge.test/tunnel', {
+      headers: { Upgrade: 'websocket', Authorization: `Bearer ${await signTunnelToken(keys, coreId)}` },
+    });
+    return TestTunnel.accept(response);
+  }
+
+  /** Opens a tunnel straight to a Relay object (a unique one per test), as the route would. */
+  static async toRelay(relayName: string, coreId = 'core-a'): Promise<TestTunnel> {
+    const stub = env.RELAY.get(env.RELAY.idFromName(relayName));
+    const response = await stub.fetch('https://relay/tunnel', { headers: { Upgrade: 'websocket', [CORE_ID_HEADER]: coreId } });
+    return TestTunnel.accept(response);
+  }
+
+  private static accept(response: Response): TestTunnel {
+    const ws = response.webSocket;
+    if (response.status !== 101 || !ws) throw new Error(`tunnel upgrade failed: ${response.status}`);
+    ws.accept();
+    return new TestTunnel(ws);
+  }
+
+  send(frame: CoreFrameBody): void {
+    this.ws.send(encodeFrame(frame));
+  }
+
+  /** Says hello with a window and waits for the welcome. */
+  async hello(credits: number, coreId = 'core-a'): Promise<void> {
+    this.send({ type: 'hello', core_id: coreId, credits });
+    await this.next('welcome');
+  }
+
+  async next<T extends EdgeFrame['type']>(type: T, timeoutMs = 5_000): Promise<Extract<EdgeFrame, { type: T }>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = this.frames.findIndex((f) => f.type === type);
+      if (index >= 0) return this.frames.splice(index, 1)[0] as Extract<EdgeFrame, { type: T }>;
+      if (this.closed) throw new Error(`tunnel closed (${this.closed.code} ${this.closed.reason}) while waiting for ${type}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no ${type} frame within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** Everything the Relay sent before now, after a processed round trip. */
+  async barrier(): Promise<EdgeFrame[]> {
+    // Key order differs from PING, so the runtime's auto-response does not answer it.
+    this.ws.send(JSON.stringify({ type: 'ping', v: 1 }));
+    await this.next('pong');
+    return this.frames.splice(0);
+  }
+
+  async waitClosed(timeoutMs = 5_000): Promise<{ code: number; reason: string }> {
+    await waitFor(async () => this.closed, 'tunnel close', timeoutMs);
+    return this.closed!;
+  }
+
+  close(): void {
+    this.ws.close(1000, 'test done');
+  }
+}

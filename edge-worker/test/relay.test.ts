@@ -1,0 +1,152 @@
+import { PING, PONG, seal, unseal, type Message } from '@hearth/shared';
+import { runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { TestTunnel, coreKeys, telegramCalls, waitFor } from './helpers.js';
+
+let relayCount = 0;
+/** A fresh Relay object per test: nothing left over from another test can be delivered. */
+function freshRelay() {
+  const name = `relay-test-${++relayCount}-${crypto.randomUUID()}`;
+  return { name, stub: env.RELAY.get(env.RELAY.idFromName(name)) };
+}
+
+function message(chatId: number, n: number, text = `message ${n}`): Message {
+  return {
+    message_id: `telegram:${chatId}:${n}`,
+    platform: 'telegram',
+    conversation: { id: `telegram:${chatId}`, type: 'private' },
+    sender: { id: `telegram:${chatId}` },
+    content: { text, attachments: [], entities: [] },
+    reply_to: null,
+    timestamp: 1_764_000_000 + n,
+  };
+}
+
+async function enqueue(stub: ReturnType<typeof freshRelay>['stub'], m: Message) {
+  return stub.enqueue({ message_id: m.message_id, conversation_id: m.conversation.id, sealed: await seal(JSON.stringify(m), coreKeys()) });
+}
+
+describe('Relay', () => {
+  it('delivers a queued message sealed, and forgets it once acked', async () => {
+    const { name, stub } = freshRelay();
+    await enqueue(stub, message(1, 1, 'hello core'));
+    const tunnel = await TestTunnel.toRelay(name);
+    await tunnel.hello(4);
+    const delivery = await tunnel.next('deliver');
+    expect(delivery).toMatchObject({ message_id: 'telegram:1:1', conversation_id: 'telegram:1', attempt: 1 });
+    expect(JSON.parse(await unseal(delivery.sealed, coreKeys()))).toEqual(message(1, 1, 'hello core'));
+
+    tunnel.send({ type: 'ack', message_id: 'telegram:1:1' });
+    await tunnel.barrier();
+    const pending = await runInDurableObject(stub, (_r, state) =>
+      state.storage.sql.exec('SELECT COUNT(*) AS n FROM messages WHERE acked_at IS NULL').one(),
+    );
+    expect(pending.n).toBe(0);
+    tunnel.close();
+  });
+
+  it('keeps one delivery in flight per conversation, in arrival order', async () => {
+    const { name, stub } = freshRelay();
+    for (const n of [1, 2, 3]) await enqueue(stub, message(7, n));
+    await enqueue(stub, message(8, 1));
+    const tunnel = await TestTunnel.toRelay(name);
+    await tunnel.hello(10);
+    const first = (await tunnel.barrier()).filter((f) => f.type === 'deliver').map((f) => f.message_id);
+    // Conversation 7's head and conversation 8's head, nothing more, despite 10 credits.
+    expect(first).toEqual(['telegram:7:1', 'telegram:8:1']);
+
+    const order: string[] = [];
+    for (const expected of ['telegram:7:2', 'telegram:7:3']) {
+      tunnel.send({ type: 'ack', message_id: order.at(-1) ?? 'telegram:7:1' });
+      const next = await tunnel.next('deliver');
+      order.push(next.message_id);
+      expect(next.message_id).toBe(expected);
+    }
+    tunnel.close();
+  });
+
+  it('never holds more unacked deliveries on a core than its window', async () => {
+    const { name, stub } = freshRelay();
+    for (const chat of [11, 12, 13, 14, 15]) await enqueue(stub, message(chat, 1));
+    const tunnel = await TestTunnel.toRelay(name);
+    await tunnel.hello(2);
+    expect((await tunnel.barrier()).filter((f) => f.type === 'deliver')).toHaveLength(2);
+
+    tunnel.send({ type: 'credit', credits: 3 });
+    expect((await tunnel.barrier()).filter((f) => f.type === 'deliver')).toHaveLength(1);
+
+    tunnel.send({ type: 'credit', credits: 0 });
+    await tunnel.barrier();
+    tunnel.send({ type: 'ack', message_id: 'telegram:11:1' });
+    // Window 0: the freed slot is not refilled.
+    expect((await tunnel.barrier()).filter((f) => f.type === 'deliver')).toHaveLength(0);
+    tunnel.close();
+  });
+
+  it('redelivers what a closed tunnel held, counting the attempt', async () => {
+    const { name, stub } = freshRelay();
+    await enqueue(stub, message(21, 1));
+    const first = await TestTunnel.toRelay(name, 'core-a');
+    await first.hello(1, 'core-a');
+    expect((await first.next('deliver')).attempt).toBe(1);
+    first.close();
+    await first.waitClosed();
+
+    const second = await TestTunnel.toRelay(name, 'core-b');
+    await second.hello(1, 'core-b');
+    const again = await second.next('deliver');
+    expect(again).toMatchObject({ message_id: 'telegram:21:1', attempt: 2 });
+    // A late ack for the released delivery is void; the holder's ack counts.
+    second.send({ type: 'ack', message_id: 'telegram:21:1' });
+    await second.barrier();
+    second.close();
+  });
+
+  it('sends a reply once per idempotency key, threaded under the message it answers', async () => {
+    const { name, stub } = freshRelay();
+    await enqueue(stub, message(31, 5));
+    const tunnel = await TestTunnel.toRelay(name);
+    await tunnel.hello(1);
+    await tunnel.next('deliver');
+    const reply = { type: 'reply', key: 'reply:telegram:31:5', conversation_id: 'telegram:31', in_reply_to: 'telegram:31:5', text: 'hi Ada' } as const;
+    tunnel.send(reply);
+    tunnel.send(reply);
+    tunnel.send({ type: 'ack', message_id: 'telegram:31:5' });
+    await tunnel.barrier();
+
+    const sent = await waitFor(async () => {
+      const calls = (await telegramCalls()).filter((c) => c.method === 'sendMessage' && c.body.chat_id === '31');
+      return calls.length > 0 ? calls : undefined;
+    }, 'sendMessage to chat 31');
+    // The duplicate was dropped at insert: one row, one call.
+    await tunnel.barrier();
+    expect((await telegramCalls()).filter((c) => c.method === 'sendMessage' && c.body.chat_id === '31')).toHaveLength(1);
+    expect(sent[0]!.body).toEqual({ chat_id: '31', text: 'hi Ada', reply_parameters: { message_id: 5, allow_sending_without_reply: true } });
+    tunnel.close();
+  });
+
+  it('answers the heartbeat without the Relay and refuses another protocol version', async () => {
+    const { name } = freshRelay();
+    const tunnel = await TestTunnel.toRelay(name);
+    tunnel.ws.send(PING);
+    expect(await tunnel.next('pong')).toEqual(JSON.parse(PONG));
+
+    tunnel.ws.send(JSON.stringify({ v: 2, type: 'hello', core_id: 'core-a', credits: 1, shiny: true }));
+    const error = await tunnel.next('error');
+    expect(error).toMatchObject({ code: 'protocol_mismatch', fatal: true });
+    expect(error.message).toContain('upgrade the edge');
+    expect((await tunnel.waitClosed()).code).toBe(4001);
+  });
+
+  it('answers a malformed frame with a non-fatal error and stays up', async () => {
+    const { name } = freshRelay();
+    const tunnel = await TestTunnel.toRelay(name);
+    await tunnel.hello(1);
+    tunnel.ws.send('{"v":1,"type":"ack"}');
+    expect(await tunnel.next('error')).toMatchObject({ code: 'bad_frame', fatal: false });
+    await tunnel.barrier();
+    expect(tunnel.closed).toBeUndefined();
+    tunnel.close();
+  });
+});

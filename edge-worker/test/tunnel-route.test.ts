@@ -1,0 +1,43 @@
+import { generateCoreKeySet, signTunnelToken } from '@hearth/shared';
+import { SELF } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { TestTunnel, coreKeys } from './helpers.js';
+
+const upgrade = (headers: Record<string, string> = {}) =>
+  SELF.fetch('https://edge.test/tunnel', { headers: { Upgrade: 'websocket', ...headers } });
+
+describe('GET /tunnel', () => {
+  it('answers 426 to a request that is not a WebSocket upgrade', async () => {
+    const response = await SELF.fetch('https://edge.test/tunnel');
+    expect(response.status).toBe(426);
+  });
+
+  it('answers 401 with WWW-Authenticate when there is no token', async () => {
+    const response = await upgrade();
+    expect(response.status).toBe(401);
+    expect(response.headers.get('WWW-Authenticate')).toContain('Bearer');
+  });
+
+  it.each([
+    ['signed by another key', async () => signTunnelToken(await generateCoreKeySet(), 'core-a')],
+    ['expired', async () => signTunnelToken(coreKeys(), 'core-a', -600)],
+    ['malformed', async () => 'a.b.c'],
+  ])('answers 401 to a token %s', async (_name, token) => {
+    const response = await upgrade({ Authorization: `Bearer ${await token()}` });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ error: { code: 'unauthorized' } });
+  });
+
+  it('opens the tunnel for a token signed by the configured core key', async () => {
+    const tunnel = await TestTunnel.viaRoute('core-a');
+    await tunnel.hello(1);
+    tunnel.close();
+  });
+
+  it('refuses a hello that names another core than the token', async () => {
+    const tunnel = await TestTunnel.viaRoute('core-a');
+    tunnel.send({ type: 'hello', core_id: 'core-b', credits: 1 });
+    expect(await tunnel.next('error')).toMatchObject({ code: 'core_id_mismatch', fatal: true });
+    expect((await tunnel.waitClosed()).code).toBe(4002);
+  });
+});

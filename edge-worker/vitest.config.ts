@@ -1,0 +1,27 @@
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Edge tests run inside workerd with the real wrangler.jsonc. The fake Telegram Bot API and
+ * the core's key set come from global-setup (Node side) through `provide`/`inject`.
+ */
+export default defineConfig({
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: './wrangler.jsonc' },
+      miniflare: {
+        bindings: {
+          TELEGRAM_WEBHOOK_SECRET: inject('webhookSecret'),
+          TELEGRAM_BOT_TOKEN: inject('botToken'),
+          TELEGRAM_API_BASE: inject('telegramApiBase'),
+          HEARTH_CORE_JWKS: inject('corePublicJwks'),
+        },
+      },
+    })),
+  ],
+  test: {
+    globalSetup: ['./test/global-setup.ts'],
+    include: ['test/**/*.test.ts'],
+    testTimeout: 20_000,
+  },
+});
