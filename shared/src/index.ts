@@ -5,3 +5,4 @@ export * from './tunnel/codec.js';
 export * from './crypto/core-keys.js';
 export * from './crypto/tunnel-token.js';
 export * from './crypto/seal.js';
+export * from './config/edge-config.js';

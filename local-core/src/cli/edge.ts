@@ -1,0 +1,36 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
+import { parseEdgeConfig } from '@hearth/shared';
+import { ConfigError } from '../errors.js';
+import { EDGE_DIR, startEdgeProcess } from './edge-process.js';
+import { untilSignal } from './run.js';
+
+/** The edge variables the local launcher passes on when they are set. */
+const EDGE_VARS = ['TELEGRAM_WEBHOOK_SECRET', 'TELEGRAM_BOT_TOKEN', 'TELEGRAM_API_BASE', 'HEARTH_CORE_JWKS', 'HEARTH_HEARTBEAT_MS'];
+
+/**
+ * `hearth edge`: the edge alone under workerd, as `wrangler dev` would run it, after checking
+ * its settings (environment, then .env, then edge-worker/.dev.vars) so that a missing secret
+ * stops it here with the variable's name rather than answering 503 later.
+ */
+export async function runEdge(port: number): Promise<void> {
+  const devVars = parseEnv((await readFile(join(EDGE_DIR, '.dev.vars'), 'utf8').catch(() => '')) || '');
+  const vars: Record<string, string> = {};
+  for (const name of EDGE_VARS) {
+    const value = process.env[name] ?? devVars[name];
+    if (value) vars[name] = value;
+  }
+  const checked = parseEdgeConfig(vars);
+  if (!checked.ok) throw new ConfigError(`the edge cannot start:\n  ${checked.problems.join('\n  ')}`);
+
+  const edge = await startEdgeProcess({
+    port,
+    vars,
+    persistTo: '.hearth/edge-state',
+    onLine: (line, stream) => (stream === 'stderr' ? process.stderr : process.stdout).write(`${line}\n`),
+  });
+  process.stdout.write(`hearth edge listening on ${edge.url} (tunnel at ${edge.url}/tunnel)\n`);
+  await untilSignal();
+  await edge.stop();
+}

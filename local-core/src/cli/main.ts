@@ -1,0 +1,69 @@
+import { publicKeySet } from '@hearth/shared';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadCoreConfig } from '../config.js';
+import { startCore } from '../core.js';
+import { writeNewKeySet } from '../keys/key-store.js';
+import { createLogger } from '../logger.js';
+import { VERSION } from '../version.js';
+import { runDev } from './dev.js';
+import { runEdge } from './edge.js';
+import { loadEnvFile } from './env-file.js';
+import { runCommand, untilSignal } from './run.js';
+
+const port = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65_535) throw new InvalidArgumentError('a port is a whole number from 1 to 65535');
+  return n;
+};
+const defaultPort = () => process.env.HEARTH_EDGE_PORT ?? '8787';
+
+const program = new Command('hearth')
+  .description('Hearth: your assistant at home, reachable through a serverless edge.')
+  .version(VERSION)
+  // Settings come from the environment; a .env in the working folder fills what it leaves unset.
+  .hook('preAction', async () => loadEnvFile('.env'));
+
+program
+  .command('keygen')
+  .description("create the core's key pair and print the public JWK Set to give the edge (HEARTH_CORE_JWKS)")
+  .option('--key-file <path>', 'where to write the private key set (HEARTH_KEY_FILE)')
+  .option('--force', 'replace an existing key (the edge must then get the new public key)', false)
+  .action((options: { keyFile?: string; force: boolean }) =>
+    runCommand(async () => {
+      const keyFile = options.keyFile ?? loadCoreConfig(process.env).keyFile;
+      const keySet = await writeNewKeySet(keyFile, options.force);
+      process.stderr.write(
+        `wrote the private key set to ${keyFile} (keep it secret). Give the edge this public key set:\n` +
+          `  locally: HEARTH_CORE_JWKS=<it> in edge-worker/.dev.vars; deployed: wrangler secret put HEARTH_CORE_JWKS\n`,
+      );
+      process.stdout.write(`${JSON.stringify(publicKeySet(keySet))}\n`);
+    }),
+  );
+
+program
+  .command('start')
+  .description('run the core: load the model, dial the edge (HEARTH_EDGE_URL), answer messages')
+  .action(() =>
+    runCommand(async () => {
+      const config = loadCoreConfig(process.env);
+      const log = createLogger(config.logLevel);
+      const core = await startCore(config, log);
+      const signal = await untilSignal();
+      log.info({ signal }, 'shutting down');
+      await core.stop();
+    }),
+  );
+
+program
+  .command('edge')
+  .description('run the edge alone under workerd (wrangler dev) on this machine')
+  .option('--port <port>', 'port on 127.0.0.1 (HEARTH_EDGE_PORT)', port, port(defaultPort()))
+  .action((options: { port: number }) => runCommand(() => runEdge(options.port)));
+
+program
+  .command('dev')
+  .description('run the whole system locally: the edge under workerd and the core connected to it')
+  .option('--port <port>', 'edge port on 127.0.0.1 (HEARTH_EDGE_PORT)', port, port(defaultPort()))
+  .action((options: { port: number }) => runCommand(() => runDev(options.port)));
+
+await program.parseAsync();

@@ -1,0 +1,86 @@
+import { availableParallelism, hostname } from 'node:os';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+/**
+ * The core's settings, read once at start from the environment (a `.env` file fills what the
+ * environment leaves unset). Every error names the variable and says how to fix it.
+ */
+const positiveInt = (name: string, min: number, max: number) =>
+  z.coerce
+    .number({ error: `${name} must be a whole number` })
+    .int(`${name} must be a whole number`)
+    .min(min, `${name} must be at least ${min}`)
+    .max(max, `${name} must be at most ${max}`);
+
+const CoreEnvSchema = z.object({
+  HEARTH_EDGE_URL: z
+    .url({ error: 'HEARTH_EDGE_URL must be the edge URL, e.g. https://hearth.example.workers.dev or http://127.0.0.1:8787' })
+    .default('http://127.0.0.1:8787'),
+  HEARTH_CORE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,128}$/, 'HEARTH_CORE_ID must be 1-128 characters of A-Z a-z 0-9 . _ -')
+    .default(hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 128) || 'core'),
+  HEARTH_KEY_FILE: z.string().min(1).default('.hearth/core-key.json'),
+  HEARTH_ENGINE: z.enum(['llama', 'echo'], { error: 'HEARTH_ENGINE must be llama (default) or echo (diagnostic)' }).default('llama'),
+  HEARTH_MODEL: z.string().min(1).optional(),
+  HEARTH_MODELS_DIR: z.string().min(1).default('models'),
+  HEARTH_THREADS: positiveInt('HEARTH_THREADS', 1, 256).default(Math.max(1, Math.floor(availableParallelism() / 2))),
+  HEARTH_SEQUENCES: positiveInt('HEARTH_SEQUENCES', 1, 64).default(4),
+  HEARTH_CONTEXT_SIZE: positiveInt('HEARTH_CONTEXT_SIZE', 128, 131_072).default(2048),
+  HEARTH_MAX_TOKENS: positiveInt('HEARTH_MAX_TOKENS', 1, 8192).default(256),
+  HEARTH_SYSTEM_PROMPT: z.string().max(2000).default('You are Hearth, a helpful personal assistant. Answer briefly.'),
+  HEARTH_HEARTBEAT_MS: positiveInt('HEARTH_HEARTBEAT_MS', 500, 300_000).default(15_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface CoreConfig {
+  edgeUrl: string;
+  coreId: string;
+  keyFile: string;
+  engine: 'llama' | 'echo';
+  /** An explicit model file; else the first `*.gguf` in `modelsDirs`. */
+  modelPath: string | undefined;
+  modelsDirs: string[];
+  threads: number;
+  /** Parallel conversations: context sequences, and the window granted to the Relay. */
+  sequences: number;
+  contextSize: number;
+  maxTokens: number;
+  systemPrompt: string;
+  heartbeatMs: number;
+  logLevel: z.infer<typeof CoreEnvSchema>['LOG_LEVEL'];
+}
+
+/**
+ * Validates `env` into a {@link CoreConfig}.
+ *
+ * @throws ConfigError listing every bad variable
+ * @example
+ * const config = loadCoreConfig(process.env);
+ */
+export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
+  // Empty strings mean "unset", as they do in a .env file with `NAME=`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = CoreEnvSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => issue.message).join('\n'));
+  }
+  const e = parsed.data;
+  return {
+    edgeUrl: e.HEARTH_EDGE_URL.replace(/\/+$/, ''),
+    coreId: e.HEARTH_CORE_ID,
+    keyFile: e.HEARTH_KEY_FILE,
+    engine: e.HEARTH_ENGINE,
+    modelPath: e.HEARTH_MODEL,
+    // A path list, like PATH: `models:/srv/models`.
+    modelsDirs: e.HEARTH_MODELS_DIR.split(':').filter(Boolean),
+    threads: e.HEARTH_THREADS,
+    sequences: e.HEARTH_SEQUENCES,
+    contextSize: e.HEARTH_CONTEXT_SIZE,
+    maxTokens: e.HEARTH_MAX_TOKENS,
+    systemPrompt: e.HEARTH_SYSTEM_PROMPT,
+    heartbeatMs: e.HEARTH_HEARTBEAT_MS,
+    logLevel: e.LOG_LEVEL,
+  };
+}

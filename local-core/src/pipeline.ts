@@ -1,0 +1,102 @@
+import { MessageSchema, replyKeyFor, unseal, type CoreFrameBody, type CoreKeySet, type DeliverFrame, type Message } from '@hearth/shared';
+import { LRUCache } from 'lru-cache';
+import type { Engine } from './inference/engine.js';
+import type { Logger } from './logger.js';
+
+export interface PipelineOptions {
+  keySet: CoreKeySet;
+  engine: Engine;
+  log: Logger;
+  /** Sends a frame on the current tunnel; false when it is down (the Relay will redeliver). */
+  send: (frame: CoreFrameBody) => boolean;
+  /** Answered messages remembered, so a redelivery is re-sent, not regenerated. */
+  rememberAnswers?: number;
+}
+
+/** Said when the model produced only whitespace, so the sender is not left waiting in silence. */
+export const EMPTY_REPLY_NOTICE = '(the model produced no reply)';
+
+/**
+ * Turns deliveries into replies: unseal → validate → engine → reply → ack. The reply goes out
+ * before the ack, under an idempotency key derived from the message, so a crash between the
+ * two makes the Relay redeliver and drop the repeated reply; a redelivery of a message this
+ * core already answered (or is answering) reuses that answer.
+ */
+export class Pipeline {
+  private readonly answered: LRUCache<string, string>;
+  private readonly running = new Map<string, Promise<string>>();
+  private readonly tasks = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+
+  constructor(private readonly options: PipelineOptions) {
+    this.answered = new LRUCache({ max: options.rememberAnswers ?? 10_000 });
+  }
+
+  /** Deliveries being worked on now. */
+  get inFlight(): number {
+    return this.tasks.size;
+  }
+
+  handle(delivery: DeliverFrame): void {
+    const task = this.process(delivery).finally(() => this.tasks.delete(task));
+    this.tasks.add(task);
+  }
+
+  /** Abandons work in progress (unacked, so the Relay redelivers it) and waits for it to settle. */
+  async stop(): Promise<void> {
+    this.abort.abort(new Error('core stopping'));
+    await Promise.allSettled([...this.tasks]);
+  }
+
+  private async process(delivery: DeliverFrame): Promise<void> {
+    const started = performance.now();
+    const log = this.options.log.child({ messageId: delivery.message_id, attempt: delivery.attempt });
+    let message: Message;
+    try {
+      message = MessageSchema.parse(JSON.parse(await unseal(delivery.sealed, this.options.keySet)));
+    } catch (error) {
+      // No retry can fix a payload this key cannot open: ack so it does not block its conversation.
+      log.error({ err: error instanceof Error ? error.message : String(error) }, 'delivery cannot be opened or is invalid; dropped');
+      this.options.send({ type: 'ack', message_id: delivery.message_id });
+      return;
+    }
+
+    let text: string;
+    try {
+      text = this.answered.get(message.message_id) ?? (await this.generate(message));
+    } catch (error) {
+      if (this.abort.signal.aborted) return;
+      // Left unacked: the Relay redelivers it after the tunnel drops (ack deadlines will come).
+      log.error({ err: error instanceof Error ? error.message : String(error) }, 'generation failed');
+      return;
+    }
+    if (this.abort.signal.aborted) return;
+    this.answered.set(message.message_id, text);
+
+    const sent =
+      this.options.send({
+        type: 'reply',
+        key: replyKeyFor(message.message_id),
+        conversation_id: message.conversation.id,
+        in_reply_to: message.message_id,
+        text,
+      }) && this.options.send({ type: 'ack', message_id: message.message_id });
+    log.info(
+      { conversationId: message.conversation.id, chars: text.length, ms: Math.round(performance.now() - started), sent },
+      sent ? 'replied' : 'reply kept for redelivery (tunnel down)',
+    );
+  }
+
+  /** One generation per message id, however many times it is delivered meanwhile. */
+  private generate(message: Message): Promise<string> {
+    let pending = this.running.get(message.message_id);
+    if (!pending) {
+      pending = this.options.engine
+        .reply(message, { signal: this.abort.signal })
+        .then((text) => (text.trim() === '' ? EMPTY_REPLY_NOTICE : text))
+        .finally(() => this.running.delete(message.message_id));
+      this.running.set(message.message_id, pending);
+    }
+    return pending;
+  }
+}

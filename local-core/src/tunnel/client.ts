@@ -1,0 +1,216 @@
+import { EventEmitter } from 'node:events';
+import {
+  PING,
+  PONG,
+  TunnelCloseCode,
+  encodeFrame,
+  parseEdgeFrame,
+  signTunnelToken,
+  type CoreFrameBody,
+  type CoreKeySet,
+  type DeliverFrame,
+} from '@hearth/shared';
+import WebSocket from 'ws';
+import type { Logger } from '../logger.js';
+import { backoffDelay } from './backoff.js';
+
+export interface TunnelClientOptions {
+  /** The edge's base URL (http(s) or ws(s)); the tunnel is at `/tunnel`. */
+  edgeUrl: string;
+  coreId: string;
+  keySet: CoreKeySet;
+  /** The window to grant on each (re)connect: most unacked deliveries this core takes. */
+  credits: number;
+  /** How often to ping; a peer silent for twice this long is dropped and redialled. */
+  heartbeatMs: number;
+  log: Logger;
+  onDeliver: (frame: DeliverFrame) => void;
+  software?: string;
+}
+
+export type TunnelState = 'idle' | 'connecting' | 'ready' | 'stopped';
+
+interface TunnelEvents {
+  ready: [sessionId: string];
+  disconnected: [code: number, reason: string];
+}
+
+/**
+ * The core's outbound WebSocket to the edge. It dials out (nothing listens at home), signs a
+ * fresh short-lived JWT for every attempt, says hello with its window, keeps the link alive
+ * with heartbeats, and redials with jittered exponential backoff whenever the link drops or
+ * goes silent.
+ *
+ * @example
+ * const tunnel = new TunnelClient({ edgeUrl, coreId, keySet, credits: 4, heartbeatMs: 15_000, log, onDeliver });
+ * tunnel.start();
+ * await once(tunnel, 'ready');
+ */
+export class TunnelClient extends EventEmitter<TunnelEvents> {
+  private socket: WebSocket | undefined;
+  private state_: TunnelState = 'idle';
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private lastHeard = 0;
+
+  constructor(private readonly options: TunnelClientOptions) {
+    super();
+  }
+
+  get state(): TunnelState {
+    return this.state_;
+  }
+
+  get url(): string {
+    const url = new URL('/tunnel', this.options.edgeUrl);
+    url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
+    return url.toString();
+  }
+
+  start(): void {
+    if (this.state_ !== 'idle') return;
+    void this.connect();
+  }
+
+  /** Sends a frame if the tunnel is up; false when it is not (the Relay will redeliver). */
+  send(frame: CoreFrameBody): boolean {
+    if (this.state_ !== 'ready' || this.socket?.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(encodeFrame(frame));
+    return true;
+  }
+
+  /** Closes the tunnel for good; the Relay returns whatever this core held to the queue. */
+  async stop(): Promise<void> {
+    this.state_ = 'stopped';
+    clearTimeout(this.retryTimer);
+    clearInterval(this.heartbeatTimer);
+    const socket = this.socket;
+    if (!socket || socket.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        socket.terminate();
+        resolve();
+      }, 2_000);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.close(1000, 'core stopping');
+    });
+  }
+
+  private async connect(): Promise<void> {
+    if (this.state_ === 'stopped') return;
+    this.state_ = 'connecting';
+    const { log } = this.options;
+    let token: string;
+    try {
+      token = await signTunnelToken(this.options.keySet, this.options.coreId);
+    } catch (error) {
+      log.error({ err: error }, 'cannot sign a tunnel token with this core key');
+      return this.scheduleReconnect();
+    }
+    if (this.state_ !== 'connecting') return;
+    const socket = new WebSocket(this.url, {
+      headers: { Authorization: `Bearer ${token}` },
+      handshakeTimeout: 10_000,
+      maxPayload: 2 * 1024 * 1024,
+    });
+    this.socket = socket;
+
+    socket.on('open', () => {
+      this.lastHeard = Date.now();
+      this.startHeartbeat(socket);
+      socket.send(
+        encodeFrame({
+          type: 'hello',
+          core_id: this.options.coreId,
+          credits: this.options.credits,
+          ...(this.options.software ? { software: this.options.software } : {}),
+        }),
+      );
+    });
+    socket.on('message', (data, isBinary) => {
+      this.lastHeard = Date.now();
+      const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
+      this.onMessage(socket, text);
+    });
+    socket.on('unexpected-response', (_req, res) => {
+      const hint =
+        res.statusCode === 401
+          ? ': the edge does not accept this core key; give it the public key from `npx hearth keygen` as HEARTH_CORE_JWKS'
+          : '';
+      log.error({ status: res.statusCode, url: this.url }, `edge refused the tunnel (HTTP ${res.statusCode})${hint}`);
+      res.resume();
+      socket.terminate();
+    });
+    socket.on('error', (error) => log.warn({ err: error.message, url: this.url }, 'tunnel error'));
+    socket.on('close', (code, reasonBuffer) => {
+      const reason = reasonBuffer.toString();
+      clearInterval(this.heartbeatTimer);
+      if (this.socket === socket) this.socket = undefined;
+      const wasReady = this.state_ === 'ready';
+      if (this.state_ !== 'stopped') this.state_ = 'connecting';
+      if (wasReady) log.warn({ code, reason }, 'tunnel disconnected');
+      this.emit('disconnected', code, reason);
+      if (code === TunnelCloseCode.ProtocolMismatch) {
+        // Redialling will not help until one side upgrades; keep trying, slowly.
+        this.attempt = Math.max(this.attempt, 10);
+      }
+      this.scheduleReconnect();
+    });
+  }
+
+  private onMessage(socket: WebSocket, text: string): void {
+    const { log } = this.options;
+    const parsed = parseEdgeFrame(text);
+    if (!parsed.ok) {
+      log.warn({ code: parsed.error.code }, parsed.error.message);
+      return;
+    }
+    const frame = parsed.value;
+    switch (frame.type) {
+      case 'welcome':
+        this.state_ = 'ready';
+        this.attempt = 0;
+        log.info({ sessionId: frame.session_id, edge: this.options.edgeUrl, credits: this.options.credits }, 'tunnel connected');
+        this.emit('ready', frame.session_id);
+        return;
+      case 'deliver':
+        this.options.onDeliver(frame);
+        return;
+      case 'ping':
+        socket.send(PONG);
+        return;
+      case 'pong':
+        return;
+      case 'error':
+        log[frame.fatal ? 'error' : 'warn']({ code: frame.code }, `edge: ${frame.message}`);
+        return;
+    }
+  }
+
+  private startHeartbeat(socket: WebSocket): void {
+    clearInterval(this.heartbeatTimer);
+    const { heartbeatMs, log } = this.options;
+    this.heartbeatTimer = setInterval(() => {
+      const silentFor = Date.now() - this.lastHeard;
+      if (silentFor > 2 * heartbeatMs) {
+        // No close frame will come from a dead link: drop it ourselves.
+        log.warn({ silentForMs: silentFor }, 'tunnel silent, reconnecting');
+        socket.terminate();
+        return;
+      }
+      if (socket.readyState === WebSocket.OPEN) socket.send(PING);
+    }, heartbeatMs);
+  }
+
+  private scheduleReconnect(): void {
+    if (this.state_ === 'stopped') return;
+    const delay = backoffDelay(this.attempt++);
+    this.options.log.debug({ delayMs: delay, attempt: this.attempt }, 'tunnel reconnect scheduled');
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+  }
+}

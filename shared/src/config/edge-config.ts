@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { parseCoreKeySet, type CoreKeySet } from '../crypto/core-keys.js';
+
+/**
+ * The edge's settings and their validation, in one place for the two who need it: the worker
+ * (which answers 503 while they are wrong) and `hearth edge` (which refuses to start).
+ * Each problem names the variable and says how to set it.
+ */
+export const EDGE_SECRETS = ['TELEGRAM_WEBHOOK_SECRET', 'TELEGRAM_BOT_TOKEN', 'HEARTH_CORE_JWKS'] as const;
+
+const howToSet = (name: string) =>
+  `set it in edge-worker/.dev.vars locally (npm start generates one) or with \`wrangler secret put ${name}\``;
+
+const required = (name: string) =>
+  z.string({ error: `${name} is missing: ${howToSet(name)}` }).min(1, `${name} is empty: ${howToSet(name)}`);
+
+const EdgeVarsSchema = z.object({
+  // Telegram allows 1-256 characters of A-Z a-z 0-9 _ - as a webhook secret_token; we want 16+.
+  TELEGRAM_WEBHOOK_SECRET: required('TELEGRAM_WEBHOOK_SECRET').regex(
+    /^[A-Za-z0-9_-]{16,256}$/,
+    'TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z a-z 0-9 _ -',
+  ),
+  TELEGRAM_BOT_TOKEN: required('TELEGRAM_BOT_TOKEN'),
+  TELEGRAM_API_BASE: z
+    .url({ error: 'TELEGRAM_API_BASE must be a URL such as https://api.telegram.org' })
+    .default('https://api.telegram.org')
+    .transform((url) => url.replace(/\/+$/, '')),
+  HEARTH_CORE_JWKS: required('HEARTH_CORE_JWKS'),
+  HEARTH_HEARTBEAT_MS: z.coerce
+    .number({ error: 'HEARTH_HEARTBEAT_MS must be a number of milliseconds' })
+    .int()
+    .min(1_000, 'HEARTH_HEARTBEAT_MS must be at least 1000')
+    .max(300_000, 'HEARTH_HEARTBEAT_MS must be at most 300000')
+    .default(15_000),
+});
+
+export interface EdgeConfig {
+  telegram: { webhookSecret: string; botToken: string; apiBase: string };
+  /** The core's public keys: verify its tunnel tokens, seal messages to it. */
+  coreKeys: CoreKeySet;
+  heartbeatMs: number;
+}
+
+export type EdgeConfigResult = { ok: true; config: EdgeConfig } | { ok: false; problems: string[] };
+
+/**
+ * Validates the edge's variables (worker bindings, or a merged env in Node).
+ *
+ * @example
+ * const result = parseEdgeConfig(env);
+ * if (!result.ok) console.error(result.problems.join('\n'));
+ */
+export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult {
+  // Empty means unset, as in a dotenv file with `NAME=`.
+  const present = Object.fromEntries(Object.entries(vars).filter(([, value]) => value !== ''));
+  const parsed = EdgeVarsSchema.safeParse(present);
+  if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((issue) => issue.message) };
+  let coreKeys: CoreKeySet;
+  try {
+    coreKeys = parseCoreKeySet(parsed.data.HEARTH_CORE_JWKS, 'HEARTH_CORE_JWKS');
+  } catch (error) {
+    return { ok: false, problems: [`${error instanceof Error ? error.message : String(error)} (run \`npx hearth keygen\`)`] };
+  }
+  return {
+    ok: true,
+    config: {
+      telegram: {
+        webhookSecret: parsed.data.TELEGRAM_WEBHOOK_SECRET,
+        botToken: parsed.data.TELEGRAM_BOT_TOKEN,
+        apiBase: parsed.data.TELEGRAM_API_BASE,
+      },
+      coreKeys,
+      heartbeatMs: parsed.data.HEARTH_HEARTBEAT_MS,
+    },
+  };
+}
