@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { loadCoreConfig } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+
+describe('loadCoreConfig', () => {
+  it('runs on defaults alone', () => {
+    const config = loadCoreConfig({});
+    expect(config).toMatchObject({
+      edgeUrl: 'http://127.0.0.1:8787',
+      keyFile: '.hearth/core-key.json',
+      engine: 'llama',
+      modelPath: undefined,
+      modelsDirs: ['models'],
+      sequences: 4,
+    });
+    expect(config.threads).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reads every variable, treating empty as unset', () => {
+    const config = loadCoreConfig({
+      HEARTH_EDGE_URL: 'https://edge.example.com/',
+      HEARTH_CORE_ID: 'attic',
+      HEARTH_MODEL: '/models/qwen.gguf',
+      HEARTH_MODELS_DIR: 'models:/srv/models',
+      HEARTH_THREADS: '3',
+      HEARTH_SEQUENCES: '8',
+      HEARTH_ENGINE: 'echo',
+      HEARTH_SYSTEM_PROMPT: '',
+    });
+    expect(config).toMatchObject({
+      edgeUrl: 'https://edge.example.com',
+      coreId: 'attic',
+      modelPath: '/models/qwen.gguf',
+      modelsDirs: ['models', '/srv/models'],
+      threads: 3,
+      sequences: 8,
+      engine: 'echo',
+    });
+    expect(config.systemPrompt).toContain('Hearth');
+  });
+
+  it('names each bad variable in one error', () => {
+    const error = (() => {
+      try {
+        loadCoreConfig({ HEARTH_EDGE_URL: 'not a url', HEARTH_SEQUENCES: '0', HEARTH_ENGINE: 'gpt' });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain('HEARTH_EDGE_URL');
+    expect(message).toContain('HEARTH_SEQUENCES must be at least 1');
+    expect(message).toContain('HEARTH_ENGINE');
+  });
+});
