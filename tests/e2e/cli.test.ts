@@ -1,0 +1,65 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreKeySetSchema } from '@hearth/shared';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CoreProcess } from '../support/core-process.js';
+import { TEST_MODEL } from '../support/system.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'hearth-cli-'));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+/** Runs `hearth ...` to completion and returns its exit code and everything it printed. */
+async function hearth(args: string[], env: Record<string, string> = {}) {
+  const run = new CoreProcess({ HEARTH_KEY_FILE: join(dir, 'core-key.json'), ...env }, args);
+  const code = await run.exited;
+  return { code, output: run.raw.join('\n') };
+}
+
+describe('hearth CLI start-up checks', () => {
+  it('keygen prints only the public key set on stdout', async () => {
+    const { code, output } = await hearth(['keygen']);
+    expect(code).toBe(0);
+    const jwksLine = output.split('\n').find((l) => l.startsWith('{"keys"'));
+    const jwks = CoreKeySetSchema.parse(JSON.parse(jwksLine!));
+    expect(jwks.keys.map((k) => k.use).sort()).toEqual(['enc', 'sig']);
+    for (const key of jwks.keys) expect(key).not.toHaveProperty('d');
+  });
+
+  it('start without a key says to run keygen, and exits non-zero', async () => {
+    const { code, output } = await hearth(['start'], { HEARTH_MODEL: TEST_MODEL });
+    expect(code).toBe(1);
+    expect(output).toContain('npx hearth keygen');
+    expect(output).toContain('HEARTH_KEY_FILE');
+  });
+
+  it('start without a model names HEARTH_MODEL, and exits non-zero', async () => {
+    expect((await hearth(['keygen'])).code).toBe(0);
+    const { code, output } = await hearth(['start'], { HEARTH_MODEL: join(dir, 'missing.gguf') });
+    expect(code).toBe(1);
+    expect(output).toMatch(/HEARTH_MODEL points at .*missing\.gguf/);
+
+    const none = await hearth(['start'], { HEARTH_MODELS_DIR: join(dir, 'no-models') });
+    expect(none.code).toBe(1);
+    expect(none.output).toContain('no .gguf file');
+  });
+
+  it('start with a bad setting names it, and exits non-zero', async () => {
+    const { code, output } = await hearth(['start'], { HEARTH_EDGE_URL: 'edge.example.com' });
+    expect(code).toBe(1);
+    expect(output).toContain('HEARTH_EDGE_URL');
+  });
+
+  it('edge without its secrets names each one and how to set it, and exits non-zero', async () => {
+    // Empty values count as unset, and win over any edge-worker/.dev.vars on this machine.
+    const { code, output } = await hearth(['edge'], { TELEGRAM_WEBHOOK_SECRET: '', TELEGRAM_BOT_TOKEN: '', HEARTH_CORE_JWKS: '' });
+    expect(code).toBe(1);
+    for (const name of ['TELEGRAM_WEBHOOK_SECRET', 'TELEGRAM_BOT_TOKEN', 'HEARTH_CORE_JWKS']) {
+      expect(output).toContain(`${name} is missing`);
+      expect(output).toContain(`wrangler secret put ${name}`);
+    }
+  });
+});
