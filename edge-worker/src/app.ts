@@ -69,7 +69,7 @@ app.onError((error, c) => {
       status,
     );
     // Headers an exception carries (WWW-Authenticate, Retry-After) reach the client.
-    error.res?.headers.forEach((value, name) => response.headers.set(name, value));
+    for (const [name, value] of error.res?.headers ?? []) response.headers.set(name, value);
     if (status === 503) response.headers.set('Retry-After', '30');
     return response;
   }

@@ -151,7 +151,12 @@ describe('TunnelClient', () => {
 
   it('says which setting to fix when the edge refuses its key, and keeps trying with backoff', async () => {
     const lines: string[] = [];
-    const log = pino({ level: 'warn' }, new Writable({ write: (chunk, _e, done) => (lines.push(chunk.toString()), done()) }));
+    const log = pino({ level: 'warn' }, new Writable({
+        write: (chunk, _encoding, done) => {
+          lines.push(chunk.toString());
+          done();
+        },
+      }));
     const { relay, client } = await setup({ log });
     relay.rejectWith = 401;
     client.start();

@@ -89,7 +89,8 @@ export class FakeTelegramBotApi {
     } catch {
       return reply(400, { ok: false, error_code: 400, description: 'Bad Request: invalid JSON' });
     }
-    this.calls.push({ token: match[1]!, method: match[2]!, body, at: Date.now() });
+    const [, token = '', method = ''] = match;
+    this.calls.push({ token, method, body, at: Date.now() });
     for (const wake of this.waiters.splice(0)) wake();
 
     const failure = this.failures.shift();
@@ -101,7 +102,7 @@ export class FakeTelegramBotApi {
         ...(failure.retryAfter ? { parameters: { retry_after: failure.retryAfter } } : {}),
       });
     }
-    if (match[2] === 'sendMessage') {
+    if (method === 'sendMessage') {
       return reply(200, {
         ok: true,
         result: { message_id: this.nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: Number(body.chat_id) }, text: body.text },

@@ -37,7 +37,7 @@ export function migrate(sql: SqlStorage): void {
   sql.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
   const row = sql.exec<{ version: number }>('SELECT version FROM schema_version').toArray()[0];
   const current = row?.version ?? 0;
-  for (let i = current; i < MIGRATIONS.length; i++) sql.exec(MIGRATIONS[i]!);
+  for (const step of MIGRATIONS.slice(current)) sql.exec(step);
   if (!row) sql.exec('INSERT INTO schema_version (version) VALUES (?)', MIGRATIONS.length);
   else if (current < MIGRATIONS.length) sql.exec('UPDATE schema_version SET version = ?', MIGRATIONS.length);
 }
