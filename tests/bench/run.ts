@@ -67,17 +67,25 @@ function row(name: string, samples: number[], baseline: number[]) {
 
 const coreEnv = { HEARTH_THREADS: '1', HEARTH_MAX_TOKENS: String(MAX_TOKENS) };
 
-console.log(`Hearth bench: ${SAMPLES} sequential messages per row, each in a new conversation\n`);
-const echo = await startSystem({ ...coreEnv, HEARTH_ENGINE: 'echo' });
-await webhookToReply(echo, 5); // warm-up
-const floor = await edgeFloor(echo, SAMPLES);
-const echoPath = await webhookToReply(echo, SAMPLES);
-await echo.stop();
+/** Runs `body` against a fresh system, stopping it however `body` ends. */
+async function withSystem<T>(env: Record<string, string>, body: (system: System) => Promise<T>): Promise<T> {
+  const system = await startSystem(env);
+  try {
+    return await body(system);
+  } finally {
+    await system.stop();
+  }
+}
 
-const llamaSystem = await startSystem(coreEnv);
-await webhookToReply(llamaSystem, 5);
-const modelPath = await webhookToReply(llamaSystem, SAMPLES);
-await llamaSystem.stop();
+console.log(`Hearth bench: ${SAMPLES} sequential messages per row, each in a new conversation\n`);
+const [floor, echoPath] = await withSystem({ ...coreEnv, HEARTH_ENGINE: 'echo' }, async (system) => {
+  await webhookToReply(system, 5); // warm-up
+  return [await edgeFloor(system, SAMPLES), await webhookToReply(system, SAMPLES)] as const;
+});
+const modelPath = await withSystem(coreEnv, async (system) => {
+  await webhookToReply(system, 5);
+  return webhookToReply(system, SAMPLES);
+});
 const bare = await bareGeneration(SAMPLES);
 
 row('delivery path (echo engine)', echoPath, floor);

@@ -37,48 +37,57 @@ export interface System {
  */
 export async function startSystem(coreEnv: Record<string, string> = {}): Promise<System> {
   const dir = await mkdtemp(join(tmpdir(), 'hearth-e2e-'));
-  const keyFile = join(dir, 'core-key.json');
-  const keySet = await writeNewKeySet(keyFile);
   const telegram = new FakeTelegramBotApi();
   const edgeLines: string[] = [];
-  const edge = await startEdgeProcess({
-    port: await freePort(),
-    persistTo: join(dir, 'edge-state'),
-    vars: {
-      TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      TELEGRAM_BOT_TOKEN: '123456:E2E-token',
-      TELEGRAM_API_BASE: await telegram.start(),
-      HEARTH_CORE_JWKS: JSON.stringify(publicKeySet(keySet)),
-    },
-    onLine: (line) => edgeLines.push(line),
-  });
-  const core = new CoreProcess({
-    HEARTH_EDGE_URL: edge.url,
-    HEARTH_KEY_FILE: keyFile,
-    HEARTH_MODEL: TEST_MODEL,
-    HEARTH_THREADS: '1',
-    HEARTH_CORE_ID: 'e2e-core',
-    ...coreEnv,
-  });
-  await core.waitForLog((line) => line.msg === 'tunnel connected');
-
+  let edge: EdgeProcess | undefined;
+  let core: CoreProcess | undefined;
+  const stop = async () => {
+    await core?.stop();
+    await edge?.stop();
+    await telegram.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const keyFile = join(dir, 'core-key.json');
+    const keySet = await writeNewKeySet(keyFile);
+    edge = await startEdgeProcess({
+      port: await freePort(),
+      persistTo: join(dir, 'edge-state'),
+      vars: {
+        TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
+        TELEGRAM_BOT_TOKEN: '123456:E2E-token',
+        TELEGRAM_API_BASE: await telegram.start(),
+        HEARTH_CORE_JWKS: JSON.stringify(publicKeySet(keySet)),
+      },
+      onLine: (line) => edgeLines.push(line),
+    });
+    core = new CoreProcess({
+      HEARTH_EDGE_URL: edge.url,
+      HEARTH_KEY_FILE: keyFile,
+      HEARTH_MODEL: TEST_MODEL,
+      HEARTH_THREADS: '1',
+      HEARTH_CORE_ID: 'e2e-core',
+      ...coreEnv,
+    });
+    await core.waitForLog((line) => line.msg === 'tunnel connected');
+  } catch (error) {
+    // A half-started system must not outlive the test that failed to start it.
+    await stop();
+    throw error;
+  }
+  const edgeUrl = edge.url;
   return {
     edge,
     core,
     telegram,
     edgeLines,
     postUpdate: (body, secret = WEBHOOK_SECRET) =>
-      fetch(`${edge.url}/webhooks/telegram`, {
+      fetch(`${edgeUrl}/webhooks/telegram`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(secret === null ? {} : { 'X-Telegram-Bot-Api-Secret-Token': secret }) },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       }),
-    stop: async () => {
-      await core.stop();
-      await edge.stop();
-      await telegram.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
+    stop,
   };
 }
 

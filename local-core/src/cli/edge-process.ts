@@ -42,11 +42,24 @@ export async function startEdgeProcess(options: EdgeProcessOptions): Promise<Edg
     '--show-interactive-dev-session=false',
     ...Object.entries(options.vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
   ];
+  // Its own process group, so that stopping it also stops the workerd processes it starts,
+  // which otherwise outlive a wrangler that dies.
   const child = spawn(process.execPath, args, {
     cwd: EDGE_DIR,
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_UPDATE_NOTIFIER: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  // If this process ends without stopping the edge (a crash, a failed test), take it along.
+  const onExit = () => killGroup('SIGKILL');
+  process.once('exit', onExit);
   for (const stream of ['stdout', 'stderr'] as const) {
     let buffered = '';
     child[stream]?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -57,14 +70,18 @@ export async function startEdgeProcess(options: EdgeProcessOptions): Promise<Edg
     });
   }
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  void exited.then(() => process.off('exit', onExit));
   const url = `http://127.0.0.1:${options.port}`;
 
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill(signal);
-    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(killer);
+    if (child.exitCode === null && child.signalCode === null) {
+      killGroup(signal);
+      const killer = setTimeout(() => killGroup('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(killer);
+    }
+    // workerd may linger after wrangler exits: end the rest of the group too.
+    killGroup('SIGKILL');
   };
 
   const deadline = Date.now() + 90_000;
