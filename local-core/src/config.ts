@@ -45,6 +45,7 @@ export interface CoreConfig {
   threads: number;
   /** Parallel conversations: context sequences, and the window granted to the Relay. */
   sequences: number;
+  /** Upper bound per sequence; the context adapts to free memory and the model's trained size. */
   contextSize: number;
   maxTokens: number;
   systemPrompt: string;

@@ -8,21 +8,16 @@ import {
   type LlamaContextSequence,
   type LlamaModel,
 } from 'node-llama-cpp';
+import type { CoreConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Engine } from './engine.js';
 import { resolveModelPath } from './model-path.js';
 
-export interface LlamaEngineOptions {
-  modelPath: string | undefined;
-  modelsDirs: string[];
-  threads: number;
-  /** Parallel conversations: one context sequence each, evaluated in shared batches. */
-  sequences: number;
-  /** Upper bound per sequence; the context adapts to free memory and the model's trained size. */
-  contextSize: number;
-  maxTokens: number;
-  systemPrompt: string;
-}
+/** The engine's part of the core configuration (see config.ts for each setting). */
+export type LlamaEngineOptions = Pick<
+  CoreConfig,
+  'modelPath' | 'modelsDirs' | 'threads' | 'sequences' | 'contextSize' | 'maxTokens' | 'systemPrompt'
+>;
 
 interface Conversation {
   sequence: LlamaContextSequence;
