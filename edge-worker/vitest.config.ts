@@ -15,6 +15,13 @@ export default defineConfig({
           TELEGRAM_BOT_TOKEN: inject('botToken'),
           TELEGRAM_API_BASE: inject('telegramApiBase'),
           HEARTH_CORE_JWKS: inject('corePublicJwks'),
+          // Limits small enough to reach in a test; time-driven rules are run with Relay.sweep(now).
+          HEARTH_HEARTBEAT_MS: '60000',
+          HEARTH_ACK_TIMEOUT_MS: '10000',
+          HEARTH_MAX_ATTEMPTS: '3',
+          HEARTH_QUEUE_MAX: '40',
+          HEARTH_QUEUE_TTL: '3600',
+          HEARTH_EXPIRED_NOTICE: 'Sorry, your message expired before I could answer.',
         },
       },
     })),

@@ -39,8 +39,14 @@ export function postWebhook(body: unknown, secret: string | null = inject('webho
 }
 
 /** The calls the fake Bot API recorded (it runs in Node; we are in workerd). */
-export async function telegramCalls(): Promise<{ method: string; body: Record<string, unknown> }[]> {
+export async function telegramCalls(): Promise<{ method: string; body: Record<string, unknown>; at: number }[]> {
   return (await fetch(`${inject('telegramApiBase')}/__calls`)).json();
+}
+
+/** Scripts the fake Bot API: the next `count` calls for `chatId` fail like Telegram does. */
+export async function failTelegram(failure: { chatId: string; status: number; description: string; retryAfter?: number; count?: number }) {
+  const response = await fetch(`${inject('telegramApiBase')}/__fail`, { method: 'POST', body: JSON.stringify(failure) });
+  if (!response.ok) throw new Error(`fake Telegram API refused the failure script: ${response.status}`);
 }
 
 export async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {

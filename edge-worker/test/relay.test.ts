@@ -109,18 +109,19 @@ describe('Relay', () => {
     const tunnel = await TestTunnel.toRelay(name);
     await tunnel.hello(1);
     await tunnel.next('deliver');
-    const reply = { type: 'reply', key: 'reply:telegram:31:5', conversation_id: 'telegram:31', in_reply_to: 'telegram:31:5', text: 'hi Ada' } as const;
-    tunnel.send(reply);
-    tunnel.send(reply);
-    tunnel.send({ type: 'ack', message_id: 'telegram:31:5' });
+    tunnel.send({ type: 'ack', message_id: 'telegram:31:5', reply: { key: 'reply:telegram:31:5', text: 'hi Ada' } });
+    // The same key again, as a second core answering a redelivery would, and as a push.
+    tunnel.send({ type: 'ack', message_id: 'telegram:31:5', reply: { key: 'reply:telegram:31:5', text: 'hi again' } });
+    tunnel.send({ type: 'reply', key: 'reply:telegram:31:5', conversation_id: 'telegram:31', in_reply_to: null, text: 'and again' });
     await tunnel.barrier();
 
     const sent = await waitFor(async () => {
       const calls = (await telegramCalls()).filter((c) => c.method === 'sendMessage' && c.body.chat_id === '31');
       return calls.length > 0 ? calls : undefined;
     }, 'sendMessage to chat 31');
-    // The duplicate was dropped at insert: one row, one call.
-    await tunnel.barrier();
+    // The duplicates were dropped at insert: one row, one call.
+    await waitFor(async () => (await stub.stats()).pending === 0 || undefined, 'the ack');
+    await new Promise((resolve) => setTimeout(resolve, 200));
     expect((await telegramCalls()).filter((c) => c.method === 'sendMessage' && c.body.chat_id === '31')).toHaveLength(1);
     expect(sent[0]!.body).toEqual({ chat_id: '31', text: 'hi Ada', reply_parameters: { message_id: 5, allow_sending_without_reply: true } });
     tunnel.close();

@@ -23,6 +23,7 @@ const CoreEnvSchema = z.object({
     .default(hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 128) || 'core'),
   HEARTH_KEY_FILE: z.string().min(1).default('.hearth/core-key.json'),
   HEARTH_ENGINE: z.enum(['llama', 'echo'], { error: 'HEARTH_ENGINE must be llama (default) or echo (diagnostic)' }).default('llama'),
+  HEARTH_ECHO_DELAY_MS: positiveInt('HEARTH_ECHO_DELAY_MS', 0, 600_000).default(0),
   HEARTH_MODEL: z.string().min(1).optional(),
   HEARTH_MODELS_DIR: z.string().min(1).default('models'),
   HEARTH_THREADS: positiveInt('HEARTH_THREADS', 1, 256).default(Math.max(1, Math.floor(availableParallelism() / 2))),
@@ -39,6 +40,8 @@ export interface CoreConfig {
   coreId: string;
   keyFile: string;
   engine: 'llama' | 'echo';
+  /** Diagnostic: how long the echo engine takes per reply. */
+  echoDelayMs: number;
   /** An explicit model file; else the first `*.gguf` in `modelsDirs`. */
   modelPath: string | undefined;
   modelsDirs: string[];
@@ -73,6 +76,7 @@ export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
     coreId: e.HEARTH_CORE_ID,
     keyFile: e.HEARTH_KEY_FILE,
     engine: e.HEARTH_ENGINE,
+    echoDelayMs: e.HEARTH_ECHO_DELAY_MS,
     modelPath: e.HEARTH_MODEL,
     // A path list, like PATH: `models:/srv/models`.
     modelsDirs: e.HEARTH_MODELS_DIR.split(':').filter(Boolean),

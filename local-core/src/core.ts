@@ -19,7 +19,7 @@ export interface RunningCore extends AsyncDisposable {
 export async function createEngine(config: CoreConfig, log: Logger): Promise<Engine> {
   if (config.engine === 'echo') {
     log.warn('HEARTH_ENGINE=echo: diagnostic engine, replies repeat the message');
-    return new EchoEngine();
+    return new EchoEngine(config.echoDelayMs);
   }
   return LlamaEngine.create(config, log);
 }
@@ -46,6 +46,8 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     software: `hearth-core/${VERSION}`,
     onDeliver: (frame) => pipeline.handle(frame),
   });
+  // Progress frames keep long generations from passing the edge's ack deadline.
+  tunnel.on('ready', (session) => pipeline.setAckTimeout(session.ackTimeoutMs));
   tunnel.start();
   log.info({ coreId: config.coreId, edge: config.edgeUrl, engine: engine.name }, 'core started');
 

@@ -17,19 +17,25 @@ export interface PipelineOptions {
 export const EMPTY_REPLY_NOTICE = '(the model produced no reply)';
 
 /**
- * Turns deliveries into replies: unseal → validate → engine → reply → ack. The reply goes out
- * before the ack, under an idempotency key derived from the message, so a crash between the
- * two makes the Relay redeliver and drop the repeated reply; a redelivery of a message this
- * core already answered (or is answering) reuses that answer.
+ * Turns deliveries into replies: unseal → validate → engine → ack carrying the reply, under an
+ * idempotency key derived from the message. A crash before the ack makes the Relay redeliver;
+ * a repeated reply is dropped there; a redelivery of a message this core already answered (or
+ * is answering) reuses that answer instead of generating again.
  */
 export class Pipeline {
   private readonly answered: LRUCache<string, string>;
   private readonly running = new Map<string, Promise<string>>();
   private readonly tasks = new Set<Promise<void>>();
   private readonly abort = new AbortController();
+  private progressEveryMs: number | undefined;
 
   constructor(private readonly options: PipelineOptions) {
     this.answered = new LRUCache({ max: options.rememberAnswers ?? 10_000 });
+  }
+
+  /** The edge gives a delivery this long without an ack or a progress frame; we report 3 times as often. */
+  setAckTimeout(ackTimeoutMs: number): void {
+    this.progressEveryMs = Math.max(50, Math.floor(ackTimeoutMs / 3));
   }
 
   /** Deliveries being worked on now. */
@@ -62,6 +68,9 @@ export class Pipeline {
     }
 
     let text: string;
+    const progress = this.progressEveryMs
+      ? setInterval(() => this.options.send({ type: 'progress', message_id: message.message_id }), this.progressEveryMs)
+      : undefined;
     try {
       text = this.answered.get(message.message_id) ?? (await this.generate(message));
     } catch (error) {
@@ -69,18 +78,17 @@ export class Pipeline {
       // Left unacked: the Relay redelivers it after the tunnel drops (ack deadlines will come).
       log.error({ err: error instanceof Error ? error.message : String(error) }, 'generation failed');
       return;
+    } finally {
+      clearInterval(progress);
     }
     if (this.abort.signal.aborted) return;
     this.answered.set(message.message_id, text);
 
-    const sent =
-      this.options.send({
-        type: 'reply',
-        key: replyKeyFor(message.message_id),
-        conversation_id: message.conversation.id,
-        in_reply_to: message.message_id,
-        text,
-      }) && this.options.send({ type: 'ack', message_id: message.message_id });
+    const sent = this.options.send({
+      type: 'ack',
+      message_id: message.message_id,
+      reply: { key: replyKeyFor(message.message_id), text },
+    });
     log.info(
       { conversationId: message.conversation.id, chars: text.length, ms: Math.round(performance.now() - started), sent },
       sent ? 'replied' : 'reply kept for redelivery (tunnel down)',

@@ -31,6 +31,8 @@ class RelayDouble {
   connections = 0;
   rejectWith: number | undefined;
   silent = false;
+  /** The heartbeat this relay announces in its welcome. */
+  heartbeatMs = 10_000;
   private readonly http: Server;
   private readonly wss = new WebSocketServer({ noServer: true });
 
@@ -69,7 +71,9 @@ class RelayDouble {
       const parsed = parseCoreFrame(text);
       if (!parsed.ok) throw parsed.error;
       this.frames.push(parsed.value);
-      if (parsed.value.type === 'hello') ws.send(encodeFrame({ type: 'welcome', session_id: `s${this.connections}`, heartbeat_ms: 1000 }));
+      if (parsed.value.type === 'hello') {
+        ws.send(encodeFrame({ type: 'welcome', session_id: `s${this.connections}`, heartbeat_ms: this.heartbeatMs, silence_ms: this.heartbeatMs * 2.5, ack_timeout_ms: 5_000 }));
+      }
     });
   }
 }
@@ -105,8 +109,8 @@ describe('TunnelClient', () => {
   it('dials out with a JWT the edge accepts and says hello with its window', async () => {
     const { relay, client } = await setup();
     client.start();
-    const [sessionId] = await once(client, 'ready');
-    expect(sessionId).toBe('s1');
+    const [session] = await once(client, 'ready');
+    expect(session).toEqual({ sessionId: 's1', heartbeatMs: 10_000, silenceMs: 25_000, ackTimeoutMs: 5_000 });
     expect(client.state).toBe('ready');
     expect(relay.frames[0]).toEqual({ v: 1, type: 'hello', core_id: 'attic', credits: 3 });
   });
@@ -130,19 +134,20 @@ describe('TunnelClient', () => {
     const [code] = await once(client, 'disconnected');
     expect(code).toBe(1011);
     expect(client.send({ type: 'ack', message_id: 'm' })).toBe(false);
-    const [sessionId] = await once(client, 'ready');
-    expect(sessionId).toBe('s2');
+    const [session] = await once(client, 'ready');
+    expect(session.sessionId).toBe('s2');
     expect(relay.frames.filter((f) => f.type === 'hello')).toHaveLength(2);
   });
 
-  it('notices a link gone silent without a close frame, and redials', async () => {
-    const { relay, client } = await setup({ heartbeatMs: 150 });
+  it("notices a link gone silent without a close frame, on the edge's heartbeat, and redials", async () => {
+    const { relay, client } = await setup({ heartbeatMs: 60_000 });
+    relay.heartbeatMs = 150;
     client.start();
     await once(client, 'ready');
     relay.silent = true;
     const started = Date.now();
     await once(client, 'disconnected');
-    // Silence is judged after two heartbeats, checked once per heartbeat.
+    // Silence is 2.5 heartbeats, checked once per heartbeat: the client's own 60 s never applied.
     expect(Date.now() - started).toBeLessThan(150 * 4 + 500);
     relay.silent = false;
     await once(client, 'ready');
@@ -163,6 +168,24 @@ describe('TunnelClient', () => {
     await expect.poll(() => lines.some((l) => l.includes('HEARTH_CORE_JWKS')), { timeout: 5_000 }).toBe(true);
     relay.rejectWith = undefined;
     await once(client, 'ready');
+  });
+
+  it('refuses an edge of another protocol version, saying which side to upgrade', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'error' }, new Writable({
+      write: (chunk, _encoding, done) => {
+        lines.push(chunk.toString());
+        done();
+      },
+    }));
+    const { relay, client } = await setup({ log });
+    client.start();
+    await once(client, 'ready');
+    const closed = once(relay.sockets[0]!, 'close');
+    relay.sockets[0]!.send(JSON.stringify({ v: 2, type: 'deliver', whatever: true }));
+    const [code] = await closed;
+    expect(code).toBe(4001);
+    expect(lines.join('')).toContain('upgrade the core');
   });
 
   it('stops for good: closes with 1000 and does not redial', async () => {

@@ -1,6 +1,14 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+interface Failure {
+  status: number;
+  description: string;
+  retryAfter?: number;
+  /** Only calls for this chat fail; any call when unset. */
+  chatId?: string;
+}
+
 /** One request the fake Bot API received, as the edge sent it. */
 export interface RecordedCall {
   token: string;
@@ -14,12 +22,12 @@ export interface RecordedCall {
  * real one (`{ ok, result }`) and records every call. Scripted failures (`failNext`) answer
  * like Telegram does under load (429 with `parameters.retry_after`) or on a bad request.
  *
- * It also serves what it recorded at `GET /__calls`, so tests inside workerd, which cannot
- * reach this object, can read it over HTTP.
+ * It also serves what it recorded at `GET /__calls` and takes scripted failures at
+ * `POST /__fail`, so tests inside workerd, which cannot reach this object, can use it over HTTP.
  */
 export class FakeTelegramBotApi {
   readonly calls: RecordedCall[] = [];
-  private readonly failures: { status: number; description: string; retryAfter?: number }[] = [];
+  private readonly failures: Failure[] = [];
   private server: Server | undefined;
   private waiters: (() => void)[] = [];
   private nextMessageId = 1000;
@@ -38,9 +46,9 @@ export class FakeTelegramBotApi {
     return `http://127.0.0.1:${address.port}`;
   }
 
-  /** The next `count` calls fail with this status before any succeed. */
-  failNext(status: number, description: string, count = 1, retryAfter?: number): void {
-    for (let i = 0; i < count; i++) this.failures.push({ status, description, ...(retryAfter ? { retryAfter } : {}) });
+  /** The next `count` calls (for `chatId`, if given) fail with this status before any succeed. */
+  failNext(failure: Failure, count = 1): void {
+    for (let i = 0; i < count; i++) this.failures.push(failure);
   }
 
   /** Calls of one Bot API method, in arrival order. */
@@ -79,8 +87,6 @@ export class FakeTelegramBotApi {
     };
     if (req.method === 'GET' && req.url === '/__calls') return reply(200, this.calls);
 
-    const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(req.url ?? '');
-    if (!match) return reply(404, { ok: false, error_code: 404, description: 'Not Found' });
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     let body: Record<string, unknown> = {};
@@ -89,17 +95,25 @@ export class FakeTelegramBotApi {
     } catch {
       return reply(400, { ok: false, error_code: 400, description: 'Bad Request: invalid JSON' });
     }
+    if (req.method === 'POST' && req.url === '/__fail') {
+      const { count, ...failure } = body as unknown as Failure & { count?: number };
+      this.failNext(failure, count ?? 1);
+      return reply(200, { ok: true });
+    }
+    const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(req.url ?? '');
+    if (!match) return reply(404, { ok: false, error_code: 404, description: 'Not Found' });
     const [, token = '', method = ''] = match;
     this.calls.push({ token, method, body, at: Date.now() });
     for (const wake of this.waiters.splice(0)) wake();
 
-    const failure = this.failures.shift();
+    const index = this.failures.findIndex((f) => f.chatId === undefined || f.chatId === String(body.chat_id));
+    const failure = index >= 0 ? this.failures.splice(index, 1)[0] : undefined;
     if (failure) {
       return reply(failure.status, {
         ok: false,
         error_code: failure.status,
         description: failure.description,
-        ...(failure.retryAfter ? { parameters: { retry_after: failure.retryAfter } } : {}),
+        ...(failure.retryAfter !== undefined ? { parameters: { retry_after: failure.retryAfter } } : {}),
       });
     }
     if (method === 'sendMessage') {

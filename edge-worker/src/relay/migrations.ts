@@ -30,6 +30,23 @@ const MIGRATIONS: readonly string[] = [
      last_error      TEXT
    );
    CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE sent_at IS NULL AND failed_at IS NULL;`,
+
+  // 2: ack deadlines, dead letters, conversation affinity, per-conversation outbox order.
+  `ALTER TABLE messages ADD COLUMN deadline_at INTEGER;               -- ack deadline while in flight
+   ALTER TABLE messages ADD COLUMN core_id TEXT;                      -- core holding it in flight
+   ALTER TABLE messages ADD COLUMN dead_at INTEGER;                   -- dead-lettered: never delivered again
+   ALTER TABLE messages ADD COLUMN dead_reason TEXT;
+   DROP INDEX messages_pending;
+   CREATE INDEX messages_pending ON messages (conversation_id, seq) WHERE acked_at IS NULL AND dead_at IS NULL;
+   CREATE INDEX messages_age ON messages (enqueued_at) WHERE acked_at IS NULL AND dead_at IS NULL;
+   CREATE INDEX messages_deadline ON messages (deadline_at) WHERE session_id IS NOT NULL;
+   CREATE INDEX messages_dead ON messages (dead_at) WHERE dead_at IS NOT NULL;
+   CREATE TABLE affinity (
+     conversation_id TEXT PRIMARY KEY,
+     core_id         TEXT NOT NULL,
+     updated_at      INTEGER NOT NULL
+   );
+   CREATE INDEX outbox_unsent ON outbox (conversation_id) WHERE sent_at IS NULL AND failed_at IS NULL;`,
 ];
 
 /** Brings the schema up to date; runs inside the object's constructor, before any event. */

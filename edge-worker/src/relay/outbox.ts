@@ -28,9 +28,12 @@ export function insertReply(sql: SqlStorage, key: string, reply: OutboundReply, 
 export function dueReplies(sql: SqlStorage, now: number, limit = 50): OutboxRow[] {
   return sql
     .exec<{ key: string; conversation_id: string; in_reply_to: string | null; text: string; attempts: number }>(
-      `SELECT key, conversation_id, in_reply_to, text, attempts FROM outbox
+      // Only the oldest unsent reply of each conversation: a retried reply is not overtaken.
+      `SELECT key, conversation_id, in_reply_to, text, attempts FROM outbox o
         WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
-        ORDER BY created_at LIMIT ?`,
+          AND rowid = (SELECT MIN(rowid) FROM outbox p
+                        WHERE p.conversation_id = o.conversation_id AND p.sent_at IS NULL AND p.failed_at IS NULL)
+        ORDER BY rowid LIMIT ?`,
       now,
       limit,
     )

@@ -1,7 +1,10 @@
 /**
  * The message queue in the Relay's SQLite: per-conversation FIFO with one delivery in flight
- * per conversation. Plain functions over `SqlStorage` so the rules read in one place.
- * Changes are counted with RETURNING: `rowsWritten` also counts a conflicting insert.
+ * per conversation, ack deadlines, attempts and dead letters. Plain functions over
+ * `SqlStorage` so the rules read in one place. Changes are counted with RETURNING:
+ * `rowsWritten` also counts a conflicting insert.
+ *
+ * A message is pending while neither acked nor dead; in flight while a session holds it.
  */
 export interface Envelope {
   message_id: string;
@@ -13,10 +16,23 @@ export interface Envelope {
 export interface Deliverable extends Envelope {
   seq: number;
   attempts: number;
+  /** The core this conversation last went to, if any. */
+  affinity: string | null;
+  /** The core that last held this message (a redelivery), if any. */
+  last_core: string | null;
 }
 
-/** Stores a message unless its id is known already (a platform retry). */
-export function insertMessage(sql: SqlStorage, envelope: Envelope, now: number): { duplicate: boolean } {
+export type EnqueueOutcome = 'stored' | 'duplicate' | 'full';
+
+const PENDING = 'acked_at IS NULL AND dead_at IS NULL';
+
+/**
+ * Stores a message unless its id is known already (a platform retry: `duplicate`, whatever
+ * the queue's state) or the queue holds `max` pending messages (`full`).
+ */
+export function insertMessage(sql: SqlStorage, envelope: Envelope, now: number, max: number): EnqueueOutcome {
+  if (sql.exec('SELECT 1 FROM messages WHERE message_id = ?', envelope.message_id).toArray().length > 0) return 'duplicate';
+  if (pendingCount(sql) >= max) return 'full';
   const inserted = sql
     .exec(
       `INSERT INTO messages (message_id, conversation_id, sealed, enqueued_at) VALUES (?, ?, ?, ?)
@@ -27,22 +43,25 @@ export function insertMessage(sql: SqlStorage, envelope: Envelope, now: number):
       now,
     )
     .toArray();
-  return { duplicate: inserted.length === 0 };
+  return inserted.length > 0 ? 'stored' : 'duplicate';
+}
+
+export function pendingCount(sql: SqlStorage): number {
+  return sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM messages WHERE ${PENDING}`).one().n;
 }
 
 /**
- * The oldest unacked message of each conversation that has nothing in flight, oldest
- * conversation first. A conversation whose head is in flight yields nothing: that is the
- * per-conversation order.
+ * The oldest pending message of each conversation that has nothing in flight, oldest
+ * conversation first, with the core it has affinity to. A conversation whose head is in
+ * flight yields nothing: that is the per-conversation order.
  */
 export function selectDeliverable(sql: SqlStorage, limit: number): Deliverable[] {
   return sql
-    .exec<{ seq: number; message_id: string; conversation_id: string; sealed: string; attempts: number }>(
-      `SELECT m.seq, m.message_id, m.conversation_id, m.sealed, m.attempts
-         FROM messages m
-        WHERE m.acked_at IS NULL AND m.session_id IS NULL
-          AND m.seq = (SELECT MIN(seq) FROM messages h
-                        WHERE h.conversation_id = m.conversation_id AND h.acked_at IS NULL)
+    .exec<Deliverable & Record<string, SqlStorageValue>>(
+      `SELECT m.seq, m.message_id, m.conversation_id, m.sealed, m.attempts, a.core_id AS affinity, m.core_id AS last_core
+         FROM messages m LEFT JOIN affinity a ON a.conversation_id = m.conversation_id
+        WHERE m.${PENDING} AND m.session_id IS NULL
+          AND m.seq = (SELECT MIN(seq) FROM messages h WHERE h.conversation_id = m.conversation_id AND h.${PENDING})
         ORDER BY m.seq
         LIMIT ?`,
       limit,
@@ -50,22 +69,43 @@ export function selectDeliverable(sql: SqlStorage, limit: number): Deliverable[]
     .toArray();
 }
 
-/** Marks a message in flight on a session and counts the attempt. */
-export function markInFlight(sql: SqlStorage, seq: number, sessionId: string, now: number): void {
+/** Marks a message in flight on a session, counts the attempt and pins its conversation to the core. */
+export function markInFlight(
+  sql: SqlStorage,
+  item: Deliverable,
+  session: { sessionId: string; coreId: string },
+  now: number,
+  deadline: number,
+): void {
   sql.exec(
-    'UPDATE messages SET session_id = ?, delivered_at = ?, attempts = attempts + 1 WHERE seq = ?',
-    sessionId,
+    `UPDATE messages SET session_id = ?, core_id = ?, delivered_at = ?, deadline_at = ?, attempts = attempts + 1
+      WHERE seq = ?`,
+    session.sessionId,
+    session.coreId,
     now,
-    seq,
+    deadline,
+    item.seq,
   );
+  if (item.affinity !== session.coreId) {
+    sql.exec(
+      `INSERT INTO affinity (conversation_id, core_id, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (conversation_id) DO UPDATE SET core_id = excluded.core_id, updated_at = excluded.updated_at`,
+      item.conversation_id,
+      session.coreId,
+      now,
+    );
+  }
 }
 
-/** Completes a delivery. Only the session holding it may ack: a late ack from a dead session is void. */
+/**
+ * Completes a delivery, and forgets its body: an answered message leaves only its id behind
+ * (for dedupe). Only the session holding it may ack: a late ack from a released delivery is void.
+ */
 export function ackMessage(sql: SqlStorage, messageId: string, sessionId: string, now: number): boolean {
   return (
     sql
       .exec(
-        `UPDATE messages SET acked_at = ?, session_id = NULL
+        `UPDATE messages SET acked_at = ?, session_id = NULL, deadline_at = NULL, sealed = ''
           WHERE message_id = ? AND session_id = ? AND acked_at IS NULL RETURNING seq`,
         now,
         messageId,
@@ -75,10 +115,25 @@ export function ackMessage(sql: SqlStorage, messageId: string, sessionId: string
   );
 }
 
-/** Returns a session's in-flight messages to the queue (its tunnel closed). */
+/** The conversation a stored message belongs to (replies are routed by it). */
+export function conversationOf(sql: SqlStorage, messageId: string): string | undefined {
+  return sql.exec<{ conversation_id: string }>('SELECT conversation_id FROM messages WHERE message_id = ?', messageId).toArray()[0]
+    ?.conversation_id;
+}
+
+/** Pushes the ack deadline of a delivery its holder is still working on. */
+export function extendDeadline(sql: SqlStorage, messageId: string, sessionId: string, deadline: number): boolean {
+  return (
+    sql
+      .exec('UPDATE messages SET deadline_at = ? WHERE message_id = ? AND session_id = ? RETURNING seq', deadline, messageId, sessionId)
+      .toArray().length > 0
+  );
+}
+
+/** Returns a session's in-flight messages to the queue (its tunnel closed or went silent). */
 export function releaseSession(sql: SqlStorage, sessionId: string): number {
   return sql
-    .exec('UPDATE messages SET session_id = NULL WHERE session_id = ? AND acked_at IS NULL RETURNING seq', sessionId)
+    .exec(`UPDATE messages SET session_id = NULL, deadline_at = NULL WHERE session_id = ? AND ${PENDING} RETURNING seq`, sessionId)
     .toArray().length;
 }
 
@@ -90,6 +145,39 @@ export function releaseOrphans(sql: SqlStorage, live: ReadonlySet<string>): numb
   return held.filter((row) => !live.has(row.session_id)).reduce((n, row) => n + releaseSession(sql, row.session_id), 0);
 }
 
+/**
+ * Returns deliveries whose ack deadline passed to the queue, and unpins their conversations:
+ * a core that stopped answering should not get them straight back.
+ */
+export function releaseOverdue(sql: SqlStorage, now: number): { message_id: string; core_id: string | null }[] {
+  const overdue = sql
+    .exec<{ message_id: string; conversation_id: string; core_id: string | null }>(
+      `UPDATE messages SET session_id = NULL, deadline_at = NULL
+        WHERE session_id IS NOT NULL AND deadline_at <= ? RETURNING message_id, conversation_id, core_id`,
+      now,
+    )
+    .toArray();
+  for (const { conversation_id } of overdue) sql.exec('DELETE FROM affinity WHERE conversation_id = ?', conversation_id);
+  return overdue.map(({ message_id, core_id }) => ({ message_id, core_id }));
+}
+
+/** Takes a message out of delivery for good, keeping it for inspection. */
+export function deadLetter(sql: SqlStorage, seq: number, reason: string, now: number): void {
+  sql.exec('UPDATE messages SET dead_at = ?, dead_reason = ?, session_id = NULL, deadline_at = NULL WHERE seq = ?', now, reason, seq);
+}
+
+/** Dead-letters pending messages older than `cutoff` that no core holds; returns them. */
+export function expireOlderThan(sql: SqlStorage, cutoff: number, now: number): { message_id: string; conversation_id: string }[] {
+  return sql
+    .exec<{ message_id: string; conversation_id: string }>(
+      `UPDATE messages SET dead_at = ?, dead_reason = 'expired'
+        WHERE ${PENDING} AND session_id IS NULL AND enqueued_at < ? RETURNING message_id, conversation_id`,
+      now,
+      cutoff,
+    )
+    .toArray();
+}
+
 /** Deliveries in flight per session id. */
 export function inFlightBySession(sql: SqlStorage): Map<string, number> {
   const rows = sql
@@ -98,4 +186,41 @@ export function inFlightBySession(sql: SqlStorage): Map<string, number> {
     )
     .toArray();
   return new Map(rows.map((row) => [row.session_id, row.n]));
+}
+
+/** When the queue next needs attention: the earliest ack deadline, and the oldest pending message. */
+export function queueTimes(sql: SqlStorage): { nextDeadline: number | null; oldestPending: number | null } {
+  return sql
+    .exec<{ nextDeadline: number | null; oldestPending: number | null }>(
+      `SELECT (SELECT MIN(deadline_at) FROM messages WHERE session_id IS NOT NULL) AS nextDeadline,
+              (SELECT MIN(enqueued_at) FROM messages WHERE ${PENDING} AND session_id IS NULL) AS oldestPending`,
+    )
+    .one();
+}
+
+export interface DeadLetter {
+  message_id: string;
+  conversation_id: string;
+  attempts: number;
+  reason: string;
+  enqueued_at: number;
+  dead_at: number;
+  /** Still sealed to the core's key: only the core can read it. */
+  sealed: string;
+}
+
+/** Dead letters, newest first. */
+export function listDeadLetters(sql: SqlStorage, limit = 100): DeadLetter[] {
+  return sql
+    .exec<{ message_id: string; conversation_id: string; attempts: number; reason: string; enqueued_at: number; dead_at: number; sealed: string }>(
+      `SELECT message_id, conversation_id, attempts, dead_reason AS reason, enqueued_at, dead_at, sealed
+         FROM messages WHERE dead_at IS NOT NULL ORDER BY dead_at DESC LIMIT ?`,
+      limit,
+    )
+    .toArray();
+}
+
+/** Forgets answered messages older than `cutoff` (their ids only served dedupe). */
+export function pruneAcked(sql: SqlStorage, cutoff: number): number {
+  return sql.exec('DELETE FROM messages WHERE acked_at IS NOT NULL AND acked_at < ? RETURNING seq', cutoff).toArray().length;
 }

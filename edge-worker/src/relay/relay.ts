@@ -2,46 +2,60 @@ import {
   PING,
   PONG,
   ProtocolMismatchError,
-  TUNNEL_PROTOCOL_VERSION,
   TunnelCloseCode,
   encodeFrame,
+  protocolMismatchAdvice,
   parseCoreFrame,
   type CoreFrame,
   type EdgeFrameBody,
 } from '@hearth/shared';
 import { DurableObject } from 'cloudflare:workers';
-import { loadConfig } from '../config.js';
+import { type EdgeConfig, loadConfig } from '../config.js';
 import { describeError, log } from '../log.js';
-import { sendReply } from '../platforms/send-reply.js';
-import { CORE_ID_HEADER } from '../tunnel/route.js';
+import { dispatch, type LiveSession } from './dispatch.js';
 import { migrate } from './migrations.js';
 import { dueReplies, insertReply, markFailed, markRetry, markSent, nextDueAt } from './outbox.js';
 import {
   ackMessage,
-  inFlightBySession,
+  conversationOf,
+  expireOlderThan,
+  extendDeadline,
   insertMessage,
-  markInFlight,
+  listDeadLetters,
+  pendingCount,
+  pruneAcked,
+  queueTimes,
   releaseOrphans,
+  releaseOverdue,
   releaseSession,
-  selectDeliverable,
+  type DeadLetter,
+  type EnqueueOutcome,
   type Envelope,
 } from './queue.js';
 import { readSession, writeSession, type Session } from './session.js';
+import { CORE_ID_HEADER } from '../tunnel/route.js';
+import { sendReply } from '../platforms/send-reply.js';
 
 /** Outbound sends: exponential backoff from 1 s to 5 min, then the reply is marked failed. */
 const SEND_MAX_ATTEMPTS = 10;
 const SEND_BACKOFF_BASE_MS = 1_000;
 const SEND_BACKOFF_MAX_MS = 300_000;
-
+/** Answered message ids are kept this long to recognise platform retries. */
+const DEDUPE_WINDOW_MS = 7 * 86_400_000;
 
 /**
  * The Relay: the durable queue between platforms and cores. Webhooks `enqueue` (RPC) and are
- * answered once the row is committed; cores hold hibernating WebSockets, receive deliveries up
- * to the window they granted, one per conversation at a time, and ack them; replies pass
- * through an outbox keyed by idempotency key, so each is sent once.
+ * answered once the row is committed; cores hold hibernating WebSockets and receive
+ * deliveries up to the window they granted, one per conversation at a time; replies pass
+ * through an outbox keyed by idempotency key, so each is sent once. One alarm drives
+ * everything that happens with time: outbound retries, ack deadlines, silent cores, expiry.
  */
 export class Relay extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** Last frame seen per session, in memory: after a wake-up, sockets get the benefit of the doubt. */
+  private readonly lastSeen = new Map<string, number>();
+  private readonly wokeAt = Date.now();
+  private alarmAt: number | undefined;
   private flushing: Promise<void> | undefined;
   private flushAgain = false;
 
@@ -55,14 +69,40 @@ export class Relay extends DurableObject<Env> {
     const live = new Set(this.sessions().map(({ session }) => session.sessionId));
     const released = releaseOrphans(this.sql, live);
     if (released > 0) log('info', 'relay_released_orphans', { count: released });
+    // A broken configuration must not reset the object (that is what a throw here does);
+    // the webhook already answers 503 and logs the variable to fix.
+    ctx.blockConcurrencyWhile(() =>
+      this.scheduleAlarm().catch((error: unknown) => log('error', 'relay_alarm_not_armed', { error: describeError(error) })),
+    );
   }
 
-  /** RPC from the webhook: stores the message; resolves only once it is committed. */
-  async enqueue(envelope: Envelope): Promise<{ duplicate: boolean }> {
-    const result = insertMessage(this.sql, envelope, Date.now());
-    if (!result.duplicate) this.pump();
-    return result;
+  // ---- RPC ---------------------------------------------------------------------------------
+
+  /** From the webhook: stores the message; resolves only once it is committed. */
+  async enqueue(envelope: Envelope): Promise<{ outcome: EnqueueOutcome }> {
+    const outcome = insertMessage(this.sql, envelope, Date.now(), this.config.delivery.queueMax);
+    if (outcome === 'full') log('warn', 'queue_full', { message_id: envelope.message_id, max: this.config.delivery.queueMax });
+    if (outcome === 'stored') {
+      this.pump();
+      await this.scheduleAlarm();
+    }
+    return { outcome };
   }
+
+  /** Dead letters, newest first, still sealed: for `hearth dead-letters`. */
+  async deadLetters(limit = 100): Promise<DeadLetter[]> {
+    return listDeadLetters(this.sql, limit);
+  }
+
+  /** Queue depth and connected cores, for status. */
+  async stats(): Promise<{ pending: number; cores: { coreId: string; window: number }[] }> {
+    return {
+      pending: pendingCount(this.sql),
+      cores: this.sessions().map(({ session }) => ({ coreId: session.coreId, window: session.window })),
+    };
+  }
+
+  // ---- the tunnel ----------------------------------------------------------------------------
 
   /** The tunnel upgrade, already authenticated by the worker (which sets the core id header). */
   override async fetch(request: Request): Promise<Response> {
@@ -74,7 +114,9 @@ export class Relay extends DurableObject<Env> {
     this.ctx.acceptWebSocket(server, ['core']);
     const session: Session = { sessionId: crypto.randomUUID(), coreId, window: 0, ready: false };
     writeSession(server, session);
+    this.lastSeen.set(session.sessionId, Date.now());
     log('info', 'tunnel_opened', { core_id: coreId, session_id: session.sessionId });
+    await this.scheduleAlarm();
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -100,14 +142,34 @@ export class Relay extends DurableObject<Env> {
     this.onSessionEnd(ws, describeError(error));
   }
 
-  /** Retries of outbound sends. */
   override async alarm(): Promise<void> {
+    this.alarmAt = undefined;
+    await this.sweep(Date.now());
+  }
+
+  /**
+   * Everything time-driven, as of `now`, then the next alarm: silent cores dropped, overdue
+   * deliveries released, expired messages dead-lettered, old dedupe records pruned, due
+   * replies sent. The alarm runs it with the clock; tests run it with a later `now`.
+   */
+  async sweep(now: number): Promise<void> {
+    this.dropSilentSessions(now);
+    for (const overdue of releaseOverdue(this.sql, now)) log('warn', 'ack_deadline_passed', overdue);
+    this.expireOld(now);
+    pruneAcked(this.sql, now - DEDUPE_WINDOW_MS);
+    this.pump();
     await this.flushOutbox();
+    await this.scheduleAlarm();
+  }
+
+  private get config(): EdgeConfig {
+    return loadConfig(this.env);
   }
 
   private async onFrame(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
     const session = readSession(ws);
     if (!session) return ws.close(1011, 'session state lost');
+    this.lastSeen.set(session.sessionId, Date.now());
     const parsed = parseCoreFrame(data);
     if (!parsed.ok && parsed.error instanceof ProtocolMismatchError) return this.refuseVersion(ws, parsed.error.peerVersion);
     if (!parsed.ok) {
@@ -118,27 +180,50 @@ export class Relay extends DurableObject<Env> {
     if (!session.ready && frame.type !== 'hello' && frame.type !== 'ping') {
       return this.refuse(ws, TunnelCloseCode.ProtocolViolation, 'hello_first', 'the first frame must be hello');
     }
-    await this.dispatch(ws, session, frame);
+    await this.dispatchFrame(ws, session, frame);
   }
 
-  private async dispatch(ws: WebSocket, session: Session, frame: CoreFrame): Promise<void> {
+  private async dispatchFrame(ws: WebSocket, session: Session, frame: CoreFrame): Promise<void> {
+    const { delivery } = this.config;
     switch (frame.type) {
       case 'hello':
         if (frame.core_id !== session.coreId) {
           return this.refuse(ws, TunnelCloseCode.ProtocolViolation, 'core_id_mismatch', 'hello names another core than the token');
         }
         writeSession(ws, { ...session, window: frame.credits, ready: true });
-        this.send(ws, { type: 'welcome', session_id: session.sessionId, heartbeat_ms: loadConfig(this.env).heartbeatMs });
-        log('info', 'tunnel_ready', { core_id: session.coreId, session_id: session.sessionId, credits: frame.credits });
+        this.send(ws, {
+          type: 'welcome',
+          session_id: session.sessionId,
+          heartbeat_ms: delivery.heartbeatMs,
+          silence_ms: delivery.silenceMs,
+          ack_timeout_ms: delivery.ackTimeoutMs,
+        });
+        log('info', 'tunnel_ready', { core_id: session.coreId, session_id: session.sessionId, credits: frame.credits, software: frame.software });
         return this.pump();
       case 'credit':
         writeSession(ws, { ...session, window: frame.credits });
         return this.pump();
-      case 'ack':
-        if (!ackMessage(this.sql, frame.message_id, session.sessionId, Date.now())) {
-          log('warn', 'ack_ignored', { session_id: session.sessionId, message_id: frame.message_id });
-        }
-        return this.pump();
+      case 'progress':
+        extendDeadline(this.sql, frame.message_id, session.sessionId, Date.now() + delivery.ackTimeoutMs);
+        return;
+      case 'ack': {
+        const { reply } = frame;
+        const { acked, replied } = this.ctx.storage.transactionSync(() => {
+          const now = Date.now();
+          // The reply is kept even when the ack is void (the delivery moved on): it answers the
+          // message, and the other core's answer will be the duplicate.
+          const target = reply ? conversationOf(this.sql, frame.message_id) : undefined;
+          const stored = reply && target
+            ? !insertReply(this.sql, reply.key, { conversationId: target, inReplyTo: frame.message_id, text: reply.text }, now).duplicate
+            : false;
+          return { acked: ackMessage(this.sql, frame.message_id, session.sessionId, now), replied: stored };
+        });
+        if (!acked) log('warn', 'ack_ignored', { session_id: session.sessionId, message_id: frame.message_id });
+        if (reply && !replied) log('info', 'reply_duplicate_dropped', { key: reply.key });
+        this.pump();
+        if (replied) await this.flushOutbox();
+        return;
+      }
       case 'reply': {
         const { duplicate } = insertReply(
           this.sql,
@@ -156,38 +241,77 @@ export class Relay extends DurableObject<Env> {
     }
   }
 
-  /** Delivers queued messages to ready cores, within each core's window. */
+  /** Delivers queued messages to ready cores (see dispatch.ts for the rules). */
   private pump(): void {
-    const inFlight = inFlightBySession(this.sql);
-    const slots = this.sessions()
-      .filter(({ ws, session }) => session.ready && ws.readyState === WebSocket.OPEN)
-      .map((s) => ({ ...s, free: s.session.window - (inFlight.get(s.session.sessionId) ?? 0) }))
-      .filter((s) => s.free > 0);
-    const capacity = slots.reduce((n, s) => n + s.free, 0);
-    if (capacity === 0) return;
-    const now = Date.now();
-    for (const item of selectDeliverable(this.sql, capacity)) {
-      // Spread: the core with the most free credits takes the next conversation.
-      const slot = slots.reduce((a, b) => (b.free > a.free ? b : a));
-      if (slot.free <= 0) break;
-      markInFlight(this.sql, item.seq, slot.session.sessionId, now);
-      slot.free--;
+    const ready = this.sessions().filter(({ ws, session }) => session.ready && ws.readyState === WebSocket.OPEN);
+    if (ready.length === 0) return;
+    const { dead } = dispatch(this.sql, ready, this.config.delivery, Date.now(), (slot, item) =>
       this.send(slot.ws, {
         type: 'deliver',
         message_id: item.message_id,
         conversation_id: item.conversation_id,
         attempt: item.attempts + 1,
         sealed: item.sealed,
-      });
-    }
+      }),
+    );
+    for (const item of dead) log('error', 'dead_lettered', { message_id: item.message_id, reason: 'max_attempts', attempts: item.attempts });
   }
 
   private onSessionEnd(ws: WebSocket, why: string): void {
     const session = readSession(ws);
     if (!session) return;
+    this.lastSeen.delete(session.sessionId);
     const released = releaseSession(this.sql, session.sessionId);
     log('info', 'tunnel_closed', { core_id: session.coreId, session_id: session.sessionId, why, released });
     this.pump();
+  }
+
+  /** A core that sent nothing, not even a heartbeat, for the silence limit is dropped. */
+  private dropSilentSessions(now: number): void {
+    const { silenceMs } = this.config.delivery;
+    for (const { ws, session } of this.sessions()) {
+      const autoPong = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+      const heard = Math.max(this.lastSeen.get(session.sessionId) ?? this.wokeAt, autoPong);
+      if (now - heard <= silenceMs) continue;
+      log('warn', 'tunnel_silent', { core_id: session.coreId, session_id: session.sessionId, silent_ms: now - heard });
+      try {
+        ws.close(TunnelCloseCode.Silent, 'silent');
+      } catch {
+        // already closing
+      }
+      this.onSessionEnd(ws, 'silent');
+    }
+  }
+
+  /** Dead-letters messages past the queue TTL, telling their senders when configured to. */
+  private expireOld(now: number): void {
+    const { queueTtlMs, expiredNotice } = this.config.delivery;
+    for (const expired of expireOlderThan(this.sql, now - queueTtlMs, now)) {
+      log('warn', 'message_expired', expired);
+      if (expiredNotice) {
+        // Stamped with the clock, not `now`: the notice is due at once.
+        const notice = { conversationId: expired.conversation_id, inReplyTo: expired.message_id, text: expiredNotice };
+        insertReply(this.sql, `expired:${expired.message_id}`, notice, Date.now());
+      }
+    }
+  }
+
+  /** Arms the alarm for the earliest thing that needs time to pass. */
+  private async scheduleAlarm(): Promise<void> {
+    const { delivery } = this.config;
+    const { nextDeadline, oldestPending } = queueTimes(this.sql);
+    const candidates = [
+      nextDueAt(this.sql),
+      nextDeadline,
+      oldestPending === null ? null : oldestPending + delivery.queueTtlMs,
+      // While cores are connected, look for silent ones once per heartbeat.
+      this.ctx.getWebSockets('core').length > 0 ? Date.now() + delivery.heartbeatMs : null,
+    ].filter((t): t is number => typeof t === 'number');
+    if (candidates.length === 0) return;
+    const at = Math.max(Math.min(...candidates), Date.now());
+    if (this.alarmAt !== undefined && this.alarmAt <= at && this.alarmAt > Date.now()) return;
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
   }
 
   /** Sends due replies; one loop at a time, so a reply is never being sent twice at once. */
@@ -200,10 +324,10 @@ export class Relay extends DurableObject<Env> {
       try {
         do {
           this.flushAgain = false;
-          await this.sendDueReplies();
+          // A sent reply may unblock the next one of its conversation: go again until quiet.
+          while ((await this.sendDueReplies()) > 0) {}
         } while (this.flushAgain);
-        const due = nextDueAt(this.sql);
-        if (due !== undefined) await this.ctx.storage.setAlarm(Math.max(due, Date.now()));
+        await this.scheduleAlarm();
       } finally {
         this.flushing = undefined;
       }
@@ -211,14 +335,16 @@ export class Relay extends DurableObject<Env> {
     return this.flushing;
   }
 
-  private async sendDueReplies(): Promise<void> {
-    const config = loadConfig(this.env);
+  /** One pass over due replies; returns how many were sent. */
+  private async sendDueReplies(): Promise<number> {
+    let sent = 0;
     for (const row of dueReplies(this.sql, Date.now())) {
-      const outcome = await sendReply(config, row);
+      const outcome = await sendReply(this.config, row);
       const fields = { key: row.key, conversation_id: row.conversationId, attempt: row.attempts + 1 };
       if (outcome.ok) {
         markSent(this.sql, row.key, Date.now());
         log('info', 'reply_sent', fields);
+        sent++;
       } else if (!outcome.retryable || row.attempts + 1 >= SEND_MAX_ATTEMPTS) {
         markFailed(this.sql, row.key, Date.now(), outcome.description);
         log('error', 'reply_failed', { ...fields, status: outcome.status, error: outcome.description });
@@ -229,16 +355,11 @@ export class Relay extends DurableObject<Env> {
         log('warn', 'reply_retry', { ...fields, status: outcome.status, delay_ms: Math.round(delay) });
       }
     }
+    return sent;
   }
 
   private refuseVersion(ws: WebSocket, coreVersion: number): void {
-    const upgrade = coreVersion > TUNNEL_PROTOCOL_VERSION ? 'the edge (wrangler deploy)' : 'the core (hearth)';
-    this.refuse(
-      ws,
-      TunnelCloseCode.ProtocolMismatch,
-      'protocol_mismatch',
-      `edge speaks tunnel protocol v${TUNNEL_PROTOCOL_VERSION}, core v${coreVersion}: upgrade ${upgrade}`,
-    );
+    this.refuse(ws, TunnelCloseCode.ProtocolMismatch, 'protocol_mismatch', protocolMismatchAdvice('edge', coreVersion));
   }
 
   private refuse(ws: WebSocket, closeCode: number, code: string, message: string): void {
@@ -256,7 +377,7 @@ export class Relay extends DurableObject<Env> {
     }
   }
 
-  private sessions(): { ws: WebSocket; session: Session }[] {
+  private sessions(): LiveSession[] {
     return this.ctx.getWebSockets('core').flatMap((ws) => {
       const session = readSession(ws);
       return session ? [{ ws, session }] : [];

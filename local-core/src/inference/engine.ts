@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import type { Message } from '@hearth/shared';
 
 /**
@@ -11,11 +12,17 @@ export interface Engine {
   dispose(): Promise<void>;
 }
 
-/** Diagnostic engine: answers with the message's own text, instantly (`HEARTH_ENGINE=echo`). */
+/**
+ * Diagnostic engine: answers with the message's own text (`HEARTH_ENGINE=echo`), after
+ * `delayMs` (`HEARTH_ECHO_DELAY_MS`) so fault tests can have work genuinely in progress.
+ */
 export class EchoEngine implements Engine {
   readonly name = 'echo';
 
-  async reply(message: Message): Promise<string> {
+  constructor(private readonly delayMs = 0) {}
+
+  async reply(message: Message, { signal }: { signal?: AbortSignal } = {}): Promise<string> {
+    if (this.delayMs > 0) await setTimeout(this.delayMs, undefined, signal ? { signal } : {});
     return message.content.text;
   }
 

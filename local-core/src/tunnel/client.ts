@@ -2,9 +2,11 @@ import { EventEmitter } from 'node:events';
 import {
   PING,
   PONG,
+  ProtocolMismatchError,
   TunnelCloseCode,
   encodeFrame,
   parseEdgeFrame,
+  protocolMismatchAdvice,
   signTunnelToken,
   type CoreFrameBody,
   type CoreKeySet,
@@ -21,7 +23,7 @@ export interface TunnelClientOptions {
   keySet: CoreKeySet;
   /** The window to grant on each (re)connect: most unacked deliveries this core takes. */
   credits: number;
-  /** How often to ping; a peer silent for twice this long is dropped and redialled. */
+  /** How often to ping until the edge says otherwise in its welcome; a peer silent for 2.5 times this is dropped. */
   heartbeatMs: number;
   log: Logger;
   onDeliver: (frame: DeliverFrame) => void;
@@ -30,8 +32,16 @@ export interface TunnelClientOptions {
 
 export type TunnelState = 'idle' | 'connecting' | 'ready' | 'stopped';
 
+/** What the edge announced in its welcome. */
+export interface TunnelSession {
+  sessionId: string;
+  heartbeatMs: number;
+  silenceMs: number;
+  ackTimeoutMs: number;
+}
+
 interface TunnelEvents {
-  ready: [sessionId: string];
+  ready: [session: TunnelSession];
   disconnected: [code: number, reason: string];
 }
 
@@ -121,7 +131,8 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
 
     socket.on('open', () => {
       this.lastHeard = Date.now();
-      this.startHeartbeat(socket);
+      const { heartbeatMs } = this.options;
+      this.startHeartbeat(socket, heartbeatMs, Math.round(heartbeatMs * 2.5));
       socket.send(
         encodeFrame({
           type: 'hello',
@@ -165,18 +176,27 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
   private onMessage(socket: WebSocket, text: string): void {
     const { log } = this.options;
     const parsed = parseEdgeFrame(text);
+    if (!parsed.ok && parsed.error instanceof ProtocolMismatchError) {
+      log.error({ edgeVersion: parsed.error.peerVersion }, protocolMismatchAdvice('core', parsed.error.peerVersion));
+      socket.close(TunnelCloseCode.ProtocolMismatch, 'protocol_mismatch');
+      return;
+    }
     if (!parsed.ok) {
       log.warn({ code: parsed.error.code }, parsed.error.message);
       return;
     }
     const frame = parsed.value;
     switch (frame.type) {
-      case 'welcome':
+      case 'welcome': {
         this.state_ = 'ready';
         this.attempt = 0;
-        log.info({ sessionId: frame.session_id, edge: this.options.edgeUrl, credits: this.options.credits }, 'tunnel connected');
-        this.emit('ready', frame.session_id);
+        // The edge's heartbeat wins, so both sides judge silence alike.
+        this.startHeartbeat(socket, frame.heartbeat_ms, frame.silence_ms);
+        const session = { sessionId: frame.session_id, heartbeatMs: frame.heartbeat_ms, silenceMs: frame.silence_ms, ackTimeoutMs: frame.ack_timeout_ms };
+        log.info({ ...session, edge: this.options.edgeUrl, credits: this.options.credits }, 'tunnel connected');
+        this.emit('ready', session);
         return;
+      }
       case 'deliver':
         this.options.onDeliver(frame);
         return;
@@ -191,12 +211,12 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
     }
   }
 
-  private startHeartbeat(socket: WebSocket): void {
+  private startHeartbeat(socket: WebSocket, heartbeatMs: number, silenceMs: number): void {
     clearInterval(this.heartbeatTimer);
-    const { heartbeatMs, log } = this.options;
+    const { log } = this.options;
     this.heartbeatTimer = setInterval(() => {
       const silentFor = Date.now() - this.lastHeard;
-      if (silentFor > 2 * heartbeatMs) {
+      if (silentFor > silenceMs) {
         // No close frame will come from a dead link: drop it ourselves.
         log.warn({ silentForMs: silentFor }, 'tunnel silent, reconnecting');
         socket.terminate();

@@ -12,7 +12,15 @@ describe('parseEdgeConfig', () => {
       TELEGRAM_API_BASE: 'http://127.0.0.1:9000/',
     });
     expect(result.ok && result.config.telegram.apiBase).toBe('http://127.0.0.1:9000');
-    expect(result.ok && result.config.heartbeatMs).toBe(15_000);
+    expect(result.ok && result.config.delivery).toEqual({
+      heartbeatMs: 15_000,
+      silenceMs: 37_500,
+      ackTimeoutMs: 120_000,
+      maxAttempts: 5,
+      queueMax: 10_000,
+      queueTtlMs: 7 * 86_400_000,
+      expiredNotice: undefined,
+    });
   });
 
   it('names every missing variable and how to set it', () => {

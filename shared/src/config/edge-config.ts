@@ -14,6 +14,13 @@ const howToSet = (name: string) =>
 const required = (name: string) =>
   z.string({ error: `${name} is missing: ${howToSet(name)}` }).min(1, `${name} is empty: ${howToSet(name)}`);
 
+const count = (name: string, min: number, max: number) =>
+  z.coerce
+    .number({ error: `${name} must be a whole number` })
+    .int(`${name} must be a whole number`)
+    .min(min, `${name} must be at least ${min}`)
+    .max(max, `${name} must be at most ${max}`);
+
 const EdgeVarsSchema = z.object({
   // Telegram allows 1-256 characters of A-Z a-z 0-9 _ - as a webhook secret_token; we want 16+.
   TELEGRAM_WEBHOOK_SECRET: required('TELEGRAM_WEBHOOK_SECRET').regex(
@@ -26,19 +33,36 @@ const EdgeVarsSchema = z.object({
     .default('https://api.telegram.org')
     .transform((url) => url.replace(/\/+$/, '')),
   HEARTH_CORE_JWKS: required('HEARTH_CORE_JWKS'),
-  HEARTH_HEARTBEAT_MS: z.coerce
-    .number({ error: 'HEARTH_HEARTBEAT_MS must be a number of milliseconds' })
-    .int()
-    .min(1_000, 'HEARTH_HEARTBEAT_MS must be at least 1000')
-    .max(300_000, 'HEARTH_HEARTBEAT_MS must be at most 300000')
-    .default(15_000),
+  HEARTH_HEARTBEAT_MS: count('HEARTH_HEARTBEAT_MS', 200, 300_000).default(15_000),
+  HEARTH_ACK_TIMEOUT_MS: count('HEARTH_ACK_TIMEOUT_MS', 500, 3_600_000).default(120_000),
+  HEARTH_MAX_ATTEMPTS: count('HEARTH_MAX_ATTEMPTS', 1, 100).default(5),
+  HEARTH_QUEUE_MAX: count('HEARTH_QUEUE_MAX', 1, 10_000_000).default(10_000),
+  HEARTH_QUEUE_TTL: count('HEARTH_QUEUE_TTL', 1, 365 * 86_400).default(7 * 86_400),
+  HEARTH_EXPIRED_NOTICE: z.string().max(1000).optional(),
 });
 
 export interface EdgeConfig {
   telegram: { webhookSecret: string; botToken: string; apiBase: string };
   /** The core's public keys: verify its tunnel tokens, seal messages to it. */
   coreKeys: CoreKeySet;
+  delivery: DeliveryLimits;
+}
+
+/** How the Relay holds and hands out messages. */
+export interface DeliveryLimits {
+  /** How often cores ping; one silent for `silenceMs` (2.5 heartbeats) is dropped. */
   heartbeatMs: number;
+  silenceMs: number;
+  /** A delivery neither acked nor progressed for this long goes back to the queue. */
+  ackTimeoutMs: number;
+  /** Deliveries of one message before it is dead-lettered. */
+  maxAttempts: number;
+  /** Messages waiting or in flight; beyond it webhooks answer 503 + Retry-After. */
+  queueMax: number;
+  /** Age after which an undelivered message is dropped (dead-lettered as expired). */
+  queueTtlMs: number;
+  /** Sent to the sender when their message expires; none when unset. */
+  expiredNotice: string | undefined;
 }
 
 export type EdgeConfigResult = { ok: true; config: EdgeConfig } | { ok: false; problems: string[] };
@@ -70,7 +94,15 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
         apiBase: parsed.data.TELEGRAM_API_BASE,
       },
       coreKeys,
-      heartbeatMs: parsed.data.HEARTH_HEARTBEAT_MS,
+      delivery: {
+        heartbeatMs: parsed.data.HEARTH_HEARTBEAT_MS,
+        silenceMs: Math.round(parsed.data.HEARTH_HEARTBEAT_MS * 2.5),
+        ackTimeoutMs: parsed.data.HEARTH_ACK_TIMEOUT_MS,
+        maxAttempts: parsed.data.HEARTH_MAX_ATTEMPTS,
+        queueMax: parsed.data.HEARTH_QUEUE_MAX,
+        queueTtlMs: parsed.data.HEARTH_QUEUE_TTL * 1000,
+        expiredNotice: parsed.data.HEARTH_EXPIRED_NOTICE,
+      },
     },
   };
 }

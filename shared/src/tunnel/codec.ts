@@ -44,6 +44,18 @@ export class ProtocolMismatchError extends HearthError {
   }
 }
 
+const UPGRADE = { core: 'the core (hearth)', edge: 'the edge (wrangler deploy)' } as const;
+
+/**
+ * What to tell the operator when the peer speaks another protocol version, from `self`'s side:
+ * which side runs which version, and which one to upgrade (the one that is behind).
+ */
+export function protocolMismatchAdvice(self: 'core' | 'edge', peerVersion: number): string {
+  const peer = self === 'core' ? 'edge' : 'core';
+  const behind = peerVersion > TUNNEL_PROTOCOL_VERSION ? self : peer;
+  return `${self} speaks tunnel protocol v${TUNNEL_PROTOCOL_VERSION}, ${peer} v${peerVersion}: upgrade ${UPGRADE[behind]}`;
+}
+
 /** Parses a frame the core sent (run by the Relay). */
 export const parseCoreFrame = (raw: string | ArrayBuffer): Parsed<CoreFrame> => parseWith(CoreFrame, raw);
 

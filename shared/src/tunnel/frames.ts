@@ -27,10 +27,26 @@ export const HelloFrame = frame('hello', {
  */
 export const CreditFrame = frame('credit', { credits });
 
-/** The delivery of `message_id` is done; the Relay forgets it and may deliver the next one. */
-export const AckFrame = frame('ack', { message_id: z.string().min(1).max(256) });
+/**
+ * The delivery of `message_id` is done, with the reply to send if there is one. One frame,
+ * stored in one transaction: a delivery is never acked without its reply kept. `reply.key` is
+ * the idempotency key; the Relay sends each key once.
+ */
+export const AckFrame = frame('ack', {
+  message_id: z.string().min(1).max(256),
+  reply: z.object({ key: z.string().min(1).max(300), text: z.string().min(1).max(65_536) }).optional(),
+});
 
-/** A reply to send to a platform. `key` is the idempotency key: the Relay sends each once. */
+/**
+ * The core is still working on `message_id`: the Relay pushes its ack deadline out by another
+ * `ack_timeout_ms` (from welcome). Sent periodically while generating.
+ */
+export const ProgressFrame = frame('progress', { message_id: z.string().min(1).max(256) });
+
+/**
+ * A message to send to a platform that answers no delivery (a proactive push). `key` is the
+ * idempotency key: the Relay sends each once.
+ */
 export const ReplyFrame = frame('reply', {
   key: z.string().min(1).max(300),
   conversation_id: z.string().min(1).max(256),
@@ -40,10 +56,16 @@ export const ReplyFrame = frame('reply', {
 
 // edge → core ------------------------------------------------------------------------------
 
-/** The Relay accepted the tunnel. `heartbeat_ms` is how often it expects a ping. */
+/**
+ * The Relay accepted the tunnel. `heartbeat_ms` is how often it expects a ping (a core silent
+ * for longer than `silence_ms` is dropped); a delivery not acked or progressed within
+ * `ack_timeout_ms` is given to another core.
+ */
 export const WelcomeFrame = frame('welcome', {
   session_id: z.string(),
   heartbeat_ms: z.number().int().positive(),
+  silence_ms: z.number().int().positive(),
+  ack_timeout_ms: z.number().int().positive(),
 });
 
 /**
@@ -74,6 +96,7 @@ export const CoreFrame = z.discriminatedUnion('type', [
   HelloFrame,
   CreditFrame,
   AckFrame,
+  ProgressFrame,
   ReplyFrame,
   PingFrame,
   PongFrame,
@@ -110,4 +133,6 @@ export const TunnelCloseCode = {
   ProtocolMismatch: 4001,
   /** The core broke the protocol (no hello first, a hello for another core id). */
   ProtocolViolation: 4002,
+  /** The peer sent nothing, not even a heartbeat, for longer than the silence limit. */
+  Silent: 4003,
 } as const;

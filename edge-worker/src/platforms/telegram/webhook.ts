@@ -40,11 +40,14 @@ export async function telegramWebhook(c: Context<AppEnv>): Promise<Response> {
 
   const { message } = normalized;
   const sealed = await seal(JSON.stringify(message), config.coreKeys);
-  const { duplicate } = await relayFor(c.env).enqueue({
+  const { outcome } = await relayFor(c.env).enqueue({
     message_id: message.message_id,
     conversation_id: message.conversation.id,
     sealed,
   });
+  // Full: 503 + Retry-After, so Telegram keeps the update and tries again later.
+  if (outcome === 'full') throw new HTTPException(503, { message: 'queue is full, retry later' });
+  const duplicate = outcome === 'duplicate';
   log('info', 'webhook_accepted', { platform: 'telegram', message_id: message.message_id, duplicate });
   return c.json({ ok: true, duplicate });
 }

@@ -1,0 +1,263 @@
+import { seal, type Message } from '@hearth/shared';
+import { runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import type { Relay } from '../src/relay/relay.js';
+import { TestTunnel, coreKeys, failTelegram, telegramCalls, waitFor } from './helpers.js';
+
+// The limits this file runs under (vitest.config.ts).
+const ACK_TIMEOUT_MS = 10_000;
+const SILENCE_MS = 150_000;
+const QUEUE_TTL_MS = 3_600_000;
+const MAX_ATTEMPTS = 3;
+const QUEUE_MAX = 40;
+
+let relays = 0;
+function freshRelay() {
+  const name = `delivery-${++relays}-${crypto.randomUUID()}`;
+  return { name, stub: env.RELAY.get(env.RELAY.idFromName(name)) };
+}
+type Stub = ReturnType<typeof freshRelay>['stub'];
+
+function message(chatId: number, n: number): Message {
+  return {
+    message_id: `telegram:${chatId}:${n}`,
+    platform: 'telegram',
+    conversation: { id: `telegram:${chatId}`, type: 'private' },
+    sender: { id: `telegram:${chatId}` },
+    content: { text: `message ${n}`, attachments: [], entities: [] },
+    reply_to: null,
+    timestamp: n,
+  };
+}
+
+async function enqueue(stub: Stub, m: Message) {
+  return (await stub.enqueue({ message_id: m.message_id, conversation_id: m.conversation.id, sealed: await seal(JSON.stringify(m), coreKeys()) })).outcome;
+}
+
+/** Runs the Relay's time-driven rules as if `laterMs` had passed. */
+const sweepAfter = (stub: Stub, laterMs: number) => runInDurableObject(stub, (relay: Relay) => relay.sweep(Date.now() + laterMs));
+
+const row = (stub: Stub, messageId: string) =>
+  runInDurableObject(stub, (_relay, state) =>
+    state.storage.sql
+      .exec<{ attempts: number; session_id: string | null; deadline_at: number | null; acked_at: number | null; dead_reason: string | null; sealed: string }>(
+        'SELECT attempts, session_id, deadline_at, acked_at, dead_reason, sealed FROM messages WHERE message_id = ?',
+        messageId,
+      )
+      .one(),
+  );
+
+/** Waits until the Relay has stored the reply with this key (frames are not assumed to arrive in order). */
+const stored = (stub: Stub, key: string) =>
+  waitFor(
+    () =>
+      runInDurableObject(stub, (_r, state) =>
+        state.storage.sql.exec('SELECT 1 FROM outbox WHERE key = ?', key).toArray().length > 0 ? true : undefined,
+      ),
+    `reply ${key} stored`,
+  );
+
+const deliveries = (frames: { type: string }[]) => frames.filter((f): f is { type: 'deliver'; message_id: string } => f.type === 'deliver').map((f) => f.message_id);
+
+describe('ack deadlines', () => {
+  it('gives a delivery nobody acked to another core once its deadline passes', async () => {
+    const { name, stub } = freshRelay();
+    await enqueue(stub, message(1, 1));
+    const stuck = await TestTunnel.toRelay(name, 'core-a');
+    await stuck.hello(1, 'core-a');
+    await stuck.next('deliver');
+    const other = await TestTunnel.toRelay(name, 'core-b');
+    await other.hello(1, 'core-b');
+
+    await sweepAfter(stub, ACK_TIMEOUT_MS - 1_000);
+    expect(deliveries(await other.barrier())).toEqual([]);
+    await sweepAfter(stub, ACK_TIMEOUT_MS + 1_000);
+    const again = await other.next('deliver');
+    expect(again).toMatchObject({ message_id: 'telegram:1:1', attempt: 2 });
+
+    // The stuck core's late ack is void; the new holder's counts.
+    stuck.send({ type: 'ack', message_id: 'telegram:1:1' });
+    await stuck.barrier();
+    expect((await row(stub, 'telegram:1:1')).acked_at).toBeNull();
+    other.send({ type: 'ack', message_id: 'telegram:1:1' });
+    await other.barrier();
+    expect((await row(stub, 'telegram:1:1')).acked_at).not.toBeNull();
+    stuck.close();
+    other.close();
+  });
+
+  it('lets the core push its deadline out while it is still generating', async () => {
+    const { name, stub } = freshRelay();
+    await enqueue(stub, message(2, 1));
+    const tunnel = await TestTunnel.toRelay(name);
+    await tunnel.hello(1);
+    await tunnel.next('deliver');
+    const before = (await row(stub, 'telegram:2:1')).deadline_at!;
+    await new Promise((r) => setTimeout(r, 20));
+    tunnel.send({ type: 'progress', message_id: 'telegram:2:1' });
+    await tunnel.barrier();
+    expect((await row(stub, 'telegram:2:1')).deadline_at!).toBeGreaterThan(before);
+    tunnel.close();
+  });
+
+  it('forgets the sealed body of an answered message and keeps only its id', async () => {
+    const { name, stub } = freshRelay();
+    await enqueue(stub, message(3, 1));
+    const tunnel = await TestTunnel.toRelay(name);
+    await tunnel.hello(1);
+    await tunnel.next('deliver');
+    tunnel.send({ type: 'ack', message_id: 'telegram:3:1' });
+    await tunnel.barrier();
+    expect(await row(stub, 'telegram:3:1')).toMatchObject({ sealed: '', session_id: null });
+    // Still known: the platform retrying it is a duplicate.
+    expect(await enqueue(stub, message(3, 1))).toBe('duplicate');
+    tunnel.close();
+  });
+});
+
+describe('dead letters', () => {
+  it(`dead-letters a message after ${MAX_ATTEMPTS} deliveries and moves on to the next of its conversation`, async () => {
+    const { name, stub } = freshRelay();
+    await enqueue(stub, message(4, 1));
+    await enqueue(stub, message(4, 2));
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const tunnel = await TestTunnel.toRelay(name);
+      await tunnel.hello(1);
+      expect(await tunnel.next('deliver')).toMatchObject({ message_id: 'telegram:4:1', attempt });
+      tunnel.close();
+      await tunnel.waitClosed();
+    }
+    const last = await TestTunnel.toRelay(name);
+    await last.hello(1);
+    expect(await last.next('deliver')).toMatchObject({ message_id: 'telegram:4:2', attempt: 1 });
+    const dead = await stub.deadLetters();
+    expect(dead).toEqual([
+      expect.objectContaining({ message_id: 'telegram:4:1', conversation_id: 'telegram:4', attempts: MAX_ATTEMPTS, reason: 'max_attempts' }),
+    ]);
+    // Inspectable, and still unreadable here.
+    expect(dead[0]!.sealed.split('.')).toHaveLength(5);
+    last.close();
+  });
+});
+
+describe('queue bounds', () => {
+  it(`refuses the message past ${QUEUE_MAX} pending, but still recognises a retry of a stored one`, async () => {
+    const { stub } = freshRelay();
+    for (let n = 1; n <= QUEUE_MAX; n++) expect(await enqueue(stub, message(5, n))).toBe('stored');
+    expect(await enqueue(stub, message(5, QUEUE_MAX + 1))).toBe('full');
+    expect(await enqueue(stub, message(5, 1))).toBe('duplicate');
+    expect((await stub.stats()).pending).toBe(QUEUE_MAX);
+  });
+
+  it('expires messages older than the TTL, tells the sender, and keeps them as dead letters', async () => {
+    const { stub } = freshRelay();
+    await enqueue(stub, message(6, 1));
+    await sweepAfter(stub, QUEUE_TTL_MS - 60_000);
+    expect((await row(stub, 'telegram:6:1')).dead_reason).toBeNull();
+    await sweepAfter(stub, QUEUE_TTL_MS + 60_000);
+    expect((await row(stub, 'telegram:6:1')).dead_reason).toBe('expired');
+    const notice = await waitFor(async () => (await telegramCalls()).find((c) => c.body.chat_id === '6'), 'expiry notice');
+    expect(notice.body.text).toBe('Sorry, your message expired before I could answer.');
+  });
+});
+
+describe('silent cores', () => {
+  it('drops a core that sent nothing for the silence limit and redelivers what it held', async () => {
+    const { name, stub } = freshRelay();
+    await enqueue(stub, message(7, 1));
+    const silent = await TestTunnel.toRelay(name, 'core-a');
+    await silent.hello(1, 'core-a');
+    await silent.next('deliver');
+    await sweepAfter(stub, SILENCE_MS + 1_000);
+    expect((await silent.waitClosed()).code).toBe(4003);
+    expect((await row(stub, 'telegram:7:1')).session_id).toBeNull();
+
+    const next = await TestTunnel.toRelay(name, 'core-b');
+    await next.hello(1, 'core-b');
+    expect(await next.next('deliver')).toMatchObject({ message_id: 'telegram:7:1', attempt: 2 });
+    next.close();
+  });
+});
+
+describe('several cores', () => {
+  it('spreads conversations, keeps each with its core while it is up, and moves them when it goes', async () => {
+    const { name, stub } = freshRelay();
+    const a = await TestTunnel.toRelay(name, 'core-a');
+    await a.hello(2, 'core-a');
+    const b = await TestTunnel.toRelay(name, 'core-b');
+    await b.hello(2, 'core-b');
+    for (const chat of [81, 82, 83, 84]) await enqueue(stub, message(chat, 1));
+    const onA = deliveries(await a.barrier());
+    const onB = deliveries(await b.barrier());
+    expect(onA).toHaveLength(2);
+    expect(onB).toHaveLength(2);
+
+    // The next message of a conversation on A goes to A, even with B idle.
+    const [first] = onA;
+    const chat = Number(first!.split(':')[1]);
+    for (const id of onA) a.send({ type: 'ack', message_id: id });
+    for (const id of onB) b.send({ type: 'ack', message_id: id });
+    await a.barrier();
+    await b.barrier();
+    await enqueue(stub, message(chat, 2));
+    expect(deliveries(await a.barrier())).toEqual([`telegram:${chat}:2`]);
+    expect(deliveries(await b.barrier())).toEqual([]);
+
+    // A goes away: what it held, and its conversations from now on, go to B.
+    a.close();
+    await a.waitClosed();
+    expect(await b.next('deliver')).toMatchObject({ message_id: `telegram:${chat}:2`, attempt: 2 });
+    b.send({ type: 'ack', message_id: `telegram:${chat}:2` });
+    await enqueue(stub, message(chat, 3));
+    expect(await b.next('deliver')).toMatchObject({ message_id: `telegram:${chat}:3` });
+    b.close();
+  });
+});
+
+describe('outbound sends', () => {
+  it("retries a 429 after Telegram's retry_after, and keeps a conversation's replies in order", async () => {
+    const { name, stub } = freshRelay();
+    await failTelegram({ chatId: '91', status: 429, description: 'Too Many Requests: retry after 1', retryAfter: 1 });
+    await enqueue(stub, message(91, 1));
+    const tunnel = await TestTunnel.toRelay(name);
+    await tunnel.hello(1);
+    await tunnel.next('deliver');
+    tunnel.send({ type: 'ack', message_id: 'telegram:91:1', reply: { key: 'reply:telegram:91:1', text: 'one' } });
+    await stored(stub, 'reply:telegram:91:1');
+    tunnel.send({ type: 'reply', key: 'push:91:2', conversation_id: 'telegram:91', in_reply_to: null, text: 'two' });
+    await stored(stub, 'push:91:2');
+
+    const calls = await waitFor(async () => {
+      const sent = (await telegramCalls()).filter((c) => c.body.chat_id === '91');
+      return sent.length >= 3 ? sent : undefined;
+    }, 'the retried reply and the one behind it', 15_000);
+    // 429 on "one"; "two" waited behind it; then both, in order.
+    expect(calls.map((c) => c.body.text)).toEqual(['one', 'one', 'two']);
+    const at = calls.map((c) => c.at);
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(1_000);
+    tunnel.close();
+  });
+
+  it('gives up on a reply Telegram refuses for good, without blocking the next one', async () => {
+    const { name, stub } = freshRelay();
+    await failTelegram({ chatId: '92', status: 400, description: 'Bad Request: message text is empty' });
+    await enqueue(stub, message(92, 1));
+    const tunnel = await TestTunnel.toRelay(name);
+    await tunnel.hello(1);
+    await tunnel.next('deliver');
+    tunnel.send({ type: 'reply', key: 'k92-1', conversation_id: 'telegram:92', in_reply_to: null, text: 'refused' });
+    await stored(stub, 'k92-1');
+    tunnel.send({ type: 'reply', key: 'k92-2', conversation_id: 'telegram:92', in_reply_to: null, text: 'fine' });
+    const calls = await waitFor(async () => {
+      const sent = (await telegramCalls()).filter((c) => c.body.chat_id === '92');
+      return sent.length >= 2 ? sent : undefined;
+    }, 'both replies tried');
+    expect(calls.map((c) => c.body.text)).toEqual(['refused', 'fine']);
+    const failed = await runInDurableObject(stub, (_r, state) =>
+      state.storage.sql.exec<{ last_error: string }>("SELECT last_error FROM outbox WHERE key = 'k92-1' AND failed_at IS NOT NULL").toArray(),
+    );
+    expect(failed).toEqual([{ last_error: 'Bad Request: message text is empty' }]);
+    tunnel.close();
+  });
+});
