@@ -44,7 +44,9 @@ export class Pipeline {
   }
 
   handle(delivery: DeliverFrame): void {
-    const task = this.process(delivery).finally(() => this.tasks.delete(task));
+    // Held at arrival, this one included: never above the window the core granted.
+    const holding = this.tasks.size + 1;
+    const task = this.process(delivery, holding).finally(() => this.tasks.delete(task));
     this.tasks.add(task);
   }
 
@@ -54,7 +56,7 @@ export class Pipeline {
     await Promise.allSettled([...this.tasks]);
   }
 
-  private async process(delivery: DeliverFrame): Promise<void> {
+  private async process(delivery: DeliverFrame, holding: number): Promise<void> {
     const started = performance.now();
     const log = this.options.log.child({ messageId: delivery.message_id, attempt: delivery.attempt });
     let message: Message;
@@ -90,7 +92,7 @@ export class Pipeline {
       reply: { key: replyKeyFor(message.message_id), text },
     });
     log.info(
-      { conversationId: message.conversation.id, chars: text.length, ms: Math.round(performance.now() - started), sent },
+      { conversationId: message.conversation.id, chars: text.length, ms: Math.round(performance.now() - started), holding, sent },
       sent ? 'replied' : 'reply kept for redelivery (tunnel down)',
     );
   }

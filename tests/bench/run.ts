@@ -68,8 +68,8 @@ function row(name: string, samples: number[], baseline: number[]) {
 const coreEnv = { HEARTH_THREADS: '1', HEARTH_MAX_TOKENS: String(MAX_TOKENS) };
 
 /** Runs `body` against a fresh system, stopping it however `body` ends. */
-async function withSystem<T>(env: Record<string, string>, body: (system: System) => Promise<T>): Promise<T> {
-  const system = await startSystem(env);
+async function withSystem<T>(coreEnv: Record<string, string>, body: (system: System) => Promise<T>): Promise<T> {
+  const system = await startSystem({ coreEnv });
   try {
     return await body(system);
   } finally {

@@ -6,6 +6,7 @@ import { startEdgeProcess, writeNewKeySet, type EdgeProcess } from '@hearth/core
 import { publicKeySet } from '@hearth/shared';
 import { FakeTelegramBotApi } from '../fakes/telegram-bot-api.js';
 import { CoreProcess } from './core-process.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 /** The small real model end-to-end runs use (see ../shared/models/README.md). */
 export const TEST_MODEL = resolve(process.env.HEARTH_TEST_MODEL ?? join(import.meta.dirname, '../../../shared/models/stories260K.gguf'));
@@ -20,29 +21,49 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+export interface SystemOptions {
+  /** Environment of the first core (more with `startCore`); none started when `cores` is 0. */
+  coreEnv?: Record<string, string>;
+  cores?: number;
+  /** Extra edge settings (`--var`). */
+  edgeVars?: Record<string, string>;
+  /** Put a TCP proxy between cores and the edge (see TcpProxy). */
+  proxy?: boolean;
+}
+
 export interface System {
   edge: EdgeProcess;
+  cores: CoreProcess[];
+  /** The first core. */
   core: CoreProcess;
   telegram: FakeTelegramBotApi;
+  proxy: TcpProxy | undefined;
   edgeLines: string[];
   /** POSTs a body to the edge's Telegram webhook. */
   postUpdate(body: unknown, secret?: string | null): Promise<Response>;
+  /** Starts another core process against this edge and waits until it is connected. */
+  startCore(env?: Record<string, string>): Promise<CoreProcess>;
+  /** Stops the edge (SIGKILL by default: no goodbye) and starts it again on the same port and state. */
+  restartEdge(signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
  * The whole system on loopback, with nothing faked but Telegram: the edge under workerd
- * (`wrangler dev`, fresh persisted state), a core process (`hearth start`) with its own key,
- * and the fake Bot API the edge sends replies to.
+ * (`wrangler dev`, fresh persisted state), core processes (`hearth start`) sharing one key, and
+ * the fake Bot API the edge sends replies to. Whatever it started, it stops, also when
+ * starting fails.
  */
-export async function startSystem(coreEnv: Record<string, string> = {}): Promise<System> {
+export async function startSystem(options: SystemOptions = {}): Promise<System> {
   const dir = await mkdtemp(join(tmpdir(), 'hearth-e2e-'));
   const telegram = new FakeTelegramBotApi();
   const edgeLines: string[] = [];
+  const cores: CoreProcess[] = [];
   let edge: EdgeProcess | undefined;
-  let core: CoreProcess | undefined;
+  let proxy: TcpProxy | undefined;
   const stop = async () => {
-    await core?.stop();
+    await Promise.all(cores.map((core) => core.stop()));
+    await proxy?.stop();
     await edge?.stop();
     await telegram.stop();
     await rm(dir, { recursive: true, force: true });
@@ -50,45 +71,69 @@ export async function startSystem(coreEnv: Record<string, string> = {}): Promise
   try {
     const keyFile = join(dir, 'core-key.json');
     const keySet = await writeNewKeySet(keyFile);
-    edge = await startEdgeProcess({
-      port: await freePort(),
+    const port = await freePort();
+    const edgeOptions = {
+      port,
       persistTo: join(dir, 'edge-state'),
       vars: {
         TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
         TELEGRAM_BOT_TOKEN: '123456:E2E-token',
         TELEGRAM_API_BASE: await telegram.start(),
         HEARTH_CORE_JWKS: JSON.stringify(publicKeySet(keySet)),
+        ...options.edgeVars,
       },
-      onLine: (line) => edgeLines.push(line),
-    });
-    core = new CoreProcess({
-      HEARTH_EDGE_URL: edge.url,
-      HEARTH_KEY_FILE: keyFile,
-      HEARTH_MODEL: TEST_MODEL,
-      HEARTH_THREADS: '1',
-      HEARTH_CORE_ID: 'e2e-core',
-      ...coreEnv,
-    });
-    await core.waitForLog((line) => line.msg === 'tunnel connected');
+      onLine: (line: string) => edgeLines.push(line),
+    };
+    edge = await startEdgeProcess(edgeOptions);
+    let coreEdgeUrl = edge.url;
+    if (options.proxy) {
+      proxy = new TcpProxy({ host: '127.0.0.1', port });
+      coreEdgeUrl = `http://127.0.0.1:${await proxy.start()}`;
+    }
+    const startCore = async (env: Record<string, string> = options.coreEnv ?? {}) => {
+      const core = new CoreProcess({
+        HEARTH_EDGE_URL: coreEdgeUrl,
+        HEARTH_KEY_FILE: keyFile,
+        HEARTH_MODEL: TEST_MODEL,
+        HEARTH_THREADS: '1',
+        HEARTH_CORE_ID: `e2e-core-${cores.length + 1}`,
+        ...env,
+      });
+      cores.push(core);
+      await core.waitForLog((line) => line.msg === 'tunnel connected');
+      return core;
+    };
+    for (let i = 0; i < (options.cores ?? 1); i++) await startCore();
+    const edgeUrl = edge.url;
+    return {
+      edge,
+      cores,
+      get core() {
+        const first = cores[0];
+        if (!first) throw new Error('no core started');
+        return first;
+      },
+      telegram,
+      proxy,
+      edgeLines,
+      postUpdate: (body, secret = WEBHOOK_SECRET) =>
+        fetch(`${edgeUrl}/webhooks/telegram`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(secret === null ? {} : { 'X-Telegram-Bot-Api-Secret-Token': secret }) },
+          body: typeof body === 'string' ? body : JSON.stringify(body),
+        }),
+      startCore,
+      restartEdge: async (signal: NodeJS.Signals = 'SIGKILL') => {
+        await edge?.stop(signal);
+        edge = await startEdgeProcess(edgeOptions);
+      },
+      stop,
+    };
   } catch (error) {
     // A half-started system must not outlive the test that failed to start it.
     await stop();
     throw error;
   }
-  const edgeUrl = edge.url;
-  return {
-    edge,
-    core,
-    telegram,
-    edgeLines,
-    postUpdate: (body, secret = WEBHOOK_SECRET) =>
-      fetch(`${edgeUrl}/webhooks/telegram`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(secret === null ? {} : { 'X-Telegram-Bot-Api-Secret-Token': secret }) },
-        body: typeof body === 'string' ? body : JSON.stringify(body),
-      }),
-    stop,
-  };
 }
 
 let nextId = 1;
@@ -106,3 +151,5 @@ export function textUpdate(chatId: number, text: string) {
     },
   };
 }
+
+export type TextUpdate = ReturnType<typeof textUpdate>;

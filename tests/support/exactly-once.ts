@@ -1,0 +1,38 @@
+import type { FakeTelegramBotApi } from '../fakes/telegram-bot-api.js';
+import type { TextUpdate } from './system.js';
+
+/** `chat:message` of the update a sendMessage call answers. */
+const answered = (body: Record<string, unknown>) =>
+  `${String(body.chat_id)}:${(body.reply_parameters as { message_id?: number } | undefined)?.message_id}`;
+
+/**
+ * Waits until every accepted update has a reply, then checks the delivery promises:
+ * exactly one reply per accepted message, none for anything else, and within each chat the
+ * replies in the order its messages were accepted.
+ */
+export async function expectExactlyOnceInOrder(telegram: FakeTelegramBotApi, accepted: TextUpdate[], timeoutMs = 60_000): Promise<void> {
+  const wanted = new Set(accepted.map((u) => `${u.message.chat.id}:${u.message.message_id}`));
+  const replies = () => telegram.callsOf('sendMessage').filter((c) => wanted.has(answered(c.body)));
+  await telegram.waitFor(() => new Set(replies().map((c) => answered(c.body))).size === wanted.size, timeoutMs);
+  // Let anything still on its way arrive before counting duplicates.
+  await new Promise((r) => setTimeout(r, 500));
+
+  const counts = new Map<string, number>();
+  for (const call of telegram.callsOf('sendMessage')) counts.set(answered(call.body), (counts.get(answered(call.body)) ?? 0) + 1);
+  const problems: string[] = [];
+  for (const id of wanted) if (counts.get(id) !== 1) problems.push(`${id}: ${counts.get(id) ?? 0} replies`);
+  const chats = new Set(accepted.map((u) => u.message.chat.id));
+  for (const [id, n] of counts) {
+    const chat = Number(id.split(':')[0]);
+    if (chats.has(chat) && !wanted.has(id)) problems.push(`${id}: ${n} replies to a message never accepted`);
+  }
+  for (const chat of chats) {
+    const expected = accepted.filter((u) => u.message.chat.id === chat).map((u) => u.message.message_id);
+    const got = telegram
+      .callsOf('sendMessage')
+      .filter((c) => c.body.chat_id === String(chat))
+      .map((c) => (c.body.reply_parameters as { message_id: number }).message_id);
+    if (got.join() !== expected.join()) problems.push(`chat ${chat}: replies in order ${got.join()} for messages ${expected.join()}`);
+  }
+  if (problems.length > 0) throw new Error(`delivery promises broken:\n  ${problems.slice(0, 20).join('\n  ')}`);
+}
