@@ -7,6 +7,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from './app-env.js';
 import { loadConfig } from './config.js';
 import { describeError, log } from './log.js';
+import { directReply } from './diagnostics/direct-reply.js';
 import { telegramWebhook } from './platforms/telegram/webhook.js';
 import { tunnelUpgrade } from './tunnel/route.js';
 
@@ -20,6 +21,7 @@ const ERROR_CODES: Record<number, string> = {
   404: 'not_found',
   413: 'payload_too_large',
   426: 'upgrade_required',
+  502: 'upstream_failed',
   503: 'unavailable',
 };
 
@@ -56,6 +58,14 @@ app.post(
 );
 
 app.get('/tunnel', tunnelUpgrade);
+
+app.use('/diagnostics/*', async (c, next) => {
+  const config = loadConfig(c.env);
+  if (!config.diagnostics) throw new HTTPException(404, { message: 'no such route' });
+  c.set('config', config);
+  await next();
+});
+app.post('/diagnostics/direct/telegram', directReply);
 
 app.notFound((c) => c.json({ ok: false, error: { code: 'not_found', message: 'no such route' } }, 404));
 

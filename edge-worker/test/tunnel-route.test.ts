@@ -41,3 +41,10 @@ describe('GET /tunnel', () => {
     expect((await tunnel.waitClosed()).code).toBe(4002);
   });
 });
+
+describe('diagnostic routes', () => {
+  it('are not there unless HEARTH_DIAGNOSTICS=on', async () => {
+    const response = await SELF.fetch('https://edge.test/diagnostics/direct/telegram', { method: 'POST', body: '{}' });
+    expect(response.status).toBe(404);
+  });
+});

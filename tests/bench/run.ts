@@ -1,55 +1,71 @@
 /**
- * `npm run bench`: webhook → sendMessage latency through the real system, each figure beside a
- * baseline measured in the same run on the same machine:
- *  - delivery path (HEARTH_ENGINE=echo) against workerd's floor (GET /healthz on the same edge);
- *  - model path (stories260K) against bare node-llama-cpp generating the same replies.
- * Messages are sent one at a time, each in a new conversation, so every sample is comparable.
+ * `npm run bench`: what the delivery path costs, each figure beside a baseline measured in the
+ * same run on this machine.
+ *
+ * 1. Relay vs direct (HEARTH_ENGINE=echo): webhook → sendMessage latency, one message at a
+ *    time, and throughput, 1,000 messages over 50 conversations; the baseline is the same
+ *    worker answering straight from the webhook (`/diagnostics/direct/telegram`): no Relay,
+ *    no tunnel, no core.
+ * 2. Model path vs bare node-llama-cpp: the same replies generated through the whole system
+ *    and by a bare loop (same prompts, tokens, threads).
  */
 import { getLlama, LlamaChatSession } from 'node-llama-cpp';
 import { loadCoreConfig } from '@hearth/core';
-import { startSystem, TEST_MODEL, textUpdate, type System } from '../support/system.js';
+import { startSystem, TEST_MODEL, textUpdate, WEBHOOK_SECRET, type System } from '../support/system.js';
 import { fmt, percentile } from './stats.js';
 
-const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 40);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
+const BURST_CHATS = 50;
+const BURST_PER_CHAT = 20;
 const MAX_TOKENS = 64;
-const PROMPT = (i: number) => `Tell me a story about a cat number ${i}`;
 let chat = 500_000;
 
-async function webhookToReply(system: System, n: number): Promise<number[]> {
+type Route = 'webhooks/telegram' | 'diagnostics/direct/telegram';
+
+/** POSTs one update to `route` and resolves when its reply reached the Bot API; returns ms. */
+async function roundTrip(system: System, route: Route, chatId: number, text: string): Promise<number> {
+  const started = performance.timeOrigin + performance.now();
+  const update = textUpdate(chatId, text);
+  const response = await fetch(`${system.edge.url}/${route}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'X-Telegram-Bot-Api-Secret-Token': WEBHOOK_SECRET },
+    body: JSON.stringify(update),
+  });
+  if (response.status !== 200) throw new Error(`${route} answered ${response.status}`);
+  const answers = (calls: typeof system.telegram.calls) =>
+    calls.find((c) => c.body.chat_id === String(chatId) && (c.body.reply_parameters as { message_id: number }).message_id === update.message.message_id);
+  await system.telegram.waitFor((calls) => answers(calls) !== undefined, 30_000);
+  return (answers(system.telegram.calls)?.at ?? Number.NaN) - started;
+}
+
+async function latency(system: System, route: Route, n: number): Promise<number[]> {
   const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const chatId = ++chat;
-    const started = performance.now();
-    const response = await system.postUpdate(textUpdate(chatId, PROMPT(i)));
-    if (response.status !== 200) throw new Error(`webhook answered ${response.status}`);
-    await system.telegram.waitFor((calls) => calls.some((c) => c.body.chat_id === String(chatId)), 30_000);
-    samples.push(performance.now() - started);
-  }
+  for (let i = 0; i < n; i++) samples.push(await roundTrip(system, route, ++chat, `ping ${i}`));
   return samples;
 }
 
-async function edgeFloor(system: System, n: number): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const started = performance.now();
-    await (await fetch(`${system.edge.url}/healthz`)).text();
-    samples.push(performance.now() - started);
-  }
-  return samples;
+/** Messages per second: 50 conversations sending at once, each its messages one after another. */
+async function throughput(system: System, route: Route): Promise<number> {
+  const chats = Array.from({ length: BURST_CHATS }, () => ++chat);
+  const started = performance.now();
+  await Promise.all(chats.map(async (id) => {
+    for (let n = 0; n < BURST_PER_CHAT; n++) await roundTrip(system, route, id, `burst ${n}`);
+  }));
+  return (BURST_CHATS * BURST_PER_CHAT) / ((performance.now() - started) / 1000);
 }
 
 /** The same generations the core does (same prompt, wrapper, system prompt, tokens, threads), bare. */
-async function bareGeneration(n: number): Promise<number[]> {
+async function bareGeneration(prompts: string[]): Promise<number[]> {
   const { systemPrompt } = loadCoreConfig({});
   const llama = await getLlama({ gpu: 'auto' });
   const model = await llama.loadModel({ modelPath: TEST_MODEL });
   const context = await model.createContext({ sequences: 1, contextSize: { max: 2048 }, threads: 1 });
   const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
+  for (const prompt of prompts) {
     const sequence = context.getSequence();
     const session = new LlamaChatSession({ contextSequence: sequence, systemPrompt });
     const started = performance.now();
-    await session.prompt(PROMPT(i), { maxTokens: MAX_TOKENS });
+    await session.prompt(prompt, { maxTokens: MAX_TOKENS });
     samples.push(performance.now() - started);
     session.dispose();
     sequence.dispose();
@@ -58,18 +74,9 @@ async function bareGeneration(n: number): Promise<number[]> {
   return samples;
 }
 
-function row(name: string, samples: number[], baseline: number[]) {
-  const p50 = percentile(samples, 50);
-  const p99 = percentile(samples, 99);
-  const b50 = percentile(baseline, 50);
-  console.log(`${name.padEnd(34)} p50 ${fmt(p50).padStart(9)}  p99 ${fmt(p99).padStart(9)}  baseline p50 ${fmt(b50).padStart(9)}  ratio ${(p50 / b50).toFixed(2)}x`);
-}
-
-const coreEnv = { HEARTH_THREADS: '1', HEARTH_MAX_TOKENS: String(MAX_TOKENS) };
-
 /** Runs `body` against a fresh system, stopping it however `body` ends. */
-async function withSystem<T>(coreEnv: Record<string, string>, body: (system: System) => Promise<T>): Promise<T> {
-  const system = await startSystem({ coreEnv });
+async function withSystem<T>(options: Parameters<typeof startSystem>[0], body: (system: System) => Promise<T>): Promise<T> {
+  const system = await startSystem(options);
   try {
     return await body(system);
   } finally {
@@ -77,17 +84,36 @@ async function withSystem<T>(coreEnv: Record<string, string>, body: (system: Sys
   }
 }
 
-console.log(`Hearth bench: ${SAMPLES} sequential messages per row, each in a new conversation\n`);
-const [floor, echoPath] = await withSystem({ ...coreEnv, HEARTH_ENGINE: 'echo' }, async (system) => {
-  await webhookToReply(system, 5); // warm-up
-  return [await edgeFloor(system, SAMPLES), await webhookToReply(system, SAMPLES)] as const;
-});
-const modelPath = await withSystem(coreEnv, async (system) => {
-  await webhookToReply(system, 5);
-  return webhookToReply(system, SAMPLES);
-});
-const bare = await bareGeneration(SAMPLES);
+const line = (name: string, value: string, baseline: string, ratio: number, target: string) =>
+  console.log(`${name.padEnd(28)} ${value.padStart(12)}   baseline ${baseline.padStart(12)}   ratio ${ratio.toFixed(2).padStart(5)}x   (target ${target})`);
 
-row('delivery path (echo engine)', echoPath, floor);
-row('model path (stories260K, 1 thread)', modelPath, bare);
-console.log('\nbaselines: GET /healthz on the same workerd edge; bare node-llama-cpp, same prompts/tokens/threads');
+console.log(`Hearth bench on ${process.platform}/${process.arch}, Node ${process.version}\n`);
+
+const relay = await withSystem({ coreEnv: { HEARTH_ENGINE: 'echo', HEARTH_SEQUENCES: '64' }, edgeVars: { HEARTH_DIAGNOSTICS: 'on' } }, async (s) => {
+  await latency(s, 'webhooks/telegram', 20); // warm-up both paths
+  await latency(s, 'diagnostics/direct/telegram', 20);
+  const viaRelay = await latency(s, 'webhooks/telegram', SAMPLES);
+  const direct = await latency(s, 'diagnostics/direct/telegram', SAMPLES);
+  const relayRate = await throughput(s, 'webhooks/telegram');
+  const directRate = await throughput(s, 'diagnostics/direct/telegram');
+  return { viaRelay, direct, relayRate, directRate };
+});
+
+console.log(`1. Relay vs direct, echo engine: ${SAMPLES} sequential messages; ${BURST_CHATS * BURST_PER_CHAT} over ${BURST_CHATS} conversations`);
+for (const p of [50, 99]) {
+  const value = percentile(relay.viaRelay, p);
+  const base = percentile(relay.direct, p);
+  line(`   latency p${p}`, fmt(value), fmt(base), value / base, p === 50 ? '<= 1.5x' : 'report');
+}
+line('   throughput', `${relay.relayRate.toFixed(0)} msg/s`, `${relay.directRate.toFixed(0)} msg/s`, relay.relayRate / relay.directRate, '>= 0.5x');
+
+const prompts = Array.from({ length: 40 }, (_, i) => `Tell me a story about a cat number ${i}`);
+const modelPath = await withSystem({ coreEnv: { HEARTH_THREADS: '1', HEARTH_MAX_TOKENS: String(MAX_TOKENS) } }, async (s) => {
+  for (const prompt of prompts.slice(0, 5)) await roundTrip(s, 'webhooks/telegram', ++chat, prompt);
+  const samples: number[] = [];
+  for (const prompt of prompts) samples.push(await roundTrip(s, 'webhooks/telegram', ++chat, prompt));
+  return samples;
+});
+const bare = await bareGeneration(prompts);
+console.log(`\n2. Model path vs bare node-llama-cpp (stories260K, 1 thread, ${MAX_TOKENS} tokens): ${prompts.length} messages`);
+line('   latency p50', fmt(percentile(modelPath, 50)), fmt(percentile(bare, 50)), percentile(modelPath, 50) / percentile(bare, 50), 'report');

@@ -39,6 +39,7 @@ const EdgeVarsSchema = z.object({
   HEARTH_QUEUE_MAX: count('HEARTH_QUEUE_MAX', 1, 10_000_000).default(10_000),
   HEARTH_QUEUE_TTL: count('HEARTH_QUEUE_TTL', 1, 365 * 86_400).default(7 * 86_400),
   HEARTH_EXPIRED_NOTICE: z.string().max(1000).optional(),
+  HEARTH_DIAGNOSTICS: z.enum(['on', 'off'], { error: 'HEARTH_DIAGNOSTICS must be on or off' }).default('off'),
 });
 
 export interface EdgeConfig {
@@ -46,6 +47,8 @@ export interface EdgeConfig {
   /** The core's public keys: verify its tunnel tokens, seal messages to it. */
   coreKeys: CoreKeySet;
   delivery: DeliveryLimits;
+  /** Diagnostic routes (benchmark baselines); never on in production. */
+  diagnostics: boolean;
 }
 
 /** How the Relay holds and hands out messages. */
@@ -103,6 +106,7 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
         queueTtlMs: parsed.data.HEARTH_QUEUE_TTL * 1000,
         expiredNotice: parsed.data.HEARTH_EXPIRED_NOTICE,
       },
+      diagnostics: parsed.data.HEARTH_DIAGNOSTICS === 'on',
     },
   };
 }

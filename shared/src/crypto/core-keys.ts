@@ -3,38 +3,51 @@ import { z } from 'zod';
 import { HearthError } from '../errors.js';
 
 /**
- * The core's identity: two P-256 key pairs, one to sign tunnel tokens (ES256) and one that the
- * edge seals queued messages to (ECDH-ES+A256KW). Two keys, not one, so that signing and
- * encryption never share key material. The edge holds only the public half, as a JWK Set.
+ * The core's identity: two key pairs, one to sign tunnel tokens (ES256, P-256) and one that the
+ * edge seals queued messages to (ECDH-ES on X25519: every message pays for one key agreement on
+ * each side, and X25519's is about twice as cheap as P-256's). Two keys, not one, so that
+ * signing and encryption never share key material. The edge holds only the public half, as a
+ * JWK Set.
  */
 export const SIGNING_ALG = 'ES256';
-export const SEALING_ALG = 'ECDH-ES+A256KW';
+export const SEALING_ALG = 'ECDH-ES';
 export const SEALING_ENC = 'A256GCM';
 
-const EcJwk = z.object({
+const SigningJwk = z.object({
   kty: z.literal('EC'),
   crv: z.literal('P-256'),
   x: z.string(),
   y: z.string(),
   d: z.string().optional(),
   kid: z.string().min(1),
-  use: z.enum(['sig', 'enc']),
-  alg: z.enum([SIGNING_ALG, SEALING_ALG]),
+  use: z.literal('sig'),
+  alg: z.literal(SIGNING_ALG),
 });
 
-export const CoreKeySetSchema = z.object({ keys: z.array(EcJwk).min(2) });
+const SealingJwk = z.object({
+  kty: z.literal('OKP'),
+  crv: z.literal('X25519'),
+  x: z.string(),
+  d: z.string().optional(),
+  kid: z.string().min(1),
+  use: z.literal('enc'),
+  alg: z.literal(SEALING_ALG),
+});
+
+const CoreJwkSchema = z.discriminatedUnion('use', [SigningJwk, SealingJwk]);
+
+export const CoreKeySetSchema = z.object({ keys: z.array(CoreJwkSchema).min(2) });
 export type CoreKeySet = z.infer<typeof CoreKeySetSchema>;
-export type CoreJwk = z.infer<typeof EcJwk>;
+export type CoreJwk = z.infer<typeof CoreJwkSchema>;
 
 async function makeJwk(use: 'sig' | 'enc'): Promise<CoreJwk> {
-  const alg = use === 'sig' ? SIGNING_ALG : SEALING_ALG;
-  const { privateKey } = await generateKeyPair(use === 'sig' ? SIGNING_ALG : 'ECDH-ES', {
-    crv: 'P-256',
-    extractable: true,
-  });
+  const { privateKey } =
+    use === 'sig'
+      ? await generateKeyPair(SIGNING_ALG, { crv: 'P-256', extractable: true })
+      : await generateKeyPair(SEALING_ALG, { crv: 'X25519', extractable: true });
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(jwk);
-  return EcJwk.parse({ ...jwk, kid, use, alg });
+  return CoreJwkSchema.parse({ ...jwk, kid, use, alg: use === 'sig' ? SIGNING_ALG : SEALING_ALG });
 }
 
 /** Generates a fresh private key set (signing + sealing). Store it with mode 0600. */
@@ -75,15 +88,24 @@ export function parseCoreKeySet(json: string, variable: string, requirePrivate =
 }
 
 /** The key of a set for one use; the set was validated to hold one of each. */
-export function keyFor(keySet: CoreKeySet, use: 'sig' | 'enc'): CoreJwk {
-  const key = keySet.keys.find((k) => k.use === use);
+export function keyFor<U extends CoreJwk['use']>(keySet: CoreKeySet, use: U): Extract<CoreJwk, { use: U }> {
+  const key = keySet.keys.find((k): k is Extract<CoreJwk, { use: U }> => k.use === use);
   if (!key) throw new HearthError('bad_config', `key set has no "${use}" key`);
   return key;
 }
 
-/** Imports one JWK of the set as a WebCrypto key. */
-export async function importCoreKey(jwk: CoreJwk): Promise<CryptoKey> {
-  const key = await importJWK(jwk as JWK, jwk.alg);
-  if (key instanceof Uint8Array) throw new HearthError('bad_config', 'expected an asymmetric key');
+// Importing a JWK costs as much as a tenth of a seal: keep each imported key with its JWK.
+const imported = new WeakMap<object, Promise<CryptoKey>>();
+
+/** Imports one JWK of the set as a WebCrypto key, once per JWK object. */
+export function importCoreKey(jwk: CoreJwk): Promise<CryptoKey> {
+  let key = imported.get(jwk);
+  if (!key) {
+    key = importJWK(jwk as JWK, jwk.alg).then((k) => {
+      if (k instanceof Uint8Array) throw new HearthError('bad_config', 'expected an asymmetric key');
+      return k;
+    });
+    imported.set(jwk, key);
+  }
   return key;
 }

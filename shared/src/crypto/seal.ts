@@ -1,8 +1,21 @@
 import { CompactEncrypt, compactDecrypt } from 'jose';
 import { HearthError } from '../errors.js';
-import { SEALING_ALG, SEALING_ENC, importCoreKey, keyFor, type CoreKeySet } from './core-keys.js';
+import { SEALING_ALG, SEALING_ENC, importCoreKey, keyFor, type CoreJwk, type CoreKeySet } from './core-keys.js';
 
 const encoder = new TextEncoder();
+
+// One public copy per private JWK (a set may hold the private key), so the import cache hits.
+const publicCopies = new WeakMap<object, CoreJwk>();
+function publicHalf(jwk: CoreJwk): CoreJwk {
+  if (!jwk.d) return jwk;
+  let copy = publicCopies.get(jwk);
+  if (!copy) {
+    const { d: _private, ...rest } = jwk;
+    copy = rest;
+    publicCopies.set(jwk, copy);
+  }
+  return copy;
+}
 const decoder = new TextDecoder();
 
 /**
@@ -13,7 +26,7 @@ export async function seal(plaintext: string, keySet: CoreKeySet): Promise<strin
   const jwk = keyFor(keySet, 'enc');
   return new CompactEncrypt(encoder.encode(plaintext))
     .setProtectedHeader({ alg: SEALING_ALG, enc: SEALING_ENC, kid: jwk.kid })
-    .encrypt(await importCoreKey({ ...jwk, d: undefined }));
+    .encrypt(await importCoreKey(publicHalf(jwk)));
 }
 
 /**
