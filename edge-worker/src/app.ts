@@ -7,6 +7,8 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from './app-env.js';
 import { loadConfig } from './config.js';
 import { describeError, log } from './log.js';
+import { listDeadLetters } from './admin/dead-letters.js';
+import { coreAuth } from './auth/core-token.js';
 import { directReply } from './diagnostics/direct-reply.js';
 import { telegramWebhook } from './platforms/telegram/webhook.js';
 import { tunnelUpgrade } from './tunnel/route.js';
@@ -45,6 +47,10 @@ app.use('/tunnel', async (c, next) => {
   c.set('config', loadConfig(c.env));
   await next();
 });
+app.use('/admin/*', async (c, next) => {
+  c.set('config', loadConfig(c.env));
+  await next();
+});
 
 app.post(
   '/webhooks/telegram',
@@ -57,7 +63,8 @@ app.post(
   telegramWebhook,
 );
 
-app.get('/tunnel', tunnelUpgrade);
+app.get('/tunnel', coreAuth('tunnel'), tunnelUpgrade);
+app.get('/admin/dead-letters', coreAuth('admin'), listDeadLetters);
 
 app.use('/diagnostics/*', async (c, next) => {
   const config = loadConfig(c.env);

@@ -3,7 +3,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Relay } from '../src/relay/relay.js';
-import { TestTunnel, coreKeys, failTelegram, telegramCalls, waitFor } from './helpers.js';
+import { TestTunnel, coreKeys, failTelegram, replyStored as stored, telegramCalls, waitFor } from './helpers.js';
 
 // The limits this file runs under (vitest.config.ts).
 const ACK_TIMEOUT_MS = 10_000;
@@ -46,16 +46,6 @@ const row = (stub: Stub, messageId: string) =>
         messageId,
       )
       .one(),
-  );
-
-/** Waits until the Relay has stored the reply with this key (frames are not assumed to arrive in order). */
-const stored = (stub: Stub, key: string) =>
-  waitFor(
-    () =>
-      runInDurableObject(stub, (_r, state) =>
-        state.storage.sql.exec('SELECT 1 FROM outbox WHERE key = ?', key).toArray().length > 0 ? true : undefined,
-      ),
-    `reply ${key} stored`,
   );
 
 const deliveries = (frames: { type: string }[]) => frames.filter((f): f is { type: 'deliver'; message_id: string } => f.type === 'deliver').map((f) => f.message_id);

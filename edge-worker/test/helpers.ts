@@ -7,9 +7,10 @@ import {
   type CoreKeySet,
   type EdgeFrame,
 } from '@hearth/shared';
-import { SELF } from 'cloudflare:test';
+import { SELF, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { inject } from 'vitest';
+import type { Relay } from '../src/relay/relay.js';
 import { CORE_ID_HEADER } from '../src/tunnel/route.js';
 
 export const coreKeys = (): CoreKeySet => parseCoreKeySet(inject('corePrivateJwks'), 'corePrivateJwks', true);
@@ -47,6 +48,21 @@ export async function telegramCalls(): Promise<{ method: string; body: Record<st
 export async function failTelegram(failure: { chatId: string; status: number; description: string; retryAfter?: number; count?: number }) {
   const response = await fetch(`${inject('telegramApiBase')}/__fail`, { method: 'POST', body: JSON.stringify(failure) });
   if (!response.ok) throw new Error(`fake Telegram API refused the failure script: ${response.status}`);
+}
+
+/**
+ * Waits until a Relay has stored the reply with this key. Frames a test sends back to back can
+ * reach the object out of order here (the test pool's in-isolate sockets; real sockets keep
+ * their order), so a test that means "then" waits for the effect.
+ */
+export function replyStored(stub: DurableObjectStub<Relay>, key: string): Promise<true> {
+  return waitFor(
+    () =>
+      runInDurableObject(stub, (_relay, state) =>
+        state.storage.sql.exec('SELECT 1 FROM outbox WHERE key = ?', key).toArray().length > 0 ? (true as const) : undefined,
+      ),
+    `reply ${key} stored`,
+  );
 }
 
 export async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {

@@ -2,7 +2,7 @@ import { PING, PONG, seal, unseal, type Message } from '@hearth/shared';
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { TestTunnel, coreKeys, telegramCalls, waitFor } from './helpers.js';
+import { TestTunnel, coreKeys, replyStored, telegramCalls, waitFor } from './helpers.js';
 
 let relayCount = 0;
 /** A fresh Relay object per test: nothing left over from another test can be delivered. */
@@ -110,6 +110,7 @@ describe('Relay', () => {
     await tunnel.hello(1);
     await tunnel.next('deliver');
     tunnel.send({ type: 'ack', message_id: 'telegram:31:5', reply: { key: 'reply:telegram:31:5', text: 'hi Ada' } });
+    await replyStored(stub, 'reply:telegram:31:5');
     // The same key again, as a second core answering a redelivery would, and as a push.
     tunnel.send({ type: 'ack', message_id: 'telegram:31:5', reply: { key: 'reply:telegram:31:5', text: 'hi again' } });
     tunnel.send({ type: 'reply', key: 'reply:telegram:31:5', conversation_id: 'telegram:31', in_reply_to: null, text: 'and again' });
@@ -124,6 +125,33 @@ describe('Relay', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect((await telegramCalls()).filter((c) => c.method === 'sendMessage' && c.body.chat_id === '31')).toHaveLength(1);
     expect(sent[0]!.body).toEqual({ chat_id: '31', text: 'hi Ada', reply_parameters: { message_id: 5, allow_sending_without_reply: true } });
+    tunnel.close();
+  });
+
+  it('keeps no readable content at rest: sealed while queued, forgotten once answered and sent', async () => {
+    const { name, stub } = freshRelay();
+    const secret = 'my IBAN is DE89370400440532013000';
+    await enqueue(stub, message(33, 1, secret));
+    const dump = () =>
+      runInDurableObject(stub, (_r, state) => {
+        const tables = state.storage.sql
+          .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'")
+          .toArray();
+        return JSON.stringify(tables.map(({ name: table }) => state.storage.sql.exec(`SELECT * FROM "${table}"`).toArray()));
+      });
+    const queued = await dump();
+    expect(queued).toContain('telegram:33:1');
+    expect(queued).not.toContain('DE89');
+
+    const tunnel = await TestTunnel.toRelay(name);
+    await tunnel.hello(1);
+    await tunnel.next('deliver');
+    tunnel.send({ type: 'ack', message_id: 'telegram:33:1', reply: { key: 'reply:telegram:33:1', text: 'noted, DE89…3000' } });
+    await waitFor(async () => ((await telegramCalls()).some((c) => c.body.chat_id === '33') ? true : undefined), 'the reply sent');
+    await waitFor(async () => (!(await dump()).includes('noted') ? true : undefined), 'the reply text forgotten');
+    const answered = await dump();
+    expect(answered).not.toContain('DE89');
+    expect(answered).toContain('reply:telegram:33:1');
     tunnel.close();
   });
 

@@ -1,4 +1,4 @@
-import { generateCoreKeySet, signTunnelToken } from '@hearth/shared';
+import { generateCoreKeySet, signCoreToken, signTunnelToken } from '@hearth/shared';
 import { SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { TestTunnel, coreKeys } from './helpers.js';
@@ -7,8 +7,9 @@ const upgrade = (headers: Record<string, string> = {}) =>
   SELF.fetch('https://edge.test/tunnel', { headers: { Upgrade: 'websocket', ...headers } });
 
 describe('GET /tunnel', () => {
-  it('answers 426 to a request that is not a WebSocket upgrade', async () => {
-    const response = await SELF.fetch('https://edge.test/tunnel');
+  it('answers 426 to an authenticated request that is not a WebSocket upgrade', async () => {
+    const token = await signTunnelToken(coreKeys(), 'core-a');
+    const response = await SELF.fetch('https://edge.test/tunnel', { headers: { Authorization: `Bearer ${token}` } });
     expect(response.status).toBe(426);
   });
 
@@ -22,6 +23,7 @@ describe('GET /tunnel', () => {
     ['signed by another key', async () => signTunnelToken(await generateCoreKeySet(), 'core-a')],
     ['expired', async () => signTunnelToken(coreKeys(), 'core-a', -600)],
     ['malformed', async () => 'a.b.c'],
+    ['for the admin routes', async () => signCoreToken(coreKeys(), 'core-a', 'admin')],
   ])('answers 401 to a token %s', async (_name, token) => {
     const response = await upgrade({ Authorization: `Bearer ${await token()}` });
     expect(response.status).toBe(401);
@@ -39,6 +41,27 @@ describe('GET /tunnel', () => {
     tunnel.send({ type: 'hello', core_id: 'core-b', credits: 1 });
     expect(await tunnel.next('error')).toMatchObject({ code: 'core_id_mismatch', fatal: true });
     expect((await tunnel.waitClosed()).code).toBe(4002);
+  });
+});
+
+describe('GET /admin/dead-letters', () => {
+  const get = (token?: string) =>
+    SELF.fetch('https://edge.test/admin/dead-letters', token ? { headers: { Authorization: `Bearer ${token}` } } : {});
+
+  it('lists dead letters, still sealed, to the core', async () => {
+    const response = await get(await signCoreToken(coreKeys(), 'core-a', 'admin'));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ dead_letters: [] });
+  });
+
+  it.each([
+    ['no token', async () => undefined],
+    ['a tunnel token', async () => signTunnelToken(coreKeys(), 'core-a')],
+    ['a token of another key', async () => signCoreToken(await generateCoreKeySet(), 'core-a', 'admin')],
+  ])('answers 401 to %s', async (_name, token) => {
+    const response = await get(await token());
+    expect(response.status).toBe(401);
+    expect(response.headers.get('WWW-Authenticate')).toBe('Bearer realm="hearth-admin"');
   });
 });
 

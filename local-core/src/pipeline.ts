@@ -46,6 +46,7 @@ export class Pipeline {
   handle(delivery: DeliverFrame): void {
     // Held at arrival, this one included: never above the window the core granted.
     const holding = this.tasks.size + 1;
+    this.options.log.debug({ messageId: delivery.message_id, attempt: delivery.attempt, holding }, 'delivery received');
     const task = this.process(delivery, holding).finally(() => this.tasks.delete(task));
     this.tasks.add(task);
   }

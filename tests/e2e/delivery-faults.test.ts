@@ -100,6 +100,8 @@ describe('delivery under faults', () => {
     await sleep(60);
     await first.stop('SIGKILL');
     await sending;
+    // One more round, surely after the kill: every conversation must now be on the second core.
+    await Promise.all(chats.map((chat) => send(s, accepted, chat, 'last')));
     await expectExactlyOnceInOrder(s.telegram, accepted);
     // Everything the first core had is now with the second.
     for (const conversation of conversationsOf(first)) expect(conversationsOf(second)).toContain(conversation);

@@ -18,6 +18,8 @@ export interface LogLine {
 export class CoreProcess {
   readonly lines: LogLine[] = [];
   readonly raw: string[] = [];
+  /** What it printed on stdout (command output; logs go to stderr). */
+  stdout = '';
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
 
@@ -40,7 +42,10 @@ export class CoreProcess {
         }
       }
     });
-    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.raw.push(chunk));
+    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.raw.push(chunk);
+      this.stdout += chunk;
+    });
     this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
   }
 

@@ -39,6 +39,8 @@ export interface System {
   telegram: FakeTelegramBotApi;
   proxy: TcpProxy | undefined;
   edgeLines: string[];
+  /** Environment a `hearth` command needs to act as this system's core. */
+  coreCliEnv: Record<string, string>;
   /** POSTs a body to the edge's Telegram webhook. */
   postUpdate(body: unknown, secret?: string | null): Promise<Response>;
   /** Starts another core process against this edge and waits until it is connected. */
@@ -116,6 +118,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       telegram,
       proxy,
       edgeLines,
+      coreCliEnv: { HEARTH_EDGE_URL: edgeUrl, HEARTH_KEY_FILE: keyFile, HEARTH_CORE_ID: 'e2e-cli' },
       postUpdate: (body, secret = WEBHOOK_SECRET) =>
         fetch(`${edgeUrl}/webhooks/telegram`, {
           method: 'POST',

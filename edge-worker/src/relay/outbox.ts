@@ -55,8 +55,14 @@ export function nextDueAt(sql: SqlStorage): number | undefined {
   return row?.at ?? undefined;
 }
 
+/** Marks a reply sent and forgets its text: the edge keeps no conversation content once delivered. */
 export function markSent(sql: SqlStorage, key: string, now: number): void {
-  sql.exec('UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE key = ?', now, key);
+  sql.exec("UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL, text = '' WHERE key = ?", now, key);
+}
+
+/** Forgets sent replies older than `cutoff` (their keys only served dedupe). */
+export function pruneSent(sql: SqlStorage, cutoff: number): number {
+  return sql.exec('DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ? RETURNING key', cutoff).toArray().length;
 }
 
 export function markRetry(sql: SqlStorage, key: string, at: number, error: string): void {

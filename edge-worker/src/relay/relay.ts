@@ -14,7 +14,7 @@ import { type EdgeConfig, loadConfig } from '../config.js';
 import { describeError, log } from '../log.js';
 import { dispatch, type LiveSession } from './dispatch.js';
 import { migrate } from './migrations.js';
-import { dueReplies, insertReply, markFailed, markRetry, markSent, nextDueAt } from './outbox.js';
+import { dueReplies, insertReply, markFailed, markRetry, markSent, nextDueAt, pruneSent } from './outbox.js';
 import {
   ackMessage,
   conversationOf,
@@ -40,7 +40,7 @@ import { sendReply } from '../platforms/send-reply.js';
 const SEND_MAX_ATTEMPTS = 10;
 const SEND_BACKOFF_BASE_MS = 1_000;
 const SEND_BACKOFF_MAX_MS = 300_000;
-/** Answered message ids are kept this long to recognise platform retries. */
+/** Answered message ids and sent reply keys are kept this long, to recognise repeats. */
 const DEDUPE_WINDOW_MS = 7 * 86_400_000;
 
 /**
@@ -157,6 +157,7 @@ export class Relay extends DurableObject<Env> {
     for (const overdue of releaseOverdue(this.sql, now)) log('warn', 'ack_deadline_passed', overdue);
     this.expireOld(now);
     pruneAcked(this.sql, now - DEDUPE_WINDOW_MS);
+    pruneSent(this.sql, now - DEDUPE_WINDOW_MS);
     this.pump();
     await this.flushOutbox();
     await this.scheduleAlarm();

@@ -1,4 +1,3 @@
-import { verifyTunnelToken } from '@hearth/shared';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from '../app-env.js';
@@ -9,29 +8,14 @@ import { relayFor } from '../relay/stub.js';
 export const CORE_ID_HEADER = 'X-Hearth-Core-Id';
 
 /**
- * `GET /tunnel`: a core opens its WebSocket here with `Authorization: Bearer <jwt>`, the JWT
- * signed by its private key. Verified here, then handed to the Relay, which holds the socket.
+ * `GET /tunnel` (behind `coreAuth('tunnel')`): a core's WebSocket, authenticated by a JWT its
+ * own key signed, handed to the Relay, which holds the socket.
  */
 export async function tunnelUpgrade(c: Context<AppEnv>): Promise<Response> {
   if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') {
     throw new HTTPException(426, { message: 'the tunnel is a WebSocket: send Upgrade: websocket' });
   }
-  const token = /^Bearer (.+)$/i.exec(c.req.header('Authorization') ?? '')?.[1];
-  if (!token) {
-    throw new HTTPException(401, {
-      message: 'tunnel needs Authorization: Bearer <core token>',
-      res: new Response(null, { status: 401, headers: { 'WWW-Authenticate': 'Bearer realm="hearth-tunnel"' } }),
-    });
-  }
-  let coreId: string;
-  try {
-    ({ coreId } = await verifyTunnelToken(token, c.get('config').coreKeys));
-  } catch (cause) {
-    throw new HTTPException(401, {
-      message: cause instanceof Error ? cause.message : 'tunnel token rejected',
-      cause,
-    });
-  }
+  const coreId = c.get('coreId');
   const headers = new Headers(c.req.raw.headers);
   headers.set(CORE_ID_HEADER, coreId);
   log('info', 'tunnel_authenticated', { core_id: coreId });

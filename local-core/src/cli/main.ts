@@ -5,6 +5,7 @@ import { startCore } from '../core.js';
 import { writeNewKeySet } from '../keys/key-store.js';
 import { createLogger } from '../logger.js';
 import { VERSION } from '../version.js';
+import { fetchDeadLetters, formatDeadLetters } from './dead-letters.js';
 import { runDev } from './dev.js';
 import { runEdge } from './edge.js';
 import { loadEnvFile } from './env-file.js';
@@ -51,6 +52,18 @@ program
       const signal = await untilSignal();
       log.info({ signal }, 'shutting down');
       await core.stop();
+    }),
+  );
+
+program
+  .command('dead-letters')
+  .description('list the messages the edge gave up on (too many attempts, expired), opened with this core key')
+  .option('--limit <n>', 'how many, newest first', (v) => Number.parseInt(v, 10), 50)
+  .option('--json', 'print JSON for programs', false)
+  .action((options: { limit: number; json: boolean }) =>
+    runCommand(async () => {
+      const letters = await fetchDeadLetters(loadCoreConfig(process.env), options.limit);
+      process.stdout.write(options.json ? `${JSON.stringify(letters, null, 2)}\n` : formatDeadLetters(letters));
     }),
   );
 

@@ -10,7 +10,7 @@ import {
   type CoreKeySet,
 } from './core-keys.js';
 import { seal, unseal } from './seal.js';
-import { TUNNEL_AUDIENCE, signTunnelToken, verifyTunnelToken } from './tunnel-token.js';
+import { TUNNEL_AUDIENCE, signCoreToken, signTunnelToken, verifyCoreToken, verifyTunnelToken } from './tunnel-token.js';
 
 let keys: CoreKeySet;
 let other: CoreKeySet;
@@ -80,5 +80,16 @@ describe('tunnel token', () => {
     const error = await verifyTunnelToken(await make(), publicKeySet(keys)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HearthError);
     expect(error).toMatchObject({ code: 'tunnel_token_invalid' });
+  });
+});
+
+describe('core token audiences', () => {
+  it('an admin token does not open the tunnel, nor a tunnel token the admin routes', async () => {
+    const admin = await signCoreToken(keys, 'home-1', 'admin');
+    expect(await verifyCoreToken(admin, publicKeySet(keys), 'admin')).toEqual({ coreId: 'home-1' });
+    await expect(verifyTunnelToken(admin, publicKeySet(keys))).rejects.toMatchObject({ code: 'tunnel_token_invalid' });
+    await expect(verifyCoreToken(await signTunnelToken(keys, 'home-1'), publicKeySet(keys), 'admin')).rejects.toMatchObject({
+      code: 'tunnel_token_invalid',
+    });
   });
 });

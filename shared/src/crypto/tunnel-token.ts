@@ -2,46 +2,53 @@ import { SignJWT, createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONW
 import { HearthError } from '../errors.js';
 import { SIGNING_ALG, importCoreKey, keyFor, type CoreKeySet } from './core-keys.js';
 
-/** The audience of tunnel tokens; a client token for the API can never open the tunnel. */
-export const TUNNEL_AUDIENCE = 'hearth:tunnel';
-/** Short-lived on purpose: the core signs a fresh one on every (re)connect. */
+/**
+ * Tokens the core signs with its own key: one audience per use, so a token for one can never
+ * be replayed at another (a tunnel token does not open the admin routes, nor the reverse).
+ */
+export const CORE_AUDIENCE = { tunnel: 'hearth:tunnel', admin: 'hearth:admin' } as const;
+export type CoreAudience = keyof typeof CORE_AUDIENCE;
+/** Kept for the tunnel's callers. */
+export const TUNNEL_AUDIENCE = CORE_AUDIENCE.tunnel;
+/** Short-lived on purpose: the core signs a fresh one for every connection or request. */
 export const TUNNEL_TOKEN_TTL_SECONDS = 60;
 const CLOCK_TOLERANCE_SECONDS = 30;
 
 /**
- * Signs the JWT a core presents when it opens the tunnel (`Authorization: Bearer …`).
+ * Signs a short-lived JWT as the core (`Authorization: Bearer …`).
  *
  * @example
- * const token = await signTunnelToken(privateKeySet, 'home-1');
+ * const token = await signCoreToken(privateKeySet, 'home-1', 'admin');
  */
-export async function signTunnelToken(
+export async function signCoreToken(
   keySet: CoreKeySet,
   coreId: string,
+  audience: CoreAudience,
   ttlSeconds = TUNNEL_TOKEN_TTL_SECONDS,
 ): Promise<string> {
   const jwk = keyFor(keySet, 'sig');
   return new SignJWT({})
     .setProtectedHeader({ alg: SIGNING_ALG, kid: jwk.kid, typ: 'JWT' })
     .setSubject(coreId)
-    .setAudience(TUNNEL_AUDIENCE)
+    .setAudience(CORE_AUDIENCE[audience])
     .setIssuedAt()
     .setExpirationTime(`${ttlSeconds}s`)
     .sign(await importCoreKey(jwk));
 }
 
 /**
- * Verifies a tunnel token against the core's public key set (the edge side). The algorithm is
+ * Verifies a core token against the core's public key set (the edge side). The algorithm is
  * pinned, so `alg: none` or an HMAC signed with the public key are refused.
  *
  * @returns the core id (`sub`)
  * @throws HearthError `tunnel_token_invalid` with the reason
  */
-export async function verifyTunnelToken(token: string, publicKeys: CoreKeySet): Promise<{ coreId: string }> {
+export async function verifyCoreToken(token: string, publicKeys: CoreKeySet, audience: CoreAudience): Promise<{ coreId: string }> {
   const jwks = createLocalJWKSet({ keys: publicKeys.keys.filter((k) => k.use === 'sig') } as JSONWebKeySet);
   try {
     const { payload } = await jwtVerify(token, jwks, {
       algorithms: [SIGNING_ALG],
-      audience: TUNNEL_AUDIENCE,
+      audience: CORE_AUDIENCE[audience],
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
       requiredClaims: ['exp', 'iat', 'sub'],
       maxTokenAge: TUNNEL_TOKEN_TTL_SECONDS * 5,
@@ -51,6 +58,13 @@ export async function verifyTunnelToken(token: string, publicKeys: CoreKeySet): 
   } catch (cause) {
     if (cause instanceof HearthError) throw cause;
     const reason = cause instanceof joseErrors.JOSEError ? cause.code : 'unknown';
-    throw new HearthError('tunnel_token_invalid', `tunnel token rejected (${reason})`, { cause });
+    throw new HearthError('tunnel_token_invalid', `core token rejected (${reason})`, { cause });
   }
 }
+
+/** The tunnel's token: {@link signCoreToken} for the tunnel audience. */
+export const signTunnelToken = (keySet: CoreKeySet, coreId: string, ttlSeconds = TUNNEL_TOKEN_TTL_SECONDS) =>
+  signCoreToken(keySet, coreId, 'tunnel', ttlSeconds);
+
+/** Verifies a tunnel token: {@link verifyCoreToken} for the tunnel audience. */
+export const verifyTunnelToken = (token: string, publicKeys: CoreKeySet) => verifyCoreToken(token, publicKeys, 'tunnel');
