@@ -1,4 +1,5 @@
 import { availableParallelism, hostname } from 'node:os';
+import { wholeNumber } from '@hearth/shared';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
@@ -6,13 +7,6 @@ import { ConfigError } from './errors.js';
  * The core's settings, read once at start from the environment (a `.env` file fills what the
  * environment leaves unset). Every error names the variable and says how to fix it.
  */
-const positiveInt = (name: string, min: number, max: number) =>
-  z.coerce
-    .number({ error: `${name} must be a whole number` })
-    .int(`${name} must be a whole number`)
-    .min(min, `${name} must be at least ${min}`)
-    .max(max, `${name} must be at most ${max}`);
-
 const CoreEnvSchema = z.object({
   HEARTH_EDGE_URL: z
     .url({ error: 'HEARTH_EDGE_URL must be the edge URL, e.g. https://hearth.example.workers.dev or http://127.0.0.1:8787' })
@@ -23,15 +17,15 @@ const CoreEnvSchema = z.object({
     .default(hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 128) || 'core'),
   HEARTH_KEY_FILE: z.string().min(1).default('.hearth/core-key.json'),
   HEARTH_ENGINE: z.enum(['llama', 'echo'], { error: 'HEARTH_ENGINE must be llama (default) or echo (diagnostic)' }).default('llama'),
-  HEARTH_ECHO_DELAY_MS: positiveInt('HEARTH_ECHO_DELAY_MS', 0, 600_000).default(0),
+  HEARTH_ECHO_DELAY_MS: wholeNumber('HEARTH_ECHO_DELAY_MS', 0, 600_000).default(0),
   HEARTH_MODEL: z.string().min(1).optional(),
   HEARTH_MODELS_DIR: z.string().min(1).default('models'),
-  HEARTH_THREADS: positiveInt('HEARTH_THREADS', 1, 256).default(Math.max(1, Math.floor(availableParallelism() / 2))),
-  HEARTH_SEQUENCES: positiveInt('HEARTH_SEQUENCES', 1, 64).default(4),
-  HEARTH_CONTEXT_SIZE: positiveInt('HEARTH_CONTEXT_SIZE', 128, 131_072).default(2048),
-  HEARTH_MAX_TOKENS: positiveInt('HEARTH_MAX_TOKENS', 1, 8192).default(256),
+  HEARTH_THREADS: wholeNumber('HEARTH_THREADS', 1, 256).default(Math.max(1, Math.floor(availableParallelism() / 2))),
+  HEARTH_SEQUENCES: wholeNumber('HEARTH_SEQUENCES', 1, 64).default(4),
+  HEARTH_CONTEXT_SIZE: wholeNumber('HEARTH_CONTEXT_SIZE', 128, 131_072).default(2048),
+  HEARTH_MAX_TOKENS: wholeNumber('HEARTH_MAX_TOKENS', 1, 8192).default(256),
   HEARTH_SYSTEM_PROMPT: z.string().max(2000).default('You are Hearth, a helpful personal assistant. Answer briefly.'),
-  HEARTH_HEARTBEAT_MS: positiveInt('HEARTH_HEARTBEAT_MS', 500, 300_000).default(15_000),
+  HEARTH_HEARTBEAT_MS: wholeNumber('HEARTH_HEARTBEAT_MS', 500, 300_000).default(15_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,12 +1,25 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 
 /** The small real model tests load (see ../shared/models/README.md). */
 export const TEST_MODEL = resolve(process.env.HEARTH_TEST_MODEL ?? join(import.meta.dirname, '../../../shared/models/stories260K.gguf'));
 
 export const silentLogger = () => pino({ level: 'silent' });
+
+/** A logger whose JSON lines land in `lines`, for asserting on what an operator would read. */
+export function capturingLogger(level: string): { log: pino.Logger; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write: (chunk, _encoding, done) => {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  return { log: pino({ level }, sink), lines };
+}
 
 /** A temporary folder, removed by the returned cleanup. */
 export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {

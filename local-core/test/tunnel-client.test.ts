@@ -1,7 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import {
   PING,
   PONG,
@@ -14,11 +13,11 @@ import {
   type CoreKeySet,
   type DeliverFrame,
 } from '@hearth/shared';
-import { pino } from 'pino';
+import type { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TunnelClient } from '../src/tunnel/client.js';
-import { silentLogger } from './support.js';
+import { capturingLogger, silentLogger } from './support.js';
 
 /**
  * A real WebSocket server on loopback that plays the Relay's side of the protocol: it checks
@@ -155,13 +154,7 @@ describe('TunnelClient', () => {
   });
 
   it('says which setting to fix when the edge refuses its key, and keeps trying with backoff', async () => {
-    const lines: string[] = [];
-    const log = pino({ level: 'warn' }, new Writable({
-        write: (chunk, _encoding, done) => {
-          lines.push(chunk.toString());
-          done();
-        },
-      }));
+    const { log, lines } = capturingLogger('warn');
     const { relay, client } = await setup({ log });
     relay.rejectWith = 401;
     client.start();
@@ -171,13 +164,7 @@ describe('TunnelClient', () => {
   });
 
   it('refuses an edge of another protocol version, saying which side to upgrade', async () => {
-    const lines: string[] = [];
-    const log = pino({ level: 'error' }, new Writable({
-      write: (chunk, _encoding, done) => {
-        lines.push(chunk.toString());
-        done();
-      },
-    }));
+    const { log, lines } = capturingLogger('error');
     const { relay, client } = await setup({ log });
     client.start();
     await once(client, 'ready');

@@ -6,3 +6,4 @@ export * from './crypto/core-keys.js';
 export * from './crypto/tunnel-token.js';
 export * from './crypto/seal.js';
 export * from './config/edge-config.js';
+export * from './config/env-schema.js';

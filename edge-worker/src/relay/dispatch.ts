@@ -28,30 +28,27 @@ interface Slot extends LiveSession {
  *
  * Returns what it delivered and what it dead-lettered, for logs.
  */
-export function dispatch(
-  sql: SqlStorage,
-  sessions: LiveSession[],
-  limits: DispatchLimits,
-  now: number,
-  deliver: (slot: LiveSession, item: Deliverable) => void,
-): { delivered: number; dead: Deliverable[] } {
+export interface DispatchInput {
+  sql: SqlStorage;
+  sessions: LiveSession[];
+  limits: DispatchLimits;
+  now: number;
+  deliver: (slot: LiveSession, item: Deliverable) => void;
+}
+
+export function dispatch(input: DispatchInput): { delivered: number; dead: Deliverable[] } {
   let delivered = 0;
   const dead: Deliverable[] = [];
   // A dead-lettered head uncovers the next message of its conversation: look again.
-  for (let pass = dispatchPass(sql, sessions, limits, now, deliver); ; pass = dispatchPass(sql, sessions, limits, now, deliver)) {
+  for (;;) {
+    const pass = dispatchPass(input);
     delivered += pass.delivered;
     dead.push(...pass.dead);
     if (pass.dead.length === 0) return { delivered, dead };
   }
 }
 
-function dispatchPass(
-  sql: SqlStorage,
-  sessions: LiveSession[],
-  limits: DispatchLimits,
-  now: number,
-  deliver: (slot: LiveSession, item: Deliverable) => void,
-): { delivered: number; dead: Deliverable[] } {
+function dispatchPass({ sql, sessions, limits, now, deliver }: DispatchInput): { delivered: number; dead: Deliverable[] } {
   const inFlight = inFlightBySession(sql);
   const slots: Slot[] = sessions.map((s) => ({ ...s, free: s.session.window - (inFlight.get(s.session.sessionId) ?? 0) }));
   const byCore = new Map<string, Slot[]>();

@@ -246,15 +246,20 @@ export class Relay extends DurableObject<Env> {
   private pump(): void {
     const ready = this.sessions().filter(({ ws, session }) => session.ready && ws.readyState === WebSocket.OPEN);
     if (ready.length === 0) return;
-    const { dead } = dispatch(this.sql, ready, this.config.delivery, Date.now(), (slot, item) =>
-      this.send(slot.ws, {
-        type: 'deliver',
-        message_id: item.message_id,
-        conversation_id: item.conversation_id,
-        attempt: item.attempts + 1,
-        sealed: item.sealed,
-      }),
-    );
+    const { dead } = dispatch({
+      sql: this.sql,
+      sessions: ready,
+      limits: this.config.delivery,
+      now: Date.now(),
+      deliver: (slot, item) =>
+        this.send(slot.ws, {
+          type: 'deliver',
+          message_id: item.message_id,
+          conversation_id: item.conversation_id,
+          attempt: item.attempts + 1,
+          sealed: item.sealed,
+        }),
+    });
     for (const item of dead) log('error', 'dead_lettered', { message_id: item.message_id, reason: 'max_attempts', attempts: item.attempts });
   }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseCoreKeySet, type CoreKeySet } from '../crypto/core-keys.js';
+import { wholeNumber } from './env-schema.js';
 
 /**
  * The edge's settings and their validation, in one place for the two who need it: the worker
@@ -14,13 +15,6 @@ const howToSet = (name: string) =>
 const required = (name: string) =>
   z.string({ error: `${name} is missing: ${howToSet(name)}` }).min(1, `${name} is empty: ${howToSet(name)}`);
 
-const count = (name: string, min: number, max: number) =>
-  z.coerce
-    .number({ error: `${name} must be a whole number` })
-    .int(`${name} must be a whole number`)
-    .min(min, `${name} must be at least ${min}`)
-    .max(max, `${name} must be at most ${max}`);
-
 const EdgeVarsSchema = z.object({
   // Telegram allows 1-256 characters of A-Z a-z 0-9 _ - as a webhook secret_token; we want 16+.
   TELEGRAM_WEBHOOK_SECRET: required('TELEGRAM_WEBHOOK_SECRET').regex(
@@ -33,11 +27,11 @@ const EdgeVarsSchema = z.object({
     .default('https://api.telegram.org')
     .transform((url) => url.replace(/\/+$/, '')),
   HEARTH_CORE_JWKS: required('HEARTH_CORE_JWKS'),
-  HEARTH_HEARTBEAT_MS: count('HEARTH_HEARTBEAT_MS', 200, 300_000).default(15_000),
-  HEARTH_ACK_TIMEOUT_MS: count('HEARTH_ACK_TIMEOUT_MS', 500, 3_600_000).default(120_000),
-  HEARTH_MAX_ATTEMPTS: count('HEARTH_MAX_ATTEMPTS', 1, 100).default(5),
-  HEARTH_QUEUE_MAX: count('HEARTH_QUEUE_MAX', 1, 10_000_000).default(10_000),
-  HEARTH_QUEUE_TTL: count('HEARTH_QUEUE_TTL', 1, 365 * 86_400).default(7 * 86_400),
+  HEARTH_HEARTBEAT_MS: wholeNumber('HEARTH_HEARTBEAT_MS', 200, 300_000).default(15_000),
+  HEARTH_ACK_TIMEOUT_MS: wholeNumber('HEARTH_ACK_TIMEOUT_MS', 500, 3_600_000).default(120_000),
+  HEARTH_MAX_ATTEMPTS: wholeNumber('HEARTH_MAX_ATTEMPTS', 1, 100).default(5),
+  HEARTH_QUEUE_MAX: wholeNumber('HEARTH_QUEUE_MAX', 1, 10_000_000).default(10_000),
+  HEARTH_QUEUE_TTL: wholeNumber('HEARTH_QUEUE_TTL', 1, 365 * 86_400).default(7 * 86_400),
   HEARTH_EXPIRED_NOTICE: z.string().max(1000).optional(),
   HEARTH_DIAGNOSTICS: z.enum(['on', 'off'], { error: 'HEARTH_DIAGNOSTICS must be on or off' }).default('off'),
 });
