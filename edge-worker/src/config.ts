@@ -1,5 +1,6 @@
 import { parseEdgeConfig, type EdgeConfig } from '@hearth/shared';
 import { HTTPException } from 'hono/http-exception';
+import { setLogLevel } from './log.js';
 
 export type { EdgeConfig };
 
@@ -23,6 +24,7 @@ export function loadConfig(env: Env): EdgeConfig {
   if (cached) return cached;
   const result = parseEdgeConfig({ ...env });
   if (!result.ok) throw new EdgeConfigError(result.problems);
+  setLogLevel(result.config.logLevel);
   cache.set(env, result.config);
   return result.config;
 }

@@ -29,6 +29,10 @@ describe('edge configuration', () => {
     warn.mockRestore();
   });
 
+  it('names a bad log level like any other setting', () => {
+    expect(() => loadConfig({ ...env, HEARTH_LOG_LEVEL: 'loud' })).toThrow(/HEARTH_LOG_LEVEL must be debug, info, warn or error/);
+  });
+
   it('keeps answering health checks while misconfigured', async () => {
     const response = await app.request('/healthz', {}, { ...env, HEARTH_CORE_JWKS: '' });
     expect(response.status).toBe(200);

@@ -6,6 +6,8 @@
  *    time, and throughput, 1,000 messages over 50 conversations; the baseline is the same
  *    worker answering straight from the webhook (`/diagnostics/direct/telegram`): no Relay,
  *    no tunnel, no core.
+ *    The edge logs at warn (BENCH_EDGE_LOG_LEVEL to change), so neither path pays for
+ *    per-message log lines that wrangler dev formats and prints on this same machine.
  * 2. Model path vs bare node-llama-cpp: the same replies generated through the whole system
  *    and by a bare loop (same prompts, tokens, threads).
  */
@@ -89,7 +91,7 @@ const line = (name: string, value: string, baseline: string, ratio: number, targ
 
 console.log(`Hearth bench on ${process.platform}/${process.arch}, Node ${process.version}\n`);
 
-const relay = await withSystem({ coreEnv: { HEARTH_ENGINE: 'echo', HEARTH_SEQUENCES: '64' }, edgeVars: { HEARTH_DIAGNOSTICS: 'on' } }, async (s) => {
+const relay = await withSystem({ coreEnv: { HEARTH_ENGINE: 'echo', HEARTH_SEQUENCES: '64' }, edgeVars: { HEARTH_DIAGNOSTICS: 'on', HEARTH_LOG_LEVEL: process.env.BENCH_EDGE_LOG_LEVEL ?? 'warn' } }, async (s) => {
   await latency(s, 'webhooks/telegram', 20); // warm-up both paths
   await latency(s, 'diagnostics/direct/telegram', 20);
   const viaRelay = await latency(s, 'webhooks/telegram', SAMPLES);

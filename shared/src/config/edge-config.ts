@@ -34,6 +34,7 @@ const EdgeVarsSchema = z.object({
   HEARTH_QUEUE_TTL: wholeNumber('HEARTH_QUEUE_TTL', 1, 365 * 86_400).default(7 * 86_400),
   HEARTH_EXPIRED_NOTICE: z.string().max(1000).optional(),
   HEARTH_DIAGNOSTICS: z.enum(['on', 'off'], { error: 'HEARTH_DIAGNOSTICS must be on or off' }).default('off'),
+  HEARTH_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'HEARTH_LOG_LEVEL must be debug, info, warn or error' }).default('info'),
 });
 
 export interface EdgeConfig {
@@ -43,6 +44,7 @@ export interface EdgeConfig {
   delivery: DeliveryLimits;
   /** Diagnostic routes (benchmark baselines); never on in production. */
   diagnostics: boolean;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
 /** How the Relay holds and hands out messages. */
@@ -101,6 +103,7 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
         expiredNotice: parsed.data.HEARTH_EXPIRED_NOTICE,
       },
       diagnostics: parsed.data.HEARTH_DIAGNOSTICS === 'on',
+      logLevel: parsed.data.HEARTH_LOG_LEVEL,
     },
   };
 }
