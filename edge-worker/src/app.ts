@@ -10,7 +10,7 @@ import { describeError, log } from './log.js';
 import { listDeadLetters } from './admin/dead-letters.js';
 import { coreAuth } from './auth/core-token.js';
 import { directReply } from './diagnostics/direct-reply.js';
-import { telegramWebhook } from './platforms/telegram/webhook.js';
+import { platformHandshake, platformWebhook } from './platforms/webhook.js';
 import { tunnelUpgrade } from './tunnel/route.js';
 
 /** Webhook bodies past this are refused with 413 before they are read (Telegram's are a few KiB). */
@@ -21,6 +21,8 @@ const ERROR_CODES: Record<number, string> = {
   400: 'bad_request',
   401: 'unauthorized',
   404: 'not_found',
+  403: 'forbidden',
+  405: 'method_not_allowed',
   413: 'payload_too_large',
   426: 'upgrade_required',
   502: 'upstream_failed',
@@ -52,16 +54,15 @@ app.use('/admin/*', async (c, next) => {
   await next();
 });
 
-app.post(
-  '/webhooks/telegram',
-  bodyLimit({
-    maxSize: MAX_WEBHOOK_BYTES,
-    onError: () => {
-      throw new HTTPException(413, { message: `body exceeds ${MAX_WEBHOOK_BYTES} bytes` });
-    },
-  }),
-  telegramWebhook,
-);
+const webhookBodyLimit = bodyLimit({
+  maxSize: MAX_WEBHOOK_BYTES,
+  onError: () => {
+    throw new HTTPException(413, { message: `body exceeds ${MAX_WEBHOOK_BYTES} bytes` });
+  },
+});
+
+app.post('/webhooks/:platform', webhookBodyLimit, platformWebhook);
+app.get('/webhooks/:platform', platformHandshake);
 
 app.get('/tunnel', coreAuth('tunnel'), tunnelUpgrade);
 app.get('/admin/dead-letters', coreAuth('admin'), listDeadLetters);
@@ -72,7 +73,7 @@ app.use('/diagnostics/*', async (c, next) => {
   c.set('config', config);
   await next();
 });
-app.post('/diagnostics/direct/telegram', directReply);
+app.post('/diagnostics/direct/:platform', webhookBodyLimit, directReply);
 
 app.notFound((c) => c.json({ ok: false, error: { code: 'not_found', message: 'no such route' } }, 404));
 

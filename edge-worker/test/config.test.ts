@@ -7,7 +7,7 @@ import { textUpdate } from './helpers.js';
 describe('edge configuration', () => {
   it('validates the bindings once and reuses the result', () => {
     expect(loadConfig(env)).toBe(loadConfig(env));
-    expect(loadConfig(env).telegram.apiBase).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(loadConfig(env).telegram?.apiBase).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
   it('answers 503 with Retry-After while a secret is missing, and logs which one and how to set it', async () => {

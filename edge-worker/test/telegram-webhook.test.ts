@@ -29,7 +29,7 @@ describe('POST /webhooks/telegram', () => {
     const update = textUpdate(4242, 'my card is 4111 1111 1111 1111');
     const response = await postWebhook(update);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ ok: true, duplicate: false });
+    expect(await response.json()).toEqual({ ok: true, stored: 1, duplicates: 0, ignored: 0 });
 
     const [row] = await storedRows(`telegram:4242:${update.message.message_id}`);
     expect(row).toMatchObject({ conversation_id: 'telegram:4242' });
@@ -51,8 +51,8 @@ describe('POST /webhooks/telegram', () => {
     const update = textUpdate(4343, 'hello twice');
     const [first, second] = await Promise.all([postWebhook(update), postWebhook(update)]);
     expect([first!.status, second!.status]).toEqual([200, 200]);
-    const duplicates = [await first!.json(), await second!.json()].map((body) => (body as { duplicate: boolean }).duplicate);
-    expect(duplicates.sort()).toEqual([false, true]);
+    const counts = [await first!.json(), await second!.json()].map((body) => (body as { duplicates: number }).duplicates);
+    expect(counts.sort()).toEqual([0, 1]);
     expect(await storedRows(`telegram:4343:${update.message.message_id}`)).toHaveLength(1);
   });
 
@@ -119,7 +119,7 @@ describe('POST /webhooks/telegram', () => {
   ])('answers 200 to %s and drops it, so Telegram does not retry', async (_name, update) => {
     const response = await postWebhook(update);
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ ok: true, ignored: expect.any(String) });
+    expect(await response.json()).toEqual({ ok: true, stored: 0, duplicates: 0, ignored: 1 });
     expect(await storedRows('telegram:4646:3', 'telegram:4646:4')).toEqual([]);
   });
 

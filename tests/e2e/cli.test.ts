@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreKeySetSchema } from '@hearth/shared';
+import { CoreKeySetSchema, EDGE_SECRETS } from '@hearth/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CoreProcess } from '../support/core-process.js';
 import { TEST_MODEL } from '../support/system.js';
@@ -53,13 +53,17 @@ describe('hearth CLI start-up checks', () => {
     expect(output).toContain('HEARTH_EDGE_URL');
   });
 
-  it('edge without its secrets names each one and how to set it, and exits non-zero', async () => {
+  it('edge without its secrets names what is missing and how to set it, and exits non-zero', async () => {
     // Empty values count as unset, and win over any edge-worker/.dev.vars on this machine.
-    const { code, output } = await hearth(['edge'], { TELEGRAM_WEBHOOK_SECRET: '', TELEGRAM_BOT_TOKEN: '', HEARTH_CORE_JWKS: '' });
-    expect(code).toBe(1);
-    for (const name of ['TELEGRAM_WEBHOOK_SECRET', 'TELEGRAM_BOT_TOKEN', 'HEARTH_CORE_JWKS']) {
-      expect(output).toContain(`${name} is missing`);
-      expect(output).toContain(`wrangler secret put ${name}`);
-    }
+    const unset = Object.fromEntries(EDGE_SECRETS.map((name) => [name, '']));
+    const none = await hearth(['edge'], unset);
+    expect(none.code).toBe(1);
+    expect(none.output).toContain('HEARTH_CORE_JWKS is missing');
+    expect(none.output).toContain('wrangler secret put HEARTH_CORE_JWKS');
+    expect(none.output).toContain('no platform is set up');
+
+    const half = await hearth(['edge'], { ...unset, TELEGRAM_BOT_TOKEN: '1:abc' });
+    expect(half.code).toBe(1);
+    expect(half.output).toContain('TELEGRAM_WEBHOOK_SECRET is missing (Telegram needs');
   });
 });

@@ -25,7 +25,7 @@ describe('Telegram → edge → Relay → tunnel → core → model → Telegram
     const started = Date.now();
     const response = await system.postUpdate(update);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ ok: true, duplicate: false });
+    expect(await response.json()).toEqual({ ok: true, stored: 1, duplicates: 0, ignored: 0 });
 
     const [reply] = await replyIn(1001);
     const elapsed = reply!.at - started;
@@ -49,7 +49,7 @@ describe('Telegram → edge → Relay → tunnel → core → model → Telegram
   it('answers a retried update once', async () => {
     const update = textUpdate(1003, 'Tell me a story');
     const bodies = await Promise.all([system.postUpdate(update), system.postUpdate(update)].map(async (r) => (await r).json()));
-    expect(bodies.map((b) => (b as { duplicate: boolean }).duplicate).sort()).toEqual([false, true]);
+    expect(bodies.map((b) => (b as { duplicates: number }).duplicates).sort()).toEqual([0, 1]);
     await replyIn(1003);
     await system.postUpdate(textUpdate(1004, 'and another'));
     await replyIn(1004);

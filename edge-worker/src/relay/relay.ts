@@ -34,7 +34,7 @@ import {
 } from './queue.js';
 import { readSession, writeSession, type Session } from './session.js';
 import { CORE_ID_HEADER } from '../tunnel/route.js';
-import { sendReply } from '../platforms/send-reply.js';
+import { sendReply } from '../platforms/registry.js';
 
 /** Outbound sends: exponential backoff from 1 s to 5 min, then the reply is marked failed. */
 const SEND_MAX_ATTEMPTS = 10;

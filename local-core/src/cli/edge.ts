@@ -1,13 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
-import { parseEdgeConfig } from '@hearth/shared';
+import { EDGE_SECRETS, parseEdgeConfig } from '@hearth/shared';
 import { ConfigError } from '../errors.js';
 import { EDGE_DIR, startEdgeProcess } from './edge-process.js';
 import { untilSignal } from './run.js';
 
 /** The edge variables the local launcher passes on when they are set. */
-const EDGE_VARS = ['TELEGRAM_WEBHOOK_SECRET', 'TELEGRAM_BOT_TOKEN', 'TELEGRAM_API_BASE', 'HEARTH_CORE_JWKS', 'HEARTH_HEARTBEAT_MS'];
+const EDGE_VARS = [
+  ...EDGE_SECRETS,
+  'TELEGRAM_API_BASE',
+  'TELEGRAM_BOT_USERNAME',
+  'TELEGRAM_GROUP_MODE',
+  'WHATSAPP_PHONE_NUMBER_ID',
+  'WHATSAPP_API_BASE',
+  'HEARTH_HEARTBEAT_MS',
+];
 
 /**
  * `hearth edge`: the edge alone under workerd, as `wrangler dev` would run it, after checking

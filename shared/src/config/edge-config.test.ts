@@ -1,18 +1,34 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { generateCoreKeySet, publicKeySet } from '../crypto/core-keys.js';
 import { parseEdgeConfig } from './edge-config.js';
 
+let jwks: string;
+beforeAll(async () => {
+  jwks = JSON.stringify(publicKeySet(await generateCoreKeySet()));
+});
+
+const telegram = { TELEGRAM_WEBHOOK_SECRET: 'a-secret-of-enough-length', TELEGRAM_BOT_TOKEN: '1:abc' };
+const whatsapp = {
+  WHATSAPP_VERIFY_TOKEN: 'verify-me',
+  WHATSAPP_APP_SECRET: 'app-secret',
+  WHATSAPP_ACCESS_TOKEN: 'EAAG-token',
+  WHATSAPP_PHONE_NUMBER_ID: '1234567890',
+};
+
 describe('parseEdgeConfig', () => {
-  it('accepts a complete configuration and applies defaults', async () => {
-    const jwks = JSON.stringify(publicKeySet(await generateCoreKeySet()));
-    const result = parseEdgeConfig({
-      TELEGRAM_WEBHOOK_SECRET: 'a-secret-of-enough-length',
-      TELEGRAM_BOT_TOKEN: '1:abc',
-      HEARTH_CORE_JWKS: jwks,
-      TELEGRAM_API_BASE: 'http://127.0.0.1:9000/',
+  it('accepts Telegram alone and applies defaults', () => {
+    const result = parseEdgeConfig({ ...telegram, HEARTH_CORE_JWKS: jwks, TELEGRAM_API_BASE: 'http://127.0.0.1:9000/' });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config.telegram).toEqual({
+      webhookSecret: 'a-secret-of-enough-length',
+      botToken: '1:abc',
+      apiBase: 'http://127.0.0.1:9000',
+      botUsername: undefined,
+      groupMode: 'addressed',
     });
-    expect(result.ok && result.config.telegram.apiBase).toBe('http://127.0.0.1:9000');
-    expect(result.ok && result.config.delivery).toEqual({
+    expect(result.config.whatsapp).toBeUndefined();
+    expect(result.config.delivery).toEqual({
       heartbeatMs: 15_000,
       silenceMs: 37_500,
       ackTimeoutMs: 120_000,
@@ -23,19 +39,42 @@ describe('parseEdgeConfig', () => {
     });
   });
 
-  it('names every missing variable and how to set it', () => {
-    const result = parseEdgeConfig({ TELEGRAM_BOT_TOKEN: '' });
-    expect(result.ok).toBe(false);
+  it('accepts WhatsApp alone, with the Graph API version in its base', () => {
+    const result = parseEdgeConfig({ ...whatsapp, HEARTH_CORE_JWKS: jwks });
+    expect(result.ok && result.config.telegram).toBeUndefined();
+    expect(result.ok && result.config.whatsapp).toEqual({
+      verifyToken: 'verify-me',
+      appSecret: 'app-secret',
+      accessToken: 'EAAG-token',
+      phoneNumberId: '1234567890',
+      apiBase: 'https://graph.facebook.com/v21.0',
+    });
+  });
+
+  it('names what a half-set platform lacks, and how to set it', () => {
+    const result = parseEdgeConfig({ TELEGRAM_BOT_TOKEN: '1:abc', WHATSAPP_APP_SECRET: 'x', HEARTH_CORE_JWKS: jwks });
     const problems = result.ok ? [] : result.problems;
-    for (const name of ['TELEGRAM_WEBHOOK_SECRET', 'TELEGRAM_BOT_TOKEN', 'HEARTH_CORE_JWKS']) {
-      expect(problems.find((p) => p.startsWith(`${name} is missing`))).toContain(`wrangler secret put ${name}`);
-    }
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('TELEGRAM_WEBHOOK_SECRET is missing (Telegram needs'),
+        expect.stringContaining('WHATSAPP_VERIFY_TOKEN is missing (WhatsApp needs'),
+        expect.stringContaining('wrangler secret put WHATSAPP_PHONE_NUMBER_ID'),
+      ]),
+    );
+  });
+
+  it('needs a platform and the core key', () => {
+    const result = parseEdgeConfig({ TELEGRAM_BOT_TOKEN: '' });
+    const problems = result.ok ? [] : result.problems;
+    expect(problems.some((p) => p.startsWith('HEARTH_CORE_JWKS is missing') && p.includes('wrangler secret put HEARTH_CORE_JWKS'))).toBe(true);
+    const none = parseEdgeConfig({ HEARTH_CORE_JWKS: jwks });
+    expect(none.ok ? [] : none.problems).toEqual([expect.stringContaining('no platform is set up')]);
   });
 
   it('rejects a secret Telegram would not accept and a key set that is not one', () => {
     const weak = parseEdgeConfig({ TELEGRAM_WEBHOOK_SECRET: 'short', TELEGRAM_BOT_TOKEN: 'x', HEARTH_CORE_JWKS: '{}' });
     expect(weak.ok ? [] : weak.problems).toEqual([expect.stringContaining('16-256 characters')]);
-    const badKeys = parseEdgeConfig({ TELEGRAM_WEBHOOK_SECRET: 'a-secret-of-enough-length', TELEGRAM_BOT_TOKEN: 'x', HEARTH_CORE_JWKS: '{}' });
+    const badKeys = parseEdgeConfig({ ...telegram, HEARTH_CORE_JWKS: '{}' });
     expect(badKeys.ok ? [] : badKeys.problems).toEqual([expect.stringContaining('npx hearth keygen')]);
   });
 });

@@ -6,27 +6,51 @@ import { wholeNumber } from './env-schema.js';
  * The edge's settings and their validation, in one place for the two who need it: the worker
  * (which answers 503 while they are wrong) and `hearth edge` (which refuses to start).
  * Each problem names the variable and says how to set it.
+ *
+ * A platform is on when its secrets are set; half a platform is an error; at least one must be on.
  */
-export const EDGE_SECRETS = ['TELEGRAM_WEBHOOK_SECRET', 'TELEGRAM_BOT_TOKEN', 'HEARTH_CORE_JWKS'] as const;
-
 const howToSet = (name: string) =>
   `set it in edge-worker/.dev.vars locally (npm start generates one) or with \`wrangler secret put ${name}\``;
 
-const required = (name: string) =>
-  z.string({ error: `${name} is missing: ${howToSet(name)}` }).min(1, `${name} is empty: ${howToSet(name)}`);
+const optionalSecret = z.string().min(1).optional();
+
+/** Every secret the edge may read (what `wrangler secret put` takes), for tools that pass them on. */
+export const EDGE_SECRETS = [
+  'HEARTH_CORE_JWKS',
+  'TELEGRAM_WEBHOOK_SECRET',
+  'TELEGRAM_BOT_TOKEN',
+  'WHATSAPP_VERIFY_TOKEN',
+  'WHATSAPP_APP_SECRET',
+  'WHATSAPP_ACCESS_TOKEN',
+] as const;
 
 const EdgeVarsSchema = z.object({
   // Telegram allows 1-256 characters of A-Z a-z 0-9 _ - as a webhook secret_token; we want 16+.
-  TELEGRAM_WEBHOOK_SECRET: required('TELEGRAM_WEBHOOK_SECRET').regex(
-    /^[A-Za-z0-9_-]{16,256}$/,
-    'TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z a-z 0-9 _ -',
-  ),
-  TELEGRAM_BOT_TOKEN: required('TELEGRAM_BOT_TOKEN'),
+  TELEGRAM_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,256}$/, 'TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z a-z 0-9 _ -')
+    .optional(),
+  TELEGRAM_BOT_TOKEN: optionalSecret,
   TELEGRAM_API_BASE: z
     .url({ error: 'TELEGRAM_API_BASE must be a URL such as https://api.telegram.org' })
     .default('https://api.telegram.org')
     .transform((url) => url.replace(/\/+$/, '')),
-  HEARTH_CORE_JWKS: required('HEARTH_CORE_JWKS'),
+  TELEGRAM_BOT_USERNAME: z
+    .string()
+    .regex(/^@?[A-Za-z0-9_]{3,64}$/, 'TELEGRAM_BOT_USERNAME must be the bot username, e.g. hearth_bot')
+    .transform((name) => name.replace(/^@/, ''))
+    .optional(),
+  TELEGRAM_GROUP_MODE: z.enum(['addressed', 'all'], { error: 'TELEGRAM_GROUP_MODE must be addressed or all' }).default('addressed'),
+  WHATSAPP_VERIFY_TOKEN: optionalSecret,
+  WHATSAPP_APP_SECRET: optionalSecret,
+  WHATSAPP_ACCESS_TOKEN: optionalSecret,
+  WHATSAPP_PHONE_NUMBER_ID: z.string().regex(/^\d{1,32}$/, 'WHATSAPP_PHONE_NUMBER_ID must be the numeric id Meta shows').optional(),
+  WHATSAPP_API_BASE: z
+    .url({ error: 'WHATSAPP_API_BASE must be the Graph API base with its version, e.g. https://graph.facebook.com/v21.0' })
+    .default('https://graph.facebook.com/v21.0')
+    .transform((url) => url.replace(/\/+$/, '')),
+  // Checked after the schema, so that its absence is reported with every other problem.
+  HEARTH_CORE_JWKS: z.string().optional(),
   HEARTH_HEARTBEAT_MS: wholeNumber('HEARTH_HEARTBEAT_MS', 200, 300_000).default(15_000),
   HEARTH_ACK_TIMEOUT_MS: wholeNumber('HEARTH_ACK_TIMEOUT_MS', 500, 3_600_000).default(120_000),
   HEARTH_MAX_ATTEMPTS: wholeNumber('HEARTH_MAX_ATTEMPTS', 1, 100).default(5),
@@ -37,8 +61,30 @@ const EdgeVarsSchema = z.object({
   HEARTH_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'HEARTH_LOG_LEVEL must be debug, info, warn or error' }).default('info'),
 });
 
+export interface TelegramConfig {
+  webhookSecret: string;
+  botToken: string;
+  apiBase: string;
+  /** Without @; when set, a group message that @-mentions it counts as addressed to the bot. */
+  botUsername: string | undefined;
+  /** `addressed`: in groups, only messages that mention, reply to or command the bot; `all`: every one. */
+  groupMode: 'addressed' | 'all';
+}
+
+export interface WhatsAppConfig {
+  verifyToken: string;
+  appSecret: string;
+  accessToken: string;
+  phoneNumberId: string;
+  /** The Graph API base including its version path. */
+  apiBase: string;
+}
+
 export interface EdgeConfig {
-  telegram: { webhookSecret: string; botToken: string; apiBase: string };
+  /** Undefined when Telegram is not set up in this deployment. */
+  telegram: TelegramConfig | undefined;
+  /** Undefined when WhatsApp is not set up in this deployment. */
+  whatsapp: WhatsAppConfig | undefined;
   /** The core's public keys: verify its tunnel tokens, seal messages to it. */
   coreKeys: CoreKeySet;
   delivery: DeliveryLimits;
@@ -66,6 +112,14 @@ export interface DeliveryLimits {
 
 export type EdgeConfigResult = { ok: true; config: EdgeConfig } | { ok: false; problems: string[] };
 
+/** A platform's settings must be all set or all unset: names the missing ones of a half-set platform. */
+function requireAllOrNone(label: string, settings: Record<string, string | undefined>, problems: string[]): void {
+  const names = Object.keys(settings);
+  const missing = names.filter((name) => settings[name] === undefined);
+  if (missing.length === 0 || missing.length === names.length) return;
+  for (const name of missing) problems.push(`${name} is missing (${label} needs ${names.join(', ')}): ${howToSet(name)}`);
+}
+
 /**
  * Validates the edge's variables (worker bindings, or a merged env in Node).
  *
@@ -78,32 +132,74 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
   const present = Object.fromEntries(Object.entries(vars).filter(([, value]) => value !== ''));
   const parsed = EdgeVarsSchema.safeParse(present);
   if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((issue) => issue.message) };
-  let coreKeys: CoreKeySet;
-  try {
-    coreKeys = parseCoreKeySet(parsed.data.HEARTH_CORE_JWKS, 'HEARTH_CORE_JWKS');
-  } catch (error) {
-    return { ok: false, problems: [`${error instanceof Error ? error.message : String(error)} (run \`npx hearth keygen\`)`] };
+  const v = parsed.data;
+  const problems: string[] = [];
+
+  requireAllOrNone('Telegram', { TELEGRAM_WEBHOOK_SECRET: v.TELEGRAM_WEBHOOK_SECRET, TELEGRAM_BOT_TOKEN: v.TELEGRAM_BOT_TOKEN }, problems);
+  const telegram: TelegramConfig | undefined =
+    v.TELEGRAM_WEBHOOK_SECRET && v.TELEGRAM_BOT_TOKEN
+      ? {
+          webhookSecret: v.TELEGRAM_WEBHOOK_SECRET,
+          botToken: v.TELEGRAM_BOT_TOKEN,
+          apiBase: v.TELEGRAM_API_BASE,
+          botUsername: v.TELEGRAM_BOT_USERNAME,
+          groupMode: v.TELEGRAM_GROUP_MODE,
+        }
+      : undefined;
+  requireAllOrNone(
+    'WhatsApp',
+    {
+      WHATSAPP_VERIFY_TOKEN: v.WHATSAPP_VERIFY_TOKEN,
+      WHATSAPP_APP_SECRET: v.WHATSAPP_APP_SECRET,
+      WHATSAPP_ACCESS_TOKEN: v.WHATSAPP_ACCESS_TOKEN,
+      WHATSAPP_PHONE_NUMBER_ID: v.WHATSAPP_PHONE_NUMBER_ID,
+    },
+    problems,
+  );
+  const whatsapp: WhatsAppConfig | undefined =
+    v.WHATSAPP_VERIFY_TOKEN && v.WHATSAPP_APP_SECRET && v.WHATSAPP_ACCESS_TOKEN && v.WHATSAPP_PHONE_NUMBER_ID
+      ? {
+          verifyToken: v.WHATSAPP_VERIFY_TOKEN,
+          appSecret: v.WHATSAPP_APP_SECRET,
+          accessToken: v.WHATSAPP_ACCESS_TOKEN,
+          phoneNumberId: v.WHATSAPP_PHONE_NUMBER_ID,
+          apiBase: v.WHATSAPP_API_BASE,
+        }
+      : undefined;
+  if (!telegram && !whatsapp && problems.length === 0) {
+    problems.push(
+      'no platform is set up: set TELEGRAM_WEBHOOK_SECRET and TELEGRAM_BOT_TOKEN (Telegram), and/or WHATSAPP_VERIFY_TOKEN, ' +
+        `WHATSAPP_APP_SECRET, WHATSAPP_ACCESS_TOKEN and WHATSAPP_PHONE_NUMBER_ID (WhatsApp): ${howToSet('each')}`,
+    );
   }
+  let coreKeys: CoreKeySet | undefined;
+  if (v.HEARTH_CORE_JWKS === undefined) {
+    problems.push(`HEARTH_CORE_JWKS is missing: ${howToSet('HEARTH_CORE_JWKS')}`);
+  } else {
+    try {
+      coreKeys = parseCoreKeySet(v.HEARTH_CORE_JWKS, 'HEARTH_CORE_JWKS');
+    } catch (error) {
+      problems.push(`${error instanceof Error ? error.message : String(error)} (run \`npx hearth keygen\`)`);
+    }
+  }
+  if (problems.length > 0 || !coreKeys) return { ok: false, problems };
   return {
     ok: true,
     config: {
-      telegram: {
-        webhookSecret: parsed.data.TELEGRAM_WEBHOOK_SECRET,
-        botToken: parsed.data.TELEGRAM_BOT_TOKEN,
-        apiBase: parsed.data.TELEGRAM_API_BASE,
-      },
+      telegram,
+      whatsapp,
       coreKeys,
       delivery: {
-        heartbeatMs: parsed.data.HEARTH_HEARTBEAT_MS,
-        silenceMs: Math.round(parsed.data.HEARTH_HEARTBEAT_MS * 2.5),
-        ackTimeoutMs: parsed.data.HEARTH_ACK_TIMEOUT_MS,
-        maxAttempts: parsed.data.HEARTH_MAX_ATTEMPTS,
-        queueMax: parsed.data.HEARTH_QUEUE_MAX,
-        queueTtlMs: parsed.data.HEARTH_QUEUE_TTL * 1000,
-        expiredNotice: parsed.data.HEARTH_EXPIRED_NOTICE,
+        heartbeatMs: v.HEARTH_HEARTBEAT_MS,
+        silenceMs: Math.round(v.HEARTH_HEARTBEAT_MS * 2.5),
+        ackTimeoutMs: v.HEARTH_ACK_TIMEOUT_MS,
+        maxAttempts: v.HEARTH_MAX_ATTEMPTS,
+        queueMax: v.HEARTH_QUEUE_MAX,
+        queueTtlMs: v.HEARTH_QUEUE_TTL * 1000,
+        expiredNotice: v.HEARTH_EXPIRED_NOTICE,
       },
-      diagnostics: parsed.data.HEARTH_DIAGNOSTICS === 'on',
-      logLevel: parsed.data.HEARTH_LOG_LEVEL,
+      diagnostics: v.HEARTH_DIAGNOSTICS === 'on',
+      logLevel: v.HEARTH_LOG_LEVEL,
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Entity, Message } from '@hearth/shared';
+import type { Entity, Message, TelegramConfig } from '@hearth/shared';
 import type { TelegramMessage, TelegramUpdate } from './schema.js';
 
 export type Normalized = { kind: 'message'; message: Message } | { kind: 'ignored'; reason: string };
@@ -12,7 +12,7 @@ export const telegramConversationId = (chatId: number | string) => `telegram:${c
  * Maps a Telegram update to the normalized message, or says why it is ignored (update types
  * and contents not handled yet are answered 200 and dropped so Telegram does not retry them).
  */
-export function normalizeTelegramUpdate(update: TelegramUpdate): Normalized {
+export function normalizeTelegramUpdate(update: TelegramUpdate, _config?: TelegramConfig): Normalized {
   const tg = update.message;
   if (!tg) return { kind: 'ignored', reason: 'unhandled_update_type' };
   const text = tg.text ?? tg.caption;

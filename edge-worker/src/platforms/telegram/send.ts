@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { EdgeConfig } from '../../config.js';
+import type { TelegramConfig } from '@hearth/shared';
 import type { OutboundReply, SendOutcome } from '../outbound.js';
 
 const BotApiResponse = z.object({
@@ -19,7 +19,7 @@ function telegramIds(reply: OutboundReply): { chatId: string; replyToMessageId?:
  * Sends a reply with the Bot API's `sendMessage`, threaded under the message it answers.
  * Plain text (no `parse_mode`): model output can never break the formatting.
  */
-export async function sendTelegramMessage(config: EdgeConfig['telegram'], reply: OutboundReply): Promise<SendOutcome> {
+export async function sendTelegramMessage(config: TelegramConfig, reply: OutboundReply): Promise<SendOutcome> {
   const { chatId, replyToMessageId } = telegramIds(reply);
   const body = {
     chat_id: chatId,

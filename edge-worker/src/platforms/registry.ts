@@ -1,0 +1,29 @@
+import { platformOf } from '@hearth/shared';
+import type { EdgeConfig } from '../config.js';
+import type { PlatformAdapter } from './adapter.js';
+import type { OutboundReply, SendOutcome } from './outbound.js';
+import { telegramAdapter } from './telegram/adapter.js';
+
+/** Every platform the edge speaks, by the name in its webhook path and conversation ids. */
+const ADAPTERS: readonly PlatformAdapter[] = [telegramAdapter];
+
+/** The adapter for `/webhooks/:platform`, if there is one and this deployment set it up. */
+export function enabledAdapter(name: string, config: EdgeConfig): PlatformAdapter | undefined {
+  const adapter = ADAPTERS.find((a) => a.platform === name);
+  return adapter?.enabled(config) ? adapter : undefined;
+}
+
+/** Sends a reply with the adapter of its conversation's platform (`telegram:123` → Telegram). */
+export function sendReply(config: EdgeConfig, reply: OutboundReply): Promise<SendOutcome> {
+  const platform = platformOf(reply.conversationId);
+  const adapter = platform ? enabledAdapter(platform, config) : undefined;
+  if (!adapter) {
+    return Promise.resolve({
+      ok: false,
+      retryable: false,
+      status: 0,
+      description: `no platform set up for ${reply.conversationId}`,
+    });
+  }
+  return adapter.send(reply, config);
+}

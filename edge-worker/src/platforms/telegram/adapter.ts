@@ -1,0 +1,47 @@
+import { HTTPException } from 'hono/http-exception';
+import { timingSafeEqual } from 'hono/utils/buffer';
+import type { PlatformAdapter } from '../adapter.js';
+import { normalizeTelegramUpdate } from './normalize.js';
+import { TelegramUpdateSchema } from './schema.js';
+import { sendTelegramMessage } from './send.js';
+
+const SECRET_HEADER = 'X-Telegram-Bot-Api-Secret-Token';
+
+/**
+ * Telegram Bot API webhooks: authenticated by the `secret_token` given to `setWebhook`, which
+ * Telegram sends back in a header (compared in constant time); one Update per POST.
+ */
+export const telegramAdapter: PlatformAdapter = {
+  platform: 'telegram',
+
+  enabled: (config) => config.telegram !== undefined,
+
+  async verify(request, _rawBody, config) {
+    const secret = request.headers.get(SECRET_HEADER) ?? '';
+    if (!config.telegram || !(await timingSafeEqual(secret, config.telegram.webhookSecret))) {
+      throw new HTTPException(401, { message: `missing or wrong ${SECRET_HEADER}` });
+    }
+  },
+
+  parse(rawBody, config) {
+    let json: unknown;
+    try {
+      json = JSON.parse(rawBody);
+    } catch (cause) {
+      throw new HTTPException(400, { message: 'body is not JSON', cause });
+    }
+    const update = TelegramUpdateSchema.safeParse(json);
+    if (!update.success) {
+      throw new HTTPException(400, { message: `body is not a Telegram Update: ${update.error.issues[0]?.message}` });
+    }
+    const normalized = normalizeTelegramUpdate(update.data, config.telegram);
+    return normalized.kind === 'message'
+      ? { messages: [normalized.message], ignored: [], events: [] }
+      : { messages: [], ignored: [`update ${update.data.update_id}: ${normalized.reason}`], events: [] };
+  },
+
+  send: (reply, config) =>
+    config.telegram
+      ? sendTelegramMessage(config.telegram, reply)
+      : Promise.resolve({ ok: false, retryable: false, status: 0, description: 'Telegram is not set up at this edge' }),
+};

@@ -1,0 +1,57 @@
+import { seal } from '@hearth/shared';
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { AppEnv } from '../app-env.js';
+import { log } from '../log.js';
+import { relayFor } from '../relay/stub.js';
+import type { InboundBatch, PlatformAdapter } from './adapter.js';
+import { enabledAdapter } from './registry.js';
+
+function adapterOf(c: Context<AppEnv>): PlatformAdapter {
+  const name = c.req.param('platform') ?? '';
+  const adapter = enabledAdapter(name, c.get('config'));
+  if (!adapter) throw new HTTPException(404, { message: `no webhook for platform "${name}" at this edge` });
+  return adapter;
+}
+
+/** Verifies and parses a webhook POST with its platform's adapter (401 / 400 / 404). */
+export async function readWebhook(c: Context<AppEnv>): Promise<{ adapter: PlatformAdapter; batch: InboundBatch }> {
+  const adapter = adapterOf(c);
+  const config = c.get('config');
+  const raw = await c.req.arrayBuffer();
+  await adapter.verify(c.req.raw, raw, config);
+  const batch = adapter.parse(new TextDecoder().decode(raw), config);
+  for (const reason of batch.ignored) log('info', 'webhook_ignored', { platform: adapter.platform, reason });
+  for (const event of batch.events) log('info', 'platform_event', { platform: adapter.platform, ...event });
+  return { adapter, batch };
+}
+
+/**
+ * `POST /webhooks/:platform`. Answers 200 only once every message of the POST is committed in
+ * the Relay: a 200 tells the platform to forget them, so anything earlier could lose one.
+ * Messages of one POST are stored in order, each once (a platform retry finds them stored).
+ */
+export async function platformWebhook(c: Context<AppEnv>): Promise<Response> {
+  const { adapter, batch } = await readWebhook(c);
+  const relay = relayFor(c.env);
+  let stored = 0;
+  let duplicates = 0;
+  for (const message of batch.messages) {
+    const sealed = await seal(JSON.stringify(message), c.get('config').coreKeys);
+    const { outcome } = await relay.enqueue({ message_id: message.message_id, conversation_id: message.conversation.id, sealed });
+    // Full: 503 + Retry-After, so the platform keeps the POST and retries it; what was stored
+    // of it is then recognised as duplicate.
+    if (outcome === 'full') throw new HTTPException(503, { message: 'queue is full, retry later' });
+    if (outcome === 'duplicate') duplicates++;
+    else stored++;
+    log('info', 'webhook_accepted', { platform: adapter.platform, message_id: message.message_id, duplicate: outcome === 'duplicate' });
+  }
+  return c.json({ ok: true, stored, duplicates, ignored: batch.ignored.length });
+}
+
+/** `GET /webhooks/:platform`: the platform's subscription handshake, where it has one. */
+export function platformHandshake(c: Context<AppEnv>): Response {
+  const adapter = adapterOf(c);
+  if (!adapter.handshake) throw new HTTPException(405, { message: `${adapter.platform} webhooks take POST only` });
+  return adapter.handshake(new URL(c.req.url).searchParams, c.get('config'));
+}
