@@ -19,8 +19,17 @@ export const AttachmentSchema = z.object({
   mime_type: z.string().optional(),
   size: z.number().int().nonnegative().optional(),
   name: z.string().optional(),
+  /** For `location`. */
+  location: z.object({ latitude: z.number(), longitude: z.number() }).optional(),
+  /** For `contact`. */
+  contact: z.object({ name: z.string().optional(), phone_number: z.string().optional() }).optional(),
 });
 
+/**
+ * A marked span of the text (command, mention, URL...) or, with offset and length 0, a fact
+ * about the message: `button` (a pressed button; `value` is its data), `reaction` (`value` is
+ * the id of the message reacted to), `edit` (this edits `value`).
+ */
 export const EntitySchema = z.object({
   type: z.string(),
   offset: z.number().int().nonnegative(),
