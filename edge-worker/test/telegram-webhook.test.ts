@@ -114,8 +114,11 @@ describe('POST /webhooks/telegram', () => {
   });
 
   it.each([
-    ['an update type not handled yet', { update_id: 6, edited_message: { message_id: 3, date: 1, chat: { id: 4646, type: 'private' }, text: 'edit' } }],
-    ['a message without text', { update_id: 7, message: { message_id: 4, date: 1, chat: { id: 4646, type: 'private' }, sticker: { file_id: 'x' } } }],
+    ['an update type not handled', { update_id: 6, poll: { id: 'p', question: '?', options: [] } }],
+    [
+      'a message with no content (a service message)',
+      { update_id: 7, message: { message_id: 4, date: 1, chat: { id: 4646, type: 'private' }, new_chat_members: [{ id: 1, is_bot: false, first_name: 'X' }] } },
+    ],
   ])('answers 200 to %s and drops it, so Telegram does not retry', async (_name, update) => {
     const response = await postWebhook(update);
     expect(response.status).toBe(200);

@@ -72,8 +72,8 @@ describe('Telegram → edge → Relay → tunnel → core → model → Telegram
       ['a body that is not JSON', () => system.postUpdate('{"update_id":'), 400],
       ['JSON that is not an Update', () => system.postUpdate({ chat: 2003, text: 'hi' }), 400],
       [
-        'an update type not handled yet',
-        () => system.postUpdate({ update_id: 5, edited_message: { message_id: 1, date: 1, chat: { id: 2004, type: 'private' }, text: 'x' } }),
+        'a message with nothing to answer (a service message)',
+        () => system.postUpdate({ update_id: 5, message: { message_id: 1, date: 1, chat: { id: 2004, type: 'private' }, new_chat_members: [{ id: 1, is_bot: false, first_name: 'X' }] } }),
         200,
       ],
     ];

@@ -39,6 +39,11 @@ export interface PlatformAdapter {
   parse(rawBody: string, config: EdgeConfig): InboundBatch;
   /** The platform's GET handshake when it has one (WhatsApp's `hub.challenge`). */
   handshake?(query: URLSearchParams, config: EdgeConfig): Response;
+  /**
+   * Tells the platform a message was received, once it is committed (Telegram's
+   * `answerCallbackQuery` stops a pressed button's spinner). Best effort: never fails the webhook.
+   */
+  afterStored?(message: Message, config: EdgeConfig): Promise<void>;
   /** Sends a reply into a conversation of this platform. */
   send(reply: OutboundReply, config: EdgeConfig): Promise<SendOutcome>;
 }

@@ -2,7 +2,7 @@ import { seal } from '@hearth/shared';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from '../app-env.js';
-import { log } from '../log.js';
+import { describeError, log } from '../log.js';
 import { relayFor } from '../relay/stub.js';
 import type { InboundBatch, PlatformAdapter } from './adapter.js';
 import { enabledAdapter } from './registry.js';
@@ -34,16 +34,23 @@ export async function readWebhook(c: Context<AppEnv>): Promise<{ adapter: Platfo
 export async function platformWebhook(c: Context<AppEnv>): Promise<Response> {
   const { adapter, batch } = await readWebhook(c);
   const relay = relayFor(c.env);
+  const config = c.get('config');
   let stored = 0;
   let duplicates = 0;
   for (const message of batch.messages) {
-    const sealed = await seal(JSON.stringify(message), c.get('config').coreKeys);
+    const sealed = await seal(JSON.stringify(message), config.coreKeys);
     const { outcome } = await relay.enqueue({ message_id: message.message_id, conversation_id: message.conversation.id, sealed });
     // Full: 503 + Retry-After, so the platform keeps the POST and retries it; what was stored
     // of it is then recognised as duplicate.
     if (outcome === 'full') throw new HTTPException(503, { message: 'queue is full, retry later' });
     if (outcome === 'duplicate') duplicates++;
     else stored++;
+    if (adapter.afterStored) {
+      const acknowledged = adapter.afterStored(message, config).catch((error: unknown) =>
+        log('warn', 'acknowledge_failed', { platform: adapter.platform, message_id: message.message_id, error: describeError(error) }),
+      );
+      c.executionCtx.waitUntil(acknowledged);
+    }
     log('info', 'webhook_accepted', { platform: adapter.platform, message_id: message.message_id, duplicate: outcome === 'duplicate' });
   }
   return c.json({ ok: true, stored, duplicates, ignored: batch.ignored.length });

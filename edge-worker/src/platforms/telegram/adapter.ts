@@ -1,9 +1,9 @@
 import { HTTPException } from 'hono/http-exception';
 import { timingSafeEqual } from 'hono/utils/buffer';
 import type { PlatformAdapter } from '../adapter.js';
-import { normalizeTelegramUpdate } from './normalize.js';
+import { callbackQueryIdOf, normalizeTelegramUpdate } from './normalize.js';
 import { TelegramUpdateSchema } from './schema.js';
-import { sendTelegramMessage } from './send.js';
+import { answerCallbackQuery, sendTelegramMessage } from './send.js';
 
 const SECRET_HEADER = 'X-Telegram-Bot-Api-Secret-Token';
 
@@ -38,6 +38,11 @@ export const telegramAdapter: PlatformAdapter = {
     return normalized.kind === 'message'
       ? { messages: [normalized.message], ignored: [], events: [] }
       : { messages: [], ignored: [`update ${update.data.update_id}: ${normalized.reason}`], events: [] };
+  },
+
+  async afterStored(message, config) {
+    const callbackQueryId = callbackQueryIdOf(message.message_id);
+    if (callbackQueryId && config.telegram) await answerCallbackQuery(config.telegram, callbackQueryId);
   },
 
   send: (reply, config) =>

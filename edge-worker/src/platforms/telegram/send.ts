@@ -15,6 +15,16 @@ function telegramIds(reply: OutboundReply): { chatId: string; replyToMessageId?:
   return { chatId, ...(replyTo ? { replyToMessageId: Number(replyTo) } : {}) };
 }
 
+/** Answers a button press so the user's client stops showing a spinner (no text shown). */
+export async function answerCallbackQuery(config: TelegramConfig, callbackQueryId: string): Promise<void> {
+  const response = await fetch(`${config.apiBase}/bot${config.botToken}/answerCallbackQuery`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ callback_query_id: callbackQueryId }),
+  });
+  if (!response.ok) throw new Error(`answerCallbackQuery answered ${response.status}`);
+}
+
 /**
  * Sends a reply with the Bot API's `sendMessage`, threaded under the message it answers.
  * Plain text (no `parse_mode`): model output can never break the formatting.
