@@ -14,6 +14,12 @@ export default defineConfig({
           TELEGRAM_WEBHOOK_SECRET: inject('webhookSecret'),
           TELEGRAM_BOT_TOKEN: inject('botToken'),
           TELEGRAM_API_BASE: inject('telegramApiBase'),
+          // WhatsApp against the fake Graph API (global-setup); the base carries the version path.
+          WHATSAPP_VERIFY_TOKEN: inject('whatsappVerifyToken'),
+          WHATSAPP_APP_SECRET: inject('whatsappAppSecret'),
+          WHATSAPP_ACCESS_TOKEN: inject('whatsappAccessToken'),
+          WHATSAPP_PHONE_NUMBER_ID: inject('whatsappPhoneNumberId'),
+          WHATSAPP_API_BASE: `${inject('whatsappApiBase')}/v21.0`,
           HEARTH_CORE_JWKS: inject('corePublicJwks'),
           // Limits small enough to reach in a test; time-driven rules are run with Relay.sweep(now).
           HEARTH_HEARTBEAT_MS: '60000',

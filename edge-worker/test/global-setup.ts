@@ -1,6 +1,7 @@
 import { generateCoreKeySet, publicKeySet } from '@hearth/shared';
 import type { TestProject } from 'vitest/node';
 import { FakeTelegramBotApi } from '../../tests/fakes/telegram-bot-api.js';
+import { FakeWhatsAppCloudApi } from '../../tests/fakes/whatsapp-cloud-api.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -9,17 +10,33 @@ declare module 'vitest' {
     telegramApiBase: string;
     corePublicJwks: string;
     corePrivateJwks: string;
+    /** The fake Graph API's base URL, without the version path (its `/__calls`, `/__fail` live there). */
+    whatsappApiBase: string;
+    whatsappVerifyToken: string;
+    /** Tests sign webhook bodies with it, as Meta does. */
+    whatsappAppSecret: string;
+    whatsappAccessToken: string;
+    whatsappPhoneNumberId: string;
   }
 }
 
 /** Starts the fake Bot API on loopback and mints the core key set the edge is configured with. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const telegram = new FakeTelegramBotApi();
+  const whatsapp = new FakeWhatsAppCloudApi();
   const keys = await generateCoreKeySet();
   project.provide('webhookSecret', 'test-webhook-secret-0123456789');
   project.provide('botToken', '123456:TEST-bot-token');
   project.provide('telegramApiBase', await telegram.start());
   project.provide('corePublicJwks', JSON.stringify(publicKeySet(keys)));
   project.provide('corePrivateJwks', JSON.stringify(keys));
-  return () => telegram.stop();
+  // The fake WhatsApp Graph API, and the WhatsApp settings the edge and the tests share.
+  project.provide('whatsappApiBase', await whatsapp.start());
+  project.provide('whatsappVerifyToken', 'test-whatsapp-verify-token');
+  project.provide('whatsappAppSecret', 'test-whatsapp-app-secret-0123456789abcdef');
+  project.provide('whatsappAccessToken', 'EAATestWhatsAppAccessToken');
+  project.provide('whatsappPhoneNumberId', '106540352242922');
+  return async () => {
+    await Promise.all([telegram.stop(), whatsapp.stop()]);
+  };
 }

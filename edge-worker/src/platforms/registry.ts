@@ -3,9 +3,10 @@ import type { EdgeConfig } from '../config.js';
 import type { PlatformAdapter } from './adapter.js';
 import type { OutboundReply, SendOutcome } from './outbound.js';
 import { telegramAdapter } from './telegram/adapter.js';
+import { whatsappAdapter } from './whatsapp/adapter.js';
 
 /** Every platform the edge speaks, by the name in its webhook path and conversation ids. */
-const ADAPTERS: readonly PlatformAdapter[] = [telegramAdapter];
+const ADAPTERS: readonly PlatformAdapter[] = [telegramAdapter, whatsappAdapter];
 
 /** The adapter for `/webhooks/:platform`, if there is one and this deployment set it up. */
 export function enabledAdapter(name: string, config: EdgeConfig): PlatformAdapter | undefined {

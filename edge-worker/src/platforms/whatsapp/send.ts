@@ -1,0 +1,107 @@
+import type { WhatsAppConfig } from '@hearth/shared';
+import { z } from 'zod';
+import { describeError, log } from '../../log.js';
+import type { OutboundReply, SendOutcome } from '../outbound.js';
+import { splitText } from '../split-text.js';
+
+/** The longest text body the Cloud API accepts in one message. */
+export const WHATSAPP_TEXT_MAX = 4096;
+
+/** A Graph API error body: `{ error: { message, type, code, error_subcode, fbtrace_id } }`. */
+const GraphErrorBody = z.object({
+  error: z.object({
+    message: z.string().optional(),
+    code: z.number().int().optional(),
+    error_subcode: z.number().int().optional(),
+    error_data: z.object({ details: z.string().optional() }).optional(),
+  }),
+});
+
+/**
+ * Graph error codes worth another try whatever the HTTP status: rate limits (4 app, 80007
+ * account, 130429 throughput, 131056 too many messages to one user) and temporary outages
+ * (2 service, 131000 unknown, 131016 service unavailable, 133004 server unavailable).
+ */
+const RETRYABLE_CODES = new Set([4, 80007, 130429, 131056, 2, 131000, 131016, 133004]);
+
+type GraphResult = { ok: true } | Extract<SendOutcome, { ok: false }>;
+
+/** POSTs one body to the phone number's `/messages` endpoint and maps the answer. */
+async function postMessages(config: WhatsAppConfig, body: Record<string, unknown>): Promise<GraphResult> {
+  let response: Response;
+  try {
+    response = await fetch(`${config.apiBase}/${config.phoneNumberId}/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${config.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  } catch (error) {
+    return { ok: false, retryable: true, status: 0, description: `network: ${describeError(error)}` };
+  }
+  const json: unknown = await response.json().catch(() => null);
+  if (response.ok) return { ok: true };
+  const parsed = GraphErrorBody.safeParse(json);
+  const error = parsed.success ? parsed.data.error : undefined;
+  const retryAfter = Number(response.headers.get('retry-after'));
+  return {
+    ok: false,
+    retryable: response.status === 429 || response.status >= 500 || (error?.code !== undefined && RETRYABLE_CODES.has(error.code)),
+    status: response.status,
+    description: error
+      ? `${error.message ?? 'Graph API error'}${error.code !== undefined ? ` (code ${error.code}${error.error_subcode ? `/${error.error_subcode}` : ''})` : ''}`
+      : response.statusText || `HTTP ${response.status}`,
+    ...(retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
+  };
+}
+
+/**
+ * Marks the message we answer as read (blue ticks) before the answer arrives. Best effort: a
+ * failure is logged, never the reply's failure.
+ */
+async function markRead(config: WhatsAppConfig, wamid: string): Promise<void> {
+  const result = await postMessages(config, { messaging_product: 'whatsapp', status: 'read', message_id: wamid });
+  if (!result.ok) log('warn', 'whatsapp_mark_read_failed', { message_id: wamid, status: result.status, error: result.description });
+}
+
+/** Meta's ids inside ours (`whatsapp:<wa_id>` / `whatsapp:<wamid>`). */
+function whatsappIds(reply: OutboundReply): { to: string; wamid: string | undefined } {
+  const prefix = 'whatsapp:';
+  const wamid = reply.inReplyTo?.startsWith(prefix) ? reply.inReplyTo.slice(prefix.length) : undefined;
+  return { to: reply.conversationId.slice(prefix.length), wamid: wamid || undefined };
+}
+
+/**
+ * Sends a reply as text messages to the user's chat: read receipt for the message it answers
+ * first, then the text, quoting that message. Plain text (`preview_url: false`): model output
+ * does not unfurl links by surprise. Past 4096 characters the text goes as several messages,
+ * cut on paragraph, line, sentence or word boundaries; only the first quotes the message.
+ *
+ * Not atomic across parts: when part k fails, parts before it were delivered and the outcome
+ * is the failure (retryable as the error is). The outbox then retries the whole reply, so the
+ * user may see those earlier parts twice. Tracking sent parts would need outbox state per part;
+ * replies over 4096 characters are rare enough to accept the duplicate instead.
+ */
+export async function sendWhatsAppMessage(config: WhatsAppConfig, reply: OutboundReply): Promise<SendOutcome> {
+  const { to, wamid } = whatsappIds(reply);
+  if (wamid) await markRead(config, wamid);
+  const split = splitText(reply.text, WHATSAPP_TEXT_MAX);
+  // A lone part goes as written; the seams of a split text lose their trailing whitespace.
+  const parts = split.length === 1 ? split : split.map((part) => part.trimEnd()).filter((part) => part !== '');
+  if (parts.every((part) => part.trim() === '')) {
+    return { ok: false, retryable: false, status: 0, description: 'empty reply: WhatsApp refuses a text message without text' };
+  }
+  for (const [index, part] of parts.entries()) {
+    const result = await postMessages(config, {
+      messaging_product: 'whatsapp',
+      recipient_type: 'individual',
+      to,
+      type: 'text',
+      text: { body: part, preview_url: false },
+      ...(index === 0 && wamid ? { context: { message_id: wamid } } : {}),
+    });
+    if (!result.ok) {
+      return parts.length === 1 ? result : { ...result, description: `part ${index + 1} of ${parts.length}: ${result.description}` };
+    }
+  }
+  return { ok: true };
+}
