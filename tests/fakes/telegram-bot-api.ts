@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackFake } from './loopback-fake.js';
 
 interface Failure {
   status: number;
@@ -25,26 +25,9 @@ export interface RecordedCall {
  * It also serves what it recorded at `GET /__calls` and takes scripted failures at
  * `POST /__fail`, so tests inside workerd, which cannot reach this object, can use it over HTTP.
  */
-export class FakeTelegramBotApi {
-  readonly calls: RecordedCall[] = [];
+export class FakeTelegramBotApi extends LoopbackFake<RecordedCall> {
   private readonly failures: Failure[] = [];
-  private server: Server | undefined;
-  private waiters: (() => void)[] = [];
   private nextMessageId = 1000;
-
-  /** Starts listening on 127.0.0.1 and an ephemeral port unless one is given. */
-  async start(port = 0): Promise<string> {
-    const server = createServer((req, res) => void this.handle(req, res));
-    this.server = server;
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    return this.baseUrl;
-  }
-
-  get baseUrl(): string {
-    const address = this.server?.address() as AddressInfo | null;
-    if (!address) throw new Error('fake Telegram API is not started');
-    return `http://127.0.0.1:${address.port}`;
-  }
 
   /** The next `count` calls (for `chatId`, if given) fail with this status before any succeed. */
   failNext(failure: Failure, count = 1): void {
@@ -56,31 +39,11 @@ export class FakeTelegramBotApi {
     return this.calls.filter((call) => call.method === method);
   }
 
-  /** Resolves once `predicate` holds over the recorded calls, or rejects after `timeoutMs`. */
-  async waitFor(predicate: (calls: RecordedCall[]) => boolean, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate(this.calls)) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`fake Telegram API: condition not met within ${timeoutMs} ms (${this.calls.length} calls)`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 250));
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  constructor() {
+    super('fake Telegram API');
   }
 
-  async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  private async handle(req: IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const reply = (status: number, payload: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(payload));
@@ -104,8 +67,7 @@ export class FakeTelegramBotApi {
     if (!match) return reply(404, { ok: false, error_code: 404, description: 'Not Found' });
     const [, token = '', method = ''] = match;
     // Sub-millisecond, on the wall clock: benchmarks compare it with their own clock.
-    this.calls.push({ token, method, body, at: performance.timeOrigin + performance.now() });
-    for (const wake of this.waiters.splice(0)) wake();
+    this.record({ token, method, body, at: performance.timeOrigin + performance.now() });
 
     const index = this.failures.findIndex((f) => f.chatId === undefined || f.chatId === String(body.chat_id));
     const failure = index >= 0 ? this.failures.splice(index, 1)[0] : undefined;

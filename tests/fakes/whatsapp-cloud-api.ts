@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackFake } from './loopback-fake.js';
 
 /** A scripted Graph API error, answered instead of the call it matches. */
 export interface WhatsAppFailure {
@@ -38,26 +38,9 @@ const MESSAGES_PATH = /^\/v\d+\.\d+\/(\d+)\/messages$/;
  * `POST /__fail` (a {@link WhatsAppFailure} plus `count`), so tests inside workerd, which
  * cannot reach this object, can use it over HTTP.
  */
-export class FakeWhatsAppCloudApi {
-  readonly calls: RecordedWhatsAppCall[] = [];
+export class FakeWhatsAppCloudApi extends LoopbackFake<RecordedWhatsAppCall> {
   private readonly failures: WhatsAppFailure[] = [];
-  private server: Server | undefined;
-  private waiters: (() => void)[] = [];
   private nextMessageId = 1;
-
-  /** Starts listening on 127.0.0.1 and an ephemeral port unless one is given; resolves to the base URL (no version). */
-  async start(port = 0): Promise<string> {
-    const server = createServer((req, res) => void this.handle(req, res));
-    this.server = server;
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    return this.baseUrl;
-  }
-
-  get baseUrl(): string {
-    const address = this.server?.address() as AddressInfo | null;
-    if (!address) throw new Error('fake WhatsApp Cloud API is not started');
-    return `http://127.0.0.1:${address.port}`;
-  }
 
   /** The next `count` matching calls fail with this Graph error before any succeed. */
   failNext(failure: WhatsAppFailure, count = 1): void {
@@ -75,27 +58,8 @@ export class FakeWhatsAppCloudApi {
   }
 
   /** Resolves once `predicate` holds over the recorded calls, or rejects after `timeoutMs`. */
-  async waitFor(predicate: (calls: RecordedWhatsAppCall[]) => boolean, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate(this.calls)) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`fake WhatsApp API: condition not met within ${timeoutMs} ms (${this.calls.length} calls)`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 250));
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+  constructor() {
+    super('fake WhatsApp Cloud API');
   }
 
   /** The scripted failure this call meets, if any (consumed; a `skip` counts down first). */
@@ -113,7 +77,8 @@ export class FakeWhatsAppCloudApi {
     return failure;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const reply = (status: number, payload: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(payload));
@@ -139,8 +104,7 @@ export class FakeWhatsAppCloudApi {
     if (req.method !== 'POST' || !match) return graphError(404, 803, 'Unknown path components', 'GraphMethodException');
     const authorization = req.headers.authorization ?? '';
     // Sub-millisecond, on the wall clock: benchmarks compare it with their own clock.
-    this.calls.push({ path: req.url ?? '', phoneNumberId: match[1] ?? '', authorization, body, at: performance.timeOrigin + performance.now() });
-    for (const wake of this.waiters.splice(0)) wake();
+    this.record({ path: req.url ?? '', phoneNumberId: match[1] ?? '', authorization, body, at: performance.timeOrigin + performance.now() });
 
     if (!/^Bearer \S+$/.test(authorization)) return graphError(401, 190, 'Invalid OAuth access token');
     if (body.messaging_product !== 'whatsapp') return graphError(400, 100, 'Invalid parameter: messaging_product');

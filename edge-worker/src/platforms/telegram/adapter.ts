@@ -1,6 +1,7 @@
 import { HTTPException } from 'hono/http-exception';
 import { timingSafeEqual } from 'hono/utils/buffer';
 import type { PlatformAdapter } from '../adapter.js';
+import { parseJsonBody } from '../json-body.js';
 import { callbackQueryIdOf, normalizeTelegramUpdate } from './normalize.js';
 import { TelegramUpdateSchema } from './schema.js';
 import { answerCallbackQuery, sendTelegramMessage } from './send.js';
@@ -24,12 +25,7 @@ export const telegramAdapter: PlatformAdapter = {
   },
 
   parse(rawBody, config) {
-    let json: unknown;
-    try {
-      json = JSON.parse(rawBody);
-    } catch (cause) {
-      throw new HTTPException(400, { message: 'body is not JSON', cause });
-    }
+    const json = parseJsonBody(rawBody);
     const update = TelegramUpdateSchema.safeParse(json);
     if (!update.success) {
       throw new HTTPException(400, { message: `body is not a Telegram Update: ${update.error.issues[0]?.message}` });

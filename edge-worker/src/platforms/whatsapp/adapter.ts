@@ -1,5 +1,6 @@
 import { HTTPException } from 'hono/http-exception';
 import type { PlatformAdapter } from '../adapter.js';
+import { parseJsonBody } from '../json-body.js';
 import { normalizeWhatsAppWebhook } from './normalize.js';
 import { WhatsAppWebhookSchema } from './schema.js';
 import { sendWhatsAppMessage } from './send.js';
@@ -49,12 +50,7 @@ export const whatsappAdapter: PlatformAdapter = {
   },
 
   parse(rawBody, config) {
-    let json: unknown;
-    try {
-      json = JSON.parse(rawBody);
-    } catch (cause) {
-      throw new HTTPException(400, { message: 'body is not JSON', cause });
-    }
+    const json = parseJsonBody(rawBody);
     const webhook = WhatsAppWebhookSchema.safeParse(json);
     if (!webhook.success) {
       const issue = webhook.error.issues[0];
