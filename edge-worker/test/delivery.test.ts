@@ -229,6 +229,31 @@ describe('outbound sends', () => {
     tunnel.close();
   });
 
+  it('splits a reply over 4,096 characters into messages, in order, only the first threaded', async () => {
+    const { name, stub } = freshRelay();
+    await enqueue(stub, message(93, 1));
+    const tunnel = await TestTunnel.toRelay(name);
+    await tunnel.hello(1);
+    await tunnel.next('deliver');
+    const paragraph = `${'All work and no play makes Jack a dull boy. '.repeat(34).trim()}\n\n`; // ~1,500 chars
+    const long = paragraph.repeat(3).trim();
+    expect(long.length).toBeGreaterThan(4096);
+    tunnel.send({ type: 'ack', message_id: 'telegram:93:1', reply: { key: 'reply:telegram:93:1', text: long } });
+    const calls = await waitFor(async () => {
+      const sent = (await telegramCalls()).filter((c) => c.body.chat_id === '93');
+      return sent.length >= 2 ? sent : undefined;
+    }, 'the parts of the long reply');
+    const texts = calls.map((c) => String(c.body.text));
+    expect(texts.length).toBe(2);
+    for (const text of texts) expect(text.length).toBeLessThanOrEqual(4096);
+    // Cut between paragraphs, nothing lost.
+    expect(texts[0]?.endsWith('boy.')).toBe(true);
+    expect(texts.join('\n\n').replace(/\s+/g, ' ')).toBe(long.replace(/\s+/g, ' '));
+    expect(calls[0]?.body.reply_parameters).toEqual({ message_id: 1, allow_sending_without_reply: true });
+    expect(calls[1]?.body).not.toHaveProperty('reply_parameters');
+    tunnel.close();
+  });
+
   it('gives up on a reply Telegram refuses for good, without blocking the next one', async () => {
     const { name, stub } = freshRelay();
     await failTelegram({ chatId: '92', status: 400, description: 'Bad Request: message text is empty' });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TelegramConfig } from '@hearth/shared';
 import type { OutboundReply, SendOutcome } from '../outbound.js';
+import { splitText } from '../split-text.js';
 
 const BotApiResponse = z.object({
   ok: z.boolean(),
@@ -25,19 +26,34 @@ export async function answerCallbackQuery(config: TelegramConfig, callbackQueryI
   if (!response.ok) throw new Error(`answerCallbackQuery answered ${response.status}`);
 }
 
+/** Telegram's longest message text. */
+export const TELEGRAM_TEXT_MAX = 4096;
+
 /**
- * Sends a reply with the Bot API's `sendMessage`, threaded under the message it answers.
- * Plain text (no `parse_mode`): model output can never break the formatting.
+ * Sends a reply with the Bot API's `sendMessage`, threaded under the message it answers. Plain
+ * text (no `parse_mode`): model output can never break the formatting. A reply longer than
+ * 4,096 characters goes as several messages cut at paragraph, line or sentence boundaries,
+ * only the first threaded. If a later part fails, the outcome is that failure and the outbox
+ * retries the whole reply: the user may then see the earlier parts twice.
  */
 export async function sendTelegramMessage(config: TelegramConfig, reply: OutboundReply): Promise<SendOutcome> {
   const { chatId, replyToMessageId } = telegramIds(reply);
-  const body = {
-    chat_id: chatId,
-    text: reply.text,
-    ...(replyToMessageId
-      ? { reply_parameters: { message_id: replyToMessageId, allow_sending_without_reply: true } }
-      : {}),
-  };
+  const split = splitText(reply.text, TELEGRAM_TEXT_MAX);
+  // A cut leaves its separator at the end of the earlier part: not worth showing.
+  const parts = split.length > 1 ? split.map((part) => part.trimEnd()) : split;
+  for (const [index, text] of parts.entries()) {
+    const threaded = index === 0 && replyToMessageId !== undefined;
+    const outcome = await callSendMessage(config, {
+      chat_id: chatId,
+      text,
+      ...(threaded ? { reply_parameters: { message_id: replyToMessageId, allow_sending_without_reply: true } } : {}),
+    });
+    if (!outcome.ok) return outcome;
+  }
+  return { ok: true };
+}
+
+async function callSendMessage(config: TelegramConfig, body: Record<string, unknown>): Promise<SendOutcome> {
   let response: Response;
   try {
     response = await fetch(`${config.apiBase}/bot${config.botToken}/sendMessage`, {
