@@ -155,6 +155,21 @@ describe('Relay', () => {
     tunnel.close();
   });
 
+  it('shows "typing…" while the core reports progress, at most every few seconds per chat', async () => {
+    const { name, stub } = freshRelay();
+    await enqueue(stub, message(35, 1));
+    const tunnel = await TestTunnel.toRelay(name);
+    await tunnel.hello(1);
+    await tunnel.next('deliver');
+    for (let i = 0; i < 3; i++) tunnel.send({ type: 'progress', message_id: 'telegram:35:1' });
+    const typing = () => telegramCalls().then((calls) => calls.filter((c) => c.method === 'sendChatAction' && c.body.chat_id === '35'));
+    await waitFor(async () => ((await typing()).length > 0 ? true : undefined), 'sendChatAction');
+    await tunnel.barrier();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await typing()).map((c) => c.body)).toEqual([{ chat_id: '35', action: 'typing' }]);
+    tunnel.close();
+  });
+
   it('answers the heartbeat without the Relay and refuses another protocol version', async () => {
     const { name } = freshRelay();
     const tunnel = await TestTunnel.toRelay(name);

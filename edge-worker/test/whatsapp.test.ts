@@ -486,6 +486,15 @@ describe('replies to WhatsApp', () => {
   });
 });
 
+describe('typing indicator', () => {
+  it('is a read receipt of the message being answered that shows "typing…"', async () => {
+    const wamid = `wamid.typing-${crypto.randomUUID()}`;
+    await whatsappAdapter.typing?.('whatsapp:16505554003', `whatsapp:${wamid}`, loadConfig(env));
+    const [call] = (await whatsappCalls()).filter((c) => c.body.message_id === wamid);
+    expect(call?.body).toEqual({ messaging_product: 'whatsapp', status: 'read', message_id: wamid, typing_indicator: { type: 'text' } });
+  });
+});
+
 describe('sending to the Graph API', () => {
   const config = () => loadConfig(env);
   const reply = (waId: string, text = 'hello', inReplyTo: string | null = null) => ({ conversationId: `whatsapp:${waId}`, inReplyTo, text });

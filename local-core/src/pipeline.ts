@@ -13,6 +13,8 @@ export interface PipelineOptions {
   rememberAnswers?: number;
 }
 
+const PROGRESS_EVERY_MAX_MS = 4_000;
+
 /** Said when the model produced only whitespace, so the sender is not left waiting in silence. */
 export const EMPTY_REPLY_NOTICE = '(the model produced no reply)';
 
@@ -33,9 +35,12 @@ export class Pipeline {
     this.answered = new LRUCache({ max: options.rememberAnswers ?? 10_000 });
   }
 
-  /** The edge gives a delivery this long without an ack or a progress frame; we report 3 times as often. */
+  /**
+   * The edge gives a delivery this long without an ack or a progress frame. We report three
+   * times as often, and at least every 4 s: progress also drives the user's typing indicator.
+   */
   setAckTimeout(ackTimeoutMs: number): void {
-    this.progressEveryMs = Math.max(50, Math.floor(ackTimeoutMs / 3));
+    this.progressEveryMs = Math.max(50, Math.min(PROGRESS_EVERY_MAX_MS, Math.floor(ackTimeoutMs / 3)));
   }
 
   /** Deliveries being worked on now. */

@@ -44,6 +44,11 @@ export interface PlatformAdapter {
    * `answerCallbackQuery` stops a pressed button's spinner). Best effort: never fails the webhook.
    */
   afterStored?(message: Message, config: EdgeConfig): Promise<void>;
+  /**
+   * Shows the user the assistant is working on `messageId` (a typing indicator). Called while
+   * the core reports progress, at most every few seconds per conversation. Best effort.
+   */
+  typing?(conversationId: string, messageId: string, config: EdgeConfig): Promise<void>;
   /** Sends a reply into a conversation of this platform. */
   send(reply: OutboundReply, config: EdgeConfig): Promise<SendOutcome>;
 }

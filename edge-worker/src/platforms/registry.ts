@@ -14,6 +14,13 @@ export function enabledAdapter(name: string, config: EdgeConfig): PlatformAdapte
   return adapter?.enabled(config) ? adapter : undefined;
 }
 
+/** Shows a typing indicator in the conversation, where its platform has one. */
+export async function showTyping(config: EdgeConfig, conversationId: string, messageId: string): Promise<void> {
+  const platform = platformOf(conversationId);
+  const adapter = platform ? enabledAdapter(platform, config) : undefined;
+  await adapter?.typing?.(conversationId, messageId, config);
+}
+
 /** Sends a reply with the adapter of its conversation's platform (`telegram:123` → Telegram). */
 export function sendReply(config: EdgeConfig, reply: OutboundReply): Promise<SendOutcome> {
   const platform = platformOf(reply.conversationId);

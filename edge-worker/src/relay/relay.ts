@@ -34,12 +34,14 @@ import {
 } from './queue.js';
 import { readSession, writeSession, type Session } from './session.js';
 import { CORE_ID_HEADER } from '../tunnel/route.js';
-import { sendReply } from '../platforms/registry.js';
+import { sendReply, showTyping } from '../platforms/registry.js';
 
 /** Outbound sends: exponential backoff from 1 s to 5 min, then the reply is marked failed. */
 const SEND_MAX_ATTEMPTS = 10;
 const SEND_BACKOFF_BASE_MS = 1_000;
 const SEND_BACKOFF_MAX_MS = 300_000;
+/** Typing indicators are refreshed at most this often per conversation. */
+const TYPING_EVERY_MS = 4_000;
 /** Answered message ids and sent reply keys are kept this long, to recognise repeats. */
 const DEDUPE_WINDOW_MS = 7 * 86_400_000;
 
@@ -55,6 +57,7 @@ export class Relay extends DurableObject<Env> {
   /** Last frame seen per session, in memory: after a wake-up, sockets get the benefit of the doubt. */
   private readonly lastSeen = new Map<string, number>();
   private readonly wokeAt = Date.now();
+  private readonly lastTyping = new Map<string, number>();
   private alarmAt: number | undefined;
   private flushing: Promise<void> | undefined;
   private flushAgain = false;
@@ -205,7 +208,9 @@ export class Relay extends DurableObject<Env> {
         writeSession(ws, { ...session, window: frame.credits });
         return this.pump();
       case 'progress':
-        extendDeadline(this.sql, frame.message_id, session.sessionId, Date.now() + delivery.ackTimeoutMs);
+        if (extendDeadline(this.sql, frame.message_id, session.sessionId, Date.now() + delivery.ackTimeoutMs)) {
+          this.typing(frame.message_id);
+        }
         return;
       case 'ack': {
         const { reply } = frame;
@@ -240,6 +245,21 @@ export class Relay extends DurableObject<Env> {
       case 'pong':
         return;
     }
+  }
+
+  /**
+   * "typing…" for the conversation of a message the core is working on, at most once per
+   * TYPING_EVERY_MS per conversation (Telegram's indicator lasts about 5 s). Best effort.
+   */
+  private typing(messageId: string): void {
+    const conversationId = conversationOf(this.sql, messageId);
+    if (!conversationId) return;
+    const now = Date.now();
+    if (now - (this.lastTyping.get(conversationId) ?? 0) < TYPING_EVERY_MS) return;
+    this.lastTyping.set(conversationId, now);
+    showTyping(this.config, conversationId, messageId).catch((error: unknown) =>
+      log('warn', 'typing_failed', { conversation_id: conversationId, error: describeError(error) }),
+    );
   }
 
   /** Delivers queued messages to ready cores (see dispatch.ts for the rules). */

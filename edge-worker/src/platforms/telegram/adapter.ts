@@ -4,7 +4,7 @@ import type { PlatformAdapter } from '../adapter.js';
 import { parseJsonBody } from '../json-body.js';
 import { callbackQueryIdOf, normalizeTelegramUpdate } from './normalize.js';
 import { TelegramUpdateSchema } from './schema.js';
-import { answerCallbackQuery, sendTelegramMessage } from './send.js';
+import { answerCallbackQuery, sendTelegramMessage, sendTyping } from './send.js';
 
 const SECRET_HEADER = 'X-Telegram-Bot-Api-Secret-Token';
 
@@ -39,6 +39,10 @@ export const telegramAdapter: PlatformAdapter = {
   async afterStored(message, config) {
     const callbackQueryId = callbackQueryIdOf(message.message_id);
     if (callbackQueryId && config.telegram) await answerCallbackQuery(config.telegram, callbackQueryId);
+  },
+
+  async typing(conversationId, _messageId, config) {
+    if (config.telegram) await sendTyping(config.telegram, conversationId);
   },
 
   send: (reply, config) =>

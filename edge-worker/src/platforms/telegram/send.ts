@@ -26,6 +26,16 @@ export async function answerCallbackQuery(config: TelegramConfig, callbackQueryI
   if (!response.ok) throw new Error(`answerCallbackQuery answered ${response.status}`);
 }
 
+/** "typing…" in the chat, for about 5 seconds or until a message arrives from the bot. */
+export async function sendTyping(config: TelegramConfig, conversationId: string): Promise<void> {
+  const response = await fetch(`${config.apiBase}/bot${config.botToken}/sendChatAction`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ chat_id: conversationId.slice('telegram:'.length), action: 'typing' }),
+  });
+  if (!response.ok) throw new Error(`sendChatAction answered ${response.status}`);
+}
+
 /** Telegram's longest message text. */
 export const TELEGRAM_TEXT_MAX = 4096;
 

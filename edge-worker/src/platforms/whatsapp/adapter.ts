@@ -3,7 +3,7 @@ import type { PlatformAdapter } from '../adapter.js';
 import { parseJsonBody } from '../json-body.js';
 import { normalizeWhatsAppWebhook } from './normalize.js';
 import { WhatsAppWebhookSchema } from './schema.js';
-import { sendWhatsAppMessage } from './send.js';
+import { sendWhatsAppMessage, sendWhatsAppTyping } from './send.js';
 import { isSignedByMeta, SIGNATURE_HEADER } from './signature.js';
 
 /**
@@ -60,6 +60,10 @@ export const whatsappAdapter: PlatformAdapter = {
     // verify() passed, so WhatsApp is set up; the guard only satisfies the types.
     if (!config.whatsapp) throw new HTTPException(404, { message: 'WhatsApp is not set up at this edge' });
     return normalizeWhatsAppWebhook(webhook.data, config.whatsapp);
+  },
+
+  async typing(_conversationId, messageId, config) {
+    if (config.whatsapp) await sendWhatsAppTyping(config.whatsapp, messageId);
   },
 
   send: (reply, config) =>

@@ -63,6 +63,16 @@ async function markRead(config: WhatsAppConfig, wamid: string): Promise<void> {
   if (!result.ok) log('warn', 'whatsapp_mark_read_failed', { message_id: wamid, status: result.status, error: result.description });
 }
 
+/**
+ * WhatsApp's typing indicator: a read receipt of the message being answered that also shows
+ * "typing…" (until the reply arrives, or about 25 s).
+ */
+export async function sendWhatsAppTyping(config: WhatsAppConfig, messageId: string): Promise<void> {
+  const wamid = messageId.startsWith('whatsapp:') ? messageId.slice('whatsapp:'.length) : messageId;
+  const result = await postMessages(config, { messaging_product: 'whatsapp', status: 'read', message_id: wamid, typing_indicator: { type: 'text' } });
+  if (!result.ok) throw new Error(`typing indicator: ${result.description}`);
+}
+
 /** Meta's ids inside ours (`whatsapp:<wa_id>` / `whatsapp:<wamid>`). */
 function whatsappIds(reply: OutboundReply): { to: string; wamid: string | undefined } {
   const prefix = 'whatsapp:';
