@@ -4,7 +4,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, inject, it } from 'vitest';
 import type { RecordedWhatsAppCall, WhatsAppFailure } from '../../tests/fakes/whatsapp-cloud-api.js';
 import { loadConfig } from '../src/config.js';
-import { splitText } from '../src/platforms/split-text.js';
+import { messageParts, splitText } from '../src/platforms/split-text.js';
 import { whatsappAdapter } from '../src/platforms/whatsapp/adapter.js';
 import { relayFor } from '../src/relay/stub.js';
 import audio from './fixtures/whatsapp/audio.json';
@@ -544,6 +544,17 @@ describe('sending to the Graph API', () => {
     const outcome = await whatsappAdapter.send(reply('16505555904', ' \n '), config());
     expect(outcome).toMatchObject({ ok: false, retryable: false });
     expect((await whatsappCalls()).filter((c) => c.body.to === '16505555904')).toEqual([]);
+  });
+});
+
+describe('messageParts', () => {
+  it('sends a text that fits as written, whitespace and all', () => {
+    expect(messageParts('  hi there \n', 4096)).toEqual(['  hi there \n']);
+  });
+
+  it('drops the separator each cut leaves, and parts that were only whitespace', () => {
+    const parts = messageParts(`${'a'.repeat(60)}\n\n${'b'.repeat(60)}\n\n   \n\n`, 70);
+    expect(parts).toEqual(['a'.repeat(60), 'b'.repeat(60)]);
   });
 });
 

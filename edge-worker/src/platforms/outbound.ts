@@ -7,6 +7,11 @@ export type SendOutcome =
   | { ok: true }
   | { ok: false; retryable: boolean; status: number; description: string; retryAfterMs?: number };
 
+/** The outcome of sending to a platform this deployment has not set up: permanent. */
+export function notSetUp(platform: string): Promise<SendOutcome> {
+  return Promise.resolve({ ok: false, retryable: false, status: 0, description: `${platform} is not set up at this edge` });
+}
+
 /** A reply ready to leave the edge: where to, what, and which message it answers. */
 export interface OutboundReply {
   conversationId: string;

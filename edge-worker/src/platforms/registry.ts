@@ -1,7 +1,7 @@
 import { platformOf } from '@hearth/shared';
 import type { EdgeConfig } from '../config.js';
 import type { PlatformAdapter } from './adapter.js';
-import type { OutboundReply, SendOutcome } from './outbound.js';
+import { notSetUp, type OutboundReply, type SendOutcome } from './outbound.js';
 import { telegramAdapter } from './telegram/adapter.js';
 import { whatsappAdapter } from './whatsapp/adapter.js';
 
@@ -25,13 +25,5 @@ export async function showTyping(config: EdgeConfig, conversationId: string, mes
 export function sendReply(config: EdgeConfig, reply: OutboundReply): Promise<SendOutcome> {
   const platform = platformOf(reply.conversationId);
   const adapter = platform ? enabledAdapter(platform, config) : undefined;
-  if (!adapter) {
-    return Promise.resolve({
-      ok: false,
-      retryable: false,
-      status: 0,
-      description: `no platform set up for ${reply.conversationId}`,
-    });
-  }
-  return adapter.send(reply, config);
+  return adapter ? adapter.send(reply, config) : notSetUp(platform ?? `the platform of ${reply.conversationId}`);
 }

@@ -69,3 +69,13 @@ function lastCut(window: string, boundary: RegExp, max: number): number {
   }
   return last;
 }
+
+/**
+ * A reply as the messages to send: the text itself when it fits, else its {@link splitText}
+ * parts without the separator each cut leaves at its end (a trailing blank line is noise in a
+ * chat), and without parts that were only whitespace.
+ */
+export function messageParts(text: string, max: number): string[] {
+  const parts = splitText(text, max);
+  return parts.length === 1 ? parts : parts.map((part) => part.trimEnd()).filter((part) => part !== '');
+}

@@ -1,6 +1,7 @@
 import { HTTPException } from 'hono/http-exception';
 import { timingSafeEqual } from 'hono/utils/buffer';
 import type { PlatformAdapter } from '../adapter.js';
+import { notSetUp } from '../outbound.js';
 import { parseJsonBody } from '../json-body.js';
 import { callbackQueryIdOf, normalizeTelegramUpdate } from './normalize.js';
 import { TelegramUpdateSchema } from './schema.js';
@@ -48,5 +49,5 @@ export const telegramAdapter: PlatformAdapter = {
   send: (reply, config) =>
     config.telegram
       ? sendTelegramMessage(config.telegram, reply)
-      : Promise.resolve({ ok: false, retryable: false, status: 0, description: 'Telegram is not set up at this edge' }),
+      : notSetUp('Telegram'),
 };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { TelegramConfig } from '@hearth/shared';
 import type { OutboundReply, SendOutcome } from '../outbound.js';
-import { splitText } from '../split-text.js';
+import { messageParts } from '../split-text.js';
 
 const BotApiResponse = z.object({
   ok: z.boolean(),
@@ -48,9 +48,7 @@ export const TELEGRAM_TEXT_MAX = 4096;
  */
 export async function sendTelegramMessage(config: TelegramConfig, reply: OutboundReply): Promise<SendOutcome> {
   const { chatId, replyToMessageId } = telegramIds(reply);
-  const split = splitText(reply.text, TELEGRAM_TEXT_MAX);
-  // A cut leaves its separator at the end of the earlier part: not worth showing.
-  const parts = split.length > 1 ? split.map((part) => part.trimEnd()) : split;
+  const parts = messageParts(reply.text, TELEGRAM_TEXT_MAX);
   for (const [index, text] of parts.entries()) {
     const threaded = index === 0 && replyToMessageId !== undefined;
     const outcome = await callSendMessage(config, {

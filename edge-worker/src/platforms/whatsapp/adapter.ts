@@ -1,5 +1,6 @@
 import { HTTPException } from 'hono/http-exception';
 import type { PlatformAdapter } from '../adapter.js';
+import { notSetUp } from '../outbound.js';
 import { parseJsonBody } from '../json-body.js';
 import { normalizeWhatsAppWebhook } from './normalize.js';
 import { WhatsAppWebhookSchema } from './schema.js';
@@ -69,5 +70,5 @@ export const whatsappAdapter: PlatformAdapter = {
   send: (reply, config) =>
     config.whatsapp
       ? sendWhatsAppMessage(config.whatsapp, reply)
-      : Promise.resolve({ ok: false, retryable: false, status: 0, description: 'WhatsApp is not set up at this edge' }),
+      : notSetUp('WhatsApp'),
 };

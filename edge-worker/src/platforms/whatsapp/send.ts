@@ -2,7 +2,7 @@ import type { WhatsAppConfig } from '@hearth/shared';
 import { z } from 'zod';
 import { describeError, log } from '../../log.js';
 import type { OutboundReply, SendOutcome } from '../outbound.js';
-import { splitText } from '../split-text.js';
+import { messageParts } from '../split-text.js';
 
 /** The longest text body the Cloud API accepts in one message. */
 export const WHATSAPP_TEXT_MAX = 4096;
@@ -94,9 +94,8 @@ function whatsappIds(reply: OutboundReply): { to: string; wamid: string | undefi
 export async function sendWhatsAppMessage(config: WhatsAppConfig, reply: OutboundReply): Promise<SendOutcome> {
   const { to, wamid } = whatsappIds(reply);
   if (wamid) await markRead(config, wamid);
-  const split = splitText(reply.text, WHATSAPP_TEXT_MAX);
+  const parts = messageParts(reply.text, WHATSAPP_TEXT_MAX);
   // A lone part goes as written; the seams of a split text lose their trailing whitespace.
-  const parts = split.length === 1 ? split : split.map((part) => part.trimEnd()).filter((part) => part !== '');
   if (parts.every((part) => part.trim() === '')) {
     return { ok: false, retryable: false, status: 0, description: 'empty reply: WhatsApp refuses a text message without text' };
   }
