@@ -1,9 +1,7 @@
-import { seal, type Message } from '@hearth/shared';
 import { runInDurableObject } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Relay } from '../src/relay/relay.js';
-import { TestTunnel, coreKeys, failTelegram, replyStored as stored, telegramCalls, waitFor } from './helpers.js';
+import { TestTunnel, chatMessage, enqueue, failTelegram, freshRelay, replyStored as stored, telegramCalls, waitFor, type RelayStub } from './helpers.js';
 
 // The limits this file runs under (vitest.config.ts).
 const ACK_TIMEOUT_MS = 10_000;
@@ -12,33 +10,11 @@ const QUEUE_TTL_MS = 3_600_000;
 const MAX_ATTEMPTS = 3;
 const QUEUE_MAX = 40;
 
-let relays = 0;
-function freshRelay() {
-  const name = `delivery-${++relays}-${crypto.randomUUID()}`;
-  return { name, stub: env.RELAY.get(env.RELAY.idFromName(name)) };
-}
-type Stub = ReturnType<typeof freshRelay>['stub'];
-
-function message(chatId: number, n: number): Message {
-  return {
-    message_id: `telegram:${chatId}:${n}`,
-    platform: 'telegram',
-    conversation: { id: `telegram:${chatId}`, type: 'private' },
-    sender: { id: `telegram:${chatId}` },
-    content: { text: `message ${n}`, attachments: [], entities: [] },
-    reply_to: null,
-    timestamp: n,
-  };
-}
-
-async function enqueue(stub: Stub, m: Message) {
-  return (await stub.enqueue({ message_id: m.message_id, conversation_id: m.conversation.id, sealed: await seal(JSON.stringify(m), coreKeys()) })).outcome;
-}
 
 /** Runs the Relay's time-driven rules as if `laterMs` had passed. */
-const sweepAfter = (stub: Stub, laterMs: number) => runInDurableObject(stub, (relay: Relay) => relay.sweep(Date.now() + laterMs));
+const sweepAfter = (stub: RelayStub, laterMs: number) => runInDurableObject(stub, (relay: Relay) => relay.sweep(Date.now() + laterMs));
 
-const row = (stub: Stub, messageId: string) =>
+const row = (stub: RelayStub, messageId: string) =>
   runInDurableObject(stub, (_relay, state) =>
     state.storage.sql
       .exec<{ attempts: number; session_id: string | null; deadline_at: number | null; acked_at: number | null; dead_reason: string | null; sealed: string }>(
@@ -52,8 +28,8 @@ const deliveries = (frames: { type: string }[]) => frames.filter((f): f is { typ
 
 describe('ack deadlines', () => {
   it('gives a delivery nobody acked to another core once its deadline passes', async () => {
-    const { name, stub } = freshRelay();
-    await enqueue(stub, message(1, 1));
+    const { name, stub } = freshRelay('delivery');
+    await enqueue(stub, chatMessage(1, 1));
     const stuck = await TestTunnel.toRelay(name, 'core-a');
     await stuck.hello(1, 'core-a');
     await stuck.next('deliver');
@@ -78,8 +54,8 @@ describe('ack deadlines', () => {
   });
 
   it('lets the core push its deadline out while it is still generating', async () => {
-    const { name, stub } = freshRelay();
-    await enqueue(stub, message(2, 1));
+    const { name, stub } = freshRelay('delivery');
+    await enqueue(stub, chatMessage(2, 1));
     const tunnel = await TestTunnel.toRelay(name);
     await tunnel.hello(1);
     await tunnel.next('deliver');
@@ -92,8 +68,8 @@ describe('ack deadlines', () => {
   });
 
   it('forgets the sealed body of an answered message and keeps only its id', async () => {
-    const { name, stub } = freshRelay();
-    await enqueue(stub, message(3, 1));
+    const { name, stub } = freshRelay('delivery');
+    await enqueue(stub, chatMessage(3, 1));
     const tunnel = await TestTunnel.toRelay(name);
     await tunnel.hello(1);
     await tunnel.next('deliver');
@@ -101,16 +77,16 @@ describe('ack deadlines', () => {
     await tunnel.barrier();
     expect(await row(stub, 'telegram:3:1')).toMatchObject({ sealed: '', session_id: null });
     // Still known: the platform retrying it is a duplicate.
-    expect(await enqueue(stub, message(3, 1))).toBe('duplicate');
+    expect(await enqueue(stub, chatMessage(3, 1))).toBe('duplicate');
     tunnel.close();
   });
 });
 
 describe('dead letters', () => {
   it(`dead-letters a message after ${MAX_ATTEMPTS} deliveries and moves on to the next of its conversation`, async () => {
-    const { name, stub } = freshRelay();
-    await enqueue(stub, message(4, 1));
-    await enqueue(stub, message(4, 2));
+    const { name, stub } = freshRelay('delivery');
+    await enqueue(stub, chatMessage(4, 1));
+    await enqueue(stub, chatMessage(4, 2));
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const tunnel = await TestTunnel.toRelay(name);
       await tunnel.hello(1);
@@ -133,16 +109,16 @@ describe('dead letters', () => {
 
 describe('queue bounds', () => {
   it(`refuses the message past ${QUEUE_MAX} pending, but still recognises a retry of a stored one`, async () => {
-    const { stub } = freshRelay();
-    for (let n = 1; n <= QUEUE_MAX; n++) expect(await enqueue(stub, message(5, n))).toBe('stored');
-    expect(await enqueue(stub, message(5, QUEUE_MAX + 1))).toBe('full');
-    expect(await enqueue(stub, message(5, 1))).toBe('duplicate');
+    const { stub } = freshRelay('delivery');
+    for (let n = 1; n <= QUEUE_MAX; n++) expect(await enqueue(stub, chatMessage(5, n))).toBe('stored');
+    expect(await enqueue(stub, chatMessage(5, QUEUE_MAX + 1))).toBe('full');
+    expect(await enqueue(stub, chatMessage(5, 1))).toBe('duplicate');
     expect((await stub.stats()).pending).toBe(QUEUE_MAX);
   });
 
   it('expires messages older than the TTL, tells the sender, and keeps them as dead letters', async () => {
-    const { stub } = freshRelay();
-    await enqueue(stub, message(6, 1));
+    const { stub } = freshRelay('delivery');
+    await enqueue(stub, chatMessage(6, 1));
     await sweepAfter(stub, QUEUE_TTL_MS - 60_000);
     expect((await row(stub, 'telegram:6:1')).dead_reason).toBeNull();
     await sweepAfter(stub, QUEUE_TTL_MS + 60_000);
@@ -154,8 +130,8 @@ describe('queue bounds', () => {
 
 describe('silent cores', () => {
   it('drops a core that sent nothing for the silence limit and redelivers what it held', async () => {
-    const { name, stub } = freshRelay();
-    await enqueue(stub, message(7, 1));
+    const { name, stub } = freshRelay('delivery');
+    await enqueue(stub, chatMessage(7, 1));
     const silent = await TestTunnel.toRelay(name, 'core-a');
     await silent.hello(1, 'core-a');
     await silent.next('deliver');
@@ -172,12 +148,12 @@ describe('silent cores', () => {
 
 describe('several cores', () => {
   it('spreads conversations, keeps each with its core while it is up, and moves them when it goes', async () => {
-    const { name, stub } = freshRelay();
+    const { name, stub } = freshRelay('delivery');
     const a = await TestTunnel.toRelay(name, 'core-a');
     await a.hello(2, 'core-a');
     const b = await TestTunnel.toRelay(name, 'core-b');
     await b.hello(2, 'core-b');
-    for (const chat of [81, 82, 83, 84]) await enqueue(stub, message(chat, 1));
+    for (const chat of [81, 82, 83, 84]) await enqueue(stub, chatMessage(chat, 1));
     const onA = deliveries(await a.barrier());
     const onB = deliveries(await b.barrier());
     expect(onA).toHaveLength(2);
@@ -190,7 +166,7 @@ describe('several cores', () => {
     for (const id of onB) b.send({ type: 'ack', message_id: id });
     await a.barrier();
     await b.barrier();
-    await enqueue(stub, message(chat, 2));
+    await enqueue(stub, chatMessage(chat, 2));
     expect(deliveries(await a.barrier())).toEqual([`telegram:${chat}:2`]);
     expect(deliveries(await b.barrier())).toEqual([]);
 
@@ -199,7 +175,7 @@ describe('several cores', () => {
     await a.waitClosed();
     expect(await b.next('deliver')).toMatchObject({ message_id: `telegram:${chat}:2`, attempt: 2 });
     b.send({ type: 'ack', message_id: `telegram:${chat}:2` });
-    await enqueue(stub, message(chat, 3));
+    await enqueue(stub, chatMessage(chat, 3));
     expect(await b.next('deliver')).toMatchObject({ message_id: `telegram:${chat}:3` });
     b.close();
   });
@@ -207,9 +183,9 @@ describe('several cores', () => {
 
 describe('outbound sends', () => {
   it("retries a 429 after Telegram's retry_after, and keeps a conversation's replies in order", async () => {
-    const { name, stub } = freshRelay();
+    const { name, stub } = freshRelay('delivery');
     await failTelegram({ chatId: '91', status: 429, description: 'Too Many Requests: retry after 1', retryAfter: 1 });
-    await enqueue(stub, message(91, 1));
+    await enqueue(stub, chatMessage(91, 1));
     const tunnel = await TestTunnel.toRelay(name);
     await tunnel.hello(1);
     await tunnel.next('deliver');
@@ -230,8 +206,8 @@ describe('outbound sends', () => {
   });
 
   it('splits a reply over 4,096 characters into messages, in order, only the first threaded', async () => {
-    const { name, stub } = freshRelay();
-    await enqueue(stub, message(93, 1));
+    const { name, stub } = freshRelay('delivery');
+    await enqueue(stub, chatMessage(93, 1));
     const tunnel = await TestTunnel.toRelay(name);
     await tunnel.hello(1);
     await tunnel.next('deliver');
@@ -255,9 +231,9 @@ describe('outbound sends', () => {
   });
 
   it('gives up on a reply Telegram refuses for good, without blocking the next one', async () => {
-    const { name, stub } = freshRelay();
+    const { name, stub } = freshRelay('delivery');
     await failTelegram({ chatId: '92', status: 400, description: 'Bad Request: message text is empty' });
-    await enqueue(stub, message(92, 1));
+    await enqueue(stub, chatMessage(92, 1));
     const tunnel = await TestTunnel.toRelay(name);
     await tunnel.hello(1);
     await tunnel.next('deliver');

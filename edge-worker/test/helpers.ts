@@ -6,12 +6,61 @@ import {
   type CoreFrameBody,
   type CoreKeySet,
   type EdgeFrame,
+  type Message,
+  seal,
 } from '@hearth/shared';
 import { SELF, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { inject } from 'vitest';
 import type { Relay } from '../src/relay/relay.js';
+import { relayFor } from '../src/relay/stub.js';
 import { CORE_ID_HEADER } from '../src/tunnel/route.js';
+
+let relays = 0;
+/** A fresh Relay object: nothing left over from another test can be delivered to its tunnels. */
+export function freshRelay(prefix = 'test') {
+  const name = `${prefix}-${++relays}-${crypto.randomUUID()}`;
+  return { name, stub: env.RELAY.get(env.RELAY.idFromName(name)) };
+}
+export type RelayStub = ReturnType<typeof freshRelay>['stub'];
+
+/** The `n`th normalized text message of Telegram chat `chatId`. */
+export function chatMessage(chatId: number, n: number, text = `message ${n}`): Message {
+  return {
+    message_id: `telegram:${chatId}:${n}`,
+    platform: 'telegram',
+    conversation: { id: `telegram:${chatId}`, type: 'private' },
+    sender: { id: `telegram:${chatId}` },
+    content: { text, attachments: [], entities: [] },
+    reply_to: null,
+    timestamp: 1_764_000_000 + n,
+  };
+}
+
+/** Queues a message in a Relay as the webhook would (sealed to the core key); returns the outcome. */
+export async function enqueue(stub: RelayStub, m: Message) {
+  const sealed = await seal(JSON.stringify(m), coreKeys());
+  return (await stub.enqueue({ message_id: m.message_id, conversation_id: m.conversation.id, sealed })).outcome;
+}
+
+export interface StoredRow {
+  message_id: string;
+  conversation_id: string;
+  sealed: string;
+  seq: number;
+}
+
+/** The rows the deployment's Relay committed for these message ids, in arrival order. */
+export function storedRows(...messageIds: string[]): Promise<StoredRow[]> {
+  return runInDurableObject(relayFor(env), (_relay, state) =>
+    state.storage.sql
+      .exec<{ message_id: string; conversation_id: string; sealed: string; seq: number }>(
+        `SELECT message_id, conversation_id, sealed, seq FROM messages WHERE message_id IN (${messageIds.map(() => '?').join(',')}) ORDER BY seq`,
+        ...messageIds,
+      )
+      .toArray(),
+  );
+}
 
 export const coreKeys = (): CoreKeySet => parseCoreKeySet(inject('corePrivateJwks'), 'corePrivateJwks', true);
 

@@ -1,41 +1,18 @@
-import { PING, PONG, seal, unseal, type Message } from '@hearth/shared';
+import { PING, PONG, unseal } from '@hearth/shared';
 import { runInDurableObject } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { TestTunnel, coreKeys, replyStored, telegramCalls, waitFor } from './helpers.js';
+import { TestTunnel, chatMessage, coreKeys, enqueue, freshRelay, replyStored, telegramCalls, waitFor } from './helpers.js';
 
-let relayCount = 0;
-/** A fresh Relay object per test: nothing left over from another test can be delivered. */
-function freshRelay() {
-  const name = `relay-test-${++relayCount}-${crypto.randomUUID()}`;
-  return { name, stub: env.RELAY.get(env.RELAY.idFromName(name)) };
-}
-
-function message(chatId: number, n: number, text = `message ${n}`): Message {
-  return {
-    message_id: `telegram:${chatId}:${n}`,
-    platform: 'telegram',
-    conversation: { id: `telegram:${chatId}`, type: 'private' },
-    sender: { id: `telegram:${chatId}` },
-    content: { text, attachments: [], entities: [] },
-    reply_to: null,
-    timestamp: 1_764_000_000 + n,
-  };
-}
-
-async function enqueue(stub: ReturnType<typeof freshRelay>['stub'], m: Message) {
-  return stub.enqueue({ message_id: m.message_id, conversation_id: m.conversation.id, sealed: await seal(JSON.stringify(m), coreKeys()) });
-}
 
 describe('Relay', () => {
   it('delivers a queued message sealed, and forgets it once acked', async () => {
-    const { name, stub } = freshRelay();
-    await enqueue(stub, message(1, 1, 'hello core'));
+    const { name, stub } = freshRelay('relay');
+    await enqueue(stub, chatMessage(1, 1, 'hello core'));
     const tunnel = await TestTunnel.toRelay(name);
     await tunnel.hello(4);
     const delivery = await tunnel.next('deliver');
     expect(delivery).toMatchObject({ message_id: 'telegram:1:1', conversation_id: 'telegram:1', attempt: 1 });
-    expect(JSON.parse(await unseal(delivery.sealed, coreKeys()))).toEqual(message(1, 1, 'hello core'));
+    expect(JSON.parse(await unseal(delivery.sealed, coreKeys()))).toEqual(chatMessage(1, 1, 'hello core'));
 
     tunnel.send({ type: 'ack', message_id: 'telegram:1:1' });
     await tunnel.barrier();
@@ -47,9 +24,9 @@ describe('Relay', () => {
   });
 
   it('keeps one delivery in flight per conversation, in arrival order', async () => {
-    const { name, stub } = freshRelay();
-    for (const n of [1, 2, 3]) await enqueue(stub, message(7, n));
-    await enqueue(stub, message(8, 1));
+    const { name, stub } = freshRelay('relay');
+    for (const n of [1, 2, 3]) await enqueue(stub, chatMessage(7, n));
+    await enqueue(stub, chatMessage(8, 1));
     const tunnel = await TestTunnel.toRelay(name);
     await tunnel.hello(10);
     const first = (await tunnel.barrier()).filter((f) => f.type === 'deliver').map((f) => f.message_id);
@@ -67,8 +44,8 @@ describe('Relay', () => {
   });
 
   it('never holds more unacked deliveries on a core than its window', async () => {
-    const { name, stub } = freshRelay();
-    for (const chat of [11, 12, 13, 14, 15]) await enqueue(stub, message(chat, 1));
+    const { name, stub } = freshRelay('relay');
+    for (const chat of [11, 12, 13, 14, 15]) await enqueue(stub, chatMessage(chat, 1));
     const tunnel = await TestTunnel.toRelay(name);
     await tunnel.hello(2);
     expect((await tunnel.barrier()).filter((f) => f.type === 'deliver')).toHaveLength(2);
@@ -85,8 +62,8 @@ describe('Relay', () => {
   });
 
   it('redelivers what a closed tunnel held, counting the attempt', async () => {
-    const { name, stub } = freshRelay();
-    await enqueue(stub, message(21, 1));
+    const { name, stub } = freshRelay('relay');
+    await enqueue(stub, chatMessage(21, 1));
     const first = await TestTunnel.toRelay(name, 'core-a');
     await first.hello(1, 'core-a');
     expect((await first.next('deliver')).attempt).toBe(1);
@@ -104,8 +81,8 @@ describe('Relay', () => {
   });
 
   it('sends a reply once per idempotency key, threaded under the message it answers', async () => {
-    const { name, stub } = freshRelay();
-    await enqueue(stub, message(31, 5));
+    const { name, stub } = freshRelay('relay');
+    await enqueue(stub, chatMessage(31, 5));
     const tunnel = await TestTunnel.toRelay(name);
     await tunnel.hello(1);
     await tunnel.next('deliver');
@@ -129,9 +106,9 @@ describe('Relay', () => {
   });
 
   it('keeps no readable content at rest: sealed while queued, forgotten once answered and sent', async () => {
-    const { name, stub } = freshRelay();
+    const { name, stub } = freshRelay('relay');
     const secret = 'my IBAN is DE89370400440532013000';
-    await enqueue(stub, message(33, 1, secret));
+    await enqueue(stub, chatMessage(33, 1, secret));
     const dump = () =>
       runInDurableObject(stub, (_r, state) => {
         const tables = state.storage.sql
@@ -156,8 +133,8 @@ describe('Relay', () => {
   });
 
   it('shows "typing…" while the core reports progress, at most every few seconds per chat', async () => {
-    const { name, stub } = freshRelay();
-    await enqueue(stub, message(35, 1));
+    const { name, stub } = freshRelay('relay');
+    await enqueue(stub, chatMessage(35, 1));
     const tunnel = await TestTunnel.toRelay(name);
     await tunnel.hello(1);
     await tunnel.next('deliver');
@@ -171,7 +148,7 @@ describe('Relay', () => {
   });
 
   it('answers the heartbeat without the Relay and refuses another protocol version', async () => {
-    const { name } = freshRelay();
+    const { name } = freshRelay('relay');
     const tunnel = await TestTunnel.toRelay(name);
     tunnel.ws.send(PING);
     expect(await tunnel.next('pong')).toEqual(JSON.parse(PONG));
@@ -184,7 +161,7 @@ describe('Relay', () => {
   });
 
   it('answers a malformed frame with a non-fatal error and stays up', async () => {
-    const { name } = freshRelay();
+    const { name } = freshRelay('relay');
     const tunnel = await TestTunnel.toRelay(name);
     await tunnel.hello(1);
     tunnel.ws.send('{"v":1,"type":"ack"}');

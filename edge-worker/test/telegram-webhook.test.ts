@@ -1,28 +1,8 @@
 import { MessageSchema, unseal } from '@hearth/shared';
-import { runInDurableObject } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { MAX_WEBHOOK_BYTES } from '../src/app.js';
-import { relayFor } from '../src/relay/stub.js';
-import { coreKeys, postWebhook, telegramCalls, textUpdate } from './helpers.js';
+import { coreKeys, postWebhook, storedRows, telegramCalls, textUpdate } from './helpers.js';
 
-interface StoredRow {
-  message_id: string;
-  conversation_id: string;
-  sealed: string;
-}
-
-/** The rows the Relay committed for these message ids, read straight from its SQLite. */
-function storedRows(...messageIds: string[]): Promise<StoredRow[]> {
-  return runInDurableObject(relayFor(env), (_relay, state) =>
-    state.storage.sql
-      .exec<{ message_id: string; conversation_id: string; sealed: string }>(
-        `SELECT message_id, conversation_id, sealed FROM messages WHERE message_id IN (${messageIds.map(() => '?').join(',')})`,
-        ...messageIds,
-      )
-      .toArray(),
-  );
-}
 
 describe('POST /webhooks/telegram', () => {
   it('commits a text message in the Relay, sealed, before answering 200', async () => {

@@ -1,5 +1,5 @@
 import { MessageSchema, seal, unseal, type Message } from '@hearth/shared';
-import { SELF, runInDurableObject } from 'cloudflare:test';
+import { SELF } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, inject, it } from 'vitest';
 import type { RecordedWhatsAppCall, WhatsAppFailure } from '../../tests/fakes/whatsapp-cloud-api.js';
@@ -24,7 +24,7 @@ import text from './fixtures/whatsapp/text.json';
 import unsupported from './fixtures/whatsapp/unsupported.json';
 import video from './fixtures/whatsapp/video.json';
 import voice from './fixtures/whatsapp/voice.json';
-import { TestTunnel, coreKeys, waitFor } from './helpers.js';
+import { TestTunnel, coreKeys, freshRelay, storedRows, waitFor } from './helpers.js';
 
 // Storage is per test file, not per test: every test uses its own wa_ids and wamids.
 
@@ -76,24 +76,6 @@ function textWebhook(messages: { from: string; id: string; body: string }[], pho
   };
 }
 
-interface StoredRow {
-  message_id: string;
-  conversation_id: string;
-  sealed: string;
-  seq: number;
-}
-
-/** The rows the deployment's Relay committed for these message ids, in arrival order. */
-function storedRows(...messageIds: string[]): Promise<StoredRow[]> {
-  return runInDurableObject(relayFor(env), (_relay, state) =>
-    state.storage.sql
-      .exec<{ message_id: string; conversation_id: string; sealed: string; seq: number }>(
-        `SELECT message_id, conversation_id, sealed, seq FROM messages WHERE message_id IN (${messageIds.map(() => '?').join(',')}) ORDER BY seq`,
-        ...messageIds,
-      )
-      .toArray(),
-  );
-}
 
 /** The normalized message stored for a wamid, unsealed with the core's key. */
 async function storedMessage(wamid: string): Promise<Message> {
@@ -408,12 +390,6 @@ describe('POST /webhooks/whatsapp: normalization', () => {
   });
 });
 
-let relays = 0;
-/** A fresh Relay object per test: nothing left over from another test can be delivered. */
-function freshRelay() {
-  const name = `whatsapp-${++relays}-${crypto.randomUUID()}`;
-  return { name, stub: env.RELAY.get(env.RELAY.idFromName(name)) };
-}
 
 function waMessage(waId: string, wamid: string, body: string): Message {
   return {
@@ -429,7 +405,7 @@ function waMessage(waId: string, wamid: string, body: string): Message {
 
 /** Queues a message in a fresh Relay, has a core take it and answer it with `reply`. */
 async function answerThroughRelay(waId: string, wamid: string, reply: string): Promise<void> {
-  const { name, stub } = freshRelay();
+  const { name, stub } = freshRelay('whatsapp');
   const m = waMessage(waId, wamid, 'question');
   await stub.enqueue({ message_id: m.message_id, conversation_id: m.conversation.id, sealed: await seal(JSON.stringify(m), coreKeys()) });
   const tunnel = await TestTunnel.toRelay(name);

@@ -23,6 +23,12 @@ import { capturingLogger, silentLogger } from './support.js';
  * A real WebSocket server on loopback that plays the Relay's side of the protocol: it checks
  * the tunnel JWT against the core's public keys, answers hello with welcome, and can be told
  * to drop the link or to go silent.
+ *
+ * It stands in for our own Relay on purpose: these cases need an edge that misbehaves on cue
+ * (a link gone silent mid-session, a 401 until told otherwise, a frame of another protocol
+ * version), which the real one cannot be made to do. The real edge and client meet in
+ * tests/e2e: the roundtrip, and the delivery faults (kill -9, edge restart, a blackholed link
+ * noticed by both sides).
  */
 class RelayDouble {
   readonly frames: CoreFrame[] = [];
