@@ -1,40 +1,81 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import type { ProvidedContext } from 'vitest';
 import { defineConfig } from 'vitest/config';
 
+type Inject = <K extends keyof ProvidedContext>(key: K) => ProvidedContext[K];
+
+/** Both platforms against the fakes of global-setup (Node side), and the core's public key. */
+const platformBindings = (inject: Inject) => ({
+  TELEGRAM_WEBHOOK_SECRET: inject('webhookSecret'),
+  TELEGRAM_BOT_TOKEN: inject('botToken'),
+  TELEGRAM_API_BASE: inject('telegramApiBase'),
+  WHATSAPP_VERIFY_TOKEN: inject('whatsappVerifyToken'),
+  WHATSAPP_APP_SECRET: inject('whatsappAppSecret'),
+  WHATSAPP_ACCESS_TOKEN: inject('whatsappAccessToken'),
+  WHATSAPP_PHONE_NUMBER_ID: inject('whatsappPhoneNumberId'),
+  // The Graph API base carries the version path.
+  WHATSAPP_API_BASE: `${inject('whatsappApiBase')}/v21.0`,
+  HEARTH_CORE_JWKS: inject('corePublicJwks'),
+});
+
 /**
- * Edge tests run inside workerd with the real wrangler.jsonc. The fake Telegram Bot API and
- * the core's key set come from global-setup (Node side) through `provide`/`inject`.
+ * Edge tests run inside workerd with the real wrangler.jsonc, in two projects that differ only
+ * in bindings (fixed per worker):
+ * - `edge`: the mechanics, with everyone let in and no send pacing, so a test about ordering
+ *   or retries is not also a test of who may talk or of rate limits;
+ * - `edge-defaults` (test/defaults/): the production defaults of both, pairing and the Bot
+ *   API's real rate limits, plus the limits that tests need small.
  */
 export default defineConfig({
-  plugins: [
-    cloudflareTest(({ inject }) => ({
-      wrangler: { configPath: './wrangler.jsonc' },
-      miniflare: {
-        bindings: {
-          TELEGRAM_WEBHOOK_SECRET: inject('webhookSecret'),
-          TELEGRAM_BOT_TOKEN: inject('botToken'),
-          TELEGRAM_API_BASE: inject('telegramApiBase'),
-          // WhatsApp against the fake Graph API (global-setup); the base carries the version path.
-          WHATSAPP_VERIFY_TOKEN: inject('whatsappVerifyToken'),
-          WHATSAPP_APP_SECRET: inject('whatsappAppSecret'),
-          WHATSAPP_ACCESS_TOKEN: inject('whatsappAccessToken'),
-          WHATSAPP_PHONE_NUMBER_ID: inject('whatsappPhoneNumberId'),
-          WHATSAPP_API_BASE: `${inject('whatsappApiBase')}/v21.0`,
-          HEARTH_CORE_JWKS: inject('corePublicJwks'),
-          // Limits small enough to reach in a test; time-driven rules are run with Relay.sweep(now).
-          HEARTH_HEARTBEAT_MS: '60000',
-          HEARTH_ACK_TIMEOUT_MS: '10000',
-          HEARTH_MAX_ATTEMPTS: '3',
-          HEARTH_QUEUE_MAX: '40',
-          HEARTH_QUEUE_TTL: '3600',
-          HEARTH_EXPIRED_NOTICE: 'Sorry, your message expired before I could answer.',
-        },
-      },
-    })),
-  ],
   test: {
     globalSetup: ['./test/global-setup.ts'],
-    include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
+    projects: [
+      {
+        extends: true,
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: './wrangler.jsonc' },
+            miniflare: {
+              bindings: {
+                ...platformBindings(inject),
+                HEARTH_ACCESS_POLICY: 'open',
+                TELEGRAM_CHAT_INTERVAL_MS: '0',
+                TELEGRAM_GROUP_INTERVAL_MS: '0',
+                TELEGRAM_MAX_PER_SECOND: '1000',
+                WHATSAPP_MAX_PER_SECOND: '1000',
+                // Limits small enough to reach in a test; time-driven rules are run with Relay.sweep(now).
+                HEARTH_HEARTBEAT_MS: '60000',
+                HEARTH_ACK_TIMEOUT_MS: '10000',
+                HEARTH_MAX_ATTEMPTS: '3',
+                HEARTH_QUEUE_MAX: '40',
+                HEARTH_QUEUE_TTL: '3600',
+                HEARTH_EXPIRED_NOTICE: 'Sorry, your message expired before I could answer.',
+              },
+            },
+          })),
+        ],
+        test: { name: 'edge', include: ['test/*.test.ts'] },
+      },
+      {
+        extends: true,
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: './wrangler.jsonc' },
+            miniflare: {
+              bindings: {
+                ...platformBindings(inject),
+                // Pairing for everyone, except WhatsApp on a static allowlist.
+                HEARTH_ACCESS_POLICY_WHATSAPP: 'allowlist',
+                HEARTH_ALLOWLIST: 'telegram:7001,whatsapp:16505550100',
+                HEARTH_PAIRING_MAX_PENDING: '3',
+                HEARTH_PAIRING_TTL: '600',
+              },
+            },
+          })),
+        ],
+        test: { name: 'edge-defaults', include: ['test/defaults/*.test.ts'] },
+      },
+    ],
   },
 });

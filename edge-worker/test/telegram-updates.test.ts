@@ -125,7 +125,7 @@ describe('groups: only what is addressed to the bot', () => {
 describe('through the webhook', () => {
   it('stores a button press and answers it, so the button stops spinning', async () => {
     const response = await postWebhook(callbackQuery);
-    expect(await response.json()).toEqual({ ok: true, stored: 1, duplicates: 0, ignored: 0 });
+    expect(await response.json()).toEqual({ ok: true, stored: 1, duplicates: 0, withheld: 0, ignored: 0 });
     const answered = await waitFor(
       async () => (await telegramCalls()).find((c) => c.method === 'answerCallbackQuery' && c.body.callback_query_id === '4382bfdwdsb323b2d9'),
       'answerCallbackQuery',
@@ -138,7 +138,7 @@ describe('through the webhook', () => {
   });
 
   it('drops a group message not addressed to the bot with 200, and keeps one that is', async () => {
-    expect(await (await postWebhook(groupPlain)).json()).toEqual({ ok: true, stored: 0, duplicates: 0, ignored: 1 });
-    expect(await (await postWebhook(groupReplyToBot)).json()).toEqual({ ok: true, stored: 1, duplicates: 0, ignored: 0 });
+    expect(await (await postWebhook(groupPlain)).json()).toEqual({ ok: true, stored: 0, duplicates: 0, withheld: 0, ignored: 1 });
+    expect(await (await postWebhook(groupReplyToBot)).json()).toEqual({ ok: true, stored: 1, duplicates: 0, withheld: 0, ignored: 0 });
   });
 });

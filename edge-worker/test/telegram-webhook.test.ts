@@ -9,7 +9,7 @@ describe('POST /webhooks/telegram', () => {
     const update = textUpdate(4242, 'my card is 4111 1111 1111 1111');
     const response = await postWebhook(update);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ ok: true, stored: 1, duplicates: 0, ignored: 0 });
+    expect(await response.json()).toEqual({ ok: true, stored: 1, duplicates: 0, withheld: 0, ignored: 0 });
 
     const [row] = await storedRows(`telegram:4242:${update.message.message_id}`);
     expect(row).toMatchObject({ conversation_id: 'telegram:4242' });
@@ -102,7 +102,7 @@ describe('POST /webhooks/telegram', () => {
   ])('answers 200 to %s and drops it, so Telegram does not retry', async (_name, update) => {
     const response = await postWebhook(update);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ ok: true, stored: 0, duplicates: 0, ignored: 1 });
+    expect(await response.json()).toEqual({ ok: true, stored: 0, duplicates: 0, withheld: 0, ignored: 1 });
     expect(await storedRows('telegram:4646:3', 'telegram:4646:4')).toEqual([]);
   });
 

@@ -4,6 +4,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, inject, it } from 'vitest';
 import type { RecordedWhatsAppCall, WhatsAppFailure } from '../../tests/fakes/whatsapp-cloud-api.js';
 import { loadConfig } from '../src/config.js';
+import { sendAllParts } from '../src/platforms/registry.js';
 import { messageParts, splitText } from '../src/platforms/split-text.js';
 import { whatsappAdapter } from '../src/platforms/whatsapp/adapter.js';
 import { relayFor } from '../src/relay/stub.js';
@@ -305,7 +306,7 @@ describe('POST /webhooks/whatsapp: normalization', () => {
     const wamid = firstMessageOf(fixture);
     const response = await postWhatsApp(fixture);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ ok: true, stored: 1, duplicates: 0, ignored: 0 });
+    expect(await response.json()).toEqual({ ok: true, stored: 1, duplicates: 0, withheld: 0, ignored: 0 });
     const [row] = await storedRows(`whatsapp:${wamid}`);
     expect(row).toMatchObject({ conversation_id: expected.conversation.id });
     expect(await storedMessage(wamid)).toEqual({ message_id: `whatsapp:${wamid}`, ...expected });
@@ -314,10 +315,10 @@ describe('POST /webhooks/whatsapp: normalization', () => {
   it('stores each message of a batched POST once, in order, and nothing new when Meta retries it', async () => {
     const ids = several.entry[0]!.changes[0]!.value.messages.map((m) => `whatsapp:${m.id}`);
     const first = await postWhatsApp(several);
-    expect(await first.json()).toEqual({ ok: true, stored: 3, duplicates: 0, ignored: 0 });
+    expect(await first.json()).toEqual({ ok: true, stored: 3, duplicates: 0, withheld: 0, ignored: 0 });
     const retried = await postWhatsApp(several);
     expect(retried.status).toBe(200);
-    expect(await retried.json()).toEqual({ ok: true, stored: 0, duplicates: 3, ignored: 0 });
+    expect(await retried.json()).toEqual({ ok: true, stored: 0, duplicates: 3, withheld: 0, ignored: 0 });
 
     const rows = await storedRows(...ids);
     expect(rows.map((r) => r.message_id)).toEqual(ids);
@@ -344,7 +345,7 @@ describe('POST /webhooks/whatsapp: normalization', () => {
   ])('answers 200 to %s and queues nothing', async (_name, fixture) => {
     const response = await postWhatsApp(fixture);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ ok: true, stored: 0, duplicates: 0, ignored: 1 });
+    expect(await response.json()).toEqual({ ok: true, stored: 0, duplicates: 0, withheld: 0, ignored: 1 });
     expect(await storedRows(`whatsapp:${firstMessageOf(fixture)}`)).toEqual([]);
   });
 
@@ -367,7 +368,7 @@ describe('POST /webhooks/whatsapp: normalization', () => {
     });
     const before = (await relayFor(env).stats()).pending;
     const response = await postWhatsApp(statuses);
-    expect(await response.json()).toEqual({ ok: true, stored: 0, duplicates: 0, ignored: 0 });
+    expect(await response.json()).toEqual({ ok: true, stored: 0, duplicates: 0, withheld: 0, ignored: 0 });
     expect((await relayFor(env).stats()).pending).toBe(before);
   });
 
@@ -375,7 +376,7 @@ describe('POST /webhooks/whatsapp: normalization', () => {
     const body = textWebhook([{ from: '16505553301', id: 'wamid.other-number-0001', body: 'not for you' }], '999999999999999');
     const response = await postWhatsApp(body);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ ok: true, stored: 0, duplicates: 0, ignored: 1 });
+    expect(await response.json()).toEqual({ ok: true, stored: 0, duplicates: 0, withheld: 0, ignored: 1 });
     expect(await storedRows('whatsapp:wamid.other-number-0001')).toEqual([]);
     expect(whatsappAdapter.parse(metaJson(body), loadConfig(env)).ignored).toEqual([
       'message wamid.other-number-0001: addressed to phone_number_id 999999999999999, not this edge\'s',
@@ -386,7 +387,7 @@ describe('POST /webhooks/whatsapp: normalization', () => {
     const body = textWebhook([{ from: '16505553401', id: 'wamid.other-field-0001', body: 'hello' }]);
     body.entry[0]!.changes.unshift({ field: 'message_template_status_update', value: { event: 'APPROVED' } } as never);
     const response = await postWhatsApp(body);
-    expect(await response.json()).toEqual({ ok: true, stored: 1, duplicates: 0, ignored: 1 });
+    expect(await response.json()).toEqual({ ok: true, stored: 1, duplicates: 0, withheld: 0, ignored: 1 });
   });
 });
 
@@ -486,7 +487,7 @@ describe('sending to the Graph API', () => {
   ])('maps %s to retryable=%s', async (_name, status, code, retryable) => {
     const waId = `1650555${5000 + code % 1000}${status}`;
     await failWhatsApp({ to: waId, status, code, message: `scripted ${code}` });
-    const outcome = await whatsappAdapter.send(reply(waId), config());
+    const outcome = await sendAllParts(whatsappAdapter, reply(waId), config());
     expect(outcome).toMatchObject({ ok: false, retryable, status });
     expect(outcome.ok === false && outcome.description).toContain(`code ${code}`);
   });
@@ -494,14 +495,14 @@ describe('sending to the Graph API', () => {
   it('reports a network failure as retryable', async () => {
     const base = config();
     const broken = { ...base, whatsapp: { ...base.whatsapp!, apiBase: 'http://127.0.0.1:9/v21.0' } };
-    expect(await whatsappAdapter.send(reply('16505555901'), broken)).toMatchObject({ ok: false, retryable: true, status: 0 });
+    expect(await sendAllParts(whatsappAdapter, reply('16505555901'), broken)).toMatchObject({ ok: false, retryable: true, status: 0 });
   });
 
   it('still answers when the read receipt fails', async () => {
     const waId = '16505555902';
     const wamid = `wamid.receipt-fails-${crypto.randomUUID()}`;
     await failWhatsApp({ messageId: wamid, status: 500, code: 131000, message: 'Something went wrong' });
-    expect(await whatsappAdapter.send(reply(waId, 'answer', `whatsapp:${wamid}`), config())).toEqual({ ok: true });
+    expect(await sendAllParts(whatsappAdapter, reply(waId, 'answer', `whatsapp:${wamid}`), config())).toEqual({ ok: true });
     const calls = await callsFor(waId, wamid, 1);
     expect(calls.map((c) => c.body.status ?? c.body.type)).toEqual(['read', 'text']);
   });
@@ -509,7 +510,7 @@ describe('sending to the Graph API', () => {
   it('reports a failure midway through a split reply, after the parts already sent', async () => {
     const waId = '16505555903';
     await failWhatsApp({ to: waId, skip: 1, status: 503, code: 131016, message: 'Service unavailable' });
-    const outcome = await whatsappAdapter.send(reply(waId, `${'a'.repeat(3000)}\n\n${'b'.repeat(3000)}`), config());
+    const outcome = await sendAllParts(whatsappAdapter, reply(waId, `${'a'.repeat(3000)}\n\n${'b'.repeat(3000)}`), config());
     expect(outcome).toMatchObject({ ok: false, retryable: true, status: 503 });
     expect(outcome.ok === false && outcome.description).toMatch(/^part 2 of 2: /);
     const sends = (await whatsappCalls()).filter((c) => c.body.to === waId);
@@ -517,7 +518,7 @@ describe('sending to the Graph API', () => {
   });
 
   it('refuses an empty reply without calling WhatsApp', async () => {
-    const outcome = await whatsappAdapter.send(reply('16505555904', ' \n '), config());
+    const outcome = await sendAllParts(whatsappAdapter, reply('16505555904', ' \n '), config());
     expect(outcome).toMatchObject({ ok: false, retryable: false });
     expect((await whatsappCalls()).filter((c) => c.body.to === '16505555904')).toEqual([]);
   });

@@ -7,3 +7,5 @@ export * from './crypto/tunnel-token.js';
 export * from './crypto/seal.js';
 export * from './config/edge-config.js';
 export * from './config/env-schema.js';
+export * from './access/access.js';
+export * from './reply-buttons.js';

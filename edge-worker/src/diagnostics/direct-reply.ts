@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from '../app-env.js';
+import { sendAllParts } from '../platforms/registry.js';
 import { readWebhook } from '../platforms/webhook.js';
 
 /**
@@ -12,10 +13,8 @@ import { readWebhook } from '../platforms/webhook.js';
 export async function directReply(c: Context<AppEnv>): Promise<Response> {
   const { adapter, batch } = await readWebhook(c);
   for (const message of batch.messages) {
-    const outcome = await adapter.send(
-      { conversationId: message.conversation.id, inReplyTo: message.message_id, text: message.content.text },
-      c.get('config'),
-    );
+    const reply = { conversationId: message.conversation.id, inReplyTo: message.message_id, text: message.content.text };
+    const outcome = await sendAllParts(adapter, reply, c.get('config'));
     if (!outcome.ok) throw new HTTPException(502, { message: `send failed: ${outcome.description}` });
   }
   return c.json({ ok: true });

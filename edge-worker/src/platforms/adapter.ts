@@ -1,6 +1,6 @@
 import type { Message, Platform } from '@hearth/shared';
 import type { EdgeConfig } from '../config.js';
-import type { OutboundReply, SendOutcome } from './outbound.js';
+import type { OutboundPart, OutboundReply, Pacing, SendOutcome } from './outbound.js';
 
 /** Something a platform told us that is not a message (a delivery receipt): logged, never queued. */
 export interface PlatformEvent {
@@ -49,6 +49,16 @@ export interface PlatformAdapter {
    * the core reports progress, at most every few seconds per conversation. Best effort.
    */
   typing?(conversationId: string, messageId: string, config: EdgeConfig): Promise<void>;
-  /** Sends a reply into a conversation of this platform. */
-  send(reply: OutboundReply, config: EdgeConfig): Promise<SendOutcome>;
+  /**
+   * The messages a reply goes out as, in order: its text cut to the platform's limits. Must be
+   * the same for the same reply every time: the outbox resumes a long reply by part index.
+   */
+  parts(reply: OutboundReply): string[];
+  /**
+   * Sends one part of a reply. The first part threads under the message answered; the last
+   * carries the reply's buttons. The outbox calls it part by part, paced and retried.
+   */
+  sendPart(reply: OutboundReply, part: OutboundPart, config: EdgeConfig): Promise<SendOutcome>;
+  /** The platform's rate limits for sends into this conversation. */
+  pacing(conversationId: string, config: EdgeConfig): Pacing;
 }

@@ -1,3 +1,5 @@
+import type { ReplyButtons } from '@hearth/shared';
+
 /**
  * What a platform sender reports. `retryable` separates "try again later" (429, 5xx, network)
  * from "this will never go through" (400 chat not found, 403 bot blocked), so the outbox
@@ -17,4 +19,19 @@ export interface OutboundReply {
   conversationId: string;
   inReplyTo: string | null;
   text: string;
+  /** Buttons under the reply (on its last part), when the core asked for them. */
+  buttons?: ReplyButtons;
+}
+
+/** One message of a reply as it goes out: long texts go as several, in order. */
+export interface OutboundPart {
+  index: number;
+  count: number;
+  text: string;
+}
+
+/** How fast a platform lets a bot send: spacing per conversation and a cap per second overall. */
+export interface Pacing {
+  intervalMs: number;
+  maxPerSecond: number;
 }

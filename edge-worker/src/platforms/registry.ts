@@ -1,7 +1,7 @@
 import { platformOf } from '@hearth/shared';
 import type { EdgeConfig } from '../config.js';
 import type { PlatformAdapter } from './adapter.js';
-import { notSetUp, type OutboundReply, type SendOutcome } from './outbound.js';
+import type { OutboundReply, SendOutcome } from './outbound.js';
 import { telegramAdapter } from './telegram/adapter.js';
 import { whatsappAdapter } from './whatsapp/adapter.js';
 
@@ -14,16 +14,26 @@ export function enabledAdapter(name: string, config: EdgeConfig): PlatformAdapte
   return adapter?.enabled(config) ? adapter : undefined;
 }
 
-/** Shows a typing indicator in the conversation, where its platform has one. */
-export async function showTyping(config: EdgeConfig, conversationId: string, messageId: string): Promise<void> {
+/** The adapter of a conversation's platform (`telegram:123` → Telegram), if it is set up here. */
+export function adapterOf(config: EdgeConfig, conversationId: string): PlatformAdapter | undefined {
   const platform = platformOf(conversationId);
-  const adapter = platform ? enabledAdapter(platform, config) : undefined;
-  await adapter?.typing?.(conversationId, messageId, config);
+  return platform ? enabledAdapter(platform, config) : undefined;
 }
 
-/** Sends a reply with the adapter of its conversation's platform (`telegram:123` → Telegram). */
-export function sendReply(config: EdgeConfig, reply: OutboundReply): Promise<SendOutcome> {
-  const platform = platformOf(reply.conversationId);
-  const adapter = platform ? enabledAdapter(platform, config) : undefined;
-  return adapter ? adapter.send(reply, config) : notSetUp(platform ?? `the platform of ${reply.conversationId}`);
+/** Shows a typing indicator in the conversation, where its platform has one. */
+export async function showTyping(config: EdgeConfig, conversationId: string, messageId: string): Promise<void> {
+  await adapterOf(config, conversationId)?.typing?.(conversationId, messageId, config);
+}
+
+/**
+ * Sends every part of a reply at once, unpaced and untracked: for the diagnostic baseline only.
+ * Replies to users go through the Relay's outbox, which paces parts and resumes them.
+ */
+export async function sendAllParts(adapter: PlatformAdapter, reply: OutboundReply, config: EdgeConfig): Promise<SendOutcome> {
+  const parts = adapter.parts(reply);
+  for (const [index, text] of parts.entries()) {
+    const outcome = await adapter.sendPart(reply, { index, count: parts.length, text }, config);
+    if (!outcome.ok) return outcome;
+  }
+  return { ok: true };
 }

@@ -1,6 +1,7 @@
-import { seal } from '@hearth/shared';
+import { accessPolicyFor, seal, senderKeyOf } from '@hearth/shared';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { admissionOf } from '../access/admission.js';
 import type { AppEnv } from '../app-env.js';
 import { describeError, log } from '../log.js';
 import { relayFor } from '../relay/stub.js';
@@ -30,30 +31,44 @@ export async function readWebhook(c: Context<AppEnv>): Promise<{ adapter: Platfo
  * `POST /webhooks/:platform`. Answers 200 only once every message of the POST is committed in
  * the Relay: a 200 tells the platform to forget them, so anything earlier could lose one.
  * Messages of one POST are stored in order, each once (a platform retry finds them stored).
+ * Senders the access policy does not let in are never queued: they are `withheld` (refused, or
+ * offered a pairing code that holds their first message until the owner approves).
  */
 export async function platformWebhook(c: Context<AppEnv>): Promise<Response> {
   const { adapter, batch } = await readWebhook(c);
   const relay = relayFor(c.env);
   const config = c.get('config');
-  let stored = 0;
-  let duplicates = 0;
+  const counts = { stored: 0, duplicates: 0, withheld: 0 };
   for (const message of batch.messages) {
+    const fields = { platform: adapter.platform, message_id: message.message_id, sender: senderKeyOf(message) };
+    const admission = admissionOf(message, config.access);
+    if (admission === 'denied') {
+      log('info', 'sender_denied', { ...fields, policy: accessPolicyFor(config.access, message.platform) });
+      counts.withheld++;
+      continue;
+    }
     const sealed = await seal(JSON.stringify(message), config.coreKeys);
-    const { outcome } = await relay.enqueue({ message_id: message.message_id, conversation_id: message.conversation.id, sealed });
+    const envelope = { message_id: message.message_id, conversation_id: message.conversation.id, sealed };
+    const gate = admission === 'pairing' ? { sender: senderKeyOf(message), ...(message.sender.name ? { name: message.sender.name } : {}) } : undefined;
+    const { outcome } = await relay.enqueue(envelope, gate);
     // Full: 503 + Retry-After, so the platform keeps the POST and retries it; what was stored
     // of it is then recognised as duplicate.
     if (outcome === 'full') throw new HTTPException(503, { message: 'queue is full, retry later' });
-    if (outcome === 'duplicate') duplicates++;
-    else stored++;
-    if (adapter.afterStored) {
-      const acknowledged = adapter.afterStored(message, config).catch((error: unknown) =>
-        log('warn', 'acknowledge_failed', { platform: adapter.platform, message_id: message.message_id, error: describeError(error) }),
-      );
-      c.executionCtx.waitUntil(acknowledged);
+    if (outcome === 'stored' || outcome === 'duplicate') {
+      counts[outcome === 'stored' ? 'stored' : 'duplicates']++;
+      if (adapter.afterStored) {
+        const acknowledged = adapter.afterStored(message, config).catch((error: unknown) =>
+          log('warn', 'acknowledge_failed', { platform: adapter.platform, message_id: message.message_id, error: describeError(error) }),
+        );
+        c.executionCtx.waitUntil(acknowledged);
+      }
+      log('info', 'webhook_accepted', { ...fields, duplicate: outcome === 'duplicate' });
+    } else {
+      counts.withheld++;
+      log('info', 'sender_not_paired', { ...fields, outcome });
     }
-    log('info', 'webhook_accepted', { platform: adapter.platform, message_id: message.message_id, duplicate: outcome === 'duplicate' });
   }
-  return c.json({ ok: true, stored, duplicates, ignored: batch.ignored.length });
+  return c.json({ ok: true, ...counts, ignored: batch.ignored.length });
 }
 
 /** `GET /webhooks/:platform`: the platform's subscription handshake, where it has one. */

@@ -47,6 +47,26 @@ const MIGRATIONS: readonly string[] = [
      updated_at      INTEGER NOT NULL
    );
    CREATE INDEX outbox_unsent ON outbox (conversation_id) WHERE sent_at IS NULL AND failed_at IS NULL;`,
+
+  // 3: who may talk (senders approved by pairing, codes waiting), buttons and per-part progress of replies.
+  `CREATE TABLE approved_senders (
+     sender      TEXT PRIMARY KEY,                       -- platform:id
+     name        TEXT,                                   -- as the platform showed it when paired
+     approved_at INTEGER NOT NULL
+   );
+   CREATE TABLE pairing_codes (
+     code            TEXT PRIMARY KEY,
+     sender          TEXT NOT NULL UNIQUE,               -- one code per sender at a time
+     name            TEXT,
+     conversation_id TEXT NOT NULL,
+     held_message_id TEXT NOT NULL,                      -- the message that asked: queued on approval
+     held_sealed     TEXT NOT NULL,                      -- still sealed to the core; unreadable here
+     created_at      INTEGER NOT NULL,
+     expires_at      INTEGER NOT NULL
+   );
+   -- Buttons as JSON rows of {label, data}; a long reply resumes after its last sent part.
+   ALTER TABLE outbox ADD COLUMN buttons TEXT;
+   ALTER TABLE outbox ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** Brings the schema up to date; runs inside the object's constructor, before any event. */

@@ -1,3 +1,4 @@
+import { ReplyButtonsSchema } from '@hearth/shared';
 import type { OutboundReply } from '../platforms/outbound.js';
 
 /**
@@ -7,17 +8,20 @@ import type { OutboundReply } from '../platforms/outbound.js';
 export interface OutboxRow extends OutboundReply {
   key: string;
   attempts: number;
+  /** Parts of a long reply already delivered: a retry resumes after them, never repeats them. */
+  partsSent: number;
 }
 
 export function insertReply(sql: SqlStorage, key: string, reply: OutboundReply, now: number): { duplicate: boolean } {
   const inserted = sql
     .exec(
-      `INSERT INTO outbox (key, conversation_id, in_reply_to, text, created_at, next_attempt_at)
-       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING key`,
+      `INSERT INTO outbox (key, conversation_id, in_reply_to, text, buttons, created_at, next_attempt_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING key`,
       key,
       reply.conversationId,
       reply.inReplyTo,
       reply.text,
+      reply.buttons ? JSON.stringify(reply.buttons) : null,
       now,
       now,
     )
@@ -27,9 +31,17 @@ export function insertReply(sql: SqlStorage, key: string, reply: OutboundReply, 
 
 export function dueReplies(sql: SqlStorage, now: number, limit = 50): OutboxRow[] {
   return sql
-    .exec<{ key: string; conversation_id: string; in_reply_to: string | null; text: string; attempts: number }>(
+    .exec<{
+      key: string;
+      conversation_id: string;
+      in_reply_to: string | null;
+      text: string;
+      buttons: string | null;
+      attempts: number;
+      parts_sent: number;
+    }>(
       // Only the oldest unsent reply of each conversation: a retried reply is not overtaken.
-      `SELECT key, conversation_id, in_reply_to, text, attempts FROM outbox o
+      `SELECT key, conversation_id, in_reply_to, text, buttons, attempts, parts_sent FROM outbox o
         WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
           AND rowid = (SELECT MIN(rowid) FROM outbox p
                         WHERE p.conversation_id = o.conversation_id AND p.sent_at IS NULL AND p.failed_at IS NULL)
@@ -43,7 +55,10 @@ export function dueReplies(sql: SqlStorage, now: number, limit = 50): OutboxRow[
       conversationId: row.conversation_id,
       inReplyTo: row.in_reply_to,
       text: row.text,
+      // Written by insertReply from a validated frame; parsed again rather than trusted as a cast.
+      ...(row.buttons ? { buttons: ReplyButtonsSchema.parse(JSON.parse(row.buttons)) } : {}),
       attempts: row.attempts,
+      partsSent: row.parts_sent,
     }));
 }
 
@@ -65,8 +80,28 @@ export function pruneSent(sql: SqlStorage, cutoff: number): number {
   return sql.exec('DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ? RETURNING key', cutoff).toArray().length;
 }
 
-export function markRetry(sql: SqlStorage, key: string, at: number, error: string): void {
-  sql.exec('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE key = ?', at, error, key);
+/** One more part of a long reply is delivered; the next one is due at once (pacing permitting). */
+export function markPartSent(sql: SqlStorage, key: string): void {
+  sql.exec('UPDATE outbox SET parts_sent = parts_sent + 1, last_error = NULL WHERE key = ?', key);
+}
+
+/**
+ * Tries again at `at`. `counted`: whether this was a failed attempt; a rate limit (429) is the
+ * platform asking us to wait, not a failure, and does not bring the reply closer to giving up.
+ */
+export function markRetry(sql: SqlStorage, key: string, at: number, error: string, counted = true): void {
+  sql.exec(
+    'UPDATE outbox SET attempts = attempts + ?, next_attempt_at = ?, last_error = ? WHERE key = ?',
+    counted ? 1 : 0,
+    at,
+    error,
+    key,
+  );
+}
+
+/** Holds a reply back until `at` without an attempt (pacing: the platform's rate limits). */
+export function deferReply(sql: SqlStorage, key: string, at: number): void {
+  sql.exec('UPDATE outbox SET next_attempt_at = ? WHERE key = ?', at, key);
 }
 
 export function markFailed(sql: SqlStorage, key: string, now: number, error: string): void {

@@ -4,17 +4,25 @@ import {
   ProtocolMismatchError,
   TunnelCloseCode,
   encodeFrame,
+  formatPairingCode,
+  normalizePairingCode,
   protocolMismatchAdvice,
   parseCoreFrame,
+  type AccessCommand,
+  type AccessResultFrame,
   type CoreFrame,
   type EdgeFrameBody,
+  type ReplyButtons,
 } from '@hearth/shared';
 import { DurableObject } from 'cloudflare:workers';
 import { type EdgeConfig, loadConfig } from '../config.js';
 import { describeError, log } from '../log.js';
 import { dispatch, type LiveSession } from './dispatch.js';
 import { migrate } from './migrations.js';
-import { dueReplies, insertReply, markFailed, markRetry, markSent, nextDueAt, pruneSent } from './outbox.js';
+import { approveSender, listApproved, listPending, pruneExpiredPairings, revokeSender, takePairing } from './access-store.js';
+import { deferReply, dueReplies, insertReply, markFailed, markPartSent, markRetry, markSent, nextDueAt, pruneSent } from './outbox.js';
+import { gateSender, type GateOutcome, type PairingGate } from './pairing.js';
+import { SendPacer } from './send-pacing.js';
 import {
   ackMessage,
   conversationOf,
@@ -34,7 +42,11 @@ import {
 } from './queue.js';
 import { readSession, writeSession, type Session } from './session.js';
 import { CORE_ID_HEADER } from '../tunnel/route.js';
-import { sendReply, showTyping } from '../platforms/registry.js';
+import { adapterOf, showTyping } from '../platforms/registry.js';
+
+/** The buttons of a reply frame, as an OutboundReply field (absent when there are none). */
+const buttonsOf = (reply: { buttons?: ReplyButtons | undefined }): { buttons?: ReplyButtons } =>
+  reply.buttons ? { buttons: reply.buttons } : {};
 
 /** Outbound sends: exponential backoff from 1 s to 5 min, then the reply is marked failed. */
 const SEND_MAX_ATTEMPTS = 10;
@@ -58,6 +70,7 @@ export class Relay extends DurableObject<Env> {
   private readonly lastSeen = new Map<string, number>();
   private readonly wokeAt = Date.now();
   private readonly lastTyping = new Map<string, number>();
+  private readonly pacer = new SendPacer();
   private alarmAt: number | undefined;
   private flushing: Promise<void> | undefined;
   private flushAgain = false;
@@ -81,9 +94,24 @@ export class Relay extends DurableObject<Env> {
 
   // ---- RPC ---------------------------------------------------------------------------------
 
-  /** From the webhook: stores the message; resolves only once it is committed. */
-  async enqueue(envelope: Envelope): Promise<{ outcome: EnqueueOutcome }> {
-    const outcome = insertMessage(this.sql, envelope, Date.now(), this.config.delivery.queueMax);
+  /**
+   * From the webhook: stores the message; resolves only once it is committed. With a `gate`
+   * (the sender must be paired), the message is queued only if the owner approved the sender;
+   * otherwise the gate's outcome says what happened instead (see pairing.ts).
+   */
+  async enqueue(envelope: Envelope, gate?: PairingGate): Promise<{ outcome: EnqueueOutcome | Exclude<GateOutcome, 'approved'> }> {
+    const now = Date.now();
+    if (gate) {
+      const gated = this.ctx.storage.transactionSync(() => gateSender(this.sql, gate, envelope, this.config.access, now));
+      if (gated.outcome !== 'approved') {
+        if (gated.outcome === 'code_sent') {
+          log('info', 'pairing_code_issued', { sender: gate.sender, message_id: envelope.message_id });
+          await this.flushOutbox();
+        }
+        return { outcome: gated.outcome };
+      }
+    }
+    const outcome = insertMessage(this.sql, envelope, now, this.config.delivery.queueMax);
     if (outcome === 'full') log('warn', 'queue_full', { message_id: envelope.message_id, max: this.config.delivery.queueMax });
     if (outcome === 'stored') {
       this.pump();
@@ -161,6 +189,7 @@ export class Relay extends DurableObject<Env> {
     this.expireOld(now);
     pruneAcked(this.sql, now - DEDUPE_WINDOW_MS);
     pruneSent(this.sql, now - DEDUPE_WINDOW_MS);
+    pruneExpiredPairings(this.sql, now);
     this.pump();
     await this.flushOutbox();
     await this.scheduleAlarm();
@@ -220,7 +249,8 @@ export class Relay extends DurableObject<Env> {
           // message, and the other core's answer will be the duplicate.
           const target = reply ? conversationOf(this.sql, frame.message_id) : undefined;
           const stored = reply && target
-            ? !insertReply(this.sql, reply.key, { conversationId: target, inReplyTo: frame.message_id, text: reply.text }, now).duplicate
+            ? !insertReply(this.sql, reply.key, { conversationId: target, inReplyTo: frame.message_id, text: reply.text, ...buttonsOf(reply) }, now)
+                .duplicate
             : false;
           return { acked: ackMessage(this.sql, frame.message_id, session.sessionId, now), replied: stored };
         });
@@ -234,16 +264,62 @@ export class Relay extends DurableObject<Env> {
         const { duplicate } = insertReply(
           this.sql,
           frame.key,
-          { conversationId: frame.conversation_id, inReplyTo: frame.in_reply_to, text: frame.text },
+          { conversationId: frame.conversation_id, inReplyTo: frame.in_reply_to, text: frame.text, ...buttonsOf(frame) },
           Date.now(),
         );
         if (duplicate) return log('info', 'reply_duplicate_dropped', { key: frame.key });
         return this.flushOutbox();
       }
+      case 'access':
+        return this.access(ws, session, frame.request_id, frame.command);
       case 'ping':
         return this.send(ws, { type: 'pong' });
       case 'pong':
         return;
+    }
+  }
+
+  /** The owner's `hearth pair ...` commands, over the tunnel their core key opened. */
+  private async access(ws: WebSocket, session: Session, requestId: string, command: AccessCommand): Promise<void> {
+    const now = Date.now();
+    const answer = (result: Omit<AccessResultFrame, 'v' | 'type' | 'request_id'>) =>
+      this.send(ws, { type: 'access_result', request_id: requestId, ...result });
+    switch (command.action) {
+      case 'approve': {
+        const code = normalizePairingCode(command.code);
+        const approved = this.ctx.storage.transactionSync(() => {
+          const pairing = takePairing(this.sql, code, now);
+          if (!pairing) return undefined;
+          approveSender(this.sql, pairing.sender, pairing.name, now);
+          const outcome = insertMessage(this.sql, pairing.held, now, this.config.delivery.queueMax);
+          return { pairing, released: outcome === 'stored' };
+        });
+        if (!approved) {
+          log('warn', 'pairing_code_unknown', { core_id: session.coreId });
+          return answer({ ok: false, error: `no pending pairing code ${formatPairingCode(code)} (wrong, already used, or expired)` });
+        }
+        const { pairing, released } = approved;
+        log('info', 'sender_paired', { sender: pairing.sender, core_id: session.coreId, released });
+        answer({ ok: true, approved: { sender: pairing.sender, ...(pairing.name ? { name: pairing.name } : {}), released } });
+        this.pump();
+        return this.scheduleAlarm();
+      }
+      case 'revoke': {
+        const revoked = revokeSender(this.sql, command.sender);
+        log('info', 'sender_revoked', { sender: command.sender, core_id: session.coreId, was_approved: revoked });
+        return answer({ ok: true, revoked });
+      }
+      case 'list':
+        return answer({
+          ok: true,
+          pending: listPending(this.sql, now).map((p) => ({
+            code: formatPairingCode(p.code),
+            sender: p.sender,
+            ...(p.name ? { name: p.name } : {}),
+            expires_at: p.expiresAt,
+          })),
+          senders: listApproved(this.sql).map((a) => ({ sender: a.sender, ...(a.name ? { name: a.name } : {}), approved_at: a.approvedAt })),
+        });
     }
   }
 
@@ -361,24 +437,47 @@ export class Relay extends DurableObject<Env> {
     return this.flushing;
   }
 
-  /** One pass over due replies; returns how many were sent. */
+  /**
+   * One pass over due replies, one part each (a long reply goes part by part, resuming after the
+   * last part delivered), within the platform's pacing. Returns how many parts were sent.
+   */
   private async sendDueReplies(): Promise<number> {
     let sent = 0;
+    const config = this.config;
     for (const row of dueReplies(this.sql, Date.now())) {
-      const outcome = await sendReply(this.config, row);
       const fields = { key: row.key, conversation_id: row.conversationId, attempt: row.attempts + 1 };
+      const adapter = adapterOf(config, row.conversationId);
+      if (!adapter) {
+        markFailed(this.sql, row.key, Date.now(), 'its platform is not set up at this edge');
+        log('error', 'reply_failed', { ...fields, error: 'platform not set up' });
+        continue;
+      }
+      const parts = adapter.parts(row);
+      const part = { index: row.partsSent, count: parts.length, text: parts[row.partsSent] ?? '' };
+      const wait = this.pacer.wait(adapter.platform, row.conversationId, adapter.pacing(row.conversationId, config), Date.now());
+      if (wait > 0) {
+        deferReply(this.sql, row.key, Date.now() + wait);
+        continue;
+      }
+      this.pacer.record(adapter.platform, row.conversationId, Date.now());
+      const outcome = await adapter.sendPart(row, part, config);
+      const partFields = parts.length > 1 ? { ...fields, part: part.index + 1, parts: parts.length } : fields;
       if (outcome.ok) {
-        markSent(this.sql, row.key, Date.now());
-        log('info', 'reply_sent', fields);
+        if (part.index + 1 < parts.length) {
+          markPartSent(this.sql, row.key);
+        } else {
+          markSent(this.sql, row.key, Date.now());
+          log('info', 'reply_sent', partFields);
+        }
         sent++;
       } else if (!outcome.retryable || row.attempts + 1 >= SEND_MAX_ATTEMPTS) {
         markFailed(this.sql, row.key, Date.now(), outcome.description);
-        log('error', 'reply_failed', { ...fields, status: outcome.status, error: outcome.description });
+        log('error', 'reply_failed', { ...partFields, status: outcome.status, error: outcome.description });
       } else {
         const backoff = Math.min(SEND_BACKOFF_MAX_MS, SEND_BACKOFF_BASE_MS * 2 ** row.attempts);
         const delay = Math.max(backoff * (0.5 + Math.random() / 2), outcome.retryAfterMs ?? 0);
-        markRetry(this.sql, row.key, Date.now() + delay, outcome.description);
-        log('warn', 'reply_retry', { ...fields, status: outcome.status, delay_ms: Math.round(delay) });
+        markRetry(this.sql, row.key, Date.now() + delay, outcome.description, outcome.status !== 429);
+        log('warn', 'reply_retry', { ...partFields, status: outcome.status, delay_ms: Math.round(delay) });
       }
     }
     return sent;

@@ -26,6 +26,7 @@ describe('parseEdgeConfig', () => {
       apiBase: 'http://127.0.0.1:9000',
       botUsername: undefined,
       groupMode: 'addressed',
+      pacing: { chatIntervalMs: 1_000, groupIntervalMs: 3_000, maxPerSecond: 30 },
     });
     expect(result.config.whatsapp).toBeUndefined();
     expect(result.config.delivery).toEqual({
@@ -48,6 +49,7 @@ describe('parseEdgeConfig', () => {
       accessToken: 'EAAG-token',
       phoneNumberId: '1234567890',
       apiBase: 'https://graph.facebook.com/v21.0',
+      maxPerSecond: 80,
     });
   });
 
@@ -76,5 +78,37 @@ describe('parseEdgeConfig', () => {
     expect(weak.ok ? [] : weak.problems).toEqual([expect.stringContaining('16-256 characters')]);
     const badKeys = parseEdgeConfig({ ...telegram, HEARTH_CORE_JWKS: '{}' });
     expect(badKeys.ok ? [] : badKeys.problems).toEqual([expect.stringContaining('npx hearth keygen')]);
+  });
+
+  it('lets in nobody unknown by default: pairing, with codes that expire and few pending', () => {
+    const result = parseEdgeConfig({ ...telegram, HEARTH_CORE_JWKS: jwks });
+    expect(result.ok && result.config.access).toEqual({
+      defaultPolicy: 'pairing',
+      overrides: {},
+      allowlist: new Set(),
+      pairingTtlMs: 3_600_000,
+      pairingMaxPending: 3,
+    });
+  });
+
+  it('reads a per-platform policy override and the allowlist', () => {
+    const result = parseEdgeConfig({
+      ...telegram,
+      HEARTH_CORE_JWKS: jwks,
+      HEARTH_ACCESS_POLICY: 'allowlist',
+      HEARTH_ACCESS_POLICY_WHATSAPP: 'open',
+      HEARTH_ALLOWLIST: ' telegram:42, whatsapp:15551234567 ,',
+    });
+    expect(result.ok && result.config.access.defaultPolicy).toBe('allowlist');
+    expect(result.ok && result.config.access.overrides).toEqual({ whatsapp: 'open' });
+    expect(result.ok && [...result.config.access.allowlist]).toEqual(['telegram:42', 'whatsapp:15551234567']);
+  });
+
+  it('names a bad policy and a bad allowlist entry', () => {
+    const result = parseEdgeConfig({ ...telegram, HEARTH_CORE_JWKS: jwks, HEARTH_ACCESS_POLICY_TELEGRAM: 'everyone', HEARTH_ALLOWLIST: '42' });
+    expect(result.ok ? [] : result.problems).toEqual([
+      'HEARTH_ACCESS_POLICY_TELEGRAM must be open, allowlist or pairing',
+      expect.stringContaining('HEARTH_ALLOWLIST: "42" is not platform:id'),
+    ]);
   });
 });

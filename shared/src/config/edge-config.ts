@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AccessPolicySchema, SenderKeySchema, type AccessSettings } from '../access/access.js';
 import { parseCoreKeySet, type CoreKeySet } from '../crypto/core-keys.js';
 import { wholeNumber } from './env-schema.js';
 
@@ -13,6 +14,8 @@ const howToSet = (name: string) =>
   `set it in edge-worker/.dev.vars locally (npm start generates one) or with \`wrangler secret put ${name}\``;
 
 const optionalSecret = z.string().min(1).optional();
+
+const accessPolicy = (name: string) => z.enum(AccessPolicySchema.options, { error: `${name} must be open, allowlist or pairing` });
 
 /** Every secret the edge may read (what `wrangler secret put` takes), for tools that pass them on. */
 export const EDGE_SECRETS = [
@@ -41,6 +44,10 @@ const EdgeVarsSchema = z.object({
     .transform((name) => name.replace(/^@/, ''))
     .optional(),
   TELEGRAM_GROUP_MODE: z.enum(['addressed', 'all'], { error: 'TELEGRAM_GROUP_MODE must be addressed or all' }).default('addressed'),
+  // The Bot API's documented limits: about 1 message/s per chat, 20/min per group, 30/s in all.
+  TELEGRAM_CHAT_INTERVAL_MS: wholeNumber('TELEGRAM_CHAT_INTERVAL_MS', 0, 60_000).default(1_000),
+  TELEGRAM_GROUP_INTERVAL_MS: wholeNumber('TELEGRAM_GROUP_INTERVAL_MS', 0, 600_000).default(3_000),
+  TELEGRAM_MAX_PER_SECOND: wholeNumber('TELEGRAM_MAX_PER_SECOND', 1, 1_000).default(30),
   WHATSAPP_VERIFY_TOKEN: optionalSecret,
   WHATSAPP_APP_SECRET: optionalSecret,
   WHATSAPP_ACCESS_TOKEN: optionalSecret,
@@ -49,6 +56,25 @@ const EdgeVarsSchema = z.object({
     .url({ error: 'WHATSAPP_API_BASE must be the Graph API base with its version, e.g. https://graph.facebook.com/v21.0' })
     .default('https://graph.facebook.com/v21.0')
     .transform((url) => url.replace(/\/+$/, '')),
+  // The Cloud API's default throughput per phone number.
+  WHATSAPP_MAX_PER_SECOND: wholeNumber('WHATSAPP_MAX_PER_SECOND', 1, 1_000).default(80),
+  HEARTH_ACCESS_POLICY: accessPolicy('HEARTH_ACCESS_POLICY').default('pairing'),
+  HEARTH_ACCESS_POLICY_TELEGRAM: accessPolicy('HEARTH_ACCESS_POLICY_TELEGRAM').optional(),
+  HEARTH_ACCESS_POLICY_WHATSAPP: accessPolicy('HEARTH_ACCESS_POLICY_WHATSAPP').optional(),
+  HEARTH_ALLOWLIST: z
+    .string()
+    .default('')
+    .transform((list, ctx) => {
+      const senders = list.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const sender of senders) {
+        if (!SenderKeySchema.safeParse(sender).success) {
+          ctx.addIssue({ code: 'custom', message: `HEARTH_ALLOWLIST: "${sender}" is not platform:id (e.g. telegram:42,whatsapp:15551234567)` });
+        }
+      }
+      return new Set(senders);
+    }),
+  HEARTH_PAIRING_TTL: wholeNumber('HEARTH_PAIRING_TTL', 60, 7 * 86_400).default(3_600),
+  HEARTH_PAIRING_MAX_PENDING: wholeNumber('HEARTH_PAIRING_MAX_PENDING', 1, 100).default(3),
   // Checked after the schema, so that its absence is reported with every other problem.
   HEARTH_CORE_JWKS: z.string().optional(),
   HEARTH_HEARTBEAT_MS: wholeNumber('HEARTH_HEARTBEAT_MS', 200, 300_000).default(15_000),
@@ -69,6 +95,8 @@ export interface TelegramConfig {
   botUsername: string | undefined;
   /** `addressed`: in groups, only messages that mention, reply to or command the bot; `all`: every one. */
   groupMode: 'addressed' | 'all';
+  /** Sends are paced to the Bot API's limits; overflow waits in the outbox. */
+  pacing: { chatIntervalMs: number; groupIntervalMs: number; maxPerSecond: number };
 }
 
 export interface WhatsAppConfig {
@@ -78,6 +106,8 @@ export interface WhatsAppConfig {
   phoneNumberId: string;
   /** The Graph API base including its version path. */
   apiBase: string;
+  /** Messages per second this phone number may send; overflow waits in the outbox. */
+  maxPerSecond: number;
 }
 
 export interface EdgeConfig {
@@ -88,6 +118,8 @@ export interface EdgeConfig {
   /** The core's public keys: verify its tunnel tokens, seal messages to it. */
   coreKeys: CoreKeySet;
   delivery: DeliveryLimits;
+  /** Who may talk to the assistant. */
+  access: AccessSettings;
   /** Diagnostic routes (benchmark baselines); never on in production. */
   diagnostics: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -144,6 +176,11 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
           apiBase: v.TELEGRAM_API_BASE,
           botUsername: v.TELEGRAM_BOT_USERNAME,
           groupMode: v.TELEGRAM_GROUP_MODE,
+          pacing: {
+            chatIntervalMs: v.TELEGRAM_CHAT_INTERVAL_MS,
+            groupIntervalMs: v.TELEGRAM_GROUP_INTERVAL_MS,
+            maxPerSecond: v.TELEGRAM_MAX_PER_SECOND,
+          },
         }
       : undefined;
   requireAllOrNone(
@@ -164,6 +201,7 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
           accessToken: v.WHATSAPP_ACCESS_TOKEN,
           phoneNumberId: v.WHATSAPP_PHONE_NUMBER_ID,
           apiBase: v.WHATSAPP_API_BASE,
+          maxPerSecond: v.WHATSAPP_MAX_PER_SECOND,
         }
       : undefined;
   if (!telegram && !whatsapp && problems.length === 0) {
@@ -197,6 +235,16 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
         queueMax: v.HEARTH_QUEUE_MAX,
         queueTtlMs: v.HEARTH_QUEUE_TTL * 1000,
         expiredNotice: v.HEARTH_EXPIRED_NOTICE,
+      },
+      access: {
+        defaultPolicy: v.HEARTH_ACCESS_POLICY,
+        overrides: {
+          ...(v.HEARTH_ACCESS_POLICY_TELEGRAM ? { telegram: v.HEARTH_ACCESS_POLICY_TELEGRAM } : {}),
+          ...(v.HEARTH_ACCESS_POLICY_WHATSAPP ? { whatsapp: v.HEARTH_ACCESS_POLICY_WHATSAPP } : {}),
+        },
+        allowlist: v.HEARTH_ALLOWLIST,
+        pairingTtlMs: v.HEARTH_PAIRING_TTL * 1000,
+        pairingMaxPending: v.HEARTH_PAIRING_MAX_PENDING,
       },
       diagnostics: v.HEARTH_DIAGNOSTICS === 'on',
       logLevel: v.HEARTH_LOG_LEVEL,

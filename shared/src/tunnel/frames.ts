@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { SenderKeySchema } from '../access/access.js';
+import { ReplyButtonsSchema } from '../reply-buttons.js';
 
 /**
  * The tunnel protocol between a core (client) and the Relay (server). Every frame carries the
@@ -34,7 +36,9 @@ export const CreditFrame = frame('credit', { credits });
  */
 export const AckFrame = frame('ack', {
   message_id: z.string().min(1).max(256),
-  reply: z.object({ key: z.string().min(1).max(300), text: z.string().min(1).max(65_536) }).optional(),
+  reply: z
+    .object({ key: z.string().min(1).max(300), text: z.string().min(1).max(65_536), buttons: ReplyButtonsSchema.optional() })
+    .optional(),
 });
 
 /**
@@ -52,6 +56,25 @@ export const ReplyFrame = frame('reply', {
   conversation_id: z.string().min(1).max(256),
   in_reply_to: z.string().min(1).max(256).nullable(),
   text: z.string().min(1).max(65_536),
+  buttons: ReplyButtonsSchema.optional(),
+});
+
+const requestId = z.string().min(1).max(64);
+
+/**
+ * An owner's access command (`hearth pair ...`), answered by one `access_result` with the same
+ * `request_id`. Only a holder of the core key opens a tunnel, so only the owner gets here.
+ */
+export const AccessFrame = frame('access', {
+  request_id: requestId,
+  command: z.discriminatedUnion('action', [
+    /** Lets in the sender who was given `code`, and queues the message that asked. */
+    z.object({ action: z.literal('approve'), code: z.string().min(1).max(32) }),
+    /** Shuts a sender out again (a pairing approval; the static allowlist is configuration). */
+    z.object({ action: z.literal('revoke'), sender: SenderKeySchema }),
+    /** Codes waiting for approval and senders let in by pairing. */
+    z.object({ action: z.literal('list') }),
+  ]),
 });
 
 // edge → core ------------------------------------------------------------------------------
@@ -80,6 +103,28 @@ export const DeliverFrame = frame('deliver', {
   sealed: z.string().min(1),
 });
 
+const PendingPairing = z.object({
+  code: z.string(),
+  sender: z.string(),
+  name: z.string().optional(),
+  expires_at: z.number().int(),
+});
+const ApprovedSender = z.object({ sender: z.string(), name: z.string().optional(), approved_at: z.number().int() });
+
+/** The answer to an `access` frame: `ok: false` with `error`, or what the command did. */
+export const AccessResultFrame = frame('access_result', {
+  request_id: requestId,
+  ok: z.boolean(),
+  error: z.string().optional(),
+  /** approve: who was let in, and whether their waiting message went into the queue. */
+  approved: z.object({ sender: z.string(), name: z.string().optional(), released: z.boolean() }).optional(),
+  /** revoke: whether the sender had been approved. */
+  revoked: z.boolean().optional(),
+  /** list */
+  pending: z.array(PendingPairing).optional(),
+  senders: z.array(ApprovedSender).optional(),
+});
+
 /** The Relay refuses something; `fatal` frames are followed by a close. */
 export const ErrorFrame = frame('error', {
   code: z.string(),
@@ -98,6 +143,7 @@ export const CoreFrame = z.discriminatedUnion('type', [
   AckFrame,
   ProgressFrame,
   ReplyFrame,
+  AccessFrame,
   PingFrame,
   PongFrame,
 ]);
@@ -105,6 +151,7 @@ export const EdgeFrame = z.discriminatedUnion('type', [
   WelcomeFrame,
   DeliverFrame,
   ErrorFrame,
+  AccessResultFrame,
   PingFrame,
   PongFrame,
 ]);
@@ -119,6 +166,8 @@ export type EdgeFrameBody = DistributiveOmit<EdgeFrame, 'v'>;
 export type HelloFrame = z.infer<typeof HelloFrame>;
 export type ReplyFrame = z.infer<typeof ReplyFrame>;
 export type DeliverFrame = z.infer<typeof DeliverFrame>;
+export type AccessCommand = z.infer<typeof AccessFrame>['command'];
+export type AccessResultFrame = z.infer<typeof AccessResultFrame>;
 
 /**
  * The heartbeat, byte for byte. The Relay answers it with a WebSocket auto-response so a

@@ -5,7 +5,7 @@ import { notSetUp } from '../outbound.js';
 import { parseJsonBody } from '../json-body.js';
 import { callbackQueryIdOf, normalizeTelegramUpdate } from './normalize.js';
 import { TelegramUpdateSchema } from './schema.js';
-import { answerCallbackQuery, sendTelegramMessage, sendTyping } from './send.js';
+import { answerCallbackQuery, sendTelegramPart, sendTyping, telegramPacing, telegramParts } from './send.js';
 
 const SECRET_HEADER = 'X-Telegram-Bot-Api-Secret-Token';
 
@@ -46,8 +46,10 @@ export const telegramAdapter: PlatformAdapter = {
     if (config.telegram) await sendTyping(config.telegram, conversationId);
   },
 
-  send: (reply, config) =>
-    config.telegram
-      ? sendTelegramMessage(config.telegram, reply)
-      : notSetUp('Telegram'),
+  parts: telegramParts,
+
+  sendPart: (reply, part, config) => (config.telegram ? sendTelegramPart(config.telegram, reply, part) : notSetUp('Telegram')),
+
+  pacing: (conversationId, config) =>
+    config.telegram ? telegramPacing(config.telegram, conversationId) : { intervalMs: 0, maxPerSecond: 1 },
 };

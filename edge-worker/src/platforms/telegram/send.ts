@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { TelegramConfig } from '@hearth/shared';
-import type { OutboundReply, SendOutcome } from '../outbound.js';
+import type { ReplyButtons, TelegramConfig } from '@hearth/shared';
+import type { OutboundPart, OutboundReply, Pacing, SendOutcome } from '../outbound.js';
 import { messageParts } from '../split-text.js';
 
 const BotApiResponse = z.object({
@@ -39,26 +39,39 @@ export async function sendTyping(config: TelegramConfig, conversationId: string)
 /** Telegram's longest message text. */
 export const TELEGRAM_TEXT_MAX = 4096;
 
+/** A reply over 4,096 characters goes as several messages cut at paragraph, line or sentence boundaries. */
+export const telegramParts = (reply: OutboundReply): string[] => messageParts(reply.text, TELEGRAM_TEXT_MAX);
+
+/** Our buttons as an inline keyboard: pressing one sends a callback_query with its data. */
+function inlineKeyboard(buttons: ReplyButtons) {
+  return { inline_keyboard: buttons.map((row) => row.map((button) => ({ text: button.label, callback_data: button.data }))) };
+}
+
 /**
- * Sends a reply with the Bot API's `sendMessage`, threaded under the message it answers. Plain
- * text (no `parse_mode`): model output can never break the formatting. A reply longer than
- * 4,096 characters goes as several messages cut at paragraph, line or sentence boundaries,
- * only the first threaded. If a later part fails, the outcome is that failure and the outbox
- * retries the whole reply: the user may then see the earlier parts twice.
+ * Sends one part of a reply with the Bot API's `sendMessage`: the first threaded under the
+ * message it answers, the last with the reply's inline keyboard. Plain text (no `parse_mode`):
+ * model output can never break the formatting.
  */
-export async function sendTelegramMessage(config: TelegramConfig, reply: OutboundReply): Promise<SendOutcome> {
+export function sendTelegramPart(config: TelegramConfig, reply: OutboundReply, part: OutboundPart): Promise<SendOutcome> {
   const { chatId, replyToMessageId } = telegramIds(reply);
-  const parts = messageParts(reply.text, TELEGRAM_TEXT_MAX);
-  for (const [index, text] of parts.entries()) {
-    const threaded = index === 0 && replyToMessageId !== undefined;
-    const outcome = await callSendMessage(config, {
-      chat_id: chatId,
-      text,
-      ...(threaded ? { reply_parameters: { message_id: replyToMessageId, allow_sending_without_reply: true } } : {}),
-    });
-    if (!outcome.ok) return outcome;
-  }
-  return { ok: true };
+  const threaded = part.index === 0 && replyToMessageId !== undefined;
+  const last = part.index === part.count - 1;
+  return callSendMessage(config, {
+    chat_id: chatId,
+    text: part.text,
+    ...(threaded ? { reply_parameters: { message_id: replyToMessageId, allow_sending_without_reply: true } } : {}),
+    ...(last && reply.buttons ? { reply_markup: inlineKeyboard(reply.buttons) } : {}),
+  });
+}
+
+/**
+ * The Bot API's limits: about one message a second per chat, 20 a minute in a group (group
+ * and channel ids are negative), 30 a second in all.
+ */
+export function telegramPacing(config: TelegramConfig, conversationId: string): Pacing {
+  const group = conversationId.startsWith('telegram:-');
+  const { chatIntervalMs, groupIntervalMs, maxPerSecond } = config.pacing;
+  return { intervalMs: group ? groupIntervalMs : chatIntervalMs, maxPerSecond };
 }
 
 async function callSendMessage(config: TelegramConfig, body: Record<string, unknown>): Promise<SendOutcome> {

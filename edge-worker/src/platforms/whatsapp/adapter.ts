@@ -4,7 +4,7 @@ import { notSetUp } from '../outbound.js';
 import { parseJsonBody } from '../json-body.js';
 import { normalizeWhatsAppWebhook } from './normalize.js';
 import { WhatsAppWebhookSchema } from './schema.js';
-import { sendWhatsAppMessage, sendWhatsAppTyping } from './send.js';
+import { sendWhatsAppPart, sendWhatsAppTyping, whatsappParts } from './send.js';
 import { isSignedByMeta, SIGNATURE_HEADER } from './signature.js';
 
 /**
@@ -67,8 +67,10 @@ export const whatsappAdapter: PlatformAdapter = {
     if (config.whatsapp) await sendWhatsAppTyping(config.whatsapp, messageId);
   },
 
-  send: (reply, config) =>
-    config.whatsapp
-      ? sendWhatsAppMessage(config.whatsapp, reply)
-      : notSetUp('WhatsApp'),
+  parts: whatsappParts,
+
+  sendPart: (reply, part, config) => (config.whatsapp ? sendWhatsAppPart(config.whatsapp, reply, part) : notSetUp('WhatsApp')),
+
+  // Throughput per phone number; Meta's per-user pair limit answers 131056, retried by the outbox.
+  pacing: (_conversationId, config) => ({ intervalMs: 0, maxPerSecond: config.whatsapp?.maxPerSecond ?? 1 }),
 };

@@ -1,7 +1,7 @@
-import type { WhatsAppConfig } from '@hearth/shared';
+import type { ReplyButtons, WhatsAppConfig } from '@hearth/shared';
 import { z } from 'zod';
 import { describeError, log } from '../../log.js';
-import type { OutboundReply, SendOutcome } from '../outbound.js';
+import type { OutboundPart, OutboundReply, SendOutcome } from '../outbound.js';
 import { messageParts } from '../split-text.js';
 
 /** The longest text body the Cloud API accepts in one message. */
@@ -80,37 +80,69 @@ function whatsappIds(reply: OutboundReply): { to: string; wamid: string | undefi
   return { to: reply.conversationId.slice(prefix.length), wamid: wamid || undefined };
 }
 
+/** WhatsApp caps the text of an interactive message (the one carrying buttons) at 1,024 characters. */
+const INTERACTIVE_BODY_MAX = 1024;
+/** Reply buttons: at most 3, titles at most 20 characters; more go as a list of up to 10 rows of 24. */
+const REPLY_BUTTONS_MAX = 3;
+const BUTTON_TITLE_MAX = 20;
+const LIST_ROW_TITLE_MAX = 24;
+const LIST_ROWS_MAX = 10;
+
 /**
- * Sends a reply as text messages to the user's chat: read receipt for the message it answers
- * first, then the text, quoting that message. Plain text (`preview_url: false`): model output
- * does not unfurl links by surprise. Past 4096 characters the text goes as several messages,
- * cut on paragraph, line, sentence or word boundaries; only the first quotes the message.
- *
- * Not atomic across parts: when part k fails, parts before it were delivered and the outcome
- * is the failure (retryable as the error is). The outbox then retries the whole reply, so the
- * user may see those earlier parts twice. Tracking sent parts would need outbox state per part;
- * replies over 4096 characters are rare enough to accept the duplicate instead.
+ * Past 4,096 characters the text goes as several messages, cut on paragraph, line, sentence or
+ * word boundaries; with buttons, the last part is cut again to the 1,024 an interactive
+ * message may hold.
  */
-export async function sendWhatsAppMessage(config: WhatsAppConfig, reply: OutboundReply): Promise<SendOutcome> {
-  const { to, wamid } = whatsappIds(reply);
-  if (wamid) await markRead(config, wamid);
+export function whatsappParts(reply: OutboundReply): string[] {
   const parts = messageParts(reply.text, WHATSAPP_TEXT_MAX);
-  // A lone part goes as written; the seams of a split text lose their trailing whitespace.
-  if (parts.every((part) => part.trim() === '')) {
+  const last = parts.at(-1) ?? '';
+  if (!reply.buttons || last.length <= INTERACTIVE_BODY_MAX) return parts;
+  return [...parts.slice(0, -1), ...messageParts(last, INTERACTIVE_BODY_MAX)];
+}
+
+/** Buttons as WhatsApp's interactive object: reply buttons when they fit, else a list. */
+function interactive(text: string, buttons: ReplyButtons): Record<string, unknown> {
+  const flat = buttons.flat();
+  if (flat.length <= REPLY_BUTTONS_MAX && flat.every((b) => b.label.length <= BUTTON_TITLE_MAX)) {
+    return {
+      type: 'button',
+      body: { text },
+      action: { buttons: flat.map((b) => ({ type: 'reply', reply: { id: b.data, title: b.label } })) },
+    };
+  }
+  return {
+    type: 'list',
+    body: { text },
+    action: {
+      button: 'Choose',
+      sections: [{ rows: flat.slice(0, LIST_ROWS_MAX).map((b) => ({ id: b.data, title: b.label.slice(0, LIST_ROW_TITLE_MAX) })) }],
+    },
+  };
+}
+
+/**
+ * Sends one part of a reply to the user's chat: before the first, a read receipt for the
+ * message it answers; the first quotes that message; the last carries the reply's buttons as
+ * an interactive message. Plain text (`preview_url: false`): model output does not unfurl
+ * links by surprise.
+ */
+export async function sendWhatsAppPart(config: WhatsAppConfig, reply: OutboundReply, part: OutboundPart): Promise<SendOutcome> {
+  const { to, wamid } = whatsappIds(reply);
+  if (part.text.trim() === '') {
     return { ok: false, retryable: false, status: 0, description: 'empty reply: WhatsApp refuses a text message without text' };
   }
-  for (const [index, part] of parts.entries()) {
-    const result = await postMessages(config, {
-      messaging_product: 'whatsapp',
-      recipient_type: 'individual',
-      to,
-      type: 'text',
-      text: { body: part, preview_url: false },
-      ...(index === 0 && wamid ? { context: { message_id: wamid } } : {}),
-    });
-    if (!result.ok) {
-      return parts.length === 1 ? result : { ...result, description: `part ${index + 1} of ${parts.length}: ${result.description}` };
-    }
-  }
-  return { ok: true };
+  if (part.index === 0 && wamid) await markRead(config, wamid);
+  const last = part.index === part.count - 1;
+  const content =
+    last && reply.buttons
+      ? { type: 'interactive', interactive: interactive(part.text, reply.buttons) }
+      : { type: 'text', text: { body: part.text, preview_url: false } };
+  const result = await postMessages(config, {
+    messaging_product: 'whatsapp',
+    recipient_type: 'individual',
+    to,
+    ...content,
+    ...(part.index === 0 && wamid ? { context: { message_id: wamid } } : {}),
+  });
+  return result.ok || part.count === 1 ? result : { ...result, description: `part ${part.index + 1} of ${part.count}: ${result.description}` };
 }

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { PlatformSchema, type Message, type Platform } from '../message.js';
+
+/**
+ * Who may talk to the assistant, per platform:
+ * - `open`: anyone who finds the bot (only for bots meant to be public);
+ * - `allowlist`: only the senders in HEARTH_ALLOWLIST;
+ * - `pairing`: the allowlist, plus senders the owner approved with a one-time code.
+ */
+export const AccessPolicySchema = z.enum(['open', 'allowlist', 'pairing']);
+export type AccessPolicy = z.infer<typeof AccessPolicySchema>;
+
+/** A sender across platforms: `telegram:42`, `whatsapp:15551234567`. */
+export const SenderKeySchema = z
+  .string()
+  .max(300)
+  .regex(/^[a-z]+:[^\s,]+$/, 'a sender is platform:id, e.g. telegram:42')
+  .refine((key) => PlatformSchema.safeParse(key.slice(0, key.indexOf(':'))).success, 'a sender starts with telegram:, whatsapp:, api: or mqtt:');
+
+export const senderKeyOf = (message: Pick<Message, 'platform' | 'sender'>): string => `${message.platform}:${message.sender.id}`;
+
+/** Pairing codes: 8 characters without look-alikes (no I, O, 0, 1), shown as `ABCD-EFGH`. */
+export const PAIRING_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+export const PAIRING_CODE_LENGTH = 8;
+
+/** The code as stored: what the owner typed, without dashes or spaces, upper-cased. */
+export function normalizePairingCode(typed: string): string {
+  return typed.replace(/[\s-]/g, '').toUpperCase();
+}
+
+/** `ABCDEFGH` → `ABCD-EFGH`, easier to read out and type. */
+export function formatPairingCode(code: string): string {
+  return `${code.slice(0, 4)}-${code.slice(4)}`;
+}
+
+export interface AccessSettings {
+  /** The policy of platforms without an override. */
+  defaultPolicy: AccessPolicy;
+  overrides: Partial<Record<Platform, AccessPolicy>>;
+  /** Sender keys always let in (under `allowlist` and `pairing`). */
+  allowlist: ReadonlySet<string>;
+  /** How long a pairing code stays valid. */
+  pairingTtlMs: number;
+  /** Codes waiting for approval at once; unknown senders beyond it get none (and are not answered). */
+  pairingMaxPending: number;
+}
+
+export const accessPolicyFor = (access: AccessSettings, platform: Platform): AccessPolicy =>
+  access.overrides[platform] ?? access.defaultPolicy;
