@@ -57,7 +57,6 @@ export class FakeWhatsAppCloudApi extends LoopbackFake<RecordedWhatsAppCall> {
     return this.calls.filter((call) => call.body.status === 'read');
   }
 
-  /** Resolves once `predicate` holds over the recorded calls, or rejects after `timeoutMs`. */
   constructor() {
     super('fake WhatsApp Cloud API');
   }

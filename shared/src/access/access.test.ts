@@ -14,7 +14,7 @@ describe('access helpers', () => {
     expect(SenderKeySchema.safeParse('signal:42').error?.issues[0]?.message).toMatch(/starts with telegram:/);
   });
 
-  it('keys a sender by platform and platform id', () => {
-    expect(senderKeyOf({ platform: 'telegram', sender: { id: '42' } })).toBe('telegram:42');
+  it('keys a sender by its platform-qualified id', () => {
+    expect(senderKeyOf({ sender: { id: 'telegram:42', name: 'Ada' } })).toBe('telegram:42');
   });
 });

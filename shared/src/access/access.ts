@@ -17,7 +17,8 @@ export const SenderKeySchema = z
   .regex(/^[a-z]+:[^\s,]+$/, 'a sender is platform:id, e.g. telegram:42')
   .refine((key) => PlatformSchema.safeParse(key.slice(0, key.indexOf(':'))).success, 'a sender starts with telegram:, whatsapp:, api: or mqtt:');
 
-export const senderKeyOf = (message: Pick<Message, 'platform' | 'sender'>): string => `${message.platform}:${message.sender.id}`;
+/** Sender ids are already platform-qualified (`telegram:42`): they are the sender's key. */
+export const senderKeyOf = (message: Pick<Message, 'sender'>): string => message.sender.id;
 
 /** Pairing codes: 8 characters without look-alikes (no I, O, 0, 1), shown as `ABCD-EFGH`. */
 export const PAIRING_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
