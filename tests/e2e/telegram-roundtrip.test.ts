@@ -25,7 +25,7 @@ describe('Telegram → edge → Relay → tunnel → core → model → Telegram
     const started = Date.now();
     const response = await system.postUpdate(update);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ ok: true, stored: 1, duplicates: 0, ignored: 0 });
+    expect(await response.json()).toEqual({ ok: true, stored: 1, duplicates: 0, withheld: 0, ignored: 0 });
 
     const [reply] = await replyIn(1001);
     const elapsed = reply!.at - started;

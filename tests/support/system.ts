@@ -82,6 +82,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         TELEGRAM_BOT_TOKEN: '123456:E2E-token',
         TELEGRAM_API_BASE: await telegram.start(),
         HEARTH_CORE_JWKS: JSON.stringify(publicKeySet(keySet)),
+        // Delivery tests let everyone in; tests of who may talk set the policy themselves.
+        HEARTH_ACCESS_POLICY: 'open',
         ...options.edgeVars,
       },
       onLine: (line: string) => edgeLines.push(line),

@@ -6,6 +6,7 @@ import { resolveModelPath } from '../inference/model-path.js';
 import { ensureKeySet } from '../keys/key-store.js';
 import { createLogger } from '../logger.js';
 import { startDevBotApi } from './dev-bot-api.js';
+import { edgeVarsFromEnvironment } from './edge.js';
 import { startEdgeProcess } from './edge-process.js';
 import { appendToEnvFile } from './env-file.js';
 import { untilSignal } from './run.js';
@@ -45,6 +46,7 @@ export async function runDev(port: number): Promise<void> {
     port,
     persistTo: '.hearth/edge-state',
     vars: {
+      ...(await edgeVarsFromEnvironment()),
       TELEGRAM_WEBHOOK_SECRET: webhookSecret,
       TELEGRAM_BOT_TOKEN: botToken ?? 'local-dev-bot',
       TELEGRAM_API_BASE: localBotApi?.url ?? process.env.TELEGRAM_API_BASE ?? 'https://api.telegram.org',
@@ -56,7 +58,8 @@ export async function runDev(port: number): Promise<void> {
     },
   });
   const core = await startCore({ ...config, edgeUrl: edge.url }, log);
-  core.tunnel.once('ready', () => printWelcome(edge.url, webhookSecret, !localBotApi));
+  const paired = (process.env.HEARTH_ACCESS_POLICY ?? 'pairing') === 'pairing';
+  core.tunnel.once('ready', () => printWelcome(edge.url, webhookSecret, !localBotApi, paired));
 
   const signal = await untilSignal();
   log.info({ signal }, 'shutting down');
@@ -65,7 +68,7 @@ export async function runDev(port: number): Promise<void> {
   await localBotApi?.close();
 }
 
-function printWelcome(edgeUrl: string, secret: string, realBot: boolean): void {
+function printWelcome(edgeUrl: string, secret: string, realBot: boolean, paired: boolean): void {
   const sample = JSON.stringify({
     update_id: 1,
     message: { message_id: Date.now() % 1e6, date: Math.floor(Date.now() / 1000), chat: { id: 42, type: 'private' }, from: { id: 42, is_bot: false, first_name: 'Ada' }, text: 'Hello Hearth' },
@@ -81,6 +84,13 @@ function printWelcome(edgeUrl: string, secret: string, realBot: boolean): void {
       `  curl -s ${edgeUrl}/webhooks/telegram -H 'content-type: application/json' \\`,
       `    -H 'X-Telegram-Bot-Api-Secret-Token: ${secret}' \\`,
       `    -d '${sample}'`,
+      ...(paired
+        ? [
+            'A new sender is answered first with a pairing code (HEARTH_ACCESS_POLICY=pairing, the default).',
+            'Let them in from another terminal, and their message is answered:',
+            '  npx hearth pair approve CODE',
+          ]
+        : []),
       'Stop with Ctrl-C.',
       '',
     ].join('\n'),

@@ -1,21 +1,24 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
-import { EDGE_SECRETS, parseEdgeConfig } from '@hearth/shared';
+import { EDGE_VARIABLES, parseEdgeConfig } from '@hearth/shared';
 import { ConfigError } from '../errors.js';
 import { EDGE_DIR, startEdgeProcess } from './edge-process.js';
 import { untilSignal } from './run.js';
 
-/** The edge variables the local launcher passes on when they are set. */
-const EDGE_VARS = [
-  ...EDGE_SECRETS,
-  'TELEGRAM_API_BASE',
-  'TELEGRAM_BOT_USERNAME',
-  'TELEGRAM_GROUP_MODE',
-  'WHATSAPP_PHONE_NUMBER_ID',
-  'WHATSAPP_API_BASE',
-  'HEARTH_HEARTBEAT_MS',
-];
+/**
+ * The edge settings set on this machine, to pass on to workerd: each from the environment
+ * (which .env filled), else from edge-worker/.dev.vars.
+ */
+export async function edgeVarsFromEnvironment(): Promise<Record<string, string>> {
+  const devVars = parseEnv((await readFile(join(EDGE_DIR, '.dev.vars'), 'utf8').catch(() => '')) || '');
+  const vars: Record<string, string> = {};
+  for (const name of EDGE_VARIABLES) {
+    const value = process.env[name] ?? devVars[name];
+    if (value) vars[name] = value;
+  }
+  return vars;
+}
 
 /**
  * `hearth edge`: the edge alone under workerd, as `wrangler dev` would run it, after checking
@@ -23,12 +26,7 @@ const EDGE_VARS = [
  * stops it here with the variable's name rather than answering 503 later.
  */
 export async function runEdge(port: number): Promise<void> {
-  const devVars = parseEnv((await readFile(join(EDGE_DIR, '.dev.vars'), 'utf8').catch(() => '')) || '');
-  const vars: Record<string, string> = {};
-  for (const name of EDGE_VARS) {
-    const value = process.env[name] ?? devVars[name];
-    if (value) vars[name] = value;
-  }
+  const vars = await edgeVarsFromEnvironment();
   const checked = parseEdgeConfig(vars);
   if (!checked.ok) throw new ConfigError(`the edge cannot start:\n  ${checked.problems.join('\n  ')}`);
 

@@ -1,4 +1,4 @@
-import { publicKeySet } from '@hearth/shared';
+import { SenderKeySchema, publicKeySet, type AccessCommand } from '@hearth/shared';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadCoreConfig } from '../config.js';
 import { startCore } from '../core.js';
@@ -9,6 +9,7 @@ import { fetchDeadLetters, formatDeadLetters } from './dead-letters.js';
 import { runDev } from './dev.js';
 import { runEdge } from './edge.js';
 import { loadEnvFile } from './env-file.js';
+import { formatPairResult, pairCommand } from './pair.js';
 import { runCommand, untilSignal } from './run.js';
 
 const port = (value: string): number => {
@@ -66,6 +67,35 @@ program
       process.stdout.write(options.json ? `${JSON.stringify(letters, null, 2)}\n` : formatDeadLetters(letters));
     }),
   );
+
+const pair = program
+  .command('pair')
+  .description('who may talk to the assistant: approve pairing codes, revoke senders, list both (HEARTH_ACCESS_POLICY=pairing)');
+const runPair = (command: AccessCommand, options: { json: boolean }) =>
+  runCommand(async () => {
+    const result = await pairCommand(loadCoreConfig(process.env), command);
+    const { v: _v, type: _type, request_id: _id, ...body } = result;
+    process.stdout.write(options.json ? `${JSON.stringify(body, null, 2)}\n` : formatPairResult(result));
+  });
+pair
+  .command('approve <code>')
+  .description('let in the sender who was given CODE; their waiting message is then answered')
+  .option('--json', 'print JSON for programs', false)
+  .action((code: string, options: { json: boolean }) => runPair({ action: 'approve', code }, options));
+pair
+  .command('revoke <sender>')
+  .description('shut out a sender approved by pairing (platform:id, e.g. telegram:42)')
+  .option('--json', 'print JSON for programs', false)
+  .action((sender: string, options: { json: boolean }) => {
+    const parsed = SenderKeySchema.safeParse(sender);
+    if (!parsed.success) program.error(`hearth: ${parsed.error.issues[0]?.message ?? 'not a sender'}`);
+    return runPair({ action: 'revoke', sender }, options);
+  });
+pair
+  .command('list')
+  .description('codes waiting for approval, and senders approved by pairing')
+  .option('--json', 'print JSON for programs', false)
+  .action((options: { json: boolean }) => runPair({ action: 'list' }, options));
 
 program
   .command('edge')

@@ -15,6 +15,7 @@ import {
 import WebSocket from 'ws';
 import type { Logger } from '../logger.js';
 import { backoffDelay } from './backoff.js';
+import { tunnelUrl } from './url.js';
 
 export interface TunnelClientOptions {
   /** The edge's base URL (http(s) or ws(s)); the tunnel is at `/tunnel`. */
@@ -73,9 +74,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
   }
 
   get url(): string {
-    const url = new URL('/tunnel', this.options.edgeUrl);
-    url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
-    return url.toString();
+    return tunnelUrl(this.options.edgeUrl);
   }
 
   start(): void {

@@ -87,6 +87,9 @@ const EdgeVarsSchema = z.object({
   HEARTH_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'HEARTH_LOG_LEVEL must be debug, info, warn or error' }).default('info'),
 });
 
+/** Every variable the edge reads, for launchers that pass the set ones on to workerd. */
+export const EDGE_VARIABLES = Object.keys(EdgeVarsSchema.shape) as readonly (keyof typeof EdgeVarsSchema.shape)[];
+
 export interface TelegramConfig {
   webhookSecret: string;
   botToken: string;
