@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CoreKeySetSchema, EDGE_SECRETS } from '@hearth/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CoreProcess } from '../support/core-process.js';
-import { TEST_MODEL } from '../support/system.js';
+import { TEST_MODEL, freePort } from '../support/system.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -65,5 +65,16 @@ describe('hearth CLI start-up checks', () => {
     const half = await hearth(['edge'], { ...unset, TELEGRAM_BOT_TOKEN: '1:abc' });
     expect(half.code).toBe(1);
     expect(half.output).toContain('TELEGRAM_WEBHOOK_SECRET is missing (Telegram needs');
+  });
+
+  it('pair names a bad sender, and an edge it cannot reach, and exits non-zero', async () => {
+    expect((await hearth(['keygen'])).code).toBe(0);
+    const bad = await hearth(['pair', 'revoke', 'nobody']);
+    expect(bad.code).toBe(1);
+    expect(bad.output).toContain('a sender is platform:id');
+
+    const unreachable = await hearth(['pair', 'list'], { HEARTH_EDGE_URL: `http://127.0.0.1:${await freePort()}` });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.output).toMatch(/cannot reach the edge at http:\/\/127\.0\.0\.1:\d+ \(HEARTH_EDGE_URL\)/);
   });
 });

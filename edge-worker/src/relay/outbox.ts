@@ -29,6 +29,13 @@ export function insertReply(sql: SqlStorage, key: string, reply: OutboundReply, 
   return { duplicate: inserted.length === 0 };
 }
 
+/**
+ * Only the oldest unsent reply of each conversation may go: a retried or paced reply is not
+ * overtaken by a later one.
+ */
+const CONVERSATION_HEAD = `sent_at IS NULL AND failed_at IS NULL
+  AND rowid = (SELECT MIN(rowid) FROM outbox p WHERE p.conversation_id = o.conversation_id AND p.sent_at IS NULL AND p.failed_at IS NULL)`;
+
 export function dueReplies(sql: SqlStorage, now: number, limit = 50): OutboxRow[] {
   return sql
     .exec<{
@@ -40,11 +47,8 @@ export function dueReplies(sql: SqlStorage, now: number, limit = 50): OutboxRow[
       attempts: number;
       parts_sent: number;
     }>(
-      // Only the oldest unsent reply of each conversation: a retried reply is not overtaken.
       `SELECT key, conversation_id, in_reply_to, text, buttons, attempts, parts_sent FROM outbox o
-        WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
-          AND rowid = (SELECT MIN(rowid) FROM outbox p
-                        WHERE p.conversation_id = o.conversation_id AND p.sent_at IS NULL AND p.failed_at IS NULL)
+        WHERE ${CONVERSATION_HEAD} AND next_attempt_at <= ?
         ORDER BY rowid LIMIT ?`,
       now,
       limit,
@@ -62,11 +66,13 @@ export function dueReplies(sql: SqlStorage, now: number, limit = 50): OutboxRow[
     }));
 }
 
-/** The earliest time an unsent reply is due, for the alarm. */
+/**
+ * The earliest time a reply can go, for the alarm: of conversation heads only. A later reply
+ * waiting behind a paced or retried one is not due, however old; counting it would wake the
+ * object again and again for nothing until the head goes.
+ */
 export function nextDueAt(sql: SqlStorage): number | undefined {
-  const row = sql
-    .exec<{ at: number | null }>('SELECT MIN(next_attempt_at) AS at FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL')
-    .toArray()[0];
+  const row = sql.exec<{ at: number | null }>(`SELECT MIN(next_attempt_at) AS at FROM outbox o WHERE ${CONVERSATION_HEAD}`).toArray()[0];
   return row?.at ?? undefined;
 }
 
