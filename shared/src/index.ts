@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './message.js';
+export * from './commands.js';
 export * from './tunnel/frames.js';
 export * from './tunnel/codec.js';
 export * from './crypto/core-keys.js';

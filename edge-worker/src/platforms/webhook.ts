@@ -1,4 +1,4 @@
-import { accessPolicyFor, seal, senderKeyOf } from '@hearth/shared';
+import { accessPolicyFor, isStopCommand, seal, senderKeyOf } from '@hearth/shared';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { admissionOf } from '../access/admission.js';
@@ -50,7 +50,7 @@ export async function platformWebhook(c: Context<AppEnv>): Promise<Response> {
     const sealed = await seal(JSON.stringify(message), config.coreKeys);
     const envelope = { message_id: message.message_id, conversation_id: message.conversation.id, sealed };
     const gate = admission === 'pairing' ? { sender: senderKeyOf(message), ...(message.sender.name ? { name: message.sender.name } : {}) } : undefined;
-    const { outcome } = await relay.enqueue(envelope, gate);
+    const { outcome } = await relay.enqueue(envelope, { gate, stops: isStopCommand(message) });
     // Full: 503 + Retry-After, so the platform keeps the POST and retries it; what was stored
     // of it is then recognised as duplicate.
     if (outcome === 'full') throw new HTTPException(503, { message: 'queue is full, retry later' });

@@ -115,6 +115,16 @@ export function ackMessage(sql: SqlStorage, messageId: string, sessionId: string
   );
 }
 
+/** The message of a conversation a core is working on now, and the session holding it. */
+export function inFlightOf(sql: SqlStorage, conversationId: string): { message_id: string; session_id: string } | undefined {
+  return sql
+    .exec<{ message_id: string; session_id: string }>(
+      `SELECT message_id, session_id FROM messages WHERE conversation_id = ? AND session_id IS NOT NULL AND ${PENDING} LIMIT 1`,
+      conversationId,
+    )
+    .toArray()[0];
+}
+
 /** The conversation a stored message belongs to (replies are routed by it). */
 export function conversationOf(sql: SqlStorage, messageId: string): string | undefined {
   return sql.exec<{ conversation_id: string }>('SELECT conversation_id FROM messages WHERE message_id = ?', messageId).toArray()[0]

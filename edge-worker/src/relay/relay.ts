@@ -28,6 +28,7 @@ import {
   conversationOf,
   expireOlderThan,
   extendDeadline,
+  inFlightOf,
   insertMessage,
   listDeadLetters,
   pendingCount,
@@ -97,9 +98,14 @@ export class Relay extends DurableObject<Env> {
   /**
    * From the webhook: stores the message; resolves only once it is committed. With a `gate`
    * (the sender must be paired), the message is queued only if the owner approved the sender;
-   * otherwise the gate's outcome says what happened instead (see pairing.ts).
+   * otherwise the gate's outcome says what happened instead (see pairing.ts). `stops`: the
+   * message is a `/stop`, so the core generating this conversation's reply is told at once
+   * (the message itself waits its turn like any other).
    */
-  async enqueue(envelope: Envelope, gate?: PairingGate): Promise<{ outcome: EnqueueOutcome | Exclude<GateOutcome, 'approved'> }> {
+  async enqueue(
+    envelope: Envelope,
+    { gate, stops = false }: { gate?: PairingGate | undefined; stops?: boolean } = {},
+  ): Promise<{ outcome: EnqueueOutcome | Exclude<GateOutcome, 'approved'> }> {
     const now = Date.now();
     if (gate) {
       const gated = this.ctx.storage.transactionSync(() => gateSender(this.sql, gate, envelope, this.config.access, now));
@@ -113,6 +119,7 @@ export class Relay extends DurableObject<Env> {
     }
     const outcome = insertMessage(this.sql, envelope, now, this.config.delivery.queueMax);
     if (outcome === 'full') log('warn', 'queue_full', { message_id: envelope.message_id, max: this.config.delivery.queueMax });
+    if (outcome === 'stored' && stops) this.cancelInFlight(envelope.conversation_id);
     if (outcome === 'stored') {
       this.pump();
       await this.scheduleAlarm();
@@ -237,6 +244,8 @@ export class Relay extends DurableObject<Env> {
         writeSession(ws, { ...session, window: frame.credits });
         return this.pump();
       case 'progress':
+      case 'partial':
+        // Streamed text is progress too. (It is not stored: platforms get the whole reply with the ack.)
         if (extendDeadline(this.sql, frame.message_id, session.sessionId, Date.now() + delivery.ackTimeoutMs)) {
           this.typing(frame.message_id);
         }
@@ -336,6 +345,16 @@ export class Relay extends DurableObject<Env> {
     showTyping(this.config, conversationId, messageId).catch((error: unknown) =>
       log('warn', 'typing_failed', { conversation_id: conversationId, error: describeError(error) }),
     );
+  }
+
+  /** Tells the core working on a conversation's message to stop (a `/stop` arrived). */
+  private cancelInFlight(conversationId: string): void {
+    const inFlight = inFlightOf(this.sql, conversationId);
+    if (!inFlight) return;
+    const holder = this.sessions().find(({ session }) => session.sessionId === inFlight.session_id);
+    if (!holder) return;
+    this.send(holder.ws, { type: 'cancel', message_id: inFlight.message_id });
+    log('info', 'generation_cancelled', { message_id: inFlight.message_id, core_id: holder.session.coreId });
   }
 
   /** Delivers queued messages to ready cores (see dispatch.ts for the rules). */

@@ -48,6 +48,18 @@ export const AckFrame = frame('ack', {
 export const ProgressFrame = frame('progress', { message_id: z.string().min(1).max(256) });
 
 /**
+ * Reply text as the model produces it, for `message_id`: `text` is what came since the previous
+ * partial (`seq` counts them from 0, so a receiver can tell a gap). It streams to clients that
+ * watch the conversation and counts as progress; the ack still carries the whole reply, which
+ * is what platforms get.
+ */
+export const PartialFrame = frame('partial', {
+  message_id: z.string().min(1).max(256),
+  seq: z.number().int().min(0),
+  text: z.string().min(1).max(16_384),
+});
+
+/**
  * A message to send to a platform that answers no delivery (a proactive push). `key` is the
  * idempotency key: the Relay sends each once.
  */
@@ -125,6 +137,12 @@ export const AccessResultFrame = frame('access_result', {
   senders: z.array(ApprovedSender).optional(),
 });
 
+/**
+ * The sender asked to stop (`/stop`) while the core is generating `message_id`: stop, and ack
+ * with what was produced so far. The `/stop` message itself follows as an ordinary delivery.
+ */
+export const CancelFrame = frame('cancel', { message_id: z.string().min(1).max(256) });
+
 /** The Relay refuses something; `fatal` frames are followed by a close. */
 export const ErrorFrame = frame('error', {
   code: z.string(),
@@ -142,6 +160,7 @@ export const CoreFrame = z.discriminatedUnion('type', [
   CreditFrame,
   AckFrame,
   ProgressFrame,
+  PartialFrame,
   ReplyFrame,
   AccessFrame,
   PingFrame,
@@ -150,6 +169,7 @@ export const CoreFrame = z.discriminatedUnion('type', [
 export const EdgeFrame = z.discriminatedUnion('type', [
   WelcomeFrame,
   DeliverFrame,
+  CancelFrame,
   ErrorFrame,
   AccessResultFrame,
   PingFrame,
@@ -166,6 +186,7 @@ export type EdgeFrameBody = DistributiveOmit<EdgeFrame, 'v'>;
 export type HelloFrame = z.infer<typeof HelloFrame>;
 export type ReplyFrame = z.infer<typeof ReplyFrame>;
 export type DeliverFrame = z.infer<typeof DeliverFrame>;
+export type CancelFrame = z.infer<typeof CancelFrame>;
 export type AccessCommand = z.infer<typeof AccessFrame>['command'];
 export type AccessResultFrame = z.infer<typeof AccessResultFrame>;
 
