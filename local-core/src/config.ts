@@ -21,9 +21,10 @@ const CoreEnvSchema = z.object({
   HEARTH_MODEL: z.string().min(1).optional(),
   HEARTH_MODELS_DIR: z.string().min(1).default('models'),
   HEARTH_THREADS: wholeNumber('HEARTH_THREADS', 1, 256).default(Math.max(1, Math.floor(availableParallelism() / 2))),
-  HEARTH_SEQUENCES: wholeNumber('HEARTH_SEQUENCES', 1, 64).default(4),
+  HEARTH_SEQUENCES: wholeNumber('HEARTH_SEQUENCES', 1, 64).optional(),
   HEARTH_CONTEXT_SIZE: wholeNumber('HEARTH_CONTEXT_SIZE', 128, 131_072).default(2048),
   HEARTH_MAX_TOKENS: wholeNumber('HEARTH_MAX_TOKENS', 1, 8192).default(256),
+  HEARTH_GENERATION_TIMEOUT_MS: wholeNumber('HEARTH_GENERATION_TIMEOUT_MS', 1_000, 3_600_000).default(60_000),
   HEARTH_SYSTEM_PROMPT: z.string().max(2000).default('You are Hearth, a helpful personal assistant. Answer briefly.'),
   HEARTH_HEARTBEAT_MS: wholeNumber('HEARTH_HEARTBEAT_MS', 500, 300_000).default(15_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -40,11 +41,16 @@ export interface CoreConfig {
   modelPath: string | undefined;
   modelsDirs: string[];
   threads: number;
-  /** Parallel conversations: context sequences, and the window granted to the Relay. */
-  sequences: number;
+  /**
+   * Parallel conversations: context sequences, and the window granted to the Relay. Undefined:
+   * the engine picks from free memory (the echo engine takes 4).
+   */
+  sequences: number | undefined;
   /** Upper bound per sequence; the context adapts to free memory and the model's trained size. */
   contextSize: number;
   maxTokens: number;
+  /** A reply still generating after this long is cut off and sent as it is. */
+  generationTimeoutMs: number;
   systemPrompt: string;
   heartbeatMs: number;
   logLevel: z.infer<typeof CoreEnvSchema>['LOG_LEVEL'];
@@ -78,6 +84,7 @@ export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
     sequences: e.HEARTH_SEQUENCES,
     contextSize: e.HEARTH_CONTEXT_SIZE,
     maxTokens: e.HEARTH_MAX_TOKENS,
+    generationTimeoutMs: e.HEARTH_GENERATION_TIMEOUT_MS,
     systemPrompt: e.HEARTH_SYSTEM_PROMPT,
     heartbeatMs: e.HEARTH_HEARTBEAT_MS,
     logLevel: e.LOG_LEVEL,

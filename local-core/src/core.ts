@@ -19,7 +19,7 @@ export interface RunningCore extends AsyncDisposable {
 export async function createEngine(config: CoreConfig, log: Logger): Promise<Engine> {
   if (config.engine === 'echo') {
     log.warn('HEARTH_ENGINE=echo: diagnostic engine, replies repeat the message');
-    return new EchoEngine(config.echoDelayMs);
+    return new EchoEngine(config.echoDelayMs, config.sequences ?? 4);
   }
   return LlamaEngine.create(config, log);
 }
@@ -35,16 +35,23 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
   const keySet = await readKeySet(config.keyFile);
   const engine = await createEngine(config, log);
   let tunnel: TunnelClient | undefined;
-  const pipeline = new Pipeline({ keySet, engine, log, send: (frame) => tunnel?.send(frame) ?? false });
+  const pipeline = new Pipeline({
+    keySet,
+    engine,
+    log,
+    generationTimeoutMs: config.generationTimeoutMs,
+    send: (frame) => tunnel?.send(frame) ?? false,
+  });
   tunnel = new TunnelClient({
     edgeUrl: config.edgeUrl,
     coreId: config.coreId,
     keySet,
-    credits: config.sequences,
+    credits: engine.sequences,
     heartbeatMs: config.heartbeatMs,
     log,
     software: `hearth-core/${VERSION}`,
     onDeliver: (frame) => pipeline.handle(frame),
+    onCancel: (frame) => pipeline.cancel(frame.message_id),
   });
   // Progress frames keep long generations from passing the edge's ack deadline.
   tunnel.on('ready', (session) => pipeline.setAckTimeout(session.ackTimeoutMs));

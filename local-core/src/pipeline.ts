@@ -1,7 +1,9 @@
-import { MessageSchema, replyKeyFor, unseal, type CoreFrameBody, type CoreKeySet, type DeliverFrame, type Message } from '@hearth/shared';
+import { MessageSchema, commandOf, replyKeyFor, unseal, type CoreFrameBody, type CoreKeySet, type DeliverFrame, type Message } from '@hearth/shared';
 import { LRUCache } from 'lru-cache';
+import { runBuiltinCommand, unknownCommandReply } from './commands/builtin.js';
 import type { Engine } from './inference/engine.js';
 import type { Logger } from './logger.js';
+import { StreamBuffer } from './stream-buffer.js';
 
 export interface PipelineOptions {
   keySet: CoreKeySet;
@@ -11,22 +13,35 @@ export interface PipelineOptions {
   send: (frame: CoreFrameBody) => boolean;
   /** Answered messages remembered, so a redelivery is re-sent, not regenerated. */
   rememberAnswers?: number;
+  /** A reply still generating after this long is cut off and sent as it is (default 60 s). */
+  generationTimeoutMs?: number;
 }
 
 const PROGRESS_EVERY_MAX_MS = 4_000;
+/** How long after a `/stop` cut a reply short the `/stop` itself is answered "Stopped.". */
+const STOP_MEMORY_MS = 120_000;
 
 /** Said when the model produced only whitespace, so the sender is not left waiting in silence. */
 export const EMPTY_REPLY_NOTICE = '(the model produced no reply)';
+/** Appended to a reply cut short by `/stop` or by the time limit. */
+export const STOPPED_MARK = ' …';
+export const TIMED_OUT_NOTE = '\n\n(cut short: it was taking too long)';
 
 /**
- * Turns deliveries into replies: unseal → validate → engine → ack carrying the reply, under an
- * idempotency key derived from the message. A crash before the ack makes the Relay redeliver;
- * a repeated reply is dropped there; a redelivery of a message this core already answered (or
- * is answering) reuses that answer instead of generating again.
+ * Turns deliveries into replies: unseal → validate → command or engine → ack carrying the reply,
+ * under an idempotency key derived from the message. Text streams to the edge as it is produced
+ * (partial frames). A crash before the ack makes the Relay redeliver; a repeated reply is dropped
+ * there; a redelivery of a message this core already answered (or is answering) reuses that
+ * answer instead of generating again. A `/stop` (a cancel frame) or the time limit ends a
+ * generation early, and what was written so far is sent.
  */
 export class Pipeline {
   private readonly answered: LRUCache<string, string>;
   private readonly running = new Map<string, Promise<string>>();
+  private readonly cancellers = new Map<string, AbortController>();
+  /** Cancels that came before their generation started (still being unsealed). */
+  private readonly earlyCancels = new LRUCache<string, true>({ max: 1_000 });
+  private readonly stoppedAt = new Map<string, number>();
   private readonly tasks = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private progressEveryMs: number | undefined;
@@ -56,6 +71,17 @@ export class Pipeline {
     this.tasks.add(task);
   }
 
+  /** The sender said `/stop`: end this generation now; what it wrote so far is the reply. */
+  cancel(messageId: string): void {
+    const canceller = this.cancellers.get(messageId);
+    if (!canceller) {
+      this.earlyCancels.set(messageId, true);
+      return;
+    }
+    canceller.abort(new Error('stopped by the sender'));
+    this.options.log.info({ messageId }, 'generation stopped by the sender');
+  }
+
   /** Abandons work in progress (unacked, so the Relay redelivers it) and waits for it to settle. */
   async stop(): Promise<void> {
     this.abort.abort(new Error('core stopping'));
@@ -80,7 +106,7 @@ export class Pipeline {
       ? setInterval(() => this.options.send({ type: 'progress', message_id: message.message_id }), this.progressEveryMs)
       : undefined;
     try {
-      text = this.answered.get(message.message_id) ?? (await this.generate(message));
+      text = this.answered.get(message.message_id) ?? (await this.answer(message));
     } catch (error) {
       if (this.abort.signal.aborted) return;
       // Left unacked: the Relay redelivers it after the tunnel drops (ack deadlines will come).
@@ -92,27 +118,56 @@ export class Pipeline {
     if (this.abort.signal.aborted) return;
     this.answered.set(message.message_id, text);
 
-    const sent = this.options.send({
-      type: 'ack',
-      message_id: message.message_id,
-      reply: { key: replyKeyFor(message.message_id), text },
-    });
+    const sent = this.options.send({ type: 'ack', message_id: message.message_id, reply: { key: replyKeyFor(message.message_id), text } });
     log.info(
       { conversationId: message.conversation.id, chars: text.length, ms: Math.round(performance.now() - started), holding, sent },
       sent ? 'replied' : 'reply kept for redelivery (tunnel down)',
     );
   }
 
-  /** One generation per message id, however many times it is delivered meanwhile. */
-  private generate(message: Message): Promise<string> {
+  /** One answer per message id, however many times it is delivered meanwhile. */
+  private answer(message: Message): Promise<string> {
     let pending = this.running.get(message.message_id);
     if (!pending) {
-      pending = this.options.engine
-        .reply(message, { signal: this.abort.signal })
-        .then((text) => (text.trim() === '' ? EMPTY_REPLY_NOTICE : text))
-        .finally(() => this.running.delete(message.message_id));
+      const command = commandOf(message);
+      pending = (command ? this.command(message, command) : this.generate(message)).finally(() => this.running.delete(message.message_id));
       this.running.set(message.message_id, pending);
     }
     return pending;
+  }
+
+  private async command(message: Message, command: NonNullable<ReturnType<typeof commandOf>>): Promise<string> {
+    const reply = await runBuiltinCommand(command, {
+      message,
+      reset: (conversationId) => this.options.engine.reset(conversationId),
+      stopped: (conversationId) => {
+        const at = this.stoppedAt.get(conversationId);
+        this.stoppedAt.delete(conversationId);
+        return at !== undefined && Date.now() - at < STOP_MEMORY_MS;
+      },
+      describeModel: () => this.options.engine.describe(),
+    });
+    return reply ?? unknownCommandReply(command);
+  }
+
+  private async generate(message: Message): Promise<string> {
+    const canceller = new AbortController();
+    const timeout = AbortSignal.timeout(this.options.generationTimeoutMs ?? 60_000);
+    const signal = AbortSignal.any([this.abort.signal, canceller.signal, timeout]);
+    const stream = new StreamBuffer(message.message_id, this.options.send);
+    this.cancellers.set(message.message_id, canceller);
+    if (this.earlyCancels.delete(message.message_id)) canceller.abort(new Error('stopped by the sender'));
+    try {
+      const text = await this.options.engine.reply(message, { signal, onText: (chunk) => stream.push(chunk) });
+      stream.close();
+      if (canceller.signal.aborted) {
+        this.stoppedAt.set(message.conversation.id, Date.now());
+        return text.trim() === '' ? '(stopped)' : `${text}${STOPPED_MARK}`;
+      }
+      if (timeout.aborted && !this.abort.signal.aborted) return `${text.trim() === '' ? '(no reply in time)' : text}${TIMED_OUT_NOTE}`;
+      return text.trim() === '' ? EMPTY_REPLY_NOTICE : text;
+    } finally {
+      this.cancellers.delete(message.message_id);
+    }
   }
 }

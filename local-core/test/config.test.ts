@@ -11,7 +11,9 @@ describe('loadCoreConfig', () => {
       engine: 'llama',
       modelPath: undefined,
       modelsDirs: ['models'],
-      sequences: 4,
+      // Picked by the engine from free memory.
+      sequences: undefined,
+      generationTimeoutMs: 60_000,
     });
     expect(config.threads).toBeGreaterThanOrEqual(1);
   });
@@ -24,6 +26,7 @@ describe('loadCoreConfig', () => {
       HEARTH_MODELS_DIR: 'models:/srv/models',
       HEARTH_THREADS: '3',
       HEARTH_SEQUENCES: '8',
+      HEARTH_GENERATION_TIMEOUT_MS: '5000',
       HEARTH_ENGINE: 'echo',
       HEARTH_SYSTEM_PROMPT: '',
     });
@@ -34,6 +37,7 @@ describe('loadCoreConfig', () => {
       modelsDirs: ['models', '/srv/models'],
       threads: 3,
       sequences: 8,
+      generationTimeoutMs: 5_000,
       engine: 'echo',
     });
     expect(config.systemPrompt).toContain('Hearth');

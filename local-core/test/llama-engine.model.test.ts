@@ -63,4 +63,69 @@ describe('LlamaEngine (real GGUF)', () => {
       ModelNotFoundError,
     );
   });
+
+  it('streams the text as it generates; the pieces make the reply', async () => {
+    const chunks: string[] = [];
+    const text = await engine.reply(say('telegram:7', 1, 'Once upon a time there was a cat'), { onText: (chunk) => chunks.push(chunk) });
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.join('').trim()).toBe(text);
+  });
+
+  it('stops mid-generation when asked, and returns what it had written', async () => {
+    const controller = new AbortController();
+    const chunks: string[] = [];
+    const text = await engine.reply(say('telegram:8', 1, 'Once upon a time'), {
+      signal: controller.signal,
+      onText: (chunk) => {
+        chunks.push(chunk);
+        if (chunks.length === 3) controller.abort();
+      },
+    });
+    expect(text.length).toBeGreaterThan(0);
+    expect(chunks.join('').trim()).toBe(text);
+    // maxTokens is 24: it stopped well before.
+    expect(chunks.length).toBeLessThan(10);
+  });
+
+  it('forgets a conversation on reset, and says what it runs', async () => {
+    await engine.reply(say('telegram:9', 1, 'Hello'));
+    expect(engine.contextUsage('telegram:9')?.used).toBeGreaterThan(0);
+    await engine.reset('telegram:9');
+    expect(engine.contextUsage('telegram:9')).toBeUndefined();
+    expect(engine.describe()).toMatch(/^stories260K\.gguf on cpu, context \d+ tokens, 2 conversations at once$/);
+  });
+});
+
+describe('LlamaEngine history budget (real GGUF)', () => {
+  let small: LlamaEngine;
+  beforeAll(async () => {
+    small = await LlamaEngine.create({ ...options, contextSize: 256, sequences: 1 }, silentLogger());
+  });
+  afterAll(() => small?.dispose());
+
+  it('trims a long conversation before it fills its context, and keeps answering', async () => {
+    const usage: number[] = [];
+    for (let turn = 0; turn < 30; turn++) {
+      const text = await small.reply(say('telegram:20', turn, `Turn ${turn}: tell me about the little cat and the big dog in the park`));
+      expect(text.length).toBeGreaterThan(0);
+      const now = small.contextUsage('telegram:20');
+      expect(now).toBeDefined();
+      usage.push(now!.used);
+      expect(now!.used).toBeLessThanOrEqual(now!.size);
+    }
+    // It grew, was cut back, and grew again: trimmed, not reset each turn.
+    const drops = usage.filter((used, i) => i > 0 && used < usage[i - 1]!).length;
+    expect(drops).toBeGreaterThan(0);
+    expect(Math.max(...usage)).toBeGreaterThan(Math.min(...usage.slice(1)));
+  });
+
+  it('picks the number of sequences from free memory when not configured', async () => {
+    const auto = await LlamaEngine.create({ ...options, sequences: undefined }, silentLogger());
+    try {
+      expect(auto.sequences).toBeGreaterThanOrEqual(1);
+      expect(auto.sequences).toBeLessThanOrEqual(8);
+    } finally {
+      await auto.dispose();
+    }
+  });
 });

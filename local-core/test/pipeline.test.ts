@@ -1,7 +1,7 @@
 import { generateCoreKeySet, publicKeySet, replyKeyFor, seal, type CoreFrameBody, type CoreKeySet, type DeliverFrame, type Message } from '@hearth/shared';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { EchoEngine } from '../src/inference/engine.js';
-import { Pipeline } from '../src/pipeline.js';
+import { Pipeline, TIMED_OUT_NOTE } from '../src/pipeline.js';
 import { silentLogger } from './support.js';
 
 let keys: CoreKeySet;
@@ -25,7 +25,7 @@ async function delivery(m: Message, attempt = 1, sealedTo = keys): Promise<Deliv
 }
 
 /** A pipeline on the real echo engine (spied on to count generations) and a recording tunnel. */
-function setup(tunnelUp = () => true, engine = new EchoEngine()) {
+function setup(tunnelUp = () => true, engine = new EchoEngine(), generationTimeoutMs?: number) {
   const sent: CoreFrameBody[] = [];
   const reply = vi.spyOn(engine, 'reply');
   const send = (frame: CoreFrameBody) => {
@@ -33,35 +33,45 @@ function setup(tunnelUp = () => true, engine = new EchoEngine()) {
     sent.push(frame);
     return true;
   };
-  return { sent, reply, pipeline: new Pipeline({ keySet: keys, engine, log: silentLogger(), send }) };
+  const acks = () => sent.filter((f) => f.type === 'ack');
+  const pipeline = new Pipeline({ keySet: keys, engine, log: silentLogger(), send, ...(generationTimeoutMs ? { generationTimeoutMs } : {}) });
+  return { sent, acks, reply, engine, pipeline };
+}
+
+/** The text of the reply acked for a message, once it is acked. */
+async function replyTo(acks: () => CoreFrameBody[], messageId: string): Promise<string> {
+  await expect.poll(() => acks().some((f) => f.type === 'ack' && f.message_id === messageId)).toBe(true);
+  const ack = acks().find((f) => f.type === 'ack' && f.message_id === messageId);
+  return ack?.type === 'ack' ? (ack.reply?.text ?? '') : '';
 }
 
 describe('Pipeline', () => {
-  it('acks with the reply, under the idempotency key derived from the message', async () => {
+  it('streams the text, then acks with the whole reply under the idempotency key derived from the message', async () => {
     const { sent, pipeline } = setup();
     pipeline.handle(await delivery(message(1, 'what time is it')));
-    await expect.poll(() => sent.length).toBe(1);
+    await expect.poll(() => sent.length).toBe(2);
     expect(sent).toEqual([
+      { type: 'partial', message_id: 'telegram:9:1', seq: 0, text: 'what time is it' },
       { type: 'ack', message_id: 'telegram:9:1', reply: { key: replyKeyFor('telegram:9:1'), text: 'what time is it' } },
     ]);
   });
 
   it('answers a redelivery from memory instead of generating again', async () => {
-    const { sent, reply, pipeline } = setup();
+    const { acks, reply, pipeline } = setup();
     pipeline.handle(await delivery(message(2)));
-    await expect.poll(() => sent.length).toBe(1);
+    await expect.poll(() => acks().length).toBe(1);
     pipeline.handle(await delivery(message(2), 2));
-    await expect.poll(() => sent.length).toBe(2);
-    expect(sent[1]).toEqual(sent[0]);
+    await expect.poll(() => acks().length).toBe(2);
+    expect(acks()[1]).toEqual(acks()[0]);
     expect(reply).toHaveBeenCalledTimes(1);
   });
 
   it('joins a delivery that arrives while the same message is still being generated', async () => {
-    const { sent, reply, pipeline } = setup();
+    const { acks, reply, pipeline } = setup();
     const d = await delivery(message(3));
     pipeline.handle(d);
     pipeline.handle({ ...d, attempt: 2 });
-    await expect.poll(() => sent.length).toBe(2);
+    await expect.poll(() => acks().length).toBe(2);
     expect(reply).toHaveBeenCalledTimes(1);
   });
 
@@ -95,5 +105,45 @@ describe('Pipeline', () => {
     await expect.poll(() => sent.length).toBe(1);
     expect(sent).toEqual([{ type: 'ack', message_id: 'telegram:9:5' }]);
     expect(reply).not.toHaveBeenCalled();
+  });
+
+  it('answers its commands itself, without the model', async () => {
+    const { acks, reply, engine, pipeline } = setup();
+    const reset = vi.spyOn(engine, 'reset');
+    const commands = { 10: '/start', 11: '/help', 12: '/model', 13: '/reset@hearth_bot', 14: '/frobnicate now' };
+    for (const [n, text] of Object.entries(commands)) pipeline.handle(await delivery({ ...message(Number(n), text), sender: { id: 'telegram:9', name: 'Ada' } }));
+    expect(await replyTo(acks, 'telegram:9:10')).toMatch(/^Hi Ada! I am Hearth/);
+    expect(await replyTo(acks, 'telegram:9:11')).toContain('/reset – forget our conversation');
+    expect(await replyTo(acks, 'telegram:9:12')).toBe('Model: echo (diagnostic: repeats each message)');
+    expect(await replyTo(acks, 'telegram:9:13')).toMatch(/forgotten our conversation/);
+    expect(reset).toHaveBeenCalledWith('telegram:9');
+    expect(await replyTo(acks, 'telegram:9:14')).toBe('I do not know /frobnicate. Send /help for what I can do.');
+    expect(reply).not.toHaveBeenCalled();
+  });
+
+  it('stops a generation the sender stopped, sends what there is, and answers the /stop', async () => {
+    const { acks, pipeline } = setup(() => true, new EchoEngine(10_000));
+    pipeline.handle(await delivery(message(20, 'a long story')));
+    await expect.poll(() => pipeline.inFlight).toBe(1);
+    pipeline.cancel('telegram:9:20');
+    expect(await replyTo(acks, 'telegram:9:20')).toBe('(stopped)');
+    pipeline.handle(await delivery(message(21, '/stop')));
+    expect(await replyTo(acks, 'telegram:9:21')).toBe('Stopped.');
+    pipeline.handle(await delivery(message(22, '/stop')));
+    expect(await replyTo(acks, 'telegram:9:22')).toBe('Nothing to stop: I was not writing anything.');
+  });
+
+  it('cuts a generation off at the time limit and says so', async () => {
+    const { acks, pipeline } = setup(() => true, new EchoEngine(10_000), 100);
+    pipeline.handle(await delivery(message(30)));
+    expect(await replyTo(acks, 'telegram:9:30')).toBe(`(no reply in time)${TIMED_OUT_NOTE}`);
+  });
+
+  it('does not ack what it abandons when the core stops (the Relay redelivers it)', async () => {
+    const { sent, pipeline } = setup(() => true, new EchoEngine(10_000));
+    pipeline.handle(await delivery(message(40)));
+    await expect.poll(() => pipeline.inFlight).toBe(1);
+    await pipeline.stop();
+    expect(sent.filter((f) => f.type === 'ack')).toEqual([]);
   });
 });

@@ -1,14 +1,29 @@
 import { setTimeout } from 'node:timers/promises';
 import type { Message } from '@hearth/shared';
 
+export interface ReplyOptions {
+  /** Stops generation; the text produced so far is returned (not thrown away). */
+  signal?: AbortSignal;
+  /** Each piece of text as the model produces it, for streaming. */
+  onText?: (text: string) => void;
+  /** Snippets recalled for this turn, given to the model with the message. */
+  context?: readonly string[];
+}
+
 /**
  * What turns a message into a reply. The model-backed engine is the product; `echo` is a
  * diagnostic (benchmarks of the delivery path measure the Relay and tunnel, not the model).
  */
 export interface Engine {
   readonly name: string;
+  /** Conversations it can generate for at once: the window the core grants the Relay. */
+  readonly sequences: number;
   /** The reply to `message`, in the context of its conversation so far. */
-  reply(message: Message, options?: { signal?: AbortSignal }): Promise<string>;
+  reply(message: Message, options?: ReplyOptions): Promise<string>;
+  /** Forgets a conversation's context (`/reset`). */
+  reset(conversationId: string): Promise<void>;
+  /** One line for `/model` and logs: what runs, and how. */
+  describe(): string;
   dispose(): Promise<void>;
 }
 
@@ -19,11 +34,22 @@ export interface Engine {
 export class EchoEngine implements Engine {
   readonly name = 'echo';
 
-  constructor(private readonly delayMs = 0) {}
+  constructor(
+    private readonly delayMs = 0,
+    readonly sequences = 4,
+  ) {}
 
-  async reply(message: Message, { signal }: { signal?: AbortSignal } = {}): Promise<string> {
-    if (this.delayMs > 0) await setTimeout(this.delayMs, undefined, signal ? { signal } : {});
+  async reply(message: Message, { signal, onText }: ReplyOptions = {}): Promise<string> {
+    if (this.delayMs > 0) await setTimeout(this.delayMs, undefined, signal ? { signal } : {}).catch(() => undefined);
+    if (signal?.aborted) return '';
+    onText?.(message.content.text);
     return message.content.text;
+  }
+
+  async reset(): Promise<void> {}
+
+  describe(): string {
+    return 'echo (diagnostic: repeats each message)';
   }
 
   async dispose(): Promise<void> {}

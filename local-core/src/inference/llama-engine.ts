@@ -1,3 +1,5 @@
+import { freemem } from 'node:os';
+import { basename } from 'node:path';
 import type { Message } from '@hearth/shared';
 import {
   LlamaChatSession,
@@ -10,14 +12,16 @@ import {
 } from 'node-llama-cpp';
 import type { CoreConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { Engine } from './engine.js';
+import type { Engine, ReplyOptions } from './engine.js';
+import { HISTORY_BUDGET, trimHistory } from './history-budget.js';
 import { resolveModelPath } from './model-path.js';
+import { withRecalled } from './prompt.js';
 
 /** The engine's part of the core configuration (see config.ts for each setting). */
-export type LlamaEngineOptions = Pick<
-  CoreConfig,
-  'modelPath' | 'modelsDirs' | 'threads' | 'sequences' | 'contextSize' | 'maxTokens' | 'systemPrompt'
->;
+export type LlamaEngineOptions = Pick<CoreConfig, 'modelPath' | 'modelsDirs' | 'threads' | 'contextSize' | 'maxTokens' | 'systemPrompt'> & {
+  /** Parallel conversations; undefined: as many as free memory allows (see {@link sequencesFor}). */
+  sequences: number | undefined;
+};
 
 interface Conversation {
   sequence: LlamaContextSequence;
@@ -25,11 +29,30 @@ interface Conversation {
   busy: boolean;
 }
 
+/** Most sequences picked on our own; more is configuration (HEARTH_SEQUENCES). */
+const MAX_DEFAULT_SEQUENCES = 8;
+/** Share of free memory the contexts may take when the number of sequences is ours to pick. */
+const MEMORY_SHARE = 0.5;
+
 /**
- * The node-llama-cpp engine: one model, one context with `sequences` sequences, and a chat
- * session per conversation kept resident between turns (its evaluated tokens are reused, not
- * recomputed). When all sequences are taken, the least recently used idle conversation gives
- * its sequence up.
+ * How many sequences fit: the most (up to 8) whose context memory, as node-llama-cpp estimates
+ * it for this model, stays within half of the free RAM (and VRAM when layers are offloaded).
+ */
+async function sequencesFor(llama: Llama, model: LlamaModel, contextSize: number): Promise<number> {
+  const freeVram = model.gpuLayers > 0 ? (await llama.getVramState()).free : Number.POSITIVE_INFINITY;
+  for (let n = MAX_DEFAULT_SEQUENCES; n > 1; n--) {
+    const need = await model.fileInsights.estimateContextResourceRequirementsV2({ contextSize, modelGpuLayers: model.gpuLayers, sequences: n });
+    if (need.cpuRam <= freemem() * MEMORY_SHARE && need.gpuVram <= freeVram * MEMORY_SHARE) return n;
+  }
+  return 1;
+}
+
+/**
+ * The node-llama-cpp engine: one model, one context with several sequences so that concurrent
+ * conversations are evaluated in the same batches, and a chat session per conversation kept
+ * resident between turns (its evaluated tokens are reused, not recomputed). When all sequences
+ * are taken, the least recently used idle conversation gives its sequence up. A conversation's
+ * history is trimmed before it fills its context (see history-budget.ts).
  */
 export class LlamaEngine implements Engine {
   readonly name = 'llama';
@@ -42,6 +65,7 @@ export class LlamaEngine implements Engine {
     private readonly context: LlamaContext,
     private readonly options: LlamaEngineOptions,
     readonly modelPath: string,
+    private readonly log: Logger,
   ) {}
 
   /**
@@ -59,11 +83,13 @@ export class LlamaEngine implements Engine {
     });
     const started = performance.now();
     const model = await llama.loadModel({ modelPath, gpuLayers: 'auto' });
-    const context = await model.createContext({
-      sequences: options.sequences,
-      contextSize: { max: options.contextSize },
-      threads: options.threads,
-    });
+    const sequences = options.sequences ?? (await sequencesFor(llama, model, options.contextSize));
+    const context = await model.createContext({ sequences, contextSize: { max: options.contextSize }, threads: options.threads });
+    const systemTokens = model.tokenize(options.systemPrompt).length;
+    if (systemTokens > context.contextSize / 8) {
+      // Small local models lose the conversation under a long system prompt.
+      log.warn({ systemTokens, contextSize: context.contextSize }, 'HEARTH_SYSTEM_PROMPT takes over 1/8 of the context: shorten it');
+    }
     log.info(
       {
         modelPath,
@@ -72,26 +98,52 @@ export class LlamaEngine implements Engine {
         layers: model.fileInsights.totalLayers,
         contextSize: context.contextSize,
         sequences: context.totalSequences,
+        sequencesFrom: options.sequences === undefined ? 'free memory' : 'HEARTH_SEQUENCES',
         threads: options.threads,
         loadMs: Math.round(performance.now() - started),
       },
       'model loaded',
     );
-    return new LlamaEngine(llama, model, context, options, modelPath);
+    return new LlamaEngine(llama, model, context, options, modelPath, log);
   }
 
-  async reply(message: Message, { signal }: { signal?: AbortSignal } = {}): Promise<string> {
+  get sequences(): number {
+    return this.context.totalSequences;
+  }
+
+  async reply(message: Message, { signal, onText, context = [] }: ReplyOptions = {}): Promise<string> {
     const conversation = this.conversationFor(message.conversation.id);
     conversation.busy = true;
     try {
-      const text = await conversation.session.prompt(message.content.text, {
+      const text = await conversation.session.prompt(withRecalled(message.content.text, context), {
         maxTokens: this.options.maxTokens,
+        ...(onText ? { onTextChunk: onText } : {}),
         ...(signal ? { signal, stopOnAbortSignal: true } : {}),
       });
+      this.keepWithinBudget(message.conversation.id, conversation);
       return text.trim();
     } finally {
       conversation.busy = false;
     }
+  }
+
+  async reset(conversationId: string): Promise<void> {
+    const conversation = this.conversations.get(conversationId);
+    if (!conversation) return;
+    // Disposing the session disposes its sequence, which returns it to the context.
+    conversation.session.dispose();
+    this.conversations.delete(conversationId);
+  }
+
+  /** Tokens a resident conversation takes in its sequence, of the context size; undefined when not resident. */
+  contextUsage(conversationId: string): { used: number; size: number } | undefined {
+    const conversation = this.conversations.get(conversationId);
+    return conversation ? { used: conversation.sequence.nextTokenIndex, size: this.context.contextSize } : undefined;
+  }
+
+  describe(): string {
+    const backend = this.llama.gpu || 'cpu';
+    return `${basename(this.modelPath)} on ${backend}, context ${this.context.contextSize} tokens, ${this.sequences} conversations at once`;
   }
 
   async dispose(): Promise<void> {
@@ -100,6 +152,18 @@ export class LlamaEngine implements Engine {
     await this.context.dispose();
     await this.model.dispose();
     await this.llama.dispose();
+  }
+
+  /** Trims a conversation's history once its evaluated tokens near the end of its context. */
+  private keepWithinBudget(id: string, conversation: Conversation): void {
+    const size = this.context.contextSize;
+    const used = conversation.sequence.nextTokenIndex;
+    if (used <= size * HISTORY_BUDGET.trimAt && used + this.options.maxTokens <= size) return;
+    const budget = Math.max(0, Math.min(size * HISTORY_BUDGET.keep, size - 2 * this.options.maxTokens));
+    const before = conversation.session.getChatHistory();
+    const after = trimHistory(before, budget, (text) => this.model.tokenize(text).length);
+    conversation.session.setChatHistory(after);
+    this.log.debug({ conversationId: id, usedTokens: used, contextSize: size, items: `${before.length} → ${after.length}` }, 'history trimmed');
   }
 
   private conversationFor(id: string): Conversation {
@@ -111,11 +175,7 @@ export class LlamaEngine implements Engine {
     }
     if (this.context.sequencesLeft === 0) this.evictIdle();
     const sequence = this.context.getSequence();
-    const session = new LlamaChatSession({
-      contextSequence: sequence,
-      systemPrompt: this.options.systemPrompt,
-      autoDisposeSequence: true,
-    });
+    const session = new LlamaChatSession({ contextSequence: sequence, systemPrompt: this.options.systemPrompt, autoDisposeSequence: true });
     const conversation = { sequence, session, busy: false };
     this.conversations.set(id, conversation);
     return conversation;
@@ -124,7 +184,6 @@ export class LlamaEngine implements Engine {
   private evictIdle(): void {
     for (const [id, conversation] of this.conversations) {
       if (conversation.busy) continue;
-      // Disposing the session disposes its sequence, which returns it to the context.
       conversation.session.dispose();
       this.conversations.delete(id);
       return;

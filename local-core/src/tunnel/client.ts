@@ -8,6 +8,7 @@ import {
   parseEdgeFrame,
   protocolMismatchAdvice,
   signTunnelToken,
+  type CancelFrame,
   type CoreFrameBody,
   type CoreKeySet,
   type DeliverFrame,
@@ -28,6 +29,8 @@ export interface TunnelClientOptions {
   heartbeatMs: number;
   log: Logger;
   onDeliver: (frame: DeliverFrame) => void;
+  /** The sender asked to stop a delivery this core is working on. */
+  onCancel?: (frame: CancelFrame) => void;
   software?: string;
 }
 
@@ -198,6 +201,12 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       }
       case 'deliver':
         this.options.onDeliver(frame);
+        return;
+      case 'cancel':
+        this.options.onCancel?.(frame);
+        return;
+      case 'access_result':
+        // Answers to owner commands, which use their own short session (owner-request.ts).
         return;
       case 'ping':
         socket.send(PONG);

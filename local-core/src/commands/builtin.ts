@@ -1,0 +1,56 @@
+import type { Command, Message } from '@hearth/shared';
+
+/** What a command may act on: the conversation it came from and the core's parts. */
+export interface CommandContext {
+  message: Message;
+  /** Forgets the conversation everywhere the core keeps it (engine context, memory). */
+  reset(conversationId: string): Promise<void>;
+  /** Whether a `/stop` of this conversation actually cut a reply short just now. */
+  stopped(conversationId: string): boolean;
+  /** What model runs, for `/model`. */
+  describeModel(): string;
+}
+
+type Handler = (args: string, context: CommandContext) => Promise<string> | string;
+
+const HELP = [
+  'Commands:',
+  '/start – what this is',
+  '/help – this list',
+  '/reset – forget our conversation and start over',
+  '/stop – stop the reply being written',
+  '/model – which model answers you',
+].join('\n');
+
+/**
+ * The commands the core answers itself, without the model: quick, predictable, and they work
+ * even when a small model would ramble.
+ */
+const BUILTIN: Record<string, Handler> = {
+  start: (_args, { message }) =>
+    `Hi${message.sender.name ? ` ${message.sender.name}` : ''}! I am Hearth, an assistant running on my owner's own machine. ` +
+    'Just write to me.\n\n' +
+    HELP,
+  help: () => HELP,
+  reset: async (_args, { message, reset }) => {
+    await reset(message.conversation.id);
+    return 'Done: I have forgotten our conversation. We start afresh.';
+  },
+  // The edge already told the core to stop (a cancel frame) when the /stop arrived; this answers it.
+  stop: (_args, { message, stopped }) => (stopped(message.conversation.id) ? 'Stopped.' : 'Nothing to stop: I was not writing anything.'),
+  model: (_args, { describeModel }) => `Model: ${describeModel()}`,
+};
+
+/** Every command the core knows (plugins will add theirs). */
+export const builtinCommandNames = (): string[] => Object.keys(BUILTIN);
+
+/**
+ * The answer to a command, or undefined when it is not one of ours (the caller decides: an
+ * unknown command gets a pointer to /help, not a model's guess).
+ */
+export async function runBuiltinCommand(command: Command, context: CommandContext): Promise<string | undefined> {
+  const handler = BUILTIN[command.name];
+  return handler ? handler(command.args, context) : undefined;
+}
+
+export const unknownCommandReply = (command: Command): string => `I do not know /${command.name}. Send /help for what I can do.`;
