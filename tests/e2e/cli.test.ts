@@ -77,4 +77,16 @@ describe('hearth CLI start-up checks', () => {
     expect(unreachable.code).toBe(1);
     expect(unreachable.output).toMatch(/cannot reach the edge at http:\/\/127\.0\.0\.1:\d+ \(HEARTH_EDGE_URL\)/);
   });
+
+  it('models pull fails offline with a message saying so, and start --model names a missing file', async () => {
+    const offline = await hearth(['models', 'pull', `http://127.0.0.1:${await freePort()}/model.gguf`, '--dir', join(dir, 'models')]);
+    expect(offline.code).toBe(1);
+    expect(offline.output).toContain('the network is unreachable');
+    expect(offline.output).toContain('hearth models pull');
+
+    expect((await hearth(['keygen'])).code).toBe(0);
+    const missing = await hearth(['start', '--model', join(dir, 'nowhere.gguf')]);
+    expect(missing.code).toBe(1);
+    expect(missing.output).toMatch(/HEARTH_MODEL points at .*nowhere\.gguf/);
+  });
 });

@@ -1,14 +1,17 @@
 import { access, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ModelNotFoundError } from '../errors.js';
+import { isModelUri, pullModel } from './model-pull.js';
 
 /**
- * Which GGUF to load: the explicit path if given (it must exist), else the first `*.gguf`, by
- * name, in the first of `dirs` that has one.
+ * Which GGUF to load: the explicit reference if given — a path, which must exist, or a model
+ * URI (`hf:...`, https), downloaded into the first of `dirs` unless already there — else the
+ * first `*.gguf`, by name, in the first of `dirs` that has one.
  *
  * @throws ModelNotFoundError saying what was looked at and how to point at a model
  */
 export async function resolveModelPath(explicit: string | undefined, dirs: readonly string[]): Promise<string> {
+  if (explicit && isModelUri(explicit)) return pullModel(explicit, dirs[0] ?? 'models');
   if (explicit) {
     const path = resolve(explicit);
     try {
