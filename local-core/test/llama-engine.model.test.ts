@@ -119,6 +119,15 @@ describe('LlamaEngine history budget (real GGUF)', () => {
     expect(Math.max(...usage)).toBeGreaterThan(Math.min(...usage.slice(1)));
   });
 
+  it('hands its only sequence from one conversation to the next, and back', async () => {
+    // The context reclaims a disposed sequence asynchronously: handing it over must not depend on that.
+    for (const conversation of ['telegram:21', 'telegram:22', 'telegram:21', 'telegram:23']) {
+      expect(await small.reply(say(conversation, 1, 'Tom had a red ball'))).not.toBe('');
+    }
+    await small.reset('telegram:23');
+    expect(await small.reply(say('telegram:24', 1, 'Lily had a hat'))).not.toBe('');
+  });
+
   it('picks the number of sequences from free memory when not configured', async () => {
     const auto = await LlamaEngine.create({ ...options, sequences: undefined }, silentLogger());
     try {

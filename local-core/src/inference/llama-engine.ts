@@ -58,6 +58,8 @@ export class LlamaEngine implements Engine {
   readonly name = 'llama';
   /** Map order is recency: the first entry is the least recently used. */
   private readonly conversations = new Map<string, Conversation>();
+  /** Sequences given up by reset conversations, cleared and ready for the next one. */
+  private readonly spare: LlamaContextSequence[] = [];
 
   private constructor(
     private readonly llama: Llama,
@@ -112,7 +114,7 @@ export class LlamaEngine implements Engine {
   }
 
   async reply(message: Message, { signal, onText, context = [] }: ReplyOptions = {}): Promise<string> {
-    const conversation = this.conversationFor(message.conversation.id);
+    const conversation = await this.conversationFor(message.conversation.id);
     conversation.busy = true;
     try {
       const text = await conversation.session.prompt(withRecalled(message.content.text, context), {
@@ -129,10 +131,9 @@ export class LlamaEngine implements Engine {
 
   async reset(conversationId: string): Promise<void> {
     const conversation = this.conversations.get(conversationId);
-    if (!conversation) return;
-    // Disposing the session disposes its sequence, which returns it to the context.
-    conversation.session.dispose();
+    if (!conversation || conversation.busy) return;
     this.conversations.delete(conversationId);
+    this.spare.push(await this.release(conversation));
   }
 
   /** Tokens a resident conversation takes in its sequence, of the context size; undefined when not resident. */
@@ -166,29 +167,40 @@ export class LlamaEngine implements Engine {
     this.log.debug({ conversationId: id, usedTokens: used, contextSize: size, items: `${before.length} → ${after.length}` }, 'history trimmed');
   }
 
-  private conversationFor(id: string): Conversation {
+  private async conversationFor(id: string): Promise<Conversation> {
     const existing = this.conversations.get(id);
     if (existing) {
       this.conversations.delete(id);
       this.conversations.set(id, existing);
       return existing;
     }
-    if (this.context.sequencesLeft === 0) this.evictIdle();
-    const sequence = this.context.getSequence();
+    const sequence = this.spare.pop() ?? (this.context.sequencesLeft > 0 ? this.context.getSequence() : await this.evictIdle());
     const session = new LlamaChatSession({ contextSequence: sequence, systemPrompt: this.options.systemPrompt, autoDisposeSequence: true });
     const conversation = { sequence, session, busy: false };
     this.conversations.set(id, conversation);
     return conversation;
   }
 
-  private evictIdle(): void {
+  /**
+   * Takes the sequence of the least recently used idle conversation. The sequence is handed
+   * over, cleared, rather than disposed: the context reclaims a disposed sequence only later,
+   * asynchronously, so a new conversation could find none left.
+   */
+  private async evictIdle(): Promise<LlamaContextSequence> {
     for (const [id, conversation] of this.conversations) {
       if (conversation.busy) continue;
-      conversation.session.dispose();
+      // Out of the map at once: a concurrent caller picks another one.
       this.conversations.delete(id);
-      return;
+      return this.release(conversation);
     }
     // The pipeline never runs more conversations at once than there are sequences.
     throw new Error('all context sequences are busy: more concurrent conversations than HEARTH_SEQUENCES');
+  }
+
+  /** Ends a conversation's session and returns its sequence, emptied, for another one. */
+  private async release(conversation: Conversation): Promise<LlamaContextSequence> {
+    conversation.session.dispose({ disposeSequence: false });
+    await conversation.sequence.clearHistory();
+    return conversation.sequence;
   }
 }
