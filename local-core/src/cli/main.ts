@@ -9,6 +9,7 @@ import { fetchDeadLetters, formatDeadLetters } from './dead-letters.js';
 import { runDev } from './dev.js';
 import { runEdge } from './edge.js';
 import { loadEnvFile } from './env-file.js';
+import { pullModel } from '../inference/model-pull.js';
 import { formatPairResult, pairCommand } from './pair.js';
 import { runCommand, untilSignal } from './run.js';
 
@@ -45,14 +46,30 @@ program
 program
   .command('start')
   .description('run the core: load the model, dial the edge (HEARTH_EDGE_URL), answer messages')
-  .action(() =>
+  .option('--model <path-or-uri>', 'the GGUF to run: a path, or hf:user/repo:quant / an https URL to download (HEARTH_MODEL)')
+  .action((options: { model?: string }) =>
     runCommand(async () => {
-      const config = loadCoreConfig(process.env);
+      const config = loadCoreConfig({ ...process.env, ...(options.model ? { HEARTH_MODEL: options.model } : {}) });
       const log = createLogger(config.logLevel);
       const core = await startCore(config, log);
       const signal = await untilSignal();
       log.info({ signal }, 'shutting down');
       await core.stop();
+    }),
+  );
+
+program
+  .command('models')
+  .description('GGUF chat models')
+  .command('pull <uri>')
+  .description('download a model (hf:user/repo:Q4_K_M, hf:user/repo/file.gguf or an https URL) into the models folder, with a progress bar; an interrupted pull resumes')
+  .option('--dir <folder>', 'where to put it (the first of HEARTH_MODELS_DIR)')
+  .option('--json', 'print JSON for programs', false)
+  .action((uri: string, options: { dir?: string; json: boolean }) =>
+    runCommand(async () => {
+      const directory = options.dir ?? loadCoreConfig(process.env).modelsDirs[0] ?? 'models';
+      const path = await pullModel(uri, directory, { progress: process.stderr.isTTY && !options.json });
+      process.stdout.write(options.json ? `${JSON.stringify({ path })}\n` : `${path}\nrun it: HEARTH_MODEL=${path} npm run start:core\n`);
     }),
   );
 
@@ -96,6 +113,9 @@ pair
   .description('codes waiting for approval, and senders approved by pairing')
   .option('--json', 'print JSON for programs', false)
   .action((options: { json: boolean }) => runPair({ action: 'list' }, options));
+
+// `hearth notes ...` (long-term recall); onnxruntime is loaded only when a notes command runs.
+(await import('./notes.js')).registerNotesCommand(program);
 
 program
   .command('edge')

@@ -1,0 +1,57 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { wholeNumber } from '@hearth/shared';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+
+/**
+ * Recall's settings, as a zod schema over the environment so that the core's configuration can
+ * embed it (`CoreEnvSchema.extend(RecallEnvSchema.shape)`) and still report every variable.
+ */
+export const RecallEnvSchema = z.object({
+  HEARTH_RECALL: z
+    .enum(['on', 'off', 'true', 'false', '1', '0'], { error: 'HEARTH_RECALL must be on (default) or off' })
+    .default('on')
+    .transform((v) => v === 'on' || v === 'true' || v === '1'),
+  HEARTH_EMBED_MODEL: z.string().min(1).optional(),
+  HEARTH_EMBED_TOKENIZER: z.string().min(1).optional(),
+  HEARTH_EMBED_THREADS: wholeNumber('HEARTH_EMBED_THREADS', 1, 64).default(1),
+});
+
+export interface RecallConfig {
+  /** Whether relevant memories are added to prompts (notes can be managed either way). */
+  enabled: boolean;
+  /** A sentence-embedding ONNX model; unset means the built-in hashing embedder. */
+  modelPath: string | undefined;
+  /** Its tokenizer.json; defaults to `tokenizer.json` beside the model. */
+  tokenizerPath: string | undefined;
+  /** onnxruntime intra-op threads for embedding. */
+  threads: number;
+}
+
+/**
+ * Validates recall's variables in `env`.
+ *
+ * @throws ConfigError listing every bad variable, or when a model is set without a tokenizer
+ * @example
+ * const recall = loadRecallConfig(process.env); // { enabled: true, modelPath: undefined, ... }
+ */
+export function loadRecallConfig(env: NodeJS.ProcessEnv): RecallConfig {
+  // Empty strings mean "unset", as in the core's config.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = RecallEnvSchema.safeParse(present);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message).join('\n'));
+  const e = parsed.data;
+  let tokenizerPath = e.HEARTH_EMBED_TOKENIZER;
+  if (e.HEARTH_EMBED_MODEL === undefined && tokenizerPath !== undefined) {
+    throw new ConfigError('HEARTH_EMBED_TOKENIZER is set but HEARTH_EMBED_MODEL is not: set both (a model and its tokenizer.json) or neither');
+  }
+  if (e.HEARTH_EMBED_MODEL !== undefined && tokenizerPath === undefined) {
+    const beside = join(dirname(e.HEARTH_EMBED_MODEL), 'tokenizer.json');
+    if (!existsSync(beside)) {
+      throw new ConfigError(`HEARTH_EMBED_TOKENIZER is not set and there is no ${beside}: set it to the tokenizer.json of HEARTH_EMBED_MODEL`);
+    }
+    tokenizerPath = beside;
+  }
+  return { enabled: e.HEARTH_RECALL, modelPath: e.HEARTH_EMBED_MODEL, tokenizerPath, threads: e.HEARTH_EMBED_THREADS };
+}

@@ -1,0 +1,23 @@
+import { dirname, join } from 'node:path';
+import type { Embedder } from './embedder.js';
+import type { RecallConfig } from './config.js';
+import { HashingEmbedder } from './hashing-embedder.js';
+import { ModelEmbedder } from './model-embedder.js';
+
+/**
+ * The embedder the configuration asks for: the sentence-embedding model when
+ * HEARTH_EMBED_MODEL is set, else the built-in hashing embedder (no download, no files).
+ *
+ * @throws ConfigError naming HEARTH_EMBED_MODEL / HEARTH_EMBED_TOKENIZER when their files are missing or unusable
+ * @example
+ * const embedder = await createEmbedder(loadRecallConfig(process.env));
+ */
+export async function createEmbedder(config: Pick<RecallConfig, 'modelPath' | 'tokenizerPath' | 'threads'>): Promise<Embedder> {
+  if (config.modelPath === undefined) return HashingEmbedder.create({ threads: config.threads });
+  return ModelEmbedder.create({
+    modelPath: config.modelPath,
+    // loadRecallConfig always fills it when a model is set; the file beside the model otherwise.
+    tokenizerPath: config.tokenizerPath ?? join(dirname(config.modelPath), 'tokenizer.json'),
+    threads: config.threads,
+  });
+}
