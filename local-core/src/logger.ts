@@ -1,11 +1,45 @@
-import { pino, type Logger } from 'pino';
+import { redact, redactValue } from '@hearth/shared';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
 /**
- * The core's structured logger (JSON lines on stderr, so stdout stays free for command
- * output such as `hearth keygen`). Fields carry ids, never message text.
+ * One finished log line, redacted: every string (the message after `%s` interpolation, fields,
+ * child bindings, serialized errors) through `redact`, and values under secret-named keys
+ * (`token`, `password`, `authorization`, ...) replaced whole.
  */
-export function createLogger(level: string, name = 'hearth-core'): Logger {
-  return pino({ name, level, base: { pid: process.pid } }, pino.destination(2));
+function redactLine(line: string): string {
+  try {
+    return `${JSON.stringify(redactValue(JSON.parse(line)))}\n`;
+  } catch {
+    // pino writes one JSON object per line; should that ever change, still redact it as text
+    // (replacements contain no quote, so the line stays as parseable as it was).
+    return redact(line).text;
+  }
+}
+
+/**
+ * The core's structured logger (JSON lines on stderr, so stdout stays free for command
+ * output such as `hearth keygen`). Fields carry ids, never message text; in case one slips
+ * through, every line is redacted (cards, e-mail addresses, phones, IBANs, national ids,
+ * tokens) before it is written.
+ *
+ * @param destination where lines go; default stderr (tests pass a capturing stream)
+ * @example
+ * const log = createLogger('info');
+ * log.info({ messageId: 'telegram:42:7' }, 'delivery received');
+ */
+export function createLogger(level: string, name = 'hearth-core', destination: DestinationStream = pino.destination(2)): Logger {
+  return pino(
+    {
+      name,
+      level,
+      base: { pid: process.pid },
+      // The final line, rather than formatters and serializers: it is the one place that also
+      // sees child bindings (pino does not pass those through formatters.bindings) and the
+      // message after interpolation.
+      hooks: { streamWrite: redactLine },
+    },
+    destination,
+  );
 }

@@ -10,3 +10,4 @@ export * from './config/edge-config.js';
 export * from './config/env-schema.js';
 export * from './access/access.js';
 export * from './reply-buttons.js';
+export * from './redaction/index.js';
