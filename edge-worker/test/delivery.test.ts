@@ -42,15 +42,42 @@ describe('ack deadlines', () => {
     const again = await other.next('deliver');
     expect(again).toMatchObject({ message_id: 'telegram:1:1', attempt: 2 });
 
-    // The stuck core's late ack is void; the new holder's counts.
-    stuck.send({ type: 'ack', message_id: 'telegram:1:1' });
+    // The stuck core's late ack still answers the message (it carries the reply); the new
+    // holder's ack after it is void, and its reply a duplicate by key.
+    stuck.send({ type: 'ack', message_id: 'telegram:1:1', reply: { key: 'reply:telegram:1:1', text: 'late but real' } });
     await stuck.barrier();
-    expect((await row(stub, 'telegram:1:1')).acked_at).toBeNull();
-    other.send({ type: 'ack', message_id: 'telegram:1:1' });
+    const acked = await row(stub, 'telegram:1:1');
+    expect(acked.acked_at).not.toBeNull();
+    other.send({ type: 'ack', message_id: 'telegram:1:1', reply: { key: 'reply:telegram:1:1', text: 'second answer' } });
     await other.barrier();
-    expect((await row(stub, 'telegram:1:1')).acked_at).not.toBeNull();
+    expect((await row(stub, 'telegram:1:1')).acked_at).toBe(acked.acked_at);
+    const replies = await runInDurableObject(stub, (_relay, state) =>
+      state.storage.sql.exec<{ text: string; sent_at: number | null }>("SELECT text, sent_at FROM outbox WHERE key = 'reply:telegram:1:1'").toArray(),
+    );
+    expect(replies).toHaveLength(1);
+    expect(replies[0]?.sent_at === null ? replies[0]?.text : 'sent').not.toBe('second answer');
     stuck.close();
     other.close();
+  });
+
+  it('takes the ack and progress of another core of the deployment (cores sharing a job queue), freeing the holder\'s credit', async () => {
+    const { name, stub } = freshRelay('delivery');
+    await enqueue(stub, chatMessage(3, 1));
+    await enqueue(stub, chatMessage(3, 2));
+    const holder = await TestTunnel.toRelay(name, 'core-a');
+    await holder.hello(1, 'core-a');
+    expect((await holder.next('deliver')).message_id).toBe('telegram:3:1');
+    const worker = await TestTunnel.toRelay(name, 'core-b');
+    await worker.hello(0, 'core-b');
+
+    worker.send({ type: 'progress', message_id: 'telegram:3:1' });
+    await worker.barrier();
+    expect((await row(stub, 'telegram:3:1')).deadline_at).toBeGreaterThan(Date.now() + ACK_TIMEOUT_MS - 2_000);
+    worker.send({ type: 'ack', message_id: 'telegram:3:1', reply: { key: 'reply:telegram:3:1', text: 'answered by core-b' } });
+    // The holder's window is free again: the conversation's next message comes to it.
+    expect((await holder.next('deliver')).message_id).toBe('telegram:3:2');
+    holder.close();
+    worker.close();
   });
 
   it('lets the core push its deadline out while it is still generating', async () => {

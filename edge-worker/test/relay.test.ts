@@ -74,7 +74,6 @@ describe('Relay', () => {
     await second.hello(1, 'core-b');
     const again = await second.next('deliver');
     expect(again).toMatchObject({ message_id: 'telegram:21:1', attempt: 2 });
-    // A late ack for the released delivery is void; the holder's ack counts.
     second.send({ type: 'ack', message_id: 'telegram:21:1' });
     await second.barrier();
     second.close();

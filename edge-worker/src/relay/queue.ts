@@ -98,18 +98,20 @@ export function markInFlight(
 }
 
 /**
- * Completes a delivery, and forgets its body: an answered message leaves only its id behind
- * (for dedupe). Only the session holding it may ack: a late ack from a released delivery is void.
+ * Completes a message, and forgets its body: an answered message leaves only its id behind (for
+ * dedupe). Any core of the deployment may ack it, not only the session it was delivered on: cores
+ * that share a job queue answer each other's deliveries, and a late ack (the delivery moved on
+ * meanwhile) still carries a real answer, stored in the same transaction. The later ack of the
+ * same message is then void, and its reply a duplicate by key.
  */
-export function ackMessage(sql: SqlStorage, messageId: string, sessionId: string, now: number): boolean {
+export function ackMessage(sql: SqlStorage, messageId: string, now: number): boolean {
   return (
     sql
       .exec(
         `UPDATE messages SET acked_at = ?, session_id = NULL, deadline_at = NULL, sealed = ''
-          WHERE message_id = ? AND session_id = ? AND acked_at IS NULL RETURNING seq`,
+          WHERE message_id = ? AND ${PENDING} RETURNING seq`,
         now,
         messageId,
-        sessionId,
       )
       .toArray().length > 0
   );
@@ -131,12 +133,14 @@ export function conversationOf(sql: SqlStorage, messageId: string): string | und
     ?.conversation_id;
 }
 
-/** Pushes the ack deadline of a delivery its holder is still working on. */
-export function extendDeadline(sql: SqlStorage, messageId: string, sessionId: string, deadline: number): boolean {
+/**
+ * Pushes out the ack deadline of a delivery someone is still working on: the core it went to,
+ * or another core of the deployment that took the job from their shared queue.
+ */
+export function extendDeadline(sql: SqlStorage, messageId: string, deadline: number): boolean {
   return (
-    sql
-      .exec('UPDATE messages SET deadline_at = ? WHERE message_id = ? AND session_id = ? RETURNING seq', deadline, messageId, sessionId)
-      .toArray().length > 0
+    sql.exec('UPDATE messages SET deadline_at = ? WHERE message_id = ? AND session_id IS NOT NULL RETURNING seq', deadline, messageId).toArray()
+      .length > 0
   );
 }
 

@@ -246,7 +246,7 @@ export class Relay extends DurableObject<Env> {
       case 'progress':
       case 'partial':
         // Streamed text is progress too. (It is not stored: platforms get the whole reply with the ack.)
-        if (extendDeadline(this.sql, frame.message_id, session.sessionId, Date.now() + delivery.ackTimeoutMs)) {
+        if (extendDeadline(this.sql, frame.message_id, Date.now() + delivery.ackTimeoutMs)) {
           this.typing(frame.message_id);
         }
         return;
@@ -261,7 +261,7 @@ export class Relay extends DurableObject<Env> {
             ? !insertReply(this.sql, reply.key, { conversationId: target, inReplyTo: frame.message_id, text: reply.text, ...buttonsOf(reply) }, now)
                 .duplicate
             : false;
-          return { acked: ackMessage(this.sql, frame.message_id, session.sessionId, now), replied: stored };
+          return { acked: ackMessage(this.sql, frame.message_id, now), replied: stored };
         });
         if (!acked) log('warn', 'ack_ignored', { session_id: session.sessionId, message_id: frame.message_id });
         if (reply && !replied) log('info', 'reply_duplicate_dropped', { key: reply.key });
