@@ -1,0 +1,83 @@
+import { join } from 'node:path';
+import { wholeNumber } from '@hearth/shared';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+
+const REDIS_URL_ADVICE =
+  'REDIS_URL must be a Redis URL such as redis://127.0.0.1:6379 or rediss://user:password@host:6380/0; unset it to run without Redis';
+
+/** `redis://` or `rediss://` with a host; anything else is refused with the fix. */
+export const RedisUrlSchema = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}, REDIS_URL_ADVICE);
+
+/**
+ * Settings shared by everything that talks to Redis (memory tiers and the job queue), as a zod
+ * shape the core's configuration can spread into its own schema.
+ */
+export const RedisEnvShape = {
+  /** Unset: the embedded default (memory + SQLite, in-process queue). Set: L2 and BullMQ on it. */
+  REDIS_URL: RedisUrlSchema.optional(),
+  /** Every key Hearth writes starts with this, so one Redis can serve other applications too. */
+  HEARTH_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}:$/, 'HEARTH_REDIS_PREFIX must be 1-64 characters of A-Z a-z 0-9 . _ - followed by a colon, e.g. hearth:')
+    .default('hearth:'),
+};
+
+/** The memory tiers' environment variables, defaults included. */
+export const MemoryEnvSchema = z.object({
+  ...RedisEnvShape,
+  HEARTH_DATA_DIR: z.string().min(1, 'HEARTH_DATA_DIR must be a folder path').default('.hearth'),
+  HEARTH_HOT_CACHE_MB: wholeNumber('HEARTH_HOT_CACHE_MB', 1, 65_536).default(64),
+  HEARTH_HISTORY_TURNS: wholeNumber('HEARTH_HISTORY_TURNS', 2, 1_000).default(24),
+  HEARTH_SESSION_TTL: wholeNumber('HEARTH_SESSION_TTL', 60, 10 * 365 * 86_400).default(30 * 86_400),
+  HEARTH_ANSWER_TTL: wholeNumber('HEARTH_ANSWER_TTL', 60, 365 * 86_400).default(7 * 86_400),
+});
+
+export interface MemoryConfig {
+  /** L2 when set; without it the core runs on L1 + L3 alone. */
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  /** The SQLite file (L3): `<HEARTH_DATA_DIR>/core.db`. */
+  databasePath: string;
+  /** L1's bound, in bytes of conversation text held in memory. */
+  hotCacheBytes: number;
+  /** Turns of a conversation kept hot and handed to the model: the recent window. */
+  historyTurns: number;
+  /** A conversation's session is forgotten after this long without being read or written. */
+  sessionTtlSeconds: number;
+  /**
+   * How long an answered message's reply is kept to answer a redelivery from disk. Keep it at
+   * least the edge's HEARTH_QUEUE_TTL: the Relay never redelivers a message older than that.
+   */
+  answerTtlSeconds: number;
+}
+
+/**
+ * Validates the memory settings in `env` (empty strings count as unset, as in `.env`).
+ *
+ * @throws ConfigError listing every bad variable
+ * @example
+ * const memory = await openMemory(loadMemoryConfig(process.env), log);
+ */
+export function loadMemoryConfig(env: NodeJS.ProcessEnv): MemoryConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = MemoryEnvSchema.safeParse(present);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message).join('\n'));
+  const e = parsed.data;
+  return {
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.HEARTH_REDIS_PREFIX,
+    databasePath: join(e.HEARTH_DATA_DIR, 'core.db'),
+    hotCacheBytes: e.HEARTH_HOT_CACHE_MB * 1024 * 1024,
+    historyTurns: e.HEARTH_HISTORY_TURNS,
+    sessionTtlSeconds: e.HEARTH_SESSION_TTL,
+    answerTtlSeconds: e.HEARTH_ANSWER_TTL,
+  };
+}

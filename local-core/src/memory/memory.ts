@@ -1,0 +1,258 @@
+import type { Logger } from '../logger.js';
+import type { Answer, Feedback, HistoryStore, Turn } from './history-store.js';
+import { HotCache, type HotCacheStats } from './hot-cache.js';
+import type { Profile, Session, StateStore } from './state.js';
+
+/** A conversation as the pipeline needs it before generating. */
+export interface Recalled {
+  conversationId: string;
+  /** The reset generation these turns belong to: hand it back to {@link Memory.remember}. */
+  generation: number;
+  session: Session;
+  /** The most recent turns, oldest first. */
+  turns: Turn[];
+}
+
+/** Changes to a session the pipeline may make; the generation belongs to `reset`. */
+export interface SessionPatch {
+  variant?: string;
+  summary?: string;
+}
+
+/** Changes to a profile; `preferences` are merged key by key. */
+export interface ProfilePatch {
+  name?: string;
+  language?: string;
+  preferences?: Profile['preferences'];
+}
+
+export interface TierStats {
+  hits: number;
+  misses: number;
+}
+
+/**
+ * Per-tier counters for metrics: each lookup counts as a hit or a miss at the tier that answered
+ * it (L1 for hot contexts; the state tier for sessions; L3 for turns read from disk). `l2` is null
+ * when the core runs without Redis, and session lookups then count at L3.
+ */
+export interface MemoryStats {
+  l1: HotCacheStats;
+  l2: TierStats | null;
+  l3: TierStats;
+}
+
+export interface MemoryOptions {
+  history: HistoryStore;
+  /** Sessions and profiles: Redis (L2) when configured, else SQLite (L3). */
+  state: StateStore;
+  log: Logger;
+  hotCacheBytes: number;
+  historyTurns: number;
+  answerTtlSeconds: number;
+  /** How often old answer records (and, on SQLite, idle sessions) are deleted; 0 turns it off. */
+  pruneEveryMs?: number;
+  /** Frees what this memory owns (database, Redis connection); called once, by `close`. */
+  onClose?: () => Promise<void> | void;
+}
+
+interface HotContext {
+  generation: number;
+  turns: Turn[];
+}
+
+/**
+ * The core's memory, one interface whatever is configured. A read takes the session from the
+ * shared store (L2, or L3 without Redis) and the recent turns from L1, falling back to L3 (then
+ * kept hot). Writes go through:
+ * - turns and answer records are written to L3 (disk, the full history) and the hot context in
+ *   L1 is updated; they are not copied to Redis, which is shared and should not hold message text;
+ * - sessions and profiles live in exactly one shared place: L2 when configured, else L3. Never
+ *   both: each core has its own disk, and a per-disk copy beside Redis would be a fork that
+ *   brings back state another core has reset.
+ * - `reset` bumps the session's generation in the shared store first. Every `recall` reads the
+ *   session (one GET), so a core sharing the Redis notices a higher generation, drops its hot
+ *   context and deletes its older turns from disk. The highest generation seen is also kept on
+ *   disk, so a session that expired from Redis cannot bring reset turns back.
+ *
+ * @example
+ * await using memory = await openMemory(loadMemoryConfig(process.env), log);
+ * const { generation, turns } = await memory.recall('telegram:42');
+ * memory.remember({ generation, turns: [question, reply], answer });
+ */
+export class Memory implements AsyncDisposable {
+  private readonly history: HistoryStore;
+  private readonly state: StateStore;
+  private readonly hot: HotCache<HotContext>;
+  private readonly window: number;
+  private readonly tiers = { l2: { hits: 0, misses: 0 }, l3: { hits: 0, misses: 0 } };
+  private readonly pruneTimer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: MemoryOptions) {
+    this.history = options.history;
+    this.state = options.state;
+    this.window = options.historyTurns;
+    this.hot = new HotCache<HotContext>({ maxBytes: options.hotCacheBytes });
+    const every = options.pruneEveryMs ?? 3_600_000;
+    if (every > 0) {
+      this.pruneTimer = setInterval(() => {
+        try {
+          this.prune();
+        } catch (error) {
+          options.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'memory prune failed');
+        }
+      }, every);
+      this.pruneTimer.unref();
+    }
+  }
+
+  /** Where sessions and profiles live: `l2` (Redis) or `l3` (SQLite). */
+  get stateTier(): 'l2' | 'l3' {
+    return this.state.tier;
+  }
+
+  /**
+   * The conversation's session and its last `limit` turns (default: the configured window).
+   * Always asks the shared store for the session, so a reset made by another core is seen.
+   */
+  async recall(conversationId: string, limit = this.window): Promise<Recalled> {
+    const stored = await this.state.session(conversationId);
+    this.count(this.state.tier, stored !== undefined);
+    const generation = this.catchUp(conversationId, stored?.generation ?? 0);
+    const session: Session = { updatedAt: 0, ...stored, generation };
+    return { conversationId, generation, session, turns: this.turns(conversationId, generation, limit) };
+  }
+
+  /**
+   * Stores turns (and the answer record of the delivery they answer) on disk in one
+   * transaction, then appends them to the hot context if it is of the same generation.
+   */
+  remember(exchange: { generation: number; turns: readonly Turn[]; answer?: Answer }): void {
+    const { generation, turns, answer } = exchange;
+    this.history.append(turns, generation, answer);
+    for (const conversationId of new Set(turns.map((turn) => turn.conversationId))) {
+      const hot = this.hot.peek(conversationId);
+      if (!hot || hot.generation !== generation) continue;
+      const known = new Set(hot.turns.map((turn) => turn.messageId));
+      const added = turns.filter((turn) => turn.conversationId === conversationId && !known.has(turn.messageId));
+      this.hot.set(conversationId, { generation, turns: [...hot.turns, ...added].slice(-this.window) });
+    }
+  }
+
+  /** The reply already given to `messageId`, for answering a redelivery from disk. */
+  answerFor(messageId: string): Answer | undefined {
+    return this.history.answer(messageId);
+  }
+
+  /** Changes the session (variant, summary, ...) in the shared store. */
+  updateSession(conversationId: string, patch: SessionPatch): Promise<Session> {
+    const local = this.history.generation(conversationId);
+    return this.state.updateSession(conversationId, (current) => ({
+      ...current,
+      ...patch,
+      // Heals a session Redis forgot: it restarts at the generation this disk remembers.
+      generation: Math.max(current?.generation ?? 0, local),
+      updatedAt: Date.now(),
+    }));
+  }
+
+  /**
+   * Clears the conversation (`/reset`) in every tier: a new generation in the shared store
+   * (seen by every core on their next recall), its turns deleted here, the hot context dropped.
+   * The summary goes; the variant stays. Returns the new generation.
+   */
+  async reset(conversationId: string): Promise<number> {
+    const local = this.history.generation(conversationId);
+    // The shared store goes first: if it fails nothing has changed, and if this process dies
+    // right after, the next recall finds the higher generation and finishes the job.
+    const session = await this.state.updateSession(conversationId, (current) => ({
+      ...current,
+      generation: Math.max(current?.generation ?? 0, local) + 1,
+      summary: undefined,
+      updatedAt: Date.now(),
+    }));
+    this.history.forget(conversationId, session.generation);
+    this.hot.delete(conversationId);
+    return session.generation;
+  }
+
+  profile(userId: string): Promise<Profile | undefined> {
+    return this.state.profile(userId);
+  }
+
+  /** Merges `patch` into the user's profile (preferences key by key). */
+  updateProfile(userId: string, patch: ProfilePatch): Promise<Profile> {
+    return this.state.updateProfile(userId, (current) => ({
+      ...current,
+      ...patch,
+      preferences: { ...current?.preferences, ...patch.preferences },
+      updatedAt: Date.now(),
+    }));
+  }
+
+  /** Records a user's rating of a reply (one per user and reply; a new rating replaces theirs). */
+  recordFeedback(feedback: Feedback): void {
+    this.history.recordFeedback(feedback);
+  }
+
+  feedbackFor(messageId: string): Feedback[] {
+    return this.history.feedbackFor(messageId);
+  }
+
+  /** Deletes answer records past their TTL, and idle sessions where the store does not expire them. */
+  prune(now = Date.now()): { answers: number; sessions: number } {
+    return {
+      answers: this.history.pruneAnswers(now - this.options.answerTtlSeconds * 1000),
+      sessions: this.state.prune?.(now) ?? 0,
+    };
+  }
+
+  stats(): MemoryStats {
+    return {
+      l1: this.hot.stats(),
+      l2: this.state.tier === 'l2' ? { ...this.tiers.l2 } : null,
+      l3: { ...this.tiers.l3 },
+    };
+  }
+
+  /** Stops the prune timer and frees what the memory owns. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.pruneTimer);
+      this.hot.clear();
+      await this.options.onClose?.();
+    })();
+    return this.closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** The generation to use: the higher of the shared store's and this disk's. */
+  private catchUp(conversationId: string, shared: number): number {
+    const local = this.history.generation(conversationId);
+    if (shared <= local) return local;
+    // Another core reset this conversation since we last saw it.
+    this.history.forget(conversationId, shared);
+    this.hot.delete(conversationId);
+    return shared;
+  }
+
+  private turns(conversationId: string, generation: number, limit: number): Turn[] {
+    if (limit <= this.window) {
+      const hot = this.hot.get(conversationId, (context) => context.generation === generation);
+      if (hot) return hot.turns.slice(-limit);
+    }
+    const turns = this.history.recent(conversationId, generation, Math.max(limit, this.window));
+    this.count('l3', turns.length > 0);
+    this.hot.set(conversationId, { generation, turns: turns.slice(-this.window) });
+    return turns.slice(-limit);
+  }
+
+  private count(tier: 'l2' | 'l3', hit: boolean): void {
+    if (hit) this.tiers[tier].hits++;
+    else this.tiers[tier].misses++;
+  }
+}
