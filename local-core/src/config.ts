@@ -1,7 +1,10 @@
 import { availableParallelism, hostname } from 'node:os';
-import { wholeNumber } from '@hearth/shared';
+import { RedactionEnvSchema, redactionConfigFromEnv, wholeNumber, type RedactionConfig } from '@hearth/shared';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { loadJobsConfig, type JobsConfig } from './jobs/config.js';
+import { loadMemoryConfig, type MemoryConfig } from './memory/config.js';
+import { loadRecallConfig, type RecallConfig } from './recall/config.js';
 
 /**
  * The core's settings, read once at start from the environment (a `.env` file fills what the
@@ -54,6 +57,30 @@ export interface CoreConfig {
   systemPrompt: string;
   heartbeatMs: number;
   logLevel: z.infer<typeof CoreEnvSchema>['LOG_LEVEL'];
+  /** Memory tiers: L1 in memory, L2 Redis (REDIS_URL), L3 SQLite in HEARTH_DATA_DIR. */
+  memory: MemoryConfig;
+  /** Deliveries as jobs: BullMQ on REDIS_URL, else in-process. */
+  jobs: JobsConfig;
+  /** Long-term recall: embeddings of past messages and notes. */
+  recall: RecallConfig;
+  /** What is redacted from logs, and whether the model sees redacted text. */
+  redaction: RedactionConfig;
+}
+
+/** Runs each part's loader, gathering every part's problems into one error. */
+function loadParts<T extends Record<string, unknown>>(loaders: { [K in keyof T]: () => T[K] }): T {
+  const problems: string[] = [];
+  const parts: Partial<T> = {};
+  for (const key of Object.keys(loaders) as (keyof T)[]) {
+    try {
+      parts[key] = loaders[key]();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(error.message);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems.join('\n'));
+  return parts as T;
 }
 
 /**
@@ -66,12 +93,32 @@ export interface CoreConfig {
 export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
   // Empty strings mean "unset", as they do in a .env file with `NAME=`.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
-  const parsed = CoreEnvSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => issue.message).join('\n'));
-  }
-  const e = parsed.data;
+  const { e, memory, jobs, recall, redaction } = loadParts<{
+    e: z.infer<typeof CoreEnvSchema>;
+    memory: MemoryConfig;
+    jobs: JobsConfig;
+    recall: RecallConfig;
+    redaction: RedactionConfig;
+  }>({
+    e: () => {
+      const parsed = CoreEnvSchema.safeParse(present);
+      if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message).join('\n'));
+      return parsed.data;
+    },
+    memory: () => loadMemoryConfig(env),
+    jobs: () => loadJobsConfig(env),
+    recall: () => loadRecallConfig(env),
+    redaction: () => {
+      const parsed = RedactionEnvSchema.safeParse(present);
+      if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message).join('\n'));
+      return redactionConfigFromEnv(parsed.data);
+    },
+  });
   return {
+    memory,
+    jobs,
+    recall,
+    redaction,
     edgeUrl: e.HEARTH_EDGE_URL.replace(/\/+$/, ''),
     coreId: e.HEARTH_CORE_ID,
     keyFile: e.HEARTH_KEY_FILE,

@@ -1,9 +1,16 @@
+import type { DeliverFrame } from '@hearth/shared';
 import type { CoreConfig } from './config.js';
 import { EchoEngine, type Engine } from './inference/engine.js';
 import { LlamaEngine } from './inference/llama-engine.js';
+import { createJobQueue } from './jobs/create-queue.js';
+import { queueCreditWindow } from './jobs/credits.js';
+import type { JobQueue } from './jobs/job-queue.js';
 import { readKeySet } from './keys/key-store.js';
 import type { Logger } from './logger.js';
+import type { Memory } from './memory/memory.js';
+import { openMemory } from './memory/open-memory.js';
 import { Pipeline } from './pipeline.js';
+import { Recall } from './recall/recall.js';
 import { TunnelClient } from './tunnel/client.js';
 import { VERSION } from './version.js';
 
@@ -12,6 +19,8 @@ export interface RunningCore extends AsyncDisposable {
   readonly engine: Engine;
   readonly tunnel: TunnelClient;
   readonly pipeline: Pipeline;
+  readonly memory: Memory;
+  readonly queue: JobQueue<DeliverFrame>;
   stop(): Promise<void>;
 }
 
@@ -25,8 +34,14 @@ export async function createEngine(config: CoreConfig, log: Logger): Promise<Eng
 }
 
 /**
- * Starts the core: reads its key, loads the engine, then dials the edge. Fails before dialling
- * if the key or the model is missing, so a misconfigured core never takes deliveries.
+ * Starts the core: reads its key, opens its memory, loads the engine, then dials the edge. Fails
+ * before dialling if the key, the model or Redis (when configured) is missing, so a
+ * misconfigured core never takes deliveries.
+ *
+ * Deliveries become jobs (BullMQ on REDIS_URL, shared by every core on that Redis; else an
+ * in-process queue), worked at the engine's concurrency. The window granted to the Relay follows
+ * the real free capacity: what this core holds plus the sequences neither running nor spoken for
+ * by queued jobs.
  *
  * @example
  * await using core = await startCore(loadCoreConfig(process.env), createLogger('info'));
@@ -34,14 +49,48 @@ export async function createEngine(config: CoreConfig, log: Logger): Promise<Eng
 export async function startCore(config: CoreConfig, log: Logger): Promise<RunningCore> {
   const keySet = await readKeySet(config.keyFile);
   const engine = await createEngine(config, log);
+  const opened: { close(): unknown }[] = [];
+  let memory: Memory;
+  let recall: Recall | undefined;
+  let queue: JobQueue<DeliverFrame>;
+  try {
+    memory = await openMemory(config.memory, log);
+    opened.push(memory);
+    recall = config.recall.enabled ? await Recall.open({ dbPath: config.memory.databasePath, config: config.recall }) : undefined;
+    if (recall) opened.push(recall);
+    queue = await createJobQueue<DeliverFrame>(config.jobs, log, { workerName: config.coreId });
+  } catch (error) {
+    // Whatever opened before the failure (Redis down, a bad embedding model) is released.
+    for (const part of opened.reverse()) await part.close();
+    await engine.dispose();
+    throw error;
+  }
   let tunnel: TunnelClient | undefined;
   const pipeline = new Pipeline({
     keySet,
     engine,
     log,
+    memory,
+    recall,
+    redaction: config.redaction,
     generationTimeoutMs: config.generationTimeoutMs,
     send: (frame) => tunnel?.send(frame) ?? false,
   });
+
+  // Deliveries received and not yet done here: they count against the window until acked.
+  const held = new Set<string>();
+  const updateCredits = async () => {
+    const credits = await queueCreditWindow(queue, { sequences: engine.sequences, held: held.size });
+    tunnel?.setCredits(credits);
+  };
+  const refreshCredits = () =>
+    void updateCredits().catch((error: unknown) => log.warn({ err: error instanceof Error ? error.message : String(error) }, 'credits not updated'));
+  queue.on('completed', (job) => {
+    held.delete(job.id);
+    refreshCredits();
+  });
+  await queue.process(({ data }) => pipeline.handle(data), { concurrency: engine.sequences });
+
   tunnel = new TunnelClient({
     edgeUrl: config.edgeUrl,
     coreId: config.coreId,
@@ -50,21 +99,40 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     heartbeatMs: config.heartbeatMs,
     log,
     software: `hearth-core/${VERSION}`,
-    onDeliver: (frame) => pipeline.handle(frame),
+    onDeliver: (frame) => {
+      held.add(frame.message_id);
+      // A delivery already queued or running (a redelivery of it) is one job: its ack answers both.
+      queue
+        .add(frame.message_id, frame)
+        .then(refreshCredits)
+        .catch((error: unknown) => {
+          held.delete(frame.message_id);
+          log.error({ err: error instanceof Error ? error.message : String(error), messageId: frame.message_id }, 'delivery not queued; the Relay will redeliver it');
+        });
+    },
     onCancel: (frame) => pipeline.cancel(frame.message_id),
   });
   // Progress frames keep long generations from passing the edge's ack deadline.
   tunnel.on('ready', (session) => pipeline.setAckTimeout(session.ackTimeoutMs));
   tunnel.start();
-  log.info({ coreId: config.coreId, edge: config.edgeUrl, engine: engine.name }, 'core started');
+  log.info(
+    { coreId: config.coreId, edge: config.edgeUrl, engine: engine.name, queue: queue.kind, memory: memory.stateTier, recall: recall?.embedder.name ?? 'off' },
+    'core started',
+  );
 
-  // Shut down in order: stop taking work, abandon what is in progress (the Relay redelivers it),
-  // then free the model.
+  // Shut down in order: ask for nothing more, let running jobs finish and ack while the tunnel
+  // is up (queued ones stay in Redis, or go back to the Relay when the tunnel closes), close the
+  // tunnel, abandon what is left (the Relay redelivers it), then free the model and memory.
   const stop = async () => {
+    tunnel.setCredits(0);
+    const { returned, abandoned } = await queue.close({ timeoutMs: config.jobs.shutdownTimeoutMs });
+    if (returned.length + abandoned.length > 0) log.info({ returned: returned.length, abandoned: abandoned.length }, 'left for the Relay to redeliver');
     await tunnel.stop();
     await pipeline.stop();
     await engine.dispose();
+    await recall?.close();
+    await memory.close();
     log.info('core stopped');
   };
-  return { engine, tunnel, pipeline, stop, [Symbol.asyncDispose]: stop };
+  return { engine, tunnel, pipeline, memory, queue, stop, [Symbol.asyncDispose]: stop };
 }

@@ -1,8 +1,21 @@
-import { MessageSchema, commandOf, replyKeyFor, unseal, type CoreFrameBody, type CoreKeySet, type DeliverFrame, type Message } from '@hearth/shared';
+import {
+  MessageSchema,
+  commandOf,
+  redact,
+  replyKeyFor,
+  unseal,
+  type CoreFrameBody,
+  type CoreKeySet,
+  type DeliverFrame,
+  type Message,
+  type RedactionConfig,
+} from '@hearth/shared';
 import { LRUCache } from 'lru-cache';
 import { runBuiltinCommand, unknownCommandReply } from './commands/builtin.js';
-import type { Engine } from './inference/engine.js';
+import type { ConversationHistory, Engine } from './inference/engine.js';
 import type { Logger } from './logger.js';
+import type { Memory } from './memory/memory.js';
+import type { Recall } from './recall/recall.js';
 import { StreamBuffer } from './stream-buffer.js';
 
 export interface PipelineOptions {
@@ -15,6 +28,12 @@ export interface PipelineOptions {
   rememberAnswers?: number;
   /** A reply still generating after this long is cut off and sent as it is (default 60 s). */
   generationTimeoutMs?: number;
+  /** History, dedupe records and sessions (L1/L2/L3). */
+  memory: Memory;
+  /** Long-term recall; none when HEARTH_RECALL=off. */
+  recall?: Recall | undefined;
+  /** Whether the model sees redacted text, and of which kinds. */
+  redaction?: RedactionConfig;
 }
 
 const PROGRESS_EVERY_MAX_MS = 4_000;
@@ -63,12 +82,17 @@ export class Pipeline {
     return this.tasks.size;
   }
 
-  handle(delivery: DeliverFrame): void {
+  /**
+   * Works a delivery to its ack; resolves when it is done (acked, or left for the Relay to
+   * redeliver). Never rejects: what fails is logged and left unacked.
+   */
+  handle(delivery: DeliverFrame): Promise<void> {
     // Held at arrival, this one included: never above the window the core granted.
     const holding = this.tasks.size + 1;
     this.options.log.debug({ messageId: delivery.message_id, attempt: delivery.attempt, holding }, 'delivery received');
     const task = this.process(delivery, holding).finally(() => this.tasks.delete(task));
     this.tasks.add(task);
+    return task;
   }
 
   /** The sender said `/stop`: end this generation now; what it wrote so far is the reply. */
@@ -106,7 +130,7 @@ export class Pipeline {
       ? setInterval(() => this.options.send({ type: 'progress', message_id: message.message_id }), this.progressEveryMs)
       : undefined;
     try {
-      text = this.answered.get(message.message_id) ?? (await this.answer(message));
+      text = this.answered.get(message.message_id) ?? this.options.memory.answerFor(message.message_id)?.replyText ?? (await this.answer(message));
     } catch (error) {
       if (this.abort.signal.aborted) return;
       // Left unacked: the Relay redelivers it after the tunnel drops (ack deadlines will come).
@@ -139,7 +163,10 @@ export class Pipeline {
   private async command(message: Message, command: NonNullable<ReturnType<typeof commandOf>>): Promise<string> {
     const reply = await runBuiltinCommand(command, {
       message,
-      reset: (conversationId) => this.options.engine.reset(conversationId),
+      reset: async (conversationId) => {
+        await this.options.memory.reset(conversationId);
+        await this.options.engine.reset(conversationId);
+      },
       stopped: (conversationId) => {
         const at = this.stoppedAt.get(conversationId);
         this.stoppedAt.delete(conversationId);
@@ -147,10 +174,50 @@ export class Pipeline {
       },
       describeModel: () => this.options.engine.describe(),
     });
-    return reply ?? unknownCommandReply(command);
+    const text = reply ?? unknownCommandReply(command);
+    // Kept as the answer (a redelivery after a restart repeats it) but not as conversation.
+    const { generation } = await this.options.memory.recall(message.conversation.id, 1);
+    this.options.memory.remember({ generation, turns: [], answer: this.answerRecord(message, text) });
+    return text;
+  }
+
+  private answerRecord(message: Message, text: string) {
+    return { messageId: message.message_id, replyKey: replyKeyFor(message.message_id), replyText: text, createdAt: Date.now() };
   }
 
   private async generate(message: Message): Promise<string> {
+    const { memory, recall } = this.options;
+    const conversationId = message.conversation.id;
+    const { generation, turns } = await memory.recall(conversationId);
+    const text = await this.generateText(message, {
+      generation,
+      turns: turns.map((turn) => ({ role: turn.role, text: turn.text })),
+    });
+    memory.remember({
+      generation,
+      turns: [
+        { messageId: message.message_id, conversationId, role: 'user', senderId: message.sender.id, text: message.content.text, createdAt: message.timestamp * 1000, inReplyTo: message.reply_to },
+        { messageId: replyKeyFor(message.message_id), conversationId, role: 'assistant', senderId: 'hearth', text, createdAt: Date.now(), inReplyTo: message.message_id },
+      ],
+      answer: this.answerRecord(message, text),
+    });
+    // Remembered for later recall; a failure here costs a memory, never the reply.
+    recall?.remember(conversationId, message.content.text, 'message', message.message_id).catch((error: unknown) =>
+      this.options.log.warn({ err: error instanceof Error ? error.message : String(error), conversationId }, 'recall could not store a message'),
+    );
+    return text;
+  }
+
+  /** The model's input: the text (redacted when configured), recalled snippets, the history. */
+  private async modelInput(message: Message): Promise<{ message: Message; context: string[] }> {
+    const { recall, redaction } = this.options;
+    const text = redaction?.redactModelInput ? redact(message.content.text, { kinds: redaction.kinds }).text : message.content.text;
+    const recalled = recall ? await recall.contextFor(message.conversation.id, message.content.text) : undefined;
+    const context = (recalled?.snippets ?? []).map((snippet) => snippet.excerpt);
+    return { message: { ...message, content: { ...message.content, text } }, context };
+  }
+
+  private async generateText(message: Message, history: ConversationHistory): Promise<string> {
     const canceller = new AbortController();
     const timeout = AbortSignal.timeout(this.options.generationTimeoutMs ?? 60_000);
     const signal = AbortSignal.any([this.abort.signal, canceller.signal, timeout]);
@@ -158,7 +225,8 @@ export class Pipeline {
     this.cancellers.set(message.message_id, canceller);
     if (this.earlyCancels.delete(message.message_id)) canceller.abort(new Error('stopped by the sender'));
     try {
-      const text = await this.options.engine.reply(message, { signal, onText: (chunk) => stream.push(chunk) });
+      const input = await this.modelInput(message);
+      const text = await this.options.engine.reply(input.message, { signal, context: input.context, history, onText: (chunk) => stream.push(chunk) });
       stream.close();
       if (canceller.signal.aborted) {
         this.stoppedAt.set(message.conversation.id, Date.now());

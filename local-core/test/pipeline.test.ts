@@ -1,5 +1,12 @@
 import { generateCoreKeySet, publicKeySet, replyKeyFor, seal, type CoreFrameBody, type CoreKeySet, type DeliverFrame, type Message } from '@hearth/shared';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { loadMemoryConfig } from '../src/memory/config.js';
+import type { Memory } from '../src/memory/memory.js';
+import { openDatabase } from '../src/memory/database.js';
+import { openMemory } from '../src/memory/open-memory.js';
+import { loadRecallConfig } from '../src/recall/config.js';
+import { createEmbedder } from '../src/recall/create-embedder.js';
+import { Recall } from '../src/recall/recall.js';
 import { EchoEngine } from '../src/inference/engine.js';
 import { Pipeline, TIMED_OUT_NOTE } from '../src/pipeline.js';
 import { silentLogger } from './support.js';
@@ -24,7 +31,13 @@ async function delivery(m: Message, attempt = 1, sealedTo = keys): Promise<Deliv
   return { v: 1, type: 'deliver', message_id: m.message_id, conversation_id: m.conversation.id, attempt, sealed };
 }
 
-/** A pipeline on the real echo engine (spied on to count generations) and a recording tunnel. */
+let memory: Memory;
+beforeEach(async () => {
+  memory = await openMemory({ ...loadMemoryConfig({}), databasePath: ':memory:' }, silentLogger());
+});
+afterEach(() => memory.close());
+
+/** A pipeline on the real echo engine (spied on to count generations), memory on SQLite in memory, and a recording tunnel. */
 function setup(tunnelUp = () => true, engine = new EchoEngine(), generationTimeoutMs?: number) {
   const sent: CoreFrameBody[] = [];
   const reply = vi.spyOn(engine, 'reply');
@@ -34,7 +47,7 @@ function setup(tunnelUp = () => true, engine = new EchoEngine(), generationTimeo
     return true;
   };
   const acks = () => sent.filter((f) => f.type === 'ack');
-  const pipeline = new Pipeline({ keySet: keys, engine, log: silentLogger(), send, ...(generationTimeoutMs ? { generationTimeoutMs } : {}) });
+  const pipeline = new Pipeline({ keySet: keys, engine, memory, log: silentLogger(), send, ...(generationTimeoutMs ? { generationTimeoutMs } : {}) });
   return { sent, acks, reply, engine, pipeline };
 }
 
@@ -145,5 +158,71 @@ describe('Pipeline', () => {
     await expect.poll(() => pipeline.inFlight).toBe(1);
     await pipeline.stop();
     expect(sent.filter((f) => f.type === 'ack')).toEqual([]);
+  });
+
+  it('answers a redelivery after a restart from disk, without generating again', async () => {
+    const first = setup();
+    first.pipeline.handle(await delivery(message(50, 'remember me')));
+    expect(await replyTo(first.acks, 'telegram:9:50')).toBe('remember me');
+    // A new pipeline on the same memory: the in-process answers are gone, the disk is not.
+    const restarted = setup(() => true, new EchoEngine());
+    restarted.pipeline.handle(await delivery(message(50, 'remember me'), 2));
+    expect(await replyTo(restarted.acks, 'telegram:9:50')).toBe('remember me');
+    expect(restarted.reply).not.toHaveBeenCalled();
+  });
+
+  it('gives the engine the conversation so far, and nothing of it after /reset', async () => {
+    const { acks, reply, pipeline } = setup();
+    pipeline.handle(await delivery(message(60, 'my name is Ada')));
+    await replyTo(acks, 'telegram:9:60');
+    pipeline.handle(await delivery(message(61, 'what is my name?')));
+    await replyTo(acks, 'telegram:9:61');
+    const history = reply.mock.calls[1]?.[1]?.history;
+    expect(history?.turns).toEqual([
+      { role: 'user', text: 'my name is Ada' },
+      { role: 'assistant', text: 'my name is Ada' },
+    ]);
+    pipeline.handle(await delivery(message(62, '/reset')));
+    await replyTo(acks, 'telegram:9:62');
+    pipeline.handle(await delivery(message(63, 'hello again')));
+    await replyTo(acks, 'telegram:9:63');
+    const after = reply.mock.calls[2]?.[1]?.history;
+    expect(after?.turns).toEqual([]);
+    expect(after?.generation).toBeGreaterThan(history?.generation ?? 0);
+  });
+
+  it('gives the model redacted text when configured to, and the text as written when not', async () => {
+    const card = 'my card is 4111 1111 1111 1111';
+    const redacting = new Pipeline({
+      keySet: keys,
+      engine: new EchoEngine(),
+      memory,
+      log: silentLogger(),
+      redaction: { kinds: ['card'], redactModelInput: true },
+      send: () => true,
+    });
+    const seen = vi.spyOn(EchoEngine.prototype, 'reply');
+    await redacting.handle(await delivery(message(70, card)));
+    expect(seen.mock.calls.at(-1)?.[0].content.text).toBe('my card is [REDACTED:card]');
+    const { acks, pipeline } = setup();
+    pipeline.handle(await delivery(message(71, card)));
+    expect(await replyTo(acks, 'telegram:9:71')).toBe(card);
+    seen.mockRestore();
+  });
+
+  it('adds what recall finds to the prompt', async () => {
+    const recall = new Recall(openDatabase(':memory:'), await createEmbedder(loadRecallConfig({})), true);
+    try {
+      const engine = new EchoEngine();
+      const reply = vi.spyOn(engine, 'reply');
+      const sent: CoreFrameBody[] = [];
+      const pipeline = new Pipeline({ keySet: keys, engine, memory, recall, log: silentLogger(), send: (f) => sent.push(f) > 0 });
+      await pipeline.handle(await delivery(message(80, 'My dentist appointment is on Tuesday at 3 pm with Dr Lee.')));
+      await expect.poll(async () => (await recall.search('telegram:9', 'dentist appointment')).length).toBeGreaterThan(0);
+      await pipeline.handle(await delivery(message(81, 'When is my dentist appointment?')));
+      expect(reply.mock.calls[1]?.[1]?.context?.join(' ')).toContain('Tuesday');
+    } finally {
+      await recall.close();
+    }
   });
 });

@@ -14,7 +14,7 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 
 /** Runs `hearth ...` to completion and returns its exit code and everything it printed. */
 async function hearth(args: string[], env: Record<string, string> = {}) {
-  const run = new CoreProcess({ HEARTH_KEY_FILE: join(dir, 'core-key.json'), ...env }, args);
+  const run = new CoreProcess({ HEARTH_KEY_FILE: join(dir, 'core-key.json'), HEARTH_DATA_DIR: join(dir, 'data'), ...env }, args);
   const code = await run.exited;
   return { code, output: run.raw.join('\n') };
 }

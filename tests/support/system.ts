@@ -101,6 +101,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         HEARTH_MODEL: TEST_MODEL,
         HEARTH_THREADS: '1',
         HEARTH_CORE_ID: `e2e-core-${cores.length + 1}`,
+        // Each core its own memory (history, dedupe records), as on separate machines.
+        HEARTH_DATA_DIR: join(dir, `core-${cores.length + 1}`),
         ...env,
       });
       cores.push(core);
@@ -120,7 +122,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       telegram,
       proxy,
       edgeLines,
-      coreCliEnv: { HEARTH_EDGE_URL: edgeUrl, HEARTH_KEY_FILE: keyFile, HEARTH_CORE_ID: 'e2e-cli' },
+      coreCliEnv: { HEARTH_EDGE_URL: edgeUrl, HEARTH_KEY_FILE: keyFile, HEARTH_CORE_ID: 'e2e-cli', HEARTH_DATA_DIR: join(dir, 'cli') },
       postUpdate: (body, secret = WEBHOOK_SECRET) =>
         fetch(`${edgeUrl}/webhooks/telegram`, {
           method: 'POST',

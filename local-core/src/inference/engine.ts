@@ -8,6 +8,17 @@ export interface ReplyOptions {
   onText?: (text: string) => void;
   /** Snippets recalled for this turn, given to the model with the message. */
   context?: readonly string[];
+  /**
+   * The conversation so far as memory has it (oldest first), and its reset generation. An
+   * engine that has no resident context for the conversation, or one of an older generation
+   * (another core reset it), starts from these turns instead of from nothing.
+   */
+  history?: ConversationHistory;
+}
+
+export interface ConversationHistory {
+  generation: number;
+  turns: readonly { role: 'user' | 'assistant'; text: string }[];
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Message } from '@hearth/shared';
 import {
   LlamaChatSession,
   LlamaLogLevel,
+  type ChatHistoryItem,
   getLlama,
   type Llama,
   type LlamaContext,
@@ -12,7 +13,7 @@ import {
 } from 'node-llama-cpp';
 import type { CoreConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { Engine, ReplyOptions } from './engine.js';
+import type { ConversationHistory, Engine, ReplyOptions } from './engine.js';
 import { HISTORY_BUDGET, trimHistory } from './history-budget.js';
 import { resolveModelPath } from './model-path.js';
 import { withRecalled } from './prompt.js';
@@ -27,6 +28,8 @@ interface Conversation {
   sequence: LlamaContextSequence;
   session: LlamaChatSession;
   busy: boolean;
+  /** The reset generation its context belongs to. */
+  generation: number;
 }
 
 /** Most sequences picked on our own; more is configuration (HEARTH_SEQUENCES). */
@@ -113,8 +116,8 @@ export class LlamaEngine implements Engine {
     return this.context.totalSequences;
   }
 
-  async reply(message: Message, { signal, onText, context = [] }: ReplyOptions = {}): Promise<string> {
-    const conversation = await this.conversationFor(message.conversation.id);
+  async reply(message: Message, { signal, onText, context = [], history }: ReplyOptions = {}): Promise<string> {
+    const conversation = await this.conversationFor(message.conversation.id, history);
     conversation.busy = true;
     try {
       const text = await conversation.session.prompt(withRecalled(message.content.text, context), {
@@ -160,25 +163,43 @@ export class LlamaEngine implements Engine {
     const size = this.context.contextSize;
     const used = conversation.sequence.nextTokenIndex;
     if (used <= size * HISTORY_BUDGET.trimAt && used + this.options.maxTokens <= size) return;
-    const budget = Math.max(0, Math.min(size * HISTORY_BUDGET.keep, size - 2 * this.options.maxTokens));
     const before = conversation.session.getChatHistory();
-    const after = trimHistory(before, budget, (text) => this.model.tokenize(text).length);
+    const after = trimHistory(before, this.historyBudget(), (text) => this.model.tokenize(text).length);
     conversation.session.setChatHistory(after);
     this.log.debug({ conversationId: id, usedTokens: used, contextSize: size, items: `${before.length} → ${after.length}` }, 'history trimmed');
   }
 
-  private async conversationFor(id: string): Promise<Conversation> {
+  /**
+   * The conversation's resident context, or a new one started from `history` (after an eviction,
+   * a restart, or a reset on another core: memory's turns, trimmed to the budget).
+   */
+  private async conversationFor(id: string, history: ConversationHistory | undefined): Promise<Conversation> {
     const existing = this.conversations.get(id);
-    if (existing) {
+    // A busy one keeps its context even if another core reset the conversation meanwhile.
+    if (existing && (!history || existing.generation === history.generation || existing.busy)) {
       this.conversations.delete(id);
       this.conversations.set(id, existing);
       return existing;
     }
+    if (existing) await this.reset(id);
     const sequence = this.spare.pop() ?? (this.context.sequencesLeft > 0 ? this.context.getSequence() : await this.evictIdle());
     const session = new LlamaChatSession({ contextSequence: sequence, systemPrompt: this.options.systemPrompt, autoDisposeSequence: true });
-    const conversation = { sequence, session, busy: false };
+    if (history && history.turns.length > 0) {
+      const turns: ChatHistoryItem[] = history.turns.map((turn) =>
+        turn.role === 'user' ? { type: 'user', text: turn.text } : { type: 'model', response: [turn.text] },
+      );
+      const seeded = trimHistory([...session.getChatHistory(), ...turns], this.historyBudget(), (text) => this.model.tokenize(text).length);
+      session.setChatHistory(seeded);
+    }
+    const conversation = { sequence, session, busy: false, generation: history?.generation ?? 0 };
     this.conversations.set(id, conversation);
     return conversation;
+  }
+
+  /** Tokens of history a conversation keeps after trimming, leaving room for replies. */
+  private historyBudget(): number {
+    const size = this.context.contextSize;
+    return Math.max(0, Math.min(size * HISTORY_BUDGET.keep, size - 2 * this.options.maxTokens));
   }
 
   /**

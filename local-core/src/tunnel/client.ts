@@ -68,8 +68,12 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastHeard = 0;
 
+  /** The window now: the options' at first, then whatever `setCredits` said. */
+  private credits: number;
+
   constructor(private readonly options: TunnelClientOptions) {
     super();
+    this.credits = options.credits;
   }
 
   get state(): TunnelState {
@@ -83,6 +87,16 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
   start(): void {
     if (this.state_ !== 'idle') return;
     void this.connect();
+  }
+
+  /**
+   * Changes the window: sent now if the tunnel is up (a `credit` frame, absolute), and said in
+   * the hello of every later connection.
+   */
+  setCredits(credits: number): void {
+    if (credits === this.credits) return;
+    this.credits = credits;
+    this.send({ type: 'credit', credits });
   }
 
   /** Sends a frame if the tunnel is up; false when it is not (the Relay will redeliver). */
@@ -139,7 +153,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
         encodeFrame({
           type: 'hello',
           core_id: this.options.coreId,
-          credits: this.options.credits,
+          credits: this.credits,
           ...(this.options.software ? { software: this.options.software } : {}),
         }),
       );
@@ -195,7 +209,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
         // The edge's heartbeat wins, so both sides judge silence alike.
         this.startHeartbeat(socket, frame.heartbeat_ms, frame.silence_ms);
         const session = { sessionId: frame.session_id, heartbeatMs: frame.heartbeat_ms, silenceMs: frame.silence_ms, ackTimeoutMs: frame.ack_timeout_ms };
-        log.info({ ...session, edge: this.options.edgeUrl, credits: this.options.credits }, 'tunnel connected');
+        log.info({ ...session, edge: this.options.edgeUrl, credits: this.credits }, 'tunnel connected');
         this.emit('ready', session);
         return;
       }
