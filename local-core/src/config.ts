@@ -1,6 +1,7 @@
 import { availableParallelism, hostname } from 'node:os';
 import { RedactionEnvSchema, redactionConfigFromEnv, wholeNumber, type RedactionConfig } from '@hearth/shared';
 import { z } from 'zod';
+import { parseEnv } from './env.js';
 import { ConfigError } from './errors.js';
 import { loadJobsConfig, type JobsConfig } from './jobs/config.js';
 import { loadMemoryConfig, type MemoryConfig } from './memory/config.js';
@@ -91,8 +92,6 @@ function loadParts<T extends Record<string, unknown>>(loaders: { [K in keyof T]:
  * const config = loadCoreConfig(process.env);
  */
 export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
-  // Empty strings mean "unset", as they do in a .env file with `NAME=`.
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
   const { e, memory, jobs, recall, redaction } = loadParts<{
     e: z.infer<typeof CoreEnvSchema>;
     memory: MemoryConfig;
@@ -100,19 +99,11 @@ export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
     recall: RecallConfig;
     redaction: RedactionConfig;
   }>({
-    e: () => {
-      const parsed = CoreEnvSchema.safeParse(present);
-      if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message).join('\n'));
-      return parsed.data;
-    },
+    e: () => parseEnv(CoreEnvSchema, env),
     memory: () => loadMemoryConfig(env),
     jobs: () => loadJobsConfig(env),
     recall: () => loadRecallConfig(env),
-    redaction: () => {
-      const parsed = RedactionEnvSchema.safeParse(present);
-      if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message).join('\n'));
-      return redactionConfigFromEnv(parsed.data);
-    },
+    redaction: () => redactionConfigFromEnv(parseEnv(RedactionEnvSchema, env)),
   });
   return {
     memory,

@@ -1,6 +1,6 @@
 import { wholeNumber } from '@hearth/shared';
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { parseEnv } from '../env.js';
 import { RedisEnvShape } from '../memory/config.js';
 import type { RetryPolicy } from './job-queue.js';
 
@@ -36,10 +36,7 @@ export interface JobsConfig {
  * const queue = await createJobQueue<Payload>(loadJobsConfig(process.env), log);
  */
 export function loadJobsConfig(env: NodeJS.ProcessEnv): JobsConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
-  const parsed = JobsEnvSchema.safeParse(present);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message).join('\n'));
-  const e = parsed.data;
+  const e = parseEnv(JobsEnvSchema, env);
   return {
     redisUrl: e.REDIS_URL,
     prefix: e.HEARTH_REDIS_PREFIX.slice(0, -1),

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { wholeNumber } from '@hearth/shared';
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { parseEnv } from '../env.js';
 
 const REDIS_URL_ADVICE =
   'REDIS_URL must be a Redis URL such as redis://127.0.0.1:6379 or rediss://user:password@host:6380/0; unset it to run without Redis';
@@ -67,10 +67,7 @@ export interface MemoryConfig {
  * const memory = await openMemory(loadMemoryConfig(process.env), log);
  */
 export function loadMemoryConfig(env: NodeJS.ProcessEnv): MemoryConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
-  const parsed = MemoryEnvSchema.safeParse(present);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message).join('\n'));
-  const e = parsed.data;
+  const e = parseEnv(MemoryEnvSchema, env);
   return {
     redisUrl: e.REDIS_URL,
     redisPrefix: e.HEARTH_REDIS_PREFIX,

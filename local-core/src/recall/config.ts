@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { wholeNumber } from '@hearth/shared';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { parseEnv } from '../env.js';
 
 /**
  * Recall's settings, as a zod schema over the environment so that the core's configuration can
@@ -37,11 +38,7 @@ export interface RecallConfig {
  * const recall = loadRecallConfig(process.env); // { enabled: true, modelPath: undefined, ... }
  */
 export function loadRecallConfig(env: NodeJS.ProcessEnv): RecallConfig {
-  // Empty strings mean "unset", as in the core's config.
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
-  const parsed = RecallEnvSchema.safeParse(present);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message).join('\n'));
-  const e = parsed.data;
+  const e = parseEnv(RecallEnvSchema, env);
   let tokenizerPath = e.HEARTH_EMBED_TOKENIZER;
   if (e.HEARTH_EMBED_MODEL === undefined && tokenizerPath !== undefined) {
     throw new ConfigError('HEARTH_EMBED_TOKENIZER is set but HEARTH_EMBED_MODEL is not: set both (a model and its tokenizer.json) or neither');
