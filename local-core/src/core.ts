@@ -89,6 +89,12 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     held.delete(job.id);
     refreshCredits();
   });
+  queue.on('failed', (job, error) => {
+    // Given up here after the queue's retries; unacked, so the Relay redelivers it (or dead-letters it).
+    held.delete(job.id);
+    refreshCredits();
+    log.error({ messageId: job.id, attempts: job.attempt, err: error.message }, 'delivery failed; left to the Relay');
+  });
   await queue.process(({ data }) => pipeline.handle(data), { concurrency: engine.sequences });
 
   tunnel = new TunnelClient({

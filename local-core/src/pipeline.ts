@@ -83,8 +83,8 @@ export class Pipeline {
   }
 
   /**
-   * Works a delivery to its ack; resolves when it is done (acked, or left for the Relay to
-   * redeliver). Never rejects: what fails is logged and left unacked.
+   * Works a delivery to its ack; resolves when it is done (acked, or abandoned because the core
+   * is stopping). Rejects when generation failed (logged, unacked): the job queue retries it.
    */
   handle(delivery: DeliverFrame): Promise<void> {
     // Held at arrival, this one included: never above the window the core granted.
@@ -133,9 +133,9 @@ export class Pipeline {
       text = this.answered.get(message.message_id) ?? this.options.memory.answerFor(message.message_id)?.replyText ?? (await this.answer(message));
     } catch (error) {
       if (this.abort.signal.aborted) return;
-      // Left unacked: the Relay redelivers it after the tunnel drops (ack deadlines will come).
+      // Unacked: the job queue retries it with backoff, and after that the Relay redelivers it.
       log.error({ err: error instanceof Error ? error.message : String(error) }, 'generation failed');
-      return;
+      throw error;
     } finally {
       clearInterval(progress);
     }

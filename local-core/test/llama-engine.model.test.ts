@@ -128,6 +128,16 @@ describe('LlamaEngine history budget (real GGUF)', () => {
     expect(await small.reply(say('telegram:24', 1, 'Lily had a hat'))).not.toBe('');
   });
 
+  it('cuts a system prompt longer than an eighth of the context, and still answers', async () => {
+    const verbose = await LlamaEngine.create({ ...options, contextSize: 256, sequences: 1, systemPrompt: 'Always be kind. '.repeat(300) }, silentLogger());
+    try {
+      expect(await verbose.reply(say('telegram:30', 1, 'Once upon a time'))).not.toBe('');
+      expect(verbose.contextUsage('telegram:30')!.used).toBeLessThan(256);
+    } finally {
+      await verbose.dispose();
+    }
+  });
+
   it('picks the number of sequences from free memory when not configured', async () => {
     const auto = await LlamaEngine.create({ ...options, sequences: undefined }, silentLogger());
     try {

@@ -90,10 +90,12 @@ export class LlamaEngine implements Engine {
     const model = await llama.loadModel({ modelPath, gpuLayers: 'auto' });
     const sequences = options.sequences ?? (await sequencesFor(llama, model, options.contextSize));
     const context = await model.createContext({ sequences, contextSize: { max: options.contextSize }, threads: options.threads });
-    const systemTokens = model.tokenize(options.systemPrompt).length;
-    if (systemTokens > context.contextSize / 8) {
-      // Small local models lose the conversation under a long system prompt.
-      log.warn({ systemTokens, contextSize: context.contextSize }, 'HEARTH_SYSTEM_PROMPT takes over 1/8 of the context: shorten it');
+    // Small local models lose the conversation under a long system prompt: it gets 1/8 of the context at most.
+    const systemTokens = model.tokenize(options.systemPrompt);
+    const systemBudget = Math.floor(context.contextSize / 8);
+    const systemPrompt = systemTokens.length > systemBudget ? model.detokenize(systemTokens.slice(0, systemBudget)) : options.systemPrompt;
+    if (systemPrompt !== options.systemPrompt) {
+      log.warn({ systemTokens: systemTokens.length, kept: systemBudget }, 'HEARTH_SYSTEM_PROMPT is over 1/8 of the context: cut to fit; shorten it');
     }
     log.info(
       {
@@ -109,7 +111,7 @@ export class LlamaEngine implements Engine {
       },
       'model loaded',
     );
-    return new LlamaEngine(llama, model, context, options, modelPath, log);
+    return new LlamaEngine(llama, model, context, { ...options, systemPrompt }, modelPath, log);
   }
 
   get sequences(): number {
