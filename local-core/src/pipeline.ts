@@ -130,7 +130,7 @@ export class Pipeline {
       ? setInterval(() => this.options.send({ type: 'progress', message_id: message.message_id }), this.progressEveryMs)
       : undefined;
     try {
-      text = this.answered.get(message.message_id) ?? this.options.memory.answerFor(message.message_id)?.replyText ?? (await this.answer(message));
+      text = await this.replyTo(message, { stream: true });
     } catch (error) {
       if (this.abort.signal.aborted) return;
       // Unacked: the job queue retries it with backoff, and after that the Relay redelivers it.
@@ -140,7 +140,6 @@ export class Pipeline {
       clearInterval(progress);
     }
     if (this.abort.signal.aborted) return;
-    this.answered.set(message.message_id, text);
 
     const sent = this.options.send({ type: 'ack', message_id: message.message_id, reply: { key: replyKeyFor(message.message_id), text } });
     log.info(
@@ -149,12 +148,26 @@ export class Pipeline {
     );
   }
 
+  /**
+   * The reply to a message that did not come through the Relay (a local protocol such as
+   * MQTT): the same commands, memory, recall and model, and the same dedupe by message id (a
+   * message seen before gets the reply it got then). `stream`: send the text to the edge as it
+   * is written (only for messages the edge delivered).
+   *
+   * @throws when generation fails (nothing is remembered; the caller may retry)
+   */
+  async replyTo(message: Message, { stream = false }: { stream?: boolean } = {}): Promise<string> {
+    const text = this.answered.get(message.message_id) ?? this.options.memory.answerFor(message.message_id)?.replyText ?? (await this.answer(message, stream));
+    this.answered.set(message.message_id, text);
+    return text;
+  }
+
   /** One answer per message id, however many times it is delivered meanwhile. */
-  private answer(message: Message): Promise<string> {
+  private answer(message: Message, stream: boolean): Promise<string> {
     let pending = this.running.get(message.message_id);
     if (!pending) {
       const command = commandOf(message);
-      pending = (command ? this.command(message, command) : this.generate(message)).finally(() => this.running.delete(message.message_id));
+      pending = (command ? this.command(message, command) : this.generate(message, stream)).finally(() => this.running.delete(message.message_id));
       this.running.set(message.message_id, pending);
     }
     return pending;
@@ -185,14 +198,11 @@ export class Pipeline {
     return { messageId: message.message_id, replyKey: replyKeyFor(message.message_id), replyText: text, createdAt: Date.now() };
   }
 
-  private async generate(message: Message): Promise<string> {
+  private async generate(message: Message, stream: boolean): Promise<string> {
     const { memory, recall } = this.options;
     const conversationId = message.conversation.id;
     const { generation, turns } = await memory.recall(conversationId);
-    const text = await this.generateText(message, {
-      generation,
-      turns: turns.map((turn) => ({ role: turn.role, text: turn.text })),
-    });
+    const text = await this.generateText(message, { generation, turns: turns.map((turn) => ({ role: turn.role, text: turn.text })) }, stream);
     memory.remember({
       generation,
       turns: [
@@ -217,17 +227,17 @@ export class Pipeline {
     return { message: { ...message, content: { ...message.content, text } }, context };
   }
 
-  private async generateText(message: Message, history: ConversationHistory): Promise<string> {
+  private async generateText(message: Message, history: ConversationHistory, streaming: boolean): Promise<string> {
     const canceller = new AbortController();
     const timeout = AbortSignal.timeout(this.options.generationTimeoutMs ?? 60_000);
     const signal = AbortSignal.any([this.abort.signal, canceller.signal, timeout]);
-    const stream = new StreamBuffer(message.message_id, this.options.send);
+    const stream = streaming ? new StreamBuffer(message.message_id, this.options.send) : undefined;
     this.cancellers.set(message.message_id, canceller);
     if (this.earlyCancels.delete(message.message_id)) canceller.abort(new Error('stopped by the sender'));
     try {
       const input = await this.modelInput(message);
-      const text = await this.options.engine.reply(input.message, { signal, context: input.context, history, onText: (chunk) => stream.push(chunk) });
-      stream.close();
+      const text = await this.options.engine.reply(input.message, { signal, context: input.context, history, ...(stream ? { onText: (chunk: string) => stream.push(chunk) } : {}) });
+      stream?.close();
       if (canceller.signal.aborted) {
         this.stoppedAt.set(message.conversation.id, Date.now());
         return text.trim() === '' ? '(stopped)' : `${text}${STOPPED_MARK}`;

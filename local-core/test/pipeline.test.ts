@@ -247,4 +247,13 @@ describe('Pipeline', () => {
     expect(retried).toEqual([10]);
     await queue.close();
   });
+
+  it('answers a message that came another way (MQTT) once per id, streaming nothing to the edge', async () => {
+    const { sent, reply, pipeline } = setup();
+    const local = { ...message(95, 'lights on'), message_id: 'mqtt:kitchen:1', platform: 'mqtt' as const, conversation: { id: 'mqtt:kitchen', type: 'private' as const } };
+    expect(await pipeline.replyTo(local)).toBe('lights on');
+    expect(await pipeline.replyTo(local)).toBe('lights on');
+    expect(reply).toHaveBeenCalledTimes(1);
+    expect(sent).toEqual([]);
+  });
 });
