@@ -76,6 +76,11 @@ export function nextDueAt(sql: SqlStorage): number | undefined {
   return row?.at ?? undefined;
 }
 
+/** Replies not yet sent (waiting, paced or retrying). */
+export function unsentCount(sql: SqlStorage): number {
+  return sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL').one().n;
+}
+
 /** Marks a reply sent and forgets its text: the edge keeps no conversation content once delivered. */
 export function markSent(sql: SqlStorage, key: string, now: number): void {
   sql.exec("UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL, text = '' WHERE key = ?", now, key);

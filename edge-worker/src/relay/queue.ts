@@ -234,6 +234,10 @@ export function listDeadLetters(sql: SqlStorage, limit = 100): DeadLetter[] {
     .toArray();
 }
 
+export function deadLetterCount(sql: SqlStorage): number {
+  return sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM messages WHERE dead_at IS NOT NULL').one().n;
+}
+
 /** Forgets answered messages older than `cutoff` (their ids only served dedupe). */
 export function pruneAcked(sql: SqlStorage, cutoff: number): number {
   return sql.exec('DELETE FROM messages WHERE acked_at IS NOT NULL AND acked_at < ? RETURNING seq', cutoff).toArray().length;

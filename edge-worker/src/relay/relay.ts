@@ -11,6 +11,7 @@ import {
   type AccessCommand,
   type AccessResultFrame,
   type CoreFrame,
+  type EdgeStatus,
   type EdgeFrameBody,
   type ReplyButtons,
 } from '@hearth/shared';
@@ -19,15 +20,18 @@ import { type EdgeConfig, loadConfig } from '../config.js';
 import { describeError, log } from '../log.js';
 import { dispatch, type LiveSession } from './dispatch.js';
 import { migrate } from './migrations.js';
-import { approveSender, listApproved, listPending, pruneExpiredPairings, revokeSender, takePairing } from './access-store.js';
-import { deferReply, dueReplies, insertReply, markFailed, markPartSent, markRetry, markSent, nextDueAt, pruneSent } from './outbox.js';
+import { approveSender, listApproved, listPending, pendingPairings, pruneExpiredPairings, revokeSender, takePairing } from './access-store.js';
+import { RelayCounters } from './counters.js';
+import { deferReply, dueReplies, insertReply, markFailed, markPartSent, markRetry, markSent, nextDueAt, pruneSent, unsentCount } from './outbox.js';
 import { gateSender, type GateOutcome, type PairingGate } from './pairing.js';
 import { SendPacer } from './send-pacing.js';
 import {
   ackMessage,
   conversationOf,
+  deadLetterCount,
   expireOlderThan,
   extendDeadline,
+  inFlightBySession,
   inFlightOf,
   insertMessage,
   listDeadLetters,
@@ -72,6 +76,8 @@ export class Relay extends DurableObject<Env> {
   private readonly wokeAt = Date.now();
   private readonly lastTyping = new Map<string, number>();
   private readonly pacer = new SendPacer();
+  /** What this object has done since it woke, for `hearth status` (the logs have the detail). */
+  private readonly counters = new RelayCounters();
   private alarmAt: number | undefined;
   private flushing: Promise<void> | undefined;
   private flushAgain = false;
@@ -119,6 +125,7 @@ export class Relay extends DurableObject<Env> {
     }
     const outcome = insertMessage(this.sql, envelope, now, this.config.delivery.queueMax);
     if (outcome === 'full') log('warn', 'queue_full', { message_id: envelope.message_id, max: this.config.delivery.queueMax });
+    this.counters.add(`messages_${outcome}`);
     if (outcome === 'stored' && stops) this.cancelInFlight(envelope.conversation_id);
     if (outcome === 'stored') {
       this.pump();
@@ -263,6 +270,7 @@ export class Relay extends DurableObject<Env> {
             : false;
           return { acked: ackMessage(this.sql, frame.message_id, now), replied: stored };
         });
+        this.counters.add(acked ? 'acks' : 'acks_void');
         if (!acked) log('warn', 'ack_ignored', { session_id: session.sessionId, message_id: frame.message_id });
         if (reply && !replied) log('info', 'reply_duplicate_dropped', { key: reply.key });
         this.pump();
@@ -318,6 +326,8 @@ export class Relay extends DurableObject<Env> {
         log('info', 'sender_revoked', { sender: command.sender, core_id: session.coreId, was_approved: revoked });
         return answer({ ok: true, revoked });
       }
+      case 'status':
+        return answer({ ok: true, status: this.status(now) });
       case 'list':
         return answer({
           ok: true,
@@ -347,6 +357,24 @@ export class Relay extends DurableObject<Env> {
     );
   }
 
+  private status(now: number): EdgeStatus {
+    const inFlight = inFlightBySession(this.sql);
+    return {
+      pending: pendingCount(this.sql),
+      in_flight: [...inFlight.values()].reduce((sum, n) => sum + n, 0),
+      dead_letters: deadLetterCount(this.sql),
+      outbox_unsent: unsentCount(this.sql),
+      pairing_pending: pendingPairings(this.sql, now),
+      cores: this.sessions().map(({ session }) => ({
+        core_id: session.coreId,
+        window: session.window,
+        in_flight: inFlight.get(session.sessionId) ?? 0,
+      })),
+      since: this.wokeAt,
+      counters: this.counters.snapshot(),
+    };
+  }
+
   /** Tells the core working on a conversation's message to stop (a `/stop` arrived). */
   private cancelInFlight(conversationId: string): void {
     const inFlight = inFlightOf(this.sql, conversationId);
@@ -366,16 +394,19 @@ export class Relay extends DurableObject<Env> {
       sessions: ready,
       limits: this.config.delivery,
       now: Date.now(),
-      deliver: (slot, item) =>
+      deliver: (slot, item) => {
+        this.counters.add(item.attempts > 0 ? 'redeliveries' : 'deliveries');
         this.send(slot.ws, {
           type: 'deliver',
           message_id: item.message_id,
           conversation_id: item.conversation_id,
           attempt: item.attempts + 1,
           sealed: item.sealed,
-        }),
+        });
+      },
     });
     for (const item of dead) log('error', 'dead_lettered', { message_id: item.message_id, reason: 'max_attempts', attempts: item.attempts });
+    this.counters.add('dead_lettered', dead.length);
   }
 
   private onSessionEnd(ws: WebSocket, why: string): void {
@@ -486,16 +517,19 @@ export class Relay extends DurableObject<Env> {
           markPartSent(this.sql, row.key);
         } else {
           markSent(this.sql, row.key, Date.now());
+          this.counters.add('replies_sent');
           log('info', 'reply_sent', partFields);
         }
         sent++;
       } else if (!outcome.retryable || row.attempts + 1 >= SEND_MAX_ATTEMPTS) {
         markFailed(this.sql, row.key, Date.now(), outcome.description);
+        this.counters.add('replies_failed');
         log('error', 'reply_failed', { ...partFields, status: outcome.status, error: outcome.description });
       } else {
         const backoff = Math.min(SEND_BACKOFF_MAX_MS, SEND_BACKOFF_BASE_MS * 2 ** row.attempts);
         const delay = Math.max(backoff * (0.5 + Math.random() / 2), outcome.retryAfterMs ?? 0);
         markRetry(this.sql, row.key, Date.now() + delay, outcome.description, outcome.status !== 429);
+        this.counters.add(outcome.status === 429 ? 'sends_rate_limited' : 'sends_retried');
         log('warn', 'reply_retry', { ...partFields, status: outcome.status, delay_ms: Math.round(delay) });
       }
     }

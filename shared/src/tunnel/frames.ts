@@ -86,6 +86,8 @@ export const AccessFrame = frame('access', {
     z.object({ action: z.literal('revoke'), sender: SenderKeySchema }),
     /** Codes waiting for approval and senders let in by pairing. */
     z.object({ action: z.literal('list') }),
+    /** The Relay's state and counters, for `hearth status`. */
+    z.object({ action: z.literal('status') }),
   ]),
 });
 
@@ -123,6 +125,21 @@ const PendingPairing = z.object({
 });
 const ApprovedSender = z.object({ sender: z.string(), name: z.string().optional(), approved_at: z.number().int() });
 
+const count = z.number().int().min(0);
+
+/** What the Relay holds and has done, for `hearth status` (counters since `since`, when the object last woke). */
+export const EdgeStatusSchema = z.object({
+  pending: count,
+  in_flight: count,
+  dead_letters: count,
+  outbox_unsent: count,
+  pairing_pending: count,
+  cores: z.array(z.object({ core_id: z.string(), window: count, in_flight: count })),
+  since: z.number().int(),
+  counters: z.record(z.string(), count),
+});
+export type EdgeStatus = z.infer<typeof EdgeStatusSchema>;
+
 /** The answer to an `access` frame: `ok: false` with `error`, or what the command did. */
 export const AccessResultFrame = frame('access_result', {
   request_id: requestId,
@@ -135,6 +152,8 @@ export const AccessResultFrame = frame('access_result', {
   /** list */
   pending: z.array(PendingPairing).optional(),
   senders: z.array(ApprovedSender).optional(),
+  /** status */
+  status: EdgeStatusSchema.optional(),
 });
 
 /**
