@@ -31,6 +31,8 @@ const CoreEnvSchema = z.object({
   HEARTH_GENERATION_TIMEOUT_MS: wholeNumber('HEARTH_GENERATION_TIMEOUT_MS', 1_000, 3_600_000).default(60_000),
   HEARTH_SYSTEM_PROMPT: z.string().max(2000).default('You are Hearth, a helpful personal assistant. Answer briefly.'),
   HEARTH_HEARTBEAT_MS: wholeNumber('HEARTH_HEARTBEAT_MS', 500, 300_000).default(15_000),
+  HEARTH_ADMIN_PORT: wholeNumber('HEARTH_ADMIN_PORT', 0, 65_535).default(9464),
+  HEARTH_ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -57,6 +59,8 @@ export interface CoreConfig {
   generationTimeoutMs: number;
   systemPrompt: string;
   heartbeatMs: number;
+  /** The local admin port (/metrics, /healthz, /status); 0: none. */
+  admin: { host: string; port: number };
   logLevel: z.infer<typeof CoreEnvSchema>['LOG_LEVEL'];
   /** Memory tiers: L1 in memory, L2 Redis (REDIS_URL), L3 SQLite in HEARTH_DATA_DIR. */
   memory: MemoryConfig;
@@ -125,6 +129,7 @@ export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
     generationTimeoutMs: e.HEARTH_GENERATION_TIMEOUT_MS,
     systemPrompt: e.HEARTH_SYSTEM_PROMPT,
     heartbeatMs: e.HEARTH_HEARTBEAT_MS,
+    admin: { host: e.HEARTH_ADMIN_HOST, port: e.HEARTH_ADMIN_PORT },
     logLevel: e.LOG_LEVEL,
   };
 }

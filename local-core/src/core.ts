@@ -9,6 +9,8 @@ import { readKeySet } from './keys/key-store.js';
 import type { Logger } from './logger.js';
 import type { Memory } from './memory/memory.js';
 import { openMemory } from './memory/open-memory.js';
+import { startAdminServer } from './observability/admin-server.js';
+import { CoreMetrics } from './observability/metrics.js';
 import { Pipeline } from './pipeline.js';
 import { Recall } from './recall/recall.js';
 import { TunnelClient } from './tunnel/client.js';
@@ -66,7 +68,14 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     throw error;
   }
   let tunnel: TunnelClient | undefined;
+  const metrics = new CoreMetrics({
+    queue: () => queue.counts(),
+    tiers: () => memory.stats(),
+    tunnelReady: () => tunnel?.state === 'ready',
+    sequences: () => engine.sequences,
+  });
   const pipeline = new Pipeline({
+    metrics,
     keySet,
     engine,
     log,
@@ -120,6 +129,27 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
   });
   // Progress frames keep long generations from passing the edge's ack deadline.
   tunnel.on('ready', (session) => pipeline.setAckTimeout(session.ackTimeoutMs));
+  const started = Date.now();
+  const admin =
+    config.admin.port === 0
+      ? undefined
+      : await startAdminServer({
+          ...config.admin,
+          metrics,
+          log,
+          health: () => ({ ok: tunnel?.state === 'ready', tunnel: tunnel?.state, engine: engine.name }),
+          status: async () => ({
+            core_id: config.coreId,
+            version: VERSION,
+            started_at: started,
+            tunnel: { state: tunnel?.state, edge: config.edgeUrl, credits: tunnel?.currentCredits },
+            engine: { name: engine.name, model: engine.describe(), sequences: engine.sequences },
+            queue: { kind: queue.kind, ...(await queue.counts()), held: held.size },
+            memory: { state_tier: memory.stateTier, ...memory.stats() },
+            recall: recall ? recall.embedder.name : 'off',
+            rss_bytes: process.memoryUsage().rss,
+          }),
+        });
   tunnel.start();
   log.info(
     { coreId: config.coreId, edge: config.edgeUrl, engine: engine.name, queue: queue.kind, memory: memory.stateTier, recall: recall?.embedder.name ?? 'off' },
@@ -134,6 +164,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     const { returned, abandoned } = await queue.close({ timeoutMs: config.jobs.shutdownTimeoutMs });
     if (returned.length + abandoned.length > 0) log.info({ returned: returned.length, abandoned: abandoned.length }, 'left for the Relay to redeliver');
     await tunnel.stop();
+    await admin?.close();
     await pipeline.stop();
     await engine.dispose();
     await recall?.close();

@@ -34,6 +34,15 @@ export interface PipelineOptions {
   recall?: Recall | undefined;
   /** Whether the model sees redacted text, and of which kinds. */
   redaction?: RedactionConfig;
+  /** Counts deliveries, acks, reply latency and tokens (Prometheus, on the admin port). */
+  metrics?: PipelineMetrics;
+}
+
+/** What the pipeline reports as it works (CoreMetrics implements it). */
+export interface PipelineMetrics {
+  delivered(attempt: number): void;
+  acked(outcome: 'replied' | 'dropped', seconds: number): void;
+  generated(tokens: number, seconds: number): void;
 }
 
 const PROGRESS_EVERY_MAX_MS = 4_000;
@@ -114,6 +123,7 @@ export class Pipeline {
 
   private async process(delivery: DeliverFrame, holding: number): Promise<void> {
     const started = performance.now();
+    this.options.metrics?.delivered(delivery.attempt);
     const log = this.options.log.child({ messageId: delivery.message_id, attempt: delivery.attempt });
     let message: Message;
     try {
@@ -122,6 +132,7 @@ export class Pipeline {
       // No retry can fix a payload this key cannot open: ack so it does not block its conversation.
       log.error({ err: error instanceof Error ? error.message : String(error) }, 'delivery cannot be opened or is invalid; dropped');
       this.options.send({ type: 'ack', message_id: delivery.message_id });
+      this.options.metrics?.acked('dropped', (performance.now() - started) / 1000);
       return;
     }
 
@@ -142,6 +153,7 @@ export class Pipeline {
     if (this.abort.signal.aborted) return;
 
     const sent = this.options.send({ type: 'ack', message_id: message.message_id, reply: { key: replyKeyFor(message.message_id), text } });
+    if (sent) this.options.metrics?.acked('replied', (performance.now() - started) / 1000);
     log.info(
       { conversationId: message.conversation.id, chars: text.length, ms: Math.round(performance.now() - started), holding, sent },
       sent ? 'replied' : 'reply kept for redelivery (tunnel down)',
@@ -236,8 +248,10 @@ export class Pipeline {
     if (this.earlyCancels.delete(message.message_id)) canceller.abort(new Error('stopped by the sender'));
     try {
       const input = await this.modelInput(message);
+      const generating = performance.now();
       const text = await this.options.engine.reply(input.message, { signal, context: input.context, history, ...(stream ? { onText: (chunk: string) => stream.push(chunk) } : {}) });
       stream?.close();
+      this.options.metrics?.generated(this.options.engine.countTokens(text), (performance.now() - generating) / 1000);
       if (canceller.signal.aborted) {
         this.stoppedAt.set(message.conversation.id, Date.now());
         return text.trim() === '' ? '(stopped)' : `${text}${STOPPED_MARK}`;

@@ -103,6 +103,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         HEARTH_CORE_ID: `e2e-core-${cores.length + 1}`,
         // Each core its own memory (history, dedupe records), as on separate machines.
         HEARTH_DATA_DIR: join(dir, `core-${cores.length + 1}`),
+        // Its own admin port (/metrics, /healthz, /status), found in its log.
+        HEARTH_ADMIN_PORT: String(await freePort()),
         ...env,
       });
       cores.push(core);

@@ -11,6 +11,7 @@ import { runEdge } from './edge.js';
 import { loadEnvFile } from './env-file.js';
 import { pullModel } from '../inference/model-pull.js';
 import { formatPairResult, pairCommand } from './pair.js';
+import { assertReachable, formatStatus, gatherStatus } from './status.js';
 import { runCommand, untilSignal } from './run.js';
 
 const port = (value: string): number => {
@@ -70,6 +71,18 @@ program
       const directory = options.dir ?? loadCoreConfig(process.env).modelsDirs[0] ?? 'models';
       const path = await pullModel(uri, directory, { progress: process.stderr.isTTY && !options.json });
       process.stdout.write(options.json ? `${JSON.stringify({ path })}\n` : `${path}\nrun it: HEARTH_MODEL=${path} npm run start:core\n`);
+    }),
+  );
+
+program
+  .command('status')
+  .description("the edge's queue and connected cores (over the tunnel), and this machine's core (its admin port)")
+  .option('--json', 'print JSON for programs', false)
+  .action((options: { json: boolean }) =>
+    runCommand(async () => {
+      const report = await gatherStatus(loadCoreConfig(process.env));
+      process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+      assertReachable(report);
     }),
   );
 

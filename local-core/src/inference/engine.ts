@@ -35,6 +35,8 @@ export interface Engine {
   reset(conversationId: string): Promise<void>;
   /** One line for `/model` and logs: what runs, and how. */
   describe(): string;
+  /** Tokens a text takes for this engine's model (for tokens/s). */
+  countTokens(text: string): number;
   dispose(): Promise<void>;
 }
 
@@ -61,6 +63,11 @@ export class EchoEngine implements Engine {
 
   describe(): string {
     return 'echo (diagnostic: repeats each message)';
+  }
+
+  /** Words stand in for tokens: there is no model. */
+  countTokens(text: string): number {
+    return text.split(/\s+/).filter(Boolean).length;
   }
 
   async dispose(): Promise<void> {}

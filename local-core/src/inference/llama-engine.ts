@@ -147,6 +147,10 @@ export class LlamaEngine implements Engine {
     return conversation ? { used: conversation.sequence.nextTokenIndex, size: this.context.contextSize } : undefined;
   }
 
+  countTokens(text: string): number {
+    return this.model.tokenize(text).length;
+  }
+
   describe(): string {
     const backend = this.llama.gpu || 'cpu';
     return `${basename(this.modelPath)} on ${backend}, context ${this.context.contextSize} tokens, ${this.sequences} conversations at once`;

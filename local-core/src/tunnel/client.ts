@@ -76,6 +76,11 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
     this.credits = options.credits;
   }
 
+  /** The window this core grants now. */
+  get currentCredits(): number {
+    return this.credits;
+  }
+
   get state(): TunnelState {
     return this.state_;
   }
