@@ -1,6 +1,9 @@
+import { runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { relayFor } from '../src/relay/stub.js';
 import { accessCommand, ownerTunnel } from './defaults/access-helpers.js';
-import { TestTunnel, postWebhook, textUpdate } from './helpers.js';
+import { TestTunnel, postWebhook, textUpdate, waitFor } from './helpers.js';
 
 // Its own file: its own Relay storage, so the figures are this test's alone.
 describe('hearth status, the edge side', () => {
@@ -28,5 +31,11 @@ describe('hearth status, the edge side', () => {
     expect(status?.since).toBeLessThanOrEqual(Date.now());
     worker.close();
     owner.close();
+    // The file ends here: let the Relay finish with both closes (and their log lines) first, or
+    // the test pool tears down while it still writes them.
+    await waitFor(
+      () => runInDurableObject(relayFor(env), (_relay, state) => (state.getWebSockets('core').length === 0 ? true : undefined)),
+      'both tunnels closed at the Relay',
+    );
   });
 });
