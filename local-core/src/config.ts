@@ -5,6 +5,7 @@ import { parseEnv } from './env.js';
 import { ConfigError } from './errors.js';
 import { loadJobsConfig, type JobsConfig } from './jobs/config.js';
 import { loadMemoryConfig, type MemoryConfig } from './memory/config.js';
+import { loadMqttConfig, type MqttConfig } from './mqtt/config.js';
 import { loadRecallConfig, type RecallConfig } from './recall/config.js';
 
 /**
@@ -70,6 +71,8 @@ export interface CoreConfig {
   recall: RecallConfig;
   /** What is redacted from logs, and whether the model sees redacted text. */
   redaction: RedactionConfig;
+  /** Devices on a local MQTT broker (MQTT_URL); undefined when off. */
+  mqtt: MqttConfig | undefined;
 }
 
 /** Runs each part's loader, gathering every part's problems into one error. */
@@ -84,7 +87,8 @@ function loadParts<T extends Record<string, unknown>>(loaders: { [K in keyof T]:
       problems.push(error.message);
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems.join('\n'));
+  // Parts that read the same variable report it once.
+  if (problems.length > 0) throw new ConfigError([...new Set(problems)].join('\n'));
   return parts as T;
 }
 
@@ -96,24 +100,28 @@ function loadParts<T extends Record<string, unknown>>(loaders: { [K in keyof T]:
  * const config = loadCoreConfig(process.env);
  */
 export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
-  const { e, memory, jobs, recall, redaction } = loadParts<{
+  const { e, memory, jobs, recall, redaction, mqtt } = loadParts<{
     e: z.infer<typeof CoreEnvSchema>;
     memory: MemoryConfig;
     jobs: JobsConfig;
     recall: RecallConfig;
     redaction: RedactionConfig;
+    mqtt: MqttConfig | undefined;
   }>({
     e: () => parseEnv(CoreEnvSchema, env),
     memory: () => loadMemoryConfig(env),
     jobs: () => loadJobsConfig(env),
     recall: () => loadRecallConfig(env),
     redaction: () => redactionConfigFromEnv(parseEnv(RedactionEnvSchema, env)),
+    // Its client id derives from HEARTH_CORE_ID, checked with the core's own variables.
+    mqtt: () => loadMqttConfig(env, parseEnv(CoreEnvSchema, env).HEARTH_CORE_ID),
   });
   return {
     memory,
     jobs,
     recall,
     redaction,
+    mqtt,
     edgeUrl: e.HEARTH_EDGE_URL.replace(/\/+$/, ''),
     coreId: e.HEARTH_CORE_ID,
     keyFile: e.HEARTH_KEY_FILE,

@@ -9,6 +9,7 @@ import { readKeySet } from './keys/key-store.js';
 import type { Logger } from './logger.js';
 import type { Memory } from './memory/memory.js';
 import { openMemory } from './memory/open-memory.js';
+import { type MqttBridge, startMqttBridge } from './mqtt/bridge.js';
 import { startAdminServer } from './observability/admin-server.js';
 import { CoreMetrics } from './observability/metrics.js';
 import { Pipeline } from './pipeline.js';
@@ -106,6 +107,27 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
   });
   await queue.process(({ data }) => pipeline.handle(data), { concurrency: engine.sequences });
 
+  // Devices on a local broker: answered by the same pipeline, outside the Relay (and its window).
+  let mqtt: MqttBridge | undefined;
+  try {
+    mqtt = config.mqtt
+      ? await startMqttBridge({
+          config: config.mqtt,
+          log,
+          replyTo: (message) => pipeline.replyTo(message),
+          cancel: (messageId) => pipeline.cancel(messageId),
+          concurrency: engine.sequences,
+          shutdownTimeoutMs: config.jobs.shutdownTimeoutMs,
+        })
+      : undefined;
+  } catch (error) {
+    await queue.close({ timeoutMs: 0 });
+    await recall?.close();
+    await memory.close();
+    await engine.dispose();
+    throw error;
+  }
+
   tunnel = new TunnelClient({
     edgeUrl: config.edgeUrl,
     coreId: config.coreId,
@@ -152,7 +174,15 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
         });
   tunnel.start();
   log.info(
-    { coreId: config.coreId, edge: config.edgeUrl, engine: engine.name, queue: queue.kind, memory: memory.stateTier, recall: recall?.embedder.name ?? 'off' },
+    {
+      coreId: config.coreId,
+      edge: config.edgeUrl,
+      engine: engine.name,
+      queue: queue.kind,
+      memory: memory.stateTier,
+      recall: recall?.embedder.name ?? 'off',
+      mqtt: config.mqtt ? 'on' : 'off',
+    },
     'core started',
   );
 
@@ -162,6 +192,8 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
   const stop = async () => {
     tunnel.setCredits(0);
     const { returned, abandoned } = await queue.close({ timeoutMs: config.jobs.shutdownTimeoutMs });
+    // Running MQTT replies finish and are published; unanswered messages stay with the broker.
+    await mqtt?.stop();
     if (returned.length + abandoned.length > 0) log.info({ returned: returned.length, abandoned: abandoned.length }, 'left for the Relay to redeliver');
     await tunnel.stop();
     await admin?.close();
