@@ -23,8 +23,10 @@ export class CoreProcess {
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
 
-  constructor(env: Record<string, string>, args: string[] = ['start']) {
+  /** `options.cwd`: the working folder (where `.env` is read and relative paths start); default this one. */
+  constructor(env: Record<string, string>, args: string[] = ['start'], options: { cwd?: string } = {}) {
     this.child = spawn(process.execPath, [HEARTH_BIN, ...args], {
+      cwd: options.cwd,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

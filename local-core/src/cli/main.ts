@@ -130,6 +130,10 @@ pair
 // `hearth notes ...` (long-term recall); onnxruntime is loaded only when a notes command runs.
 (await import('./notes.js')).registerNotesCommand(program);
 
+// `hearth init` (first set-up) and `hearth doctor` (what is wrong, and how to fix it).
+(await import('./init.js')).registerInitCommand(program);
+(await import('./doctor.js')).registerDoctorCommand(program);
+
 program
   .command('edge')
   .description('run the edge alone under workerd (wrangler dev) on this machine')

@@ -1,0 +1,53 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { EDGE_SECRETS } from '@hearth/shared';
+import { describe, expect, it } from 'vitest';
+import { DEPLOYED_PLACEHOLDER, deploymentSecrets, initCommands, publicEdgeUrl, telegramSetWebhook } from '../../src/cli/init-steps.js';
+
+describe('deployment secrets', () => {
+  it('names the core key and only the chosen platforms’ secrets', () => {
+    expect(deploymentSecrets(['telegram'])).toEqual(['HEARTH_CORE_JWKS', 'TELEGRAM_WEBHOOK_SECRET', 'TELEGRAM_BOT_TOKEN']);
+    expect(deploymentSecrets(['whatsapp'])).toEqual([
+      'HEARTH_CORE_JWKS',
+      'WHATSAPP_VERIFY_TOKEN',
+      'WHATSAPP_APP_SECRET',
+      'WHATSAPP_ACCESS_TOKEN',
+      'WHATSAPP_PHONE_NUMBER_ID',
+    ]);
+  });
+
+  it('covers every secret the edge reads when both platforms are on', () => {
+    expect(deploymentSecrets(['telegram', 'whatsapp'])).toEqual(expect.arrayContaining([...EDGE_SECRETS]));
+  });
+});
+
+describe('public edge URL', () => {
+  it('keeps a public https URL, and uses the deployed placeholder for local or plain-http ones', () => {
+    expect(publicEdgeUrl('https://hearth.example.workers.dev/')).toBe('https://hearth.example.workers.dev');
+    expect(publicEdgeUrl('http://127.0.0.1:8787')).toBe(DEPLOYED_PLACEHOLDER);
+    expect(publicEdgeUrl('https://localhost:8787')).toBe(DEPLOYED_PLACEHOLDER);
+    expect(publicEdgeUrl('http://edge.example.com')).toBe(DEPLOYED_PLACEHOLDER);
+  });
+});
+
+describe('setWebhook', () => {
+  it('is the README’s command, word for word', async () => {
+    const readme = await readFile(resolve(import.meta.dirname, '../../../README.md'), 'utf8');
+    expect(readme).toContain(telegramSetWebhook('http://127.0.0.1:8787'));
+  });
+
+  it('points at a configured public edge', () => {
+    expect(telegramSetWebhook('https://edge.example.com')).toContain('-d "url=https://edge.example.com/webhooks/telegram"');
+  });
+
+  it('is given only for Telegram, and WhatsApp gets its callback, token and field', () => {
+    const whatsappOnly = initCommands('https://edge.example.com', ['whatsapp'], '/x/edge-worker', '/x/edge-worker/.dev.vars');
+    expect(whatsappOnly.telegramSetWebhook).toBeUndefined();
+    expect(whatsappOnly.whatsapp).toEqual({
+      callbackUrl: 'https://edge.example.com/webhooks/whatsapp',
+      verifyToken: { variable: 'WHATSAPP_VERIFY_TOKEN', file: '/x/edge-worker/.dev.vars' },
+      fields: ['messages'],
+    });
+    expect(initCommands('http://127.0.0.1:8787', ['telegram'], '/x', '/x/.dev.vars').whatsapp).toBeUndefined();
+  });
+});
