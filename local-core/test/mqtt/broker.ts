@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { access, constants, writeFile } from 'node:fs/promises';
-import { connect as connectTcp, createServer } from 'node:net';
+import { connect as connectTcp } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tempDir } from '../support.js';
+import { freePort, tempDir } from '../support.js';
 
 /** A private Mosquitto for a test file: its URL, and how to restart (a broker outage) or stop it. */
 export interface TestBroker {
@@ -31,16 +31,6 @@ async function findMosquitto(): Promise<string> {
     if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
   }
   throw new Error(`the MQTT tests need a real Mosquitto broker and found no mosquitto on PATH, /usr/sbin or /usr/local/sbin: ${HOW_TO_INSTALL}`);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === 'string') throw new Error('could not find a free port');
-  return address.port;
 }
 
 const accepts = (port: number) =>
