@@ -201,8 +201,7 @@ export class Pipeline {
     });
     const text = reply ?? unknownCommandReply(command);
     // Kept as the answer (a redelivery after a restart repeats it) but not as conversation.
-    const { generation } = await this.options.memory.recall(message.conversation.id, 1);
-    this.options.memory.remember({ generation, turns: [], answer: this.answerRecord(message, text) });
+    this.options.memory.recordAnswer(this.answerRecord(message, text));
     return text;
   }
 

@@ -140,6 +140,11 @@ export class Memory implements AsyncDisposable {
     }
   }
 
+  /** Keeps the reply given to a message that is not part of the conversation (a command's answer). */
+  recordAnswer(answer: Answer): void {
+    this.history.recordAnswer(answer);
+  }
+
   /** The reply already given to `messageId`, for answering a redelivery from disk. */
   answerFor(messageId: string): Answer | undefined {
     return this.history.answer(messageId);
