@@ -243,8 +243,7 @@ export async function checkTunnel(config: CoreConfig, keySet: CoreKeySet | undef
   if (!keySet) return warn('tunnel', name, 'not checked: no usable core key', 'fix the core key check first');
   if (!edgeReachable) return warn('tunnel', name, 'not checked: the edge did not answer', 'fix the edge check first');
   try {
-    const coreId = `${config.coreId.slice(0, 121)}.doctor`;
-    const result = await ownerRequest({ edgeUrl: config.edgeUrl, coreId, keySet, timeoutMs: NETWORK_TIMEOUT_MS * 2 }, { action: 'list' });
+    const result = await ownerRequest({ edgeUrl: config.edgeUrl, coreId: config.coreId, purpose: 'doctor', keySet, timeoutMs: NETWORK_TIMEOUT_MS * 2 }, { action: 'list' });
     if (!result.ok) return fail('tunnel', name, `the edge opened the tunnel but refused a command: ${result.error ?? 'no reason given'}`, 'run the same Hearth version at both ends');
     return ok('tunnel', name, 'the edge accepts this core key: a tunnel opened and answered');
   } catch (error) {

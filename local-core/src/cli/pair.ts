@@ -12,7 +12,7 @@ import { ownerRequest } from '../tunnel/owner-request.js';
  */
 export async function pairCommand(config: CoreConfig, command: AccessCommand): Promise<AccessResultFrame> {
   const keySet = await readKeySet(config.keyFile);
-  const result = await ownerRequest({ edgeUrl: config.edgeUrl, coreId: `${config.coreId.slice(0, 122)}.owner`, keySet }, command);
+  const result = await ownerRequest({ edgeUrl: config.edgeUrl, coreId: config.coreId, purpose: 'owner', keySet }, command);
   if (!result.ok) throw new ConfigError(result.error ?? 'the edge refused the command');
   return result;
 }

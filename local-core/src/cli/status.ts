@@ -17,7 +17,7 @@ export interface StatusReport {
  */
 export async function gatherStatus(config: CoreConfig): Promise<StatusReport> {
   const edge = readKeySet(config.keyFile)
-    .then((keySet) => ownerRequest({ edgeUrl: config.edgeUrl, coreId: `${config.coreId.slice(0, 121)}.status`, keySet, timeoutMs: 10_000 }, { action: 'status' }))
+    .then((keySet) => ownerRequest({ edgeUrl: config.edgeUrl, coreId: config.coreId, purpose: 'status', keySet, timeoutMs: 10_000 }, { action: 'status' }))
     .then(
       (result): StatusReport['edge'] => (result.status ? { ok: true, status: result.status } : { ok: false, error: result.error ?? 'no status in the answer' }),
       (error: unknown): StatusReport['edge'] => ({ ok: false, error: error instanceof Error ? error.message : String(error) }),

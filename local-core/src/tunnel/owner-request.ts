@@ -12,8 +12,10 @@ import { tunnelUrl } from './url.js';
 
 export interface OwnerRequestOptions {
   edgeUrl: string;
-  /** Named in the edge's logs; the session takes no deliveries whatever its name. */
+  /** This core's id (HEARTH_CORE_ID). */
   coreId: string;
+  /** What the session is for (`owner`, `status`, `doctor`): it shows as `<core id>.<purpose>` in the edge's logs. */
+  purpose: string;
   keySet: CoreKeySet;
   /** How long to wait for the edge's answer, dial included. */
   timeoutMs?: number;
@@ -28,7 +30,9 @@ export interface OwnerRequestOptions {
  * @throws ConfigError when the edge cannot be reached, refuses the key, or does not answer
  */
 export async function ownerRequest(options: OwnerRequestOptions, command: AccessCommand): Promise<AccessResultFrame> {
-  const { edgeUrl, coreId, keySet, timeoutMs = 15_000 } = options;
+  const { edgeUrl, keySet, purpose, timeoutMs = 15_000 } = options;
+  // Core ids are at most 128 characters, in the token and in hello alike.
+  const coreId = `${options.coreId.slice(0, 127 - purpose.length)}.${purpose}`;
   const url = tunnelUrl(edgeUrl);
   const token = await signTunnelToken(keySet, coreId);
   const requestId = crypto.randomUUID();
