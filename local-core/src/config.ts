@@ -87,8 +87,7 @@ function loadParts<T extends Record<string, unknown>>(loaders: { [K in keyof T]:
       problems.push(error.message);
     }
   }
-  // Parts that read the same variable report it once.
-  if (problems.length > 0) throw new ConfigError([...new Set(problems)].join('\n'));
+  if (problems.length > 0) throw new ConfigError(problems.join('\n'));
   return parts as T;
 }
 
@@ -100,28 +99,26 @@ function loadParts<T extends Record<string, unknown>>(loaders: { [K in keyof T]:
  * const config = loadCoreConfig(process.env);
  */
 export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
-  const { e, memory, jobs, recall, redaction, mqtt } = loadParts<{
+  const { e, memory, jobs, recall, redaction } = loadParts<{
     e: z.infer<typeof CoreEnvSchema>;
     memory: MemoryConfig;
     jobs: JobsConfig;
     recall: RecallConfig;
     redaction: RedactionConfig;
-    mqtt: MqttConfig | undefined;
   }>({
     e: () => parseEnv(CoreEnvSchema, env),
     memory: () => loadMemoryConfig(env),
     jobs: () => loadJobsConfig(env),
     recall: () => loadRecallConfig(env),
     redaction: () => redactionConfigFromEnv(parseEnv(RedactionEnvSchema, env)),
-    // Its client id derives from HEARTH_CORE_ID, checked with the core's own variables.
-    mqtt: () => loadMqttConfig(env, parseEnv(CoreEnvSchema, env).HEARTH_CORE_ID),
   });
   return {
     memory,
     jobs,
     recall,
     redaction,
-    mqtt,
+    // Its client id derives from the core id, so it is read once the core's variables are valid.
+    mqtt: loadMqttConfig(env, e.HEARTH_CORE_ID),
     edgeUrl: e.HEARTH_EDGE_URL.replace(/\/+$/, ''),
     coreId: e.HEARTH_CORE_ID,
     keyFile: e.HEARTH_KEY_FILE,
