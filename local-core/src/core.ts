@@ -164,7 +164,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
             core_id: config.coreId,
             version: VERSION,
             started_at: started,
-            tunnel: { state: tunnel?.state, edge: config.edgeUrl, credits: tunnel?.currentCredits },
+            tunnel: { state: tunnel?.state ?? 'idle', edge: config.edgeUrl, credits: tunnel?.currentCredits ?? 0 },
             engine: { name: engine.name, model: engine.describe(), sequences: engine.sequences },
             queue: { kind: queue.kind, ...(await queue.counts()), held: held.size },
             memory: { state_tier: memory.stateTier, ...memory.stats() },

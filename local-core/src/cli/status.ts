@@ -1,6 +1,7 @@
 import type { EdgeStatus } from '@hearth/shared';
 import type { CoreConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { CoreStatusSchema, type CoreStatus } from '../observability/core-status.js';
 import { readKeySet } from '../keys/key-store.js';
 import { ownerRequest } from '../tunnel/owner-request.js';
 
@@ -8,7 +9,7 @@ export interface StatusReport {
   /** The edge's view (through the tunnel), or why it could not be had. */
   edge: { ok: true; status: EdgeStatus } | { ok: false; error: string };
   /** This machine's core (its admin port), or why it could not be reached. */
-  core: { ok: true; status: Record<string, unknown> } | { ok: false; error: string };
+  core: { ok: true; status: CoreStatus } | { ok: false; error: string };
 }
 
 /**
@@ -27,7 +28,7 @@ export async function gatherStatus(config: CoreConfig): Promise<StatusReport> {
     config.admin.port === 0
       ? Promise.resolve<StatusReport['core']>({ ok: false, error: 'HEARTH_ADMIN_PORT is 0: the core has no admin port' })
       : fetch(adminUrl, { signal: AbortSignal.timeout(5_000) })
-          .then(async (response) => ({ ok: true as const, status: (await response.json()) as Record<string, unknown> }))
+          .then(async (response) => ({ ok: true as const, status: CoreStatusSchema.parse(await response.json()) }))
           .catch((): StatusReport['core'] => ({ ok: false, error: `no core answers at ${adminUrl} (not running on this machine, or another HEARTH_ADMIN_PORT)` }));
   return { edge: await edge, core: await core };
 }
@@ -51,17 +52,10 @@ export function formatStatus(report: StatusReport): string {
     lines.push(`edge: unreachable: ${report.edge.error}`);
   }
   if (report.core.ok) {
-    const c = report.core.status as {
-      core_id?: string;
-      tunnel?: { state?: string; credits?: number };
-      engine?: { model?: string };
-      queue?: { kind?: string; waiting?: number; running?: number };
-      memory?: { state_tier?: string };
-      rss_bytes?: number;
-    };
+    const c = report.core.status;
     lines.push(
-      `core ${c.core_id}: tunnel ${c.tunnel?.state}, window ${c.tunnel?.credits}; ${c.engine?.model}`,
-      `  queue (${c.queue?.kind}): ${c.queue?.running} running, ${c.queue?.waiting} waiting; sessions in ${c.memory?.state_tier}; memory ${Math.round((c.rss_bytes ?? 0) / 2 ** 20)} MiB`,
+      `core ${c.core_id}: tunnel ${c.tunnel.state}, window ${c.tunnel.credits}; ${c.engine.model}`,
+      `  queue (${c.queue.kind}): ${c.queue.running} running, ${c.queue.waiting} waiting; sessions in ${c.memory.state_tier}; memory ${Math.round(c.rss_bytes / 2 ** 20)} MiB`,
     );
   } else {
     lines.push(`core: ${report.core.error}`);

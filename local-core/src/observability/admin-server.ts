@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { CoreStatus } from './core-status.js';
 import type { CoreMetrics } from './metrics.js';
 
 export interface AdminServerOptions {
@@ -12,7 +13,7 @@ export interface AdminServerOptions {
   /** Whether the core can take work (the tunnel is up), with details for people. */
   health: () => { ok: boolean; [detail: string]: unknown };
   /** The core's state for `hearth status`. */
-  status: () => Promise<Record<string, unknown>>;
+  status: () => Promise<CoreStatus>;
   log: Logger;
 }
 
