@@ -8,7 +8,6 @@ import { loadRecallConfig } from '../src/recall/config.js';
 import { createEmbedder } from '../src/recall/create-embedder.js';
 import { Recall } from '../src/recall/recall.js';
 import { EchoEngine } from '../src/inference/engine.js';
-import { LocalJobQueue } from '../src/jobs/local-queue.js';
 import { Pipeline, TIMED_OUT_NOTE } from '../src/pipeline.js';
 import { silentLogger } from './support.js';
 
@@ -225,27 +224,6 @@ describe('Pipeline', () => {
     } finally {
       await recall.close();
     }
-  });
-
-  it('leaves a failed generation unacked, and the job queue retries it with backoff', async () => {
-    // A model error on the first run only (an engine that fails once, then works).
-    class FailingOnce extends EchoEngine {
-      failures = 1;
-      override async reply(...args: Parameters<EchoEngine['reply']>): Promise<string> {
-        if (this.failures-- > 0) throw new Error('model error');
-        return super.reply(...args);
-      }
-    }
-    const { sent, pipeline } = setup(() => true, new FailingOnce());
-    const queue = new LocalJobQueue<DeliverFrame>({ attempts: 3, backoffMs: 10 });
-    const retried: number[] = [];
-    queue.on('retrying', (_job, _error, delayMs) => retried.push(delayMs));
-    await queue.process(({ data }) => pipeline.handle(data), { concurrency: 2 });
-    await queue.add('telegram:9:90', await delivery(message(90, 'try again')));
-    await expect.poll(() => sent.filter((f) => f.type === 'ack').length).toBe(1);
-    expect(sent.find((f) => f.type === 'ack')).toMatchObject({ reply: { text: 'try again' } });
-    expect(retried).toEqual([10]);
-    await queue.close();
   });
 
   it('answers a message that came another way (MQTT) once per id, streaming nothing to the edge', async () => {
