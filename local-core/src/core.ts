@@ -89,12 +89,25 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
 
   // Deliveries received and not yet done here: they count against the window until acked.
   const held = new Set<string>();
-  const updateCredits = async () => {
-    const credits = await queueCreditWindow(queue, { sequences: engine.sequences, held: held.size });
-    tunnel?.setCredits(credits);
+  // One window computation at a time (with BullMQ each reads counts from Redis): events during
+  // one ask for one more pass, and a stale count can never land after a fresher one.
+  let updating = false;
+  let stale = false;
+  const refreshCredits = () => {
+    stale = true;
+    if (updating) return;
+    updating = true;
+    void (async () => {
+      while (stale) {
+        stale = false;
+        tunnel?.setCredits(await queueCreditWindow(queue, { sequences: engine.sequences, held: held.size }));
+      }
+    })()
+      .catch((error: unknown) => log.warn({ err: error instanceof Error ? error.message : String(error) }, 'credits not updated'))
+      .finally(() => {
+        updating = false;
+      });
   };
-  const refreshCredits = () =>
-    void updateCredits().catch((error: unknown) => log.warn({ err: error instanceof Error ? error.message : String(error) }, 'credits not updated'));
   queue.on('completed', (job) => {
     held.delete(job.id);
     refreshCredits();
