@@ -139,12 +139,9 @@ export class Relay extends DurableObject<Env> {
     return listDeadLetters(this.sql, limit);
   }
 
-  /** Queue depth and connected cores, for status. */
-  async stats(): Promise<{ pending: number; cores: { coreId: string; window: number }[] }> {
-    return {
-      pending: pendingCount(this.sql),
-      cores: this.sessions().map(({ session }) => ({ coreId: session.coreId, window: session.window })),
-    };
+  /** What `hearth status` shows (over the tunnel), for callers inside the deployment. */
+  async stats(): Promise<EdgeStatus> {
+    return this.status(Date.now());
   }
 
   // ---- the tunnel ----------------------------------------------------------------------------
