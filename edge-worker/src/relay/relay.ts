@@ -57,6 +57,8 @@ const buttonsOf = (reply: { buttons?: ReplyButtons | undefined }): { buttons?: R
 const SEND_MAX_ATTEMPTS = 10;
 const SEND_BACKOFF_BASE_MS = 1_000;
 const SEND_BACKOFF_MAX_MS = 300_000;
+/** Streamed text extends a delivery's deadline at most this often (progress frames do it too). */
+const PARTIAL_AS_PROGRESS_MS = 1_000;
 /** Typing indicators are refreshed at most this often per conversation. */
 const TYPING_EVERY_MS = 4_000;
 /** Answered message ids and sent reply keys are kept this long, to recognise repeats. */
@@ -75,6 +77,8 @@ export class Relay extends DurableObject<Env> {
   private readonly lastSeen = new Map<string, number>();
   private readonly wokeAt = Date.now();
   private readonly lastTyping = new Map<string, number>();
+  /** When a partial frame last counted as progress, per message in flight. */
+  private readonly lastPartial = new Map<string, number>();
   private readonly pacer = new SendPacer();
   /** What this object has done since it woke, for `hearth status` (the logs have the detail). */
   private readonly counters = new RelayCounters();
@@ -247,15 +251,23 @@ export class Relay extends DurableObject<Env> {
       case 'credit':
         writeSession(ws, { ...session, window: frame.credits });
         return this.pump();
+      case 'partial': {
+        // Streamed text is progress too (it is not stored: platforms get the whole reply with the
+        // ack). It comes several times a second; a storage write for each would buy nothing.
+        const now = Date.now();
+        if (now - (this.lastPartial.get(frame.message_id) ?? 0) < PARTIAL_AS_PROGRESS_MS) return;
+        // Entries leave with the ack; one that never comes (a dead letter) is all this could keep.
+        if (this.lastPartial.size > 10_000) this.lastPartial.clear();
+        this.lastPartial.set(frame.message_id, now);
+        if (extendDeadline(this.sql, frame.message_id, now + delivery.ackTimeoutMs)) this.typing(frame.message_id);
+        return;
+      }
       case 'progress':
-      case 'partial':
-        // Streamed text is progress too. (It is not stored: platforms get the whole reply with the ack.)
-        if (extendDeadline(this.sql, frame.message_id, Date.now() + delivery.ackTimeoutMs)) {
-          this.typing(frame.message_id);
-        }
+        if (extendDeadline(this.sql, frame.message_id, Date.now() + delivery.ackTimeoutMs)) this.typing(frame.message_id);
         return;
       case 'ack': {
         const { reply } = frame;
+        this.lastPartial.delete(frame.message_id);
         const { acked, replied } = this.ctx.storage.transactionSync(() => {
           const now = Date.now();
           // The reply is kept even when the ack is void (the delivery moved on): it answers the
