@@ -11,3 +11,4 @@ export * from './config/env-schema.js';
 export * from './access/access.js';
 export * from './reply-buttons.js';
 export * from './redaction/index.js';
+export * from './client/index.js';

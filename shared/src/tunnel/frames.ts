@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SenderKeySchema } from '../access/access.js';
+import { ConversationSummarySchema, HistoryItemSchema, HistoryQuerySchema } from '../client/history.js';
 import { ReplyButtonsSchema } from '../reply-buttons.js';
 
 /**
@@ -21,6 +22,10 @@ export const HelloFrame = frame('hello', {
   core_id: z.string().min(1).max(128),
   credits,
   software: z.string().max(128).optional(),
+  /** The model this core answers with, as `GET /v1/models` lists it. */
+  model: z.object({ id: z.string().min(1).max(256), description: z.string().max(512) }).optional(),
+  /** This core answers `history` requests from its disk (owner sessions of the CLI do not). */
+  serves_history: z.boolean().optional(),
 });
 
 /**
@@ -37,7 +42,13 @@ export const CreditFrame = frame('credit', { credits });
 export const AckFrame = frame('ack', {
   message_id: z.string().min(1).max(256),
   reply: z
-    .object({ key: z.string().min(1).max(300), text: z.string().min(1).max(65_536), buttons: ReplyButtonsSchema.optional() })
+    .object({
+      key: z.string().min(1).max(300),
+      text: z.string().min(1).max(65_536),
+      buttons: ReplyButtonsSchema.optional(),
+      /** When the core stored the reply in its history (ms): its cursor for API clients. */
+      created_at: z.number().int().nonnegative().optional(),
+    })
     .optional(),
 });
 
@@ -74,6 +85,19 @@ export const ReplyFrame = frame('reply', {
 const requestId = z.string().min(1).max(64);
 
 /**
+ * The answer to a `history` request: `ok: false` with `error`, or the turns (oldest first) and
+ * whether more follow, or the conversations.
+ */
+export const HistoryResultFrame = frame('history_result', {
+  request_id: requestId,
+  ok: z.boolean(),
+  error: z.string().max(1_000).optional(),
+  items: z.array(HistoryItemSchema).optional(),
+  has_more: z.boolean().optional(),
+  conversations: z.array(ConversationSummarySchema).optional(),
+});
+
+/**
  * An owner's access command (`hearth pair ...`), answered by one `access_result` with the same
  * `request_id`. Only a holder of the core key opens a tunnel, so only the owner gets here.
  */
@@ -88,6 +112,8 @@ export const AccessFrame = frame('access', {
     z.object({ action: z.literal('list') }),
     /** The Relay's state and counters, for `hearth status`. */
     z.object({ action: z.literal('status') }),
+    /** Refuses a client token from now on (`hearth token revoke`); kept until it would expire anyway. */
+    z.object({ action: z.literal('revoke_token'), jti: z.string().min(1).max(128), expires_at: z.number().int() }),
   ]),
 });
 
@@ -154,6 +180,18 @@ export const AccessResultFrame = frame('access_result', {
   senders: z.array(ApprovedSender).optional(),
   /** status */
   status: EdgeStatusSchema.optional(),
+  /** revoke_token: whether the token was not revoked already. */
+  token_revoked: z.boolean().optional(),
+});
+
+/**
+ * A client asks for a user's history (`GET /v1/conversations...`, catch-up of the live stream):
+ * the edge keeps none, so a core answers from its disk with one `history_result`.
+ */
+export const HistoryFrame = frame('history', {
+  request_id: requestId,
+  user: z.string().min(1).max(64),
+  query: HistoryQuerySchema,
 });
 
 /**
@@ -182,6 +220,7 @@ export const CoreFrame = z.discriminatedUnion('type', [
   PartialFrame,
   ReplyFrame,
   AccessFrame,
+  HistoryResultFrame,
   PingFrame,
   PongFrame,
 ]);
@@ -191,6 +230,7 @@ export const EdgeFrame = z.discriminatedUnion('type', [
   CancelFrame,
   ErrorFrame,
   AccessResultFrame,
+  HistoryFrame,
   PingFrame,
   PongFrame,
 ]);
@@ -208,6 +248,8 @@ export type DeliverFrame = z.infer<typeof DeliverFrame>;
 export type CancelFrame = z.infer<typeof CancelFrame>;
 export type AccessCommand = z.infer<typeof AccessFrame>['command'];
 export type AccessResultFrame = z.infer<typeof AccessResultFrame>;
+export type HistoryFrame = z.infer<typeof HistoryFrame>;
+export type HistoryResultFrame = z.infer<typeof HistoryResultFrame>;
 
 /**
  * The heartbeat, byte for byte. The Relay answers it with a WebSocket auto-response so a

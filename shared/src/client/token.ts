@@ -1,0 +1,80 @@
+import { SignJWT } from 'jose';
+import { z } from 'zod';
+import { SIGNING_ALG, importCoreKey, keyFor, type CoreKeySet } from '../crypto/core-keys.js';
+import { ApiUserIdSchema } from './ids.js';
+
+/**
+ * Client tokens: what phones, browsers and tools present to the edge's `/v1` routes
+ * (`Authorization: Bearer …`, or as the OpenAI API key). The core issues them (`hearth token
+ * issue`), signed with its own key for the `hearth:api` audience, so no other credential has to
+ * exist; a deployment may also trust its identity provider's JWKS (edge configuration).
+ *
+ * Scopes gate routes: `chat:write` (send), `chat:read` (history, models), `sync` (the live
+ * stream and catch-up across devices), `admin` (the edge's status).
+ */
+export const ClientScopeSchema = z.enum(['chat:write', 'chat:read', 'sync', 'admin']);
+export type ClientScope = z.infer<typeof ClientScopeSchema>;
+export const CLIENT_SCOPES = ClientScopeSchema.options;
+/** What `hearth token issue` grants unless told otherwise. */
+export const DEFAULT_CLIENT_SCOPES: readonly ClientScope[] = ['chat:read', 'chat:write', 'sync'];
+
+/** `iss` of tokens the core signs; verified against the core's key (HEARTH_CORE_JWKS). */
+export const CORE_CLIENT_ISSUER = 'hearth';
+/** `aud` of client tokens unless the deployment sets HEARTH_CLIENT_AUDIENCE. */
+export const CLIENT_AUDIENCE = 'hearth:api';
+export const MAX_CLIENT_TOKEN_TTL_SECONDS = 366 * 86_400;
+
+/**
+ * The claims the edge relies on, after the signature, `exp`, `nbf`, `iss` and `aud` were checked
+ * by jose. `scope` is the OAuth space-separated string (RFC 9068); `scp` (an array, as some
+ * identity providers write it) is read too. Unknown scopes are ignored, not an error.
+ */
+export const ClientClaimsSchema = z
+  .object({
+    sub: ApiUserIdSchema,
+    jti: z.string().min(1).max(128).optional(),
+    exp: z.number().int(),
+    scope: z.string().max(1_000).optional(),
+    scp: z.array(z.string().max(64)).max(32).optional(),
+  })
+  .transform(({ sub, jti, exp, scope, scp }) => ({
+    user: sub,
+    jti,
+    exp,
+    scopes: new Set([...(scope?.split(' ') ?? []), ...(scp ?? [])].filter((s): s is ClientScope => ClientScopeSchema.safeParse(s).success)),
+  }));
+export type ClientClaims = z.infer<typeof ClientClaimsSchema>;
+
+export interface IssueClientToken {
+  user: string;
+  scopes: readonly ClientScope[];
+  ttlSeconds: number;
+  /** Defaults to {@link CLIENT_AUDIENCE}; must match the edge's HEARTH_CLIENT_AUDIENCE. */
+  audience?: string;
+}
+
+/**
+ * Signs a client token with the core key. Returns the token and its id (`jti`), which is what
+ * `hearth token revoke` sends to the edge.
+ *
+ * @example
+ * const { token } = await signClientToken(keySet, { user: 'ada', scopes: ['chat:read'], ttlSeconds: 3600 });
+ */
+export async function signClientToken(keySet: CoreKeySet, options: IssueClientToken): Promise<{ token: string; jti: string; expiresAt: number }> {
+  const user = ApiUserIdSchema.parse(options.user);
+  const jwk = keyFor(keySet, 'sig');
+  const jti = crypto.randomUUID();
+  const now = Math.floor(Date.now() / 1000);
+  const expiresAt = now + options.ttlSeconds;
+  const token = await new SignJWT({ scope: [...new Set(options.scopes)].join(' ') })
+    .setProtectedHeader({ alg: SIGNING_ALG, kid: jwk.kid, typ: 'at+jwt' })
+    .setIssuer(CORE_CLIENT_ISSUER)
+    .setSubject(user)
+    .setAudience(options.audience ?? CLIENT_AUDIENCE)
+    .setJti(jti)
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setExpirationTime(expiresAt)
+    .sign(await importCoreKey(jwk));
+  return { token, jti, expiresAt };
+}
