@@ -51,6 +51,11 @@ export default defineConfig({
                 HEARTH_QUEUE_MAX: '40',
                 HEARTH_QUEUE_TTL: '3600',
                 HEARTH_EXPIRED_NOTICE: 'Sorry, your message expired before I could answer.',
+                // Client API limits small enough to reach in a test.
+                HEARTH_API_RATE_TOKEN: '20',
+                HEARTH_API_RATE_USER: '30',
+                HEARTH_HISTORY_TIMEOUT_MS: '2000',
+                HEARTH_COMPLETION_TIMEOUT_MS: '5000',
               },
             },
           })),

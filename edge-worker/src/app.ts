@@ -12,6 +12,8 @@ import { coreAuth } from './auth/core-token.js';
 import { directReply } from './diagnostics/direct-reply.js';
 import { platformHandshake, platformWebhook } from './platforms/webhook.js';
 import { tunnelUpgrade } from './tunnel/route.js';
+import { ApiError, errorTypeOf } from './api/errors.js';
+import { v1 } from './api/routes.js';
 
 /** Webhook bodies past this are refused with 413 before they are read (Telegram's are a few KiB). */
 export const MAX_WEBHOOK_BYTES = 1_048_576;
@@ -25,6 +27,7 @@ const ERROR_CODES: Record<number, string> = {
   405: 'method_not_allowed',
   413: 'payload_too_large',
   426: 'upgrade_required',
+  429: 'rate_limited',
   502: 'upstream_failed',
   503: 'unavailable',
 };
@@ -34,9 +37,9 @@ export const app = new Hono<AppEnv>();
 const withSecureHeaders = secureHeaders();
 
 app.use(requestId());
-// The tunnel's 101 comes from the Relay with immutable headers, and security headers mean
+// The tunnels' 101s come from the Relay with immutable headers, and security headers mean
 // nothing to a WebSocket upgrade: every other response gets them.
-app.use((c, next) => (c.req.path === '/tunnel' ? next() : withSecureHeaders(c, next)));
+app.use((c, next) => (c.req.header('Upgrade')?.toLowerCase() === 'websocket' ? next() : withSecureHeaders(c, next)));
 
 app.get('/healthz', (c) => c.json({ ok: true }));
 
@@ -65,6 +68,7 @@ app.post('/webhooks/:platform', webhookBodyLimit, platformWebhook);
 app.get('/webhooks/:platform', platformHandshake);
 
 app.get('/tunnel', coreAuth('tunnel'), tunnelUpgrade);
+app.route('/v1', v1);
 app.get('/admin/dead-letters', coreAuth('admin'), listDeadLetters);
 
 app.use('/diagnostics/*', async (c, next) => {
@@ -81,16 +85,14 @@ app.onError((error, c) => {
   const fields = { method: c.req.method, path: c.req.path, request_id: c.get('requestId') };
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;
-    log(status >= 500 ? 'error' : 'warn', 'request_rejected', { ...fields, status, reason: error.message });
-    const response = c.json(
-      { ok: false, error: { code: ERROR_CODES[status] ?? 'error', message: error.message } },
-      status,
-    );
+    log(status >= 500 ? 'error' : 'warn', 'request_rejected', { ...fields, status, ...(error instanceof ApiError ? { code: error.code } : {}), reason: error.message });
+    const code = error instanceof ApiError ? error.code : (ERROR_CODES[status] ?? 'error');
+    const response = c.json({ ok: false, error: { code, message: error.message, type: errorTypeOf(status) } }, status);
     // Headers an exception carries (WWW-Authenticate, Retry-After) reach the client.
     for (const [name, value] of error.res?.headers ?? []) response.headers.set(name, value);
-    if (status === 503) response.headers.set('Retry-After', '30');
+    if (status === 503 && !response.headers.has('Retry-After')) response.headers.set('Retry-After', '30');
     return response;
   }
   log('error', 'request_failed', { ...fields, error: describeError(error) });
-  return c.json({ ok: false, error: { code: 'internal', message: 'internal error' } }, 500);
+  return c.json({ ok: false, error: { code: 'internal', message: 'internal error', type: 'server_error' } }, 500);
 });

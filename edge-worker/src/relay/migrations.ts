@@ -67,6 +67,13 @@ const MIGRATIONS: readonly string[] = [
    -- Buttons as JSON rows of {label, data}; a long reply resumes after its last sent part.
    ALTER TABLE outbox ADD COLUMN buttons TEXT;
    ALTER TABLE outbox ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;`,
+
+  // 4: client tokens the owner revoked, kept until they would have expired.
+  `CREATE TABLE revoked_tokens (
+     jti        TEXT PRIMARY KEY,
+     expires_at INTEGER NOT NULL,                        -- ms; after it the token's exp refuses it anyway
+     revoked_at INTEGER NOT NULL
+   );`,
 ];
 
 /** Brings the schema up to date; runs inside the object's constructor, before any event. */

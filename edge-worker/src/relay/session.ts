@@ -11,6 +11,10 @@ const SessionSchema = z.object({
   window: z.number().int().nonnegative(),
   /** True once the core said hello with a compatible protocol. */
   ready: z.boolean(),
+  /** The core answers history requests (owner sessions of the CLI do not). */
+  servesHistory: z.boolean().default(false),
+  /** The model it answers with, for `GET /v1/models`. */
+  model: z.object({ id: z.string(), description: z.string() }).optional(),
 });
 export type Session = z.infer<typeof SessionSchema>;
 

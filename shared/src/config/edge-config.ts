@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AccessPolicySchema, SenderKeySchema, type AccessSettings } from '../access/access.js';
 import { parseCoreKeySet, type CoreKeySet } from '../crypto/core-keys.js';
+import { type ApiConfig, ApiVarsSchema, apiConfigOf } from './api-config.js';
 import { wholeNumber } from './env-schema.js';
 
 /**
@@ -85,6 +86,7 @@ const EdgeVarsSchema = z.object({
   HEARTH_EXPIRED_NOTICE: z.string().max(1000).optional(),
   HEARTH_DIAGNOSTICS: z.enum(['on', 'off'], { error: 'HEARTH_DIAGNOSTICS must be on or off' }).default('off'),
   HEARTH_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'HEARTH_LOG_LEVEL must be debug, info, warn or error' }).default('info'),
+  ...ApiVarsSchema.shape,
 });
 
 /** Every variable the edge reads, for launchers that pass the set ones on to workerd. */
@@ -123,6 +125,8 @@ export interface EdgeConfig {
   delivery: DeliveryLimits;
   /** Who may talk to the assistant. */
   access: AccessSettings;
+  /** The client API (`/v1`): trusted token issuers, rate limits, timeouts. */
+  api: ApiConfig;
   /** Diagnostic routes (benchmark baselines); never on in production. */
   diagnostics: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -223,6 +227,7 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
       problems.push(`${error instanceof Error ? error.message : String(error)} (run \`npx hearth keygen\`)`);
     }
   }
+  const api = apiConfigOf(v, problems);
   if (problems.length > 0 || !coreKeys) return { ok: false, problems };
   return {
     ok: true,
@@ -249,6 +254,7 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
         pairingTtlMs: v.HEARTH_PAIRING_TTL * 1000,
         pairingMaxPending: v.HEARTH_PAIRING_MAX_PENDING,
       },
+      api,
       diagnostics: v.HEARTH_DIAGNOSTICS === 'on',
       logLevel: v.HEARTH_LOG_LEVEL,
     },

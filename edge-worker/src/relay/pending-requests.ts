@@ -1,0 +1,30 @@
+/**
+ * Requests the Relay sent to a core and waits on (history), by request id: each is answered
+ * once, by the core's frame, by its timeout, or by the end of the session it went to.
+ */
+export class PendingRequests<T> {
+  private readonly waiting = new Map<string, { sessionId: string; settle: (outcome: T) => void; timer: ReturnType<typeof setTimeout> }>();
+
+  /** Waits for the answer to `requestId`, sent on `sessionId`; `onTimeout` gives the outcome if none comes. */
+  wait(requestId: string, sessionId: string, timeoutMs: number, onTimeout: () => T): Promise<T> {
+    return new Promise<T>((resolve) => {
+      const timer = setTimeout(() => this.settle(requestId, onTimeout()), timeoutMs);
+      this.waiting.set(requestId, { sessionId, settle: resolve, timer });
+    });
+  }
+
+  /** Answers a request; false when nobody waits for it (late, or unknown). */
+  settle(requestId: string, outcome: T): boolean {
+    const entry = this.waiting.get(requestId);
+    if (!entry) return false;
+    clearTimeout(entry.timer);
+    this.waiting.delete(requestId);
+    entry.settle(outcome);
+    return true;
+  }
+
+  /** Answers every request sent on a session that ended: it will never reply. */
+  settleSession(sessionId: string, outcome: T): void {
+    for (const [requestId, entry] of this.waiting) if (entry.sessionId === sessionId) this.settle(requestId, outcome);
+  }
+}
