@@ -1,0 +1,252 @@
+import { MessageSchema, encodeCursor, unseal, type HistoryItem } from '@hearth/shared';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ClientSocket, apiFetch, clientToken, freshUser } from './api-helpers.js';
+import { TestTunnel, coreKeys } from './helpers.js';
+
+/** A core on the deployment's Relay that serves history, as real cores say in their hello. */
+async function historyCore(coreId = `core-${crypto.randomUUID().slice(0, 8)}`) {
+  const tunnel = await TestTunnel.viaRoute(coreId);
+  tunnel.send({ type: 'hello', core_id: coreId, credits: 4, serves_history: true, model: { id: 'stories260K', description: 'llama on cpu' } });
+  await tunnel.next('welcome');
+  return tunnel;
+}
+
+const post = (token: string, body: unknown, headers: Record<string, string> = {}) =>
+  apiFetch('/v1/messages', token, { method: 'POST', body: JSON.stringify(body), headers });
+
+let open: { close(): void }[] = [];
+afterEach(() => {
+  for (const o of open) o.close();
+  open = [];
+});
+const track = <T extends { close(): void }>(thing: T): T => {
+  open.push(thing);
+  return thing;
+};
+
+describe('POST /v1/messages and the live stream of the user\'s devices', () => {
+  it('queues the message sealed, shows it on every device, streams the reply and its end to all of them', async () => {
+    const user = freshUser('ada');
+    const { token } = await clientToken(user);
+    const core = track(await historyCore());
+    const phone = track(await ClientSocket.open(token, { headers: { 'X-Hearth-Device': 'phone' } }));
+    const laptop = track(await ClientSocket.open(token));
+    await phone.next('synced');
+    await laptop.next('synced');
+
+    const response = await post(token, { conversation_id: 'c-1', text: 'hello from the phone', client_id: 'm1' }, { 'X-Hearth-Device': 'phone' });
+    expect(response.status).toBe(202);
+    const accepted = (await response.json()) as { id: string; conversation_id: string; cursor: string };
+    expect(accepted).toMatchObject({ id: `api:${user}:c-1:m1`, conversation_id: 'c-1', duplicate: false });
+
+    const delivery = await core.next('deliver');
+    expect(delivery).toMatchObject({ message_id: accepted.id, conversation_id: `api:${user}:c-1` });
+    const message = MessageSchema.parse(JSON.parse(await unseal(delivery.sealed, coreKeys())));
+    expect(message).toMatchObject({ platform: 'api', sender: { id: `api:${user}` }, content: { text: 'hello from the phone' } });
+    expect(message.timestamp_ms).toBeGreaterThan(0);
+
+    for (const device of [phone, laptop]) {
+      const shown = await device.next('message', (e) => e.item.message_id === accepted.id);
+      expect(shown.item).toMatchObject({ role: 'user', text: 'hello from the phone', conversation_id: 'c-1', cursor: accepted.cursor, device: 'phone' });
+    }
+
+    core.send({ type: 'partial', message_id: accepted.id, seq: 0, text: 'Once' });
+    core.send({ type: 'partial', message_id: accepted.id, seq: 1, text: ' upon' });
+    for (const device of [phone, laptop]) await device.next('delta', (e) => e.seq === 1);
+    expect(laptop.events.filter((e) => e.type === 'delta').map((e) => (e as { text: string }).text)).toEqual(['Once', ' upon']);
+
+    const createdAt = Date.now();
+    core.send({ type: 'ack', message_id: accepted.id, reply: { key: `reply:${accepted.id}`, text: 'Once upon a time', created_at: createdAt } });
+    for (const device of [phone, laptop]) {
+      const reply = await device.next('message', (e) => e.item.role === 'assistant');
+      expect(reply.item).toEqual({
+        cursor: encodeCursor({ at: createdAt, id: `reply:${accepted.id}` }),
+        message_id: `reply:${accepted.id}`,
+        conversation_id: 'c-1',
+        role: 'assistant',
+        text: 'Once upon a time',
+        created_at: createdAt,
+        in_reply_to: accepted.id,
+      });
+    }
+  });
+
+  it('stores a retried POST (same client_id or Idempotency-Key) once, and announces it once', async () => {
+    const user = freshUser('retry');
+    const { token } = await clientToken(user);
+    const core = track(await historyCore());
+    const device = track(await ClientSocket.open(token));
+    await device.next('synced');
+    const first = await post(token, { conversation_id: 'c-2', text: 'once' }, { 'Idempotency-Key': 'k-1' });
+    const again = await post(token, { conversation_id: 'c-2', text: 'once' }, { 'Idempotency-Key': 'k-1' });
+    expect([first.status, again.status]).toEqual([202, 202]);
+    expect(await again.json()).toMatchObject({ id: `api:${user}:c-2:k-1`, duplicate: true });
+    const delivery = await core.next('deliver');
+    core.send({ type: 'ack', message_id: delivery.message_id, reply: { key: `reply:${delivery.message_id}`, text: 'ok' } });
+    await device.next('message', (e) => e.item.role === 'assistant');
+    expect((await core.barrier()).filter((f) => f.type === 'deliver')).toEqual([]);
+    expect(device.events.filter((e) => e.type === 'message' && e.item.role === 'user')).toHaveLength(1);
+  });
+
+  it('takes messages over the socket with chat:write, and refuses them without it', async () => {
+    const user = freshUser('ws');
+    const writer = track(await ClientSocket.open((await clientToken(user)).token));
+    const reader = track(await ClientSocket.open((await clientToken(user, ['sync'])).token));
+    const core = track(await historyCore());
+    await writer.next('synced');
+    await reader.next('synced');
+
+    writer.ws.send(JSON.stringify({ type: 'send', conversation_id: 'c-3', text: 'typed on the laptop', client_id: 'w1' }));
+    expect(await writer.next('accepted')).toMatchObject({ id: `api:${user}:c-3:w1` });
+    expect((await reader.next('message')).item).toMatchObject({ text: 'typed on the laptop', role: 'user' });
+    const delivery = await core.next('deliver');
+    expect(delivery.message_id).toBe(`api:${user}:c-3:w1`);
+    core.send({ type: 'ack', message_id: delivery.message_id, reply: { key: `reply:${delivery.message_id}`, text: 'noted' } });
+
+    reader.ws.send(JSON.stringify({ type: 'send', conversation_id: 'c-3', text: 'me too' }));
+    expect(await reader.next('error')).toMatchObject({ code: 'insufficient_scope' });
+    writer.ws.send('{"type":"send"');
+    expect(await writer.next('error')).toMatchObject({ code: 'bad_request' });
+    writer.ws.send(JSON.stringify({ type: 'send', conversation_id: 'no:colons', text: 'x' }));
+    expect(await writer.next('error', (e) => e.message.includes('conversation id'))).toBeTruthy();
+  });
+
+  it('refuses bad bodies with 400 and a stable code, and queues nothing', async () => {
+    const { token } = await clientToken(freshUser('bad'));
+    const cases: [BodyInit, string][] = [
+      ['{"conversation_id":', 'bad_request'],
+      [JSON.stringify({ conversation_id: 'c-4' }), 'invalid_request'],
+      [JSON.stringify({ conversation_id: 'api:other:c', text: 'x' }), 'invalid_request'],
+      [JSON.stringify({ conversation_id: 'c-4', text: '' }), 'invalid_request'],
+      [JSON.stringify({ conversation_id: 'c-4', text: 'x', client_id: 'has space' }), 'invalid_request'],
+    ];
+    for (const [body, code] of cases) {
+      const response = await apiFetch('/v1/messages', token, { method: 'POST', body });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ ok: false, error: { code } });
+    }
+    const huge = await apiFetch('/v1/messages', token, { method: 'POST', body: JSON.stringify({ conversation_id: 'c', text: 'x'.repeat(1_100_000) }) });
+    expect(huge.status).toBe(413);
+    const core = track(await historyCore());
+    expect((await core.barrier()).filter((f) => f.type === 'deliver')).toEqual([]);
+  });
+});
+
+describe('history, read from a core over the tunnel', () => {
+  const item = (user: string, n: number, role: 'user' | 'assistant' = 'user'): HistoryItem => {
+    const id = role === 'user' ? `api:${user}:c-h:${n}` : `reply:api:${user}:c-h:${n}`;
+    return { cursor: encodeCursor({ at: 1_000 + n, id }), message_id: id, conversation_id: 'c-h', role, text: `turn ${n}`, created_at: 1_000 + n, in_reply_to: null };
+  };
+
+  it('answers 503 core_offline while no core serves history', async () => {
+    const response = await apiFetch('/v1/conversations', (await clientToken(freshUser())).token);
+    expect(response.status).toBe(503);
+    expect(response.headers.get('Retry-After')).toBe('30');
+    expect(await response.json()).toMatchObject({ error: { code: 'core_offline' } });
+  });
+
+  it('passes the query to a core and its answer back', async () => {
+    const user = freshUser('hist');
+    const { token } = await clientToken(user);
+    const core = track(await historyCore());
+    const after = item(user, 1).cursor;
+    const pending = apiFetch(`/v1/conversations/c-h/messages?after=${after}&limit=2`, token);
+    const request = await core.next('history');
+    expect(request).toMatchObject({ user, query: { kind: 'messages', conversation_id: 'c-h', after, limit: 2 } });
+    core.send({ type: 'history_result', request_id: request.request_id, ok: true, items: [item(user, 2), item(user, 2, 'assistant')], has_more: true });
+    const response = await pending;
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ data: [item(user, 2), item(user, 2, 'assistant')], has_more: true });
+
+    const list = apiFetch('/v1/conversations', token);
+    const listRequest = await core.next('history');
+    expect(listRequest.query).toEqual({ kind: 'conversations', limit: 50 });
+    const summary = { conversation_id: 'c-h', title: 'turn 1', preview: 'turn 2', turns: 3, updated_at: 1_003 };
+    core.send({ type: 'history_result', request_id: listRequest.request_id, ok: true, conversations: [summary] });
+    expect(await (await list).json()).toEqual({ data: [summary] });
+  });
+
+  it('answers 504 when the core does not answer in time, 502 when it says it cannot, 400 for a bad cursor', async () => {
+    const { token } = await clientToken(freshUser('slow'));
+    const core = track(await historyCore());
+    const slow = await apiFetch('/v1/conversations', token);
+    expect(slow.status).toBe(504);
+    expect(await slow.json()).toMatchObject({ error: { code: 'core_timeout' } });
+    await core.next('history');
+
+    const failing = apiFetch('/v1/conversations', token);
+    const request = await core.next('history');
+    core.send({ type: 'history_result', request_id: request.request_id, ok: false, error: 'database is locked' });
+    expect((await failing).status).toBe(502);
+
+    const bad = await apiFetch('/v1/conversations/c-h/messages?after=not-a-cursor!', token);
+    expect(bad.status).toBe(400);
+  });
+
+  it('catches a reconnecting device up from its cursor before anything live, without repeats', async () => {
+    const user = freshUser('catchup');
+    const { token } = await clientToken(user);
+    const core = track(await historyCore());
+    const after = item(user, 1).cursor;
+    const device = track(await ClientSocket.open(token, { after }));
+    const request = await core.next('history');
+    expect(request.query).toEqual({ kind: 'since', after, limit: 200 });
+
+    // A message sent meanwhile from another device is live: it waits until the device caught up.
+    const live = await post(token, { conversation_id: 'c-h', text: 'sent while catching up', client_id: '9' });
+    const liveId = ((await live.json()) as { id: string }).id;
+    core.send({ type: 'history_result', request_id: request.request_id, ok: true, items: [item(user, 2), item(user, 3)], has_more: false });
+    await device.next('message', (e) => e.item.message_id === liveId);
+    expect(device.events.map((e) => (e.type === 'message' ? e.item.message_id : e.type))).toEqual([
+      item(user, 2).message_id,
+      item(user, 3).message_id,
+      'synced',
+      liveId,
+    ]);
+    expect(device.events[2]).toEqual({ type: 'synced', cursor: item(user, 3).cursor });
+    const delivery = await core.next('deliver');
+    core.send({ type: 'ack', message_id: delivery.message_id });
+  });
+});
+
+describe('GET /v1/events (Server-Sent Events)', () => {
+  it('streams the same events, with message cursors as event ids', async () => {
+    const user = freshUser('sse');
+    const { token } = await clientToken(user);
+    const core = track(await historyCore());
+    const response = await apiFetch('/v1/events', token);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('Content-Type')).toContain('text/event-stream');
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    const readUntil = async (needle: string) => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before ${needle}`);
+        text += value;
+      }
+    };
+    await readUntil('event: synced');
+    const accepted = (await (await post(token, { conversation_id: 'c-s', text: 'over sse' })).json()) as { id: string; cursor: string };
+    await readUntil('over sse');
+    expect(text).toContain(`event: message\nid: ${accepted.cursor}\ndata: `);
+    const delivery = await core.next('deliver');
+    core.send({ type: 'ack', message_id: delivery.message_id, reply: { key: `reply:${delivery.message_id}`, text: 'sse reply' } });
+    await readUntil('sse reply');
+    await reader.cancel();
+  });
+
+  it('ends the streams of a token the owner revokes', async () => {
+    const user = freshUser('revoke-stream');
+    const issued = await clientToken(user);
+    const device = track(await ClientSocket.open(issued.token));
+    await device.next('synced');
+    const owner = track(await TestTunnel.viaRoute('owner-2.owner'));
+    await owner.hello(0, 'owner-2.owner');
+    owner.send({ type: 'access', request_id: 'r', command: { action: 'revoke_token', jti: issued.jti, expires_at: issued.expiresAt } });
+    await owner.next('access_result');
+    await expect.poll(() => device.closed?.code).toBe(4401);
+    const reconnect = await apiFetch('/v1/ws', issued.token, { headers: { Upgrade: 'websocket' } });
+    expect(reconnect.status).toBe(401);
+  });
+});
