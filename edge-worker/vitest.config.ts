@@ -56,6 +56,10 @@ export default defineConfig({
                 HEARTH_API_RATE_USER: '30',
                 HEARTH_HISTORY_TIMEOUT_MS: '2000',
                 HEARTH_COMPLETION_TIMEOUT_MS: '5000',
+                // Tokens of an identity provider (a fake on loopback) are trusted besides the core's.
+                HEARTH_CLIENT_ISSUER: inject('idpIssuer'),
+                HEARTH_CLIENT_JWKS_URL: inject('idpJwksUrl'),
+                HEARTH_CLIENT_ALGORITHMS: 'RS256',
               },
             },
           })),

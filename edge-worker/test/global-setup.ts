@@ -1,6 +1,7 @@
 import { generateCoreKeySet, publicKeySet } from '@hearth/shared';
 import type { TestProject } from 'vitest/node';
 import { FakeTelegramBotApi } from '../../tests/fakes/telegram-bot-api.js';
+import { FakeIdentityProvider } from '../../tests/fakes/identity-provider.js';
 import { FakeWhatsAppCloudApi } from '../../tests/fakes/whatsapp-cloud-api.js';
 
 declare module 'vitest' {
@@ -17,6 +18,10 @@ declare module 'vitest' {
     whatsappAppSecret: string;
     whatsappAccessToken: string;
     whatsappPhoneNumberId: string;
+    /** The fake identity provider: its issuer (= base URL, with `/__calls`), JWKS URL and signing key. */
+    idpIssuer: string;
+    idpJwksUrl: string;
+    idpPrivateJwk: string;
   }
 }
 
@@ -24,6 +29,7 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const telegram = new FakeTelegramBotApi();
   const whatsapp = new FakeWhatsAppCloudApi();
+  const idp = new FakeIdentityProvider();
   const keys = await generateCoreKeySet();
   project.provide('webhookSecret', 'test-webhook-secret-0123456789');
   project.provide('botToken', '123456:TEST-bot-token');
@@ -36,7 +42,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('whatsappAppSecret', 'test-whatsapp-app-secret-0123456789abcdef');
   project.provide('whatsappAccessToken', 'EAATestWhatsAppAccessToken');
   project.provide('whatsappPhoneNumberId', '106540352242922');
+  await idp.start();
+  project.provide('idpIssuer', idp.issuer);
+  project.provide('idpJwksUrl', idp.jwksUrl);
+  project.provide('idpPrivateJwk', JSON.stringify(await idp.privateJwk()));
   return async () => {
-    await Promise.all([telegram.stop(), whatsapp.stop()]);
+    await Promise.all([telegram.stop(), whatsapp.stop(), idp.stop()]);
   };
 }
