@@ -58,6 +58,7 @@ import {
 import { readSession, writeSession, type Session } from './session.js';
 import { CORE_ID_HEADER } from '../tunnel/route.js';
 import { adapterOf, showTyping } from '../platforms/registry.js';
+import type { OutboundReply } from '../platforms/outbound.js';
 import { composeApiMessage, userItemOf } from '../api/compose.js';
 import type { Refusal } from '../api/errors.js';
 import { CLIENT_TAG, ClientHub, SubscriberSchema, type HistoryAnswer, type Subscriber } from './clients.js';
@@ -365,40 +366,31 @@ export class Relay extends DurableObject<Env> {
       case 'ack': {
         const { reply } = frame;
         this.lastPartial.delete(frame.message_id);
-        const { acked, replied, target } = this.ctx.storage.transactionSync(() => {
+        const { acked, replied } = this.ctx.storage.transactionSync(() => {
           const now = Date.now();
           // The reply is kept even when the ack is void (the delivery moved on): it answers the
           // message, and the other core's answer will be the duplicate.
           const target = reply ? conversationOf(this.sql, frame.message_id) : undefined;
           const stored = reply && target
-            ? !insertReply(this.sql, reply.key, { conversationId: target, inReplyTo: frame.message_id, text: reply.text, ...buttonsOf(reply) }, now)
-                .duplicate
+            ? this.storeReply(reply.key, { conversationId: target, inReplyTo: frame.message_id, text: reply.text, ...buttonsOf(reply) }, now, reply.created_at)
             : false;
-          // API clients are answered over their streams, here and now: nothing waits in the outbox.
-          if (stored && reply && target && parseApiConversationId(target)) markSent(this.sql, reply.key, now);
-          return { acked: ackMessage(this.sql, frame.message_id, now), replied: stored, target };
+          return { acked: ackMessage(this.sql, frame.message_id, now), replied: stored };
         });
         this.counters.add(acked ? 'acks' : 'acks_void');
         if (!acked) log('warn', 'ack_ignored', { session_id: session.sessionId, message_id: frame.message_id });
         if (reply && !replied) log('info', 'reply_duplicate_dropped', { key: reply.key });
         this.completions.end(frame.message_id, reply ? { type: 'done', text: reply.text } : { type: 'error', code: 'core_error', message: 'the core could not answer this request' });
-        if (replied && reply && target) this.announceReply(target, { key: reply.key, inReplyTo: frame.message_id, text: reply.text, createdAt: reply.created_at });
         this.pump();
         if (replied) await this.flushOutbox();
         return;
       }
       case 'reply': {
-        const { duplicate } = insertReply(
-          this.sql,
+        const stored = this.storeReply(
           frame.key,
           { conversationId: frame.conversation_id, inReplyTo: frame.in_reply_to, text: frame.text, ...buttonsOf(frame) },
           Date.now(),
         );
-        if (duplicate) return log('info', 'reply_duplicate_dropped', { key: frame.key });
-        if (parseApiConversationId(frame.conversation_id)) {
-          markSent(this.sql, frame.key, Date.now());
-          return this.announceReply(frame.conversation_id, { key: frame.key, inReplyTo: frame.in_reply_to, text: frame.text });
-        }
+        if (!stored) return log('info', 'reply_duplicate_dropped', { key: frame.key });
         return this.flushOutbox();
       }
       case 'history_result':
@@ -508,6 +500,19 @@ export class Relay extends DurableObject<Env> {
     const api = conversationId ? parseApiConversationId(conversationId) : undefined;
     if (!api) return;
     this.clients.publish(api.user, { type: 'delta', conversation_id: api.conversation, in_reply_to: messageId, seq, text });
+  }
+
+  /**
+   * Keeps a reply under its idempotency key, once; returns false for a key seen before. Platforms
+   * get it through the outbox; API clients on their streams, at once (nothing waits to be sent).
+   */
+  private storeReply(key: string, reply: OutboundReply, now: number, createdAt?: number): boolean {
+    if (insertReply(this.sql, key, reply, now).duplicate) return false;
+    if (parseApiConversationId(reply.conversationId)) {
+      markSent(this.sql, key, now);
+      this.announceReply(reply.conversationId, { key, inReplyTo: reply.inReplyTo, text: reply.text, createdAt });
+    }
+    return true;
   }
 
   /** A reply in an API conversation, to the user's devices (completions are answered on their own line). */
@@ -693,7 +698,7 @@ export class Relay extends DurableObject<Env> {
       if (expiredNotice) {
         // Stamped with the clock, not `now`: the notice is due at once.
         const notice = { conversationId: expired.conversation_id, inReplyTo: expired.message_id, text: expiredNotice };
-        insertReply(this.sql, `expired:${expired.message_id}`, notice, Date.now());
+        this.storeReply(`expired:${expired.message_id}`, notice, Date.now());
       }
     }
   }
