@@ -15,6 +15,7 @@ import { CoreMetrics } from './observability/metrics.js';
 import { Pipeline } from './pipeline.js';
 import { Recall } from './recall/recall.js';
 import { TunnelClient } from './tunnel/client.js';
+import { answerHistory } from './tunnel/history-answer.js';
 import { VERSION } from './version.js';
 
 /** A running core: its parts, for status and tests, and an orderly `stop`. */
@@ -57,7 +58,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
   let recall: Recall | undefined;
   let queue: JobQueue<DeliverFrame>;
   try {
-    memory = await openMemory(config.memory, log);
+    memory = await openMemory(config.memory, log, { coreId: config.coreId });
     opened.push(memory);
     recall = config.recall.enabled ? await Recall.open({ dbPath: config.memory.databasePath, config: config.recall }) : undefined;
     if (recall) opened.push(recall);
@@ -149,6 +150,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     heartbeatMs: config.heartbeatMs,
     log,
     software: `hearth-core/${VERSION}`,
+    model: { id: engine.modelId, description: engine.describe().slice(0, 512) },
     onDeliver: (frame) => {
       held.add(frame.message_id);
       // A delivery already queued or running (a redelivery of it) is one job: its ack answers both.
@@ -161,6 +163,8 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
         });
     },
     onCancel: (frame) => pipeline.cancel(frame.message_id),
+    // API clients' history, from this disk (with Redis, every core's disk holds the same turns).
+    onHistory: (frame) => tunnel?.send(answerHistory(frame, memory.apiHistory, log)),
   });
   // Progress frames keep long generations from passing the edge's ack deadline.
   tunnel.on('ready', (session) => pipeline.setAckTimeout(session.ackTimeoutMs));

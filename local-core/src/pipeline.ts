@@ -12,11 +12,13 @@ import {
 } from '@hearth/shared';
 import { LRUCache } from 'lru-cache';
 import { runBuiltinCommand, unknownCommandReply } from './commands/builtin.js';
-import type { ConversationHistory, Engine } from './inference/engine.js';
+import { completionOptions } from './inference/completion-options.js';
+import type { Engine, ReplyOptions } from './inference/engine.js';
 import type { Logger } from './logger.js';
 import type { Memory } from './memory/memory.js';
 import type { Recall } from './recall/recall.js';
 import { StreamBuffer } from './stream-buffer.js';
+import { replyCreatedAt, userCreatedAt } from './turn-times.js';
 
 export interface PipelineOptions {
   keySet: CoreKeySet;
@@ -55,6 +57,12 @@ export const EMPTY_REPLY_NOTICE = '(the model produced no reply)';
 export const STOPPED_MARK = ' …';
 export const TIMED_OUT_NOTE = '\n\n(cut short: it was taking too long)';
 
+/** A reply and when it was stored (ms): the assistant turn's `created_at`, its history cursor. */
+interface Reply {
+  text: string;
+  createdAt: number;
+}
+
 /**
  * Turns deliveries into replies: unseal → validate → command or engine → ack carrying the reply,
  * under an idempotency key derived from the message. Text streams to the edge as it is produced
@@ -64,8 +72,8 @@ export const TIMED_OUT_NOTE = '\n\n(cut short: it was taking too long)';
  * generation early, and what was written so far is sent.
  */
 export class Pipeline {
-  private readonly answered: LRUCache<string, string>;
-  private readonly running = new Map<string, Promise<string>>();
+  private readonly answered: LRUCache<string, Reply>;
+  private readonly running = new Map<string, Promise<Reply>>();
   private readonly cancellers = new Map<string, AbortController>();
   /** Cancels that came before their generation started (still being unsealed). */
   private readonly earlyCancels = new LRUCache<string, true>({ max: 1_000 });
@@ -136,12 +144,12 @@ export class Pipeline {
       return;
     }
 
-    let text: string;
+    let reply: Reply;
     const progress = this.progressEveryMs
       ? setInterval(() => this.options.send({ type: 'progress', message_id: message.message_id }), this.progressEveryMs)
       : undefined;
     try {
-      text = await this.replyTo(message, { stream: true });
+      reply = await this.reply(message, true);
     } catch (error) {
       if (this.abort.signal.aborted) return;
       // Unacked: the job queue retries it with backoff, and after that the Relay redelivers it.
@@ -152,7 +160,9 @@ export class Pipeline {
     }
     if (this.abort.signal.aborted) return;
 
-    const sent = this.options.send({ type: 'ack', message_id: message.message_id, reply: { key: replyKeyFor(message.message_id), text } });
+    const { text, createdAt } = reply;
+    // created_at: the edge gives live API clients the cursor this core's history will have.
+    const sent = this.options.send({ type: 'ack', message_id: message.message_id, reply: { key: replyKeyFor(message.message_id), text, created_at: createdAt } });
     if (sent) this.options.metrics?.acked('replied', (performance.now() - started) / 1000);
     log.info(
       { conversationId: message.conversation.id, chars: text.length, ms: Math.round(performance.now() - started), holding, sent },
@@ -169,23 +179,36 @@ export class Pipeline {
    * @throws when generation fails (nothing is remembered; the caller may retry)
    */
   async replyTo(message: Message, { stream = false }: { stream?: boolean } = {}): Promise<string> {
-    const text = this.answered.get(message.message_id) ?? this.options.memory.answerFor(message.message_id)?.replyText ?? (await this.answer(message, stream));
-    this.answered.set(message.message_id, text);
-    return text;
+    return (await this.reply(message, stream)).text;
+  }
+
+  /** The reply given before (kept here, or on disk), else a new one. */
+  private async reply(message: Message, stream: boolean): Promise<Reply> {
+    const id = message.message_id;
+    const reply = this.answered.get(id) ?? this.storedAnswer(id) ?? (await this.answer(message, stream));
+    this.answered.set(id, reply);
+    return reply;
+  }
+
+  /** The answer on disk (after a restart): its createdAt, so the ack repeats the same cursor. */
+  private storedAnswer(messageId: string): Reply | undefined {
+    const stored = this.options.memory.answerFor(messageId);
+    return stored && { text: stored.replyText, createdAt: stored.createdAt };
   }
 
   /** One answer per message id, however many times it is delivered meanwhile. */
-  private answer(message: Message, stream: boolean): Promise<string> {
+  private answer(message: Message, stream: boolean): Promise<Reply> {
     let pending = this.running.get(message.message_id);
     if (!pending) {
-      const command = commandOf(message);
+      // OpenAI clients send no commands: a completion's text is always the model's to answer.
+      const command = message.completion ? undefined : commandOf(message);
       pending = (command ? this.command(message, command) : this.generate(message, stream)).finally(() => this.running.delete(message.message_id));
       this.running.set(message.message_id, pending);
     }
     return pending;
   }
 
-  private async command(message: Message, command: NonNullable<ReturnType<typeof commandOf>>): Promise<string> {
+  private async command(message: Message, command: NonNullable<ReturnType<typeof commandOf>>): Promise<Reply> {
     const reply = await runBuiltinCommand(command, {
       message,
       reset: async (conversationId) => {
@@ -200,45 +223,72 @@ export class Pipeline {
       describeModel: () => this.options.engine.describe(),
     });
     const text = reply ?? unknownCommandReply(command);
+    const createdAt = replyCreatedAt(message);
     // Kept as the answer (a redelivery after a restart repeats it) but not as conversation.
-    this.options.memory.recordAnswer(this.answerRecord(message, text));
-    return text;
+    this.options.memory.recordAnswer(this.answerRecord(message, text, createdAt));
+    return { text, createdAt };
   }
 
-  private answerRecord(message: Message, text: string) {
-    return { messageId: message.message_id, replyKey: replyKeyFor(message.message_id), replyText: text, createdAt: Date.now() };
+  private answerRecord(message: Message, text: string, createdAt: number) {
+    return { messageId: message.message_id, replyKey: replyKeyFor(message.message_id), replyText: text, createdAt };
   }
 
-  private async generate(message: Message, stream: boolean): Promise<string> {
+  private async generate(message: Message, stream: boolean): Promise<Reply> {
+    if (message.completion) return this.complete(message, message.completion, stream);
     const { memory, recall } = this.options;
     const conversationId = message.conversation.id;
     const { generation, turns } = await memory.recall(conversationId);
-    const text = await this.generateText(message, { generation, turns: turns.map((turn) => ({ role: turn.role, text: turn.text })) }, stream);
+    const history = { generation, turns: turns.map((turn) => ({ role: turn.role, text: turn.text })) };
+    const text = await this.generateText(message, { history }, stream, true);
+    const createdAt = replyCreatedAt(message);
     memory.remember({
       generation,
       turns: [
-        { messageId: message.message_id, conversationId, role: 'user', senderId: message.sender.id, text: message.content.text, createdAt: message.timestamp * 1000, inReplyTo: message.reply_to },
-        { messageId: replyKeyFor(message.message_id), conversationId, role: 'assistant', senderId: 'hearth', text, createdAt: Date.now(), inReplyTo: message.message_id },
+        { messageId: message.message_id, conversationId, role: 'user', senderId: message.sender.id, text: message.content.text, createdAt: userCreatedAt(message), inReplyTo: message.reply_to },
+        { messageId: replyKeyFor(message.message_id), conversationId, role: 'assistant', senderId: 'hearth', text, createdAt, inReplyTo: message.message_id },
       ],
-      answer: this.answerRecord(message, text),
+      answer: this.answerRecord(message, text, createdAt),
     });
     // Remembered for later recall; a failure here costs a memory, never the reply.
     recall?.remember(conversationId, message.content.text, 'message', message.message_id).catch((error: unknown) =>
       this.options.log.warn({ err: error instanceof Error ? error.message : String(error), conversationId }, 'recall could not store a message'),
     );
-    return text;
+    return { text, createdAt };
   }
 
-  /** The model's input: the text (redacted when configured), recalled snippets, the history. */
-  private async modelInput(message: Message): Promise<{ message: Message; context: string[] }> {
-    const { recall, redaction } = this.options;
-    const text = redaction?.redactModelInput ? redact(message.content.text, { kinds: redaction.kinds }).text : message.content.text;
-    const recalled = recall ? await recall.contextFor(message.conversation.id, message.content.text) : undefined;
-    const context = (recalled?.snippets ?? []).map((snippet) => snippet.excerpt);
-    return { message: { ...message, content: { ...message.content, text } }, context };
+  /**
+   * An OpenAI-style completion: stateless. The request's own turns are the history; nothing is
+   * read from memory or recall, nothing kept there but the answer record (so a redelivery is
+   * answered again, not generated again). It streams and acks like any delivery.
+   */
+  private async complete(message: Message, completion: NonNullable<Message['completion']>, stream: boolean): Promise<Reply> {
+    const text = await this.generateText(message, completionOptions(completion, (t) => this.modelText(t)), stream, false);
+    const createdAt = replyCreatedAt(message);
+    this.options.memory.recordAnswer(this.answerRecord(message, text, createdAt));
+    return { text, createdAt };
   }
 
-  private async generateText(message: Message, history: ConversationHistory, streaming: boolean): Promise<string> {
+  /** Text as the model may read it: redacted when HEARTH_REDACT_MODEL_INPUT says so. */
+  private modelText(text: string): string {
+    const { redaction } = this.options;
+    return redaction?.redactModelInput ? redact(text, { kinds: redaction.kinds }).text : text;
+  }
+
+  /** The model's input: the text (redacted when configured) and, with `recalled`, what recall finds for it. */
+  private async modelInput(message: Message, recalled: boolean): Promise<{ message: Message; context: string[] }> {
+    const { recall } = this.options;
+    const found = recall && recalled ? await recall.contextFor(message.conversation.id, message.content.text) : undefined;
+    const context = (found?.snippets ?? []).map((snippet) => snippet.excerpt);
+    return { message: { ...message, content: { ...message.content, text: this.modelText(message.content.text) } }, context };
+  }
+
+  /** Generates under the signals (stop, time limit, shutdown); `engineOptions` say what the model sees besides the message. */
+  private async generateText(
+    message: Message,
+    engineOptions: Omit<ReplyOptions, 'signal' | 'onText' | 'context'>,
+    streaming: boolean,
+    recalled: boolean,
+  ): Promise<string> {
     const canceller = new AbortController();
     const timeout = AbortSignal.timeout(this.options.generationTimeoutMs ?? 60_000);
     const signal = AbortSignal.any([this.abort.signal, canceller.signal, timeout]);
@@ -246,11 +296,20 @@ export class Pipeline {
     this.cancellers.set(message.message_id, canceller);
     if (this.earlyCancels.delete(message.message_id)) canceller.abort(new Error('stopped by the sender'));
     try {
-      const input = await this.modelInput(message);
+      const input = await this.modelInput(message, recalled);
       const generating = performance.now();
-      const text = await this.options.engine.reply(input.message, { signal, context: input.context, history, ...(stream ? { onText: (chunk: string) => stream.push(chunk) } : {}) });
+      let tokens = 0;
+      const text = await this.options.engine.reply(input.message, {
+        ...engineOptions,
+        signal,
+        context: input.context,
+        onTokens: (count) => {
+          tokens += count;
+        },
+        ...(stream ? { onText: (chunk: string) => stream.push(chunk) } : {}),
+      });
       stream?.close();
-      this.options.metrics?.generated(this.options.engine.countTokens(text), (performance.now() - generating) / 1000);
+      this.options.metrics?.generated(tokens, (performance.now() - generating) / 1000);
       if (canceller.signal.aborted) {
         this.stoppedAt.set(message.conversation.id, Date.now());
         return text.trim() === '' ? '(stopped)' : `${text}${STOPPED_MARK}`;

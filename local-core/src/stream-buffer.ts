@@ -7,7 +7,8 @@ const PARTIAL_MAX_CHARS = 2_048;
 
 /**
  * Gathers a reply's text as the model produces it and sends it as `partial` frames, a few per
- * second, numbered from 0. `close()` sends what is left: every partial leaves before the ack.
+ * second, numbered from 0: the first piece at once, then what came in each 100 ms. `close()`
+ * sends what is left: every partial leaves before the ack.
  */
 export class StreamBuffer {
   private pending = '';
@@ -21,7 +22,8 @@ export class StreamBuffer {
 
   push(text: string): void {
     this.pending += text;
-    if (this.pending.length >= PARTIAL_MAX_CHARS) this.flush();
+    // The first piece goes at once: how soon a reply starts to show is what a reader notices.
+    if (this.seq === 0 || this.pending.length >= PARTIAL_MAX_CHARS) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), PARTIAL_EVERY_MS);
   }
 

@@ -65,7 +65,7 @@ describe('Pipeline', () => {
     await expect.poll(() => sent.length).toBe(2);
     expect(sent).toEqual([
       { type: 'partial', message_id: 'telegram:9:1', seq: 0, text: 'what time is it' },
-      { type: 'ack', message_id: 'telegram:9:1', reply: { key: replyKeyFor('telegram:9:1'), text: 'what time is it' } },
+      { type: 'ack', message_id: 'telegram:9:1', reply: { key: replyKeyFor('telegram:9:1'), text: 'what time is it', created_at: expect.any(Number) } },
     ]);
   });
 

@@ -12,3 +12,4 @@ export * from './access/access.js';
 export * from './reply-buttons.js';
 export * from './redaction/index.js';
 export * from './client/index.js';
+export * from './config/api-config.js';

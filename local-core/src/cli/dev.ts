@@ -93,6 +93,9 @@ function printWelcome(edgeUrl: string, secret: string, realBot: boolean, paired:
             '  npx hearth pair approve CODE',
           ]
         : []),
+      `Web chat: ${edgeUrl}/ (phones too, once the edge is reachable), signed in with a client token:`,
+      '  npx hearth token issue --user me',
+      `The same token is the API key of OpenAI clients: base URL ${edgeUrl}/v1`,
       'Stop with Ctrl-C.',
       '',
     ].join('\n'),

@@ -130,6 +130,9 @@ pair
 // `hearth notes ...` (long-term recall); onnxruntime is loaded only when a notes command runs.
 (await import('./notes.js')).registerNotesCommand(program);
 
+// `hearth token ...` (client tokens for phones, browsers and OpenAI clients).
+(await import('./token.js')).registerTokenCommand(program);
+
 // `hearth init` (first set-up) and `hearth doctor` (what is wrong, and how to fix it).
 (await import('./init.js')).registerInitCommand(program);
 (await import('./doctor.js')).registerDoctorCommand(program);

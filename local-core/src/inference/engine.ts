@@ -6,6 +6,11 @@ export interface ReplyOptions {
   signal?: AbortSignal;
   /** Each piece of text as the model produces it, for streaming. */
   onText?: (text: string) => void;
+  /**
+   * How many tokens the model just generated, as it generates them: the exact count, where
+   * {@link Engine.countTokens} re-tokenizes the text (which may split it differently).
+   */
+  onTokens?: (count: number) => void;
   /** Snippets recalled for this turn, given to the model with the message. */
   context?: readonly string[];
   /**
@@ -14,6 +19,22 @@ export interface ReplyOptions {
    * (another core reset it), starts from these turns instead of from nothing.
    */
   history?: ConversationHistory;
+  /**
+   * A one-shot conversation (an OpenAI-style completion): `history` is all of it, and the
+   * engine keeps nothing of it afterwards (no resident context, no sequence held).
+   */
+  ephemeral?: boolean;
+  /** Most tokens to generate; the core's HEARTH_MAX_TOKENS caps it (and is the default). */
+  maxTokens?: number;
+  /** Sampling temperature (0: greedy, the default). */
+  temperature?: number;
+  /** Nucleus sampling: only the most likely tokens whose probabilities add up to this. */
+  topP?: number;
+  /**
+   * The system prompt instead of HEARTH_SYSTEM_PROMPT (a completion's `system` turns), for a
+   * context the engine starts now; a resident conversation keeps the one it started with.
+   */
+  systemPrompt?: string;
 }
 
 export interface ConversationHistory {
@@ -27,6 +48,8 @@ export interface ConversationHistory {
  */
 export interface Engine {
   readonly name: string;
+  /** The model's id as API clients see it (`GET /v1/models`, hello's `model.id`). */
+  readonly modelId: string;
   /** Conversations it can generate for at once: the window the core grants the Relay. */
   readonly sequences: number;
   /** The reply to `message`, in the context of its conversation so far. */
@@ -46,17 +69,22 @@ export interface Engine {
  */
 export class EchoEngine implements Engine {
   readonly name = 'echo';
+  readonly modelId = 'echo';
 
   constructor(
     private readonly delayMs = 0,
     readonly sequences = 4,
   ) {}
 
-  async reply(message: Message, { signal, onText }: ReplyOptions = {}): Promise<string> {
+  /** The message's text; with `maxTokens`, its first that many words (words are its tokens). */
+  async reply(message: Message, { signal, onText, onTokens, maxTokens }: ReplyOptions = {}): Promise<string> {
     if (this.delayMs > 0) await setTimeout(this.delayMs, undefined, signal ? { signal } : {}).catch(() => undefined);
     if (signal?.aborted) return '';
-    onText?.(message.content.text);
-    return message.content.text;
+    const { text } = message.content;
+    const reply = maxTokens === undefined ? text : text.split(/\s+/).filter(Boolean).slice(0, maxTokens).join(' ');
+    onText?.(reply);
+    onTokens?.(this.countTokens(reply));
+    return reply;
   }
 
   async reset(): Promise<void> {}

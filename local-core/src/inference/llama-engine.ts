@@ -51,14 +51,28 @@ async function sequencesFor(llama: Llama, model: LlamaModel, contextSize: number
 }
 
 /**
+ * A system prompt cut to 1/8 of the context at most: small local models lose the conversation
+ * under a long one, and the rest of the context is for the turns and the reply.
+ */
+function fitSystemPrompt(model: LlamaModel, context: LlamaContext, prompt: string): { text: string; tokens: number; kept: number } {
+  const tokens = model.tokenize(prompt);
+  const budget = Math.floor(context.contextSize / 8);
+  if (tokens.length <= budget) return { text: prompt, tokens: tokens.length, kept: tokens.length };
+  return { text: model.detokenize(tokens.slice(0, budget)), tokens: tokens.length, kept: budget };
+}
+
+/**
  * The node-llama-cpp engine: one model, one context with several sequences so that concurrent
  * conversations are evaluated in the same batches, and a chat session per conversation kept
  * resident between turns (its evaluated tokens are reused, not recomputed). When all sequences
  * are taken, the least recently used idle conversation gives its sequence up. A conversation's
- * history is trimmed before it fills its context (see history-budget.ts).
+ * history is trimmed before it fills its context (see history-budget.ts). An ephemeral
+ * conversation (a completion) borrows a sequence for one generation and gives it back cleared.
  */
 export class LlamaEngine implements Engine {
   readonly name = 'llama';
+  /** The file's name without `.gguf`: what API clients ask for as `model`. */
+  readonly modelId: string;
   /** Map order is recency: the first entry is the least recently used. */
   private readonly conversations = new Map<string, Conversation>();
   /** Sequences given up by reset conversations, cleared and ready for the next one. */
@@ -71,7 +85,10 @@ export class LlamaEngine implements Engine {
     private readonly options: LlamaEngineOptions,
     readonly modelPath: string,
     private readonly log: Logger,
-  ) {}
+  ) {
+    // At most 256 characters, as hello's model.id allows; never empty (a file named `.gguf`).
+    this.modelId = basename(modelPath).replace(/\.gguf$/i, '').slice(0, 256) || 'model';
+  }
 
   /**
    * Resolves and loads the model once. GPU backends (CUDA, Vulkan, Metal) are picked by
@@ -90,12 +107,9 @@ export class LlamaEngine implements Engine {
     const model = await llama.loadModel({ modelPath, gpuLayers: 'auto' });
     const sequences = options.sequences ?? (await sequencesFor(llama, model, options.contextSize));
     const context = await model.createContext({ sequences, contextSize: { max: options.contextSize }, threads: options.threads });
-    // Small local models lose the conversation under a long system prompt: it gets 1/8 of the context at most.
-    const systemTokens = model.tokenize(options.systemPrompt);
-    const systemBudget = Math.floor(context.contextSize / 8);
-    const systemPrompt = systemTokens.length > systemBudget ? model.detokenize(systemTokens.slice(0, systemBudget)) : options.systemPrompt;
+    const { text: systemPrompt, tokens: systemTokens, kept } = fitSystemPrompt(model, context, options.systemPrompt);
     if (systemPrompt !== options.systemPrompt) {
-      log.warn({ systemTokens: systemTokens.length, kept: systemBudget }, 'HEARTH_SYSTEM_PROMPT is over 1/8 of the context: cut to fit; shorten it');
+      log.warn({ systemTokens, kept }, 'HEARTH_SYSTEM_PROMPT is over 1/8 of the context: cut to fit; shorten it');
     }
     log.info(
       {
@@ -118,19 +132,27 @@ export class LlamaEngine implements Engine {
     return this.context.totalSequences;
   }
 
-  async reply(message: Message, { signal, onText, context = [], history }: ReplyOptions = {}): Promise<string> {
-    const conversation = await this.conversationFor(message.conversation.id, history);
+  async reply(message: Message, options: ReplyOptions = {}): Promise<string> {
+    const { signal, onText, context = [], history, ephemeral = false } = options;
+    const id = message.conversation.id;
+    const conversation = ephemeral ? await this.start(history, options.systemPrompt) : await this.conversationFor(id, history, options.systemPrompt);
     conversation.busy = true;
     try {
       const text = await conversation.session.prompt(withRecalled(message.content.text, context), {
-        maxTokens: this.options.maxTokens,
+        // The core's limit caps what a client asks for.
+        maxTokens: Math.min(options.maxTokens ?? this.options.maxTokens, this.options.maxTokens),
+        ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+        ...(options.topP !== undefined ? { topP: options.topP } : {}),
         ...(onText ? { onTextChunk: onText } : {}),
+        ...(options.onTokens ? { onToken: (tokens: readonly unknown[]) => options.onTokens?.(tokens.length) } : {}),
         ...(signal ? { signal, stopOnAbortSignal: true } : {}),
       });
-      this.keepWithinBudget(message.conversation.id, conversation);
+      if (!ephemeral) this.keepWithinBudget(id, conversation);
       return text.trim();
     } finally {
       conversation.busy = false;
+      // A completion never keeps a sequence: it goes back, cleared, as a reset conversation's does.
+      if (ephemeral) this.spare.push(await this.release(conversation));
     }
   }
 
@@ -179,7 +201,7 @@ export class LlamaEngine implements Engine {
    * The conversation's resident context, or a new one started from `history` (after an eviction,
    * a restart, or a reset on another core: memory's turns, trimmed to the budget).
    */
-  private async conversationFor(id: string, history: ConversationHistory | undefined): Promise<Conversation> {
+  private async conversationFor(id: string, history: ConversationHistory | undefined, systemPrompt: string | undefined): Promise<Conversation> {
     const existing = this.conversations.get(id);
     // A busy one keeps its context even if another core reset the conversation meanwhile.
     if (existing && (!history || existing.generation === history.generation || existing.busy)) {
@@ -188,8 +210,16 @@ export class LlamaEngine implements Engine {
       return existing;
     }
     if (existing) await this.reset(id);
+    const conversation = await this.start(history, systemPrompt);
+    this.conversations.set(id, conversation);
+    return conversation;
+  }
+
+  /** A session on a free sequence, seeded with `history`; not resident until the caller makes it so. */
+  private async start(history: ConversationHistory | undefined, systemPrompt: string | undefined): Promise<Conversation> {
     const sequence = this.spare.pop() ?? (this.context.sequencesLeft > 0 ? this.context.getSequence() : await this.evictIdle());
-    const session = new LlamaChatSession({ contextSequence: sequence, systemPrompt: this.options.systemPrompt, autoDisposeSequence: true });
+    const system = systemPrompt === undefined ? this.options.systemPrompt : fitSystemPrompt(this.model, this.context, systemPrompt).text;
+    const session = new LlamaChatSession({ contextSequence: sequence, systemPrompt: system, autoDisposeSequence: true });
     if (history && history.turns.length > 0) {
       const turns: ChatHistoryItem[] = history.turns.map((turn) =>
         turn.role === 'user' ? { type: 'user', text: turn.text } : { type: 'model', response: [turn.text] },
@@ -197,9 +227,7 @@ export class LlamaEngine implements Engine {
       const seeded = trimHistory([...session.getChatHistory(), ...turns], this.historyBudget(), (text) => this.model.tokenize(text).length);
       session.setChatHistory(seeded);
     }
-    const conversation = { sequence, session, busy: false, generation: history?.generation ?? 0 };
-    this.conversations.set(id, conversation);
-    return conversation;
+    return { sequence, session, busy: false, generation: history?.generation ?? 0 };
   }
 
   /** Tokens of history a conversation keeps after trimming, leaving room for replies. */

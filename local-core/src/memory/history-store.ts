@@ -1,3 +1,4 @@
+import { ApiHistory } from './api-history.js';
 import { type Db, migrate } from './database.js';
 
 /** One message of a conversation, as the model will see it again. */
@@ -68,6 +69,10 @@ const MIGRATIONS = [
      created_at INTEGER NOT NULL,
      PRIMARY KEY (message_id, user_id)
    ) STRICT;`,
+  // API clients page history by (created_at, message_id), the order every core agrees on (their
+  // cursors are that pair): one index for a user's turns across conversations, one within one.
+  `CREATE INDEX turns_by_time ON turns (created_at, message_id);
+   CREATE INDEX turns_by_conversation_time ON turns (conversation_id, created_at, message_id);`,
 ];
 
 interface TurnRow {
@@ -102,9 +107,12 @@ const toTurn = (row: TurnRow): Turn => ({
  */
 export class HistoryStore {
   private readonly statements;
+  /** API clients' view of these tables: pages of a user's turns and conversations. */
+  readonly api: ApiHistory;
 
   constructor(private readonly db: Db) {
     migrate(db, 'history', MIGRATIONS);
+    this.api = new ApiHistory(db);
     this.statements = {
       generation: db.prepare<[string], { generation: number }>('SELECT generation FROM conversations WHERE id = ?'),
       raiseGeneration: db.prepare<[string, number, number]>(

@@ -1,10 +1,12 @@
+export { ApiHistory, HistoryQueryError, type HistoryPage } from './api-history.js';
 export { loadMemoryConfig, MemoryEnvSchema, RedisEnvShape, RedisUrlSchema, type MemoryConfig } from './config.js';
 export { migrate, openDatabase, type Db } from './database.js';
 export { HistoryStore, type Answer, type Feedback, type Turn } from './history-store.js';
+export { HistorySync, isSharedConversation, type HistorySyncOptions } from './history-sync.js';
 export { HotCache, jsonBytes, type HotCacheOptions, type HotCacheStats } from './hot-cache.js';
 export { SqliteStateStore } from './local-state.js';
-export { openMemory } from './open-memory.js';
-export { Memory, type MemoryOptions, type MemoryStats, type ProfilePatch, type Recalled, type SessionPatch, type TierStats } from './memory.js';
+export { openMemory, type OpenMemoryOptions } from './open-memory.js';
+export { Memory, type MemoryOptions, type Replica, type MemoryStats, type ProfilePatch, type Recalled, type SessionPatch, type TierStats } from './memory.js';
 export { connectRedis, quitRedis, redactRedisUrl, RedisError, type ConnectRedisOptions } from './redis.js';
 export { SessionStore, type SessionStoreOptions } from './session-store.js';
 export { ProfileSchema, SessionSchema, StoredStateError, type Profile, type Session, type StateStore, type Update } from './state.js';

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { ApiHistory } from './api-history.js';
 import type { Answer, Feedback, HistoryStore, Turn } from './history-store.js';
 import { HotCache, type HotCacheStats } from './hot-cache.js';
 import type { Profile, Session, StateStore } from './state.js';
@@ -24,6 +25,12 @@ export interface ProfilePatch {
   name?: string;
   language?: string;
   preferences?: Profile['preferences'];
+}
+
+/** Where remembered turns and resets are shared (HistorySync implements it). */
+export interface Replica {
+  publish(generation: number, turns: readonly Turn[]): void;
+  publishReset(conversationId: string, generation: number): void;
 }
 
 export interface TierStats {
@@ -52,6 +59,11 @@ export interface MemoryOptions {
   answerTtlSeconds: number;
   /** How often old answer records (and, on SQLite, idle sessions) are deleted; 0 turns it off. */
   pruneEveryMs?: number;
+  /**
+   * Shares stored turns and resets with the other cores (HistorySync, with Redis); what is not
+   * of a shared conversation is left out there.
+   */
+  replicate?: Replica;
   /** Frees what this memory owns (database, Redis connection); called once, by `close`. */
   onClose?: () => Promise<void> | void;
 }
@@ -66,7 +78,9 @@ interface HotContext {
  * shared store (L2, or L3 without Redis) and the recent turns from L1, falling back to L3 (then
  * kept hot). Writes go through:
  * - turns and answer records are written to L3 (disk, the full history) and the hot context in
- *   L1 is updated; they are not copied to Redis, which is shared and should not hold message text;
+ *   L1 is updated; they are not stored in Redis, which is shared and should not hold message
+ *   text. API conversations' turns pass through it (pub/sub, see history-sync.ts) to the other
+ *   cores' disks, so any core can answer a client's history request;
  * - sessions and profiles live in exactly one shared place: L2 when configured, else L3. Never
  *   both: each core has its own disk, and a per-disk copy beside Redis would be a fork that
  *   brings back state another core has reset.
@@ -107,6 +121,11 @@ export class Memory implements AsyncDisposable {
     }
   }
 
+  /** API clients' history on this disk (what `history` frames from the edge ask about). */
+  get apiHistory(): ApiHistory {
+    return this.history.api;
+  }
+
   /** Where sessions and profiles live: `l2` (Redis) or `l3` (SQLite). */
   get stateTier(): 'l2' | 'l3' {
     return this.state.tier;
@@ -130,6 +149,32 @@ export class Memory implements AsyncDisposable {
    */
   remember(exchange: { generation: number; turns: readonly Turn[]; answer?: Answer }): void {
     const { generation, turns, answer } = exchange;
+    this.store(generation, turns, answer);
+    this.options.replicate?.publish(generation, turns);
+  }
+
+  /**
+   * Turns another core stored (from HistorySync): kept on this disk too, without sharing them
+   * again. Turns of a generation this core has reset past are dropped; a newer generation
+   * means the other core saw a reset this one has not, and older turns go, as on recall.
+   */
+  absorb(generation: number, turns: readonly Turn[]): void {
+    const kept: Turn[] = [];
+    for (const conversationId of new Set(turns.map((turn) => turn.conversationId))) {
+      if (generation < this.history.generation(conversationId)) continue;
+      this.catchUp(conversationId, generation);
+      kept.push(...turns.filter((turn) => turn.conversationId === conversationId));
+    }
+    if (kept.length > 0) this.store(generation, kept);
+  }
+
+  /** Another core reset a conversation (from HistorySync): its older turns go here too. */
+  absorbReset(conversationId: string, generation: number): void {
+    this.catchUp(conversationId, generation);
+  }
+
+  /** Writes turns to disk and appends them to a hot context of the same generation. */
+  private store(generation: number, turns: readonly Turn[], answer?: Answer): void {
     this.history.append(turns, generation, answer);
     for (const conversationId of new Set(turns.map((turn) => turn.conversationId))) {
       const hot = this.hot.peek(conversationId);
@@ -179,6 +224,7 @@ export class Memory implements AsyncDisposable {
     }));
     this.history.forget(conversationId, session.generation);
     this.hot.delete(conversationId);
+    this.options.replicate?.publishReset(conversationId, session.generation);
     return session.generation;
   }
 

@@ -12,6 +12,8 @@ import {
   type CoreFrameBody,
   type CoreKeySet,
   type DeliverFrame,
+  type HelloFrame,
+  type HistoryFrame,
 } from '@hearth/shared';
 import WebSocket from 'ws';
 import type { Logger } from '../logger.js';
@@ -31,6 +33,14 @@ export interface TunnelClientOptions {
   onDeliver: (frame: DeliverFrame) => void;
   /** The sender asked to stop a delivery this core is working on. */
   onCancel?: (frame: CancelFrame) => void;
+  /**
+   * The edge asks for a user's history; the core answers with one `history_result` of the same
+   * `request_id` (see history-answer.ts). Set it only when this core answers from its disk:
+   * hello then says `serves_history`, and the edge sends such requests only to cores that do.
+   */
+  onHistory?: (frame: HistoryFrame) => void;
+  /** The model this core answers with, as `GET /v1/models` lists it (said in hello). */
+  model?: HelloFrame['model'];
   software?: string;
 }
 
@@ -160,6 +170,8 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
           core_id: this.options.coreId,
           credits: this.credits,
           ...(this.options.software ? { software: this.options.software } : {}),
+          ...(this.options.model ? { model: this.options.model } : {}),
+          ...(this.options.onHistory ? { serves_history: true } : {}),
         }),
       );
     });
@@ -223,6 +235,11 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
         return;
       case 'cancel':
         this.options.onCancel?.(frame);
+        return;
+      case 'history':
+        if (this.options.onHistory) this.options.onHistory(frame);
+        // A core that does not serve history still answers, so the edge does not wait it out.
+        else this.send({ type: 'history_result', request_id: frame.request_id, ok: false, error: 'this core does not serve history' });
         return;
       case 'access_result':
         // Answers to owner commands, which use their own short session (owner-request.ts).

@@ -56,6 +56,7 @@ export async function ownerRequest(options: OwnerRequestOptions, command: Access
     });
     socket.on('error', (error) => fail(`cannot reach the edge at ${edgeUrl} (HEARTH_EDGE_URL): ${error.message}`, error));
     socket.on('close', (code, reason) => fail(`the edge closed the tunnel before answering (${code} ${reason.toString()})`));
+    // No serves_history: the edge must not send this short session a client's history request.
     socket.on('open', () => socket.send(encodeFrame({ type: 'hello', core_id: coreId, credits: 0, software: 'hearth-cli' })));
     socket.on('message', (data) => {
       const parsed = parseEdgeFrame(data.toString());

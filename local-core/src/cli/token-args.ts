@@ -1,0 +1,40 @@
+import { ApiUserIdSchema, CLIENT_SCOPES, ClientScopeSchema, MAX_CLIENT_TOKEN_TTL_SECONDS, type ClientScope } from '@hearth/shared';
+import { InvalidArgumentError } from 'commander';
+
+const UNIT_SECONDS = { s: 1, m: 60, h: 3_600, d: 86_400 } as const;
+
+/**
+ * `--ttl`: a whole number with a unit, `90s`, `15m`, `12h`, `30d`, at most 366 days. A unit is
+ * required: a bare `30` could mean seconds or days, and a guess either way is a surprise.
+ *
+ * @throws InvalidArgumentError, which commander reports naming the flag
+ */
+export function parseTtl(value: string): number {
+  const match = /^(\d{1,9})([smhd])$/.exec(value.trim());
+  const unit = match?.[2] as keyof typeof UNIT_SECONDS | undefined;
+  if (!match?.[1] || !unit) throw new InvalidArgumentError('a duration is a whole number and a unit, s m h or d, e.g. 30d or 12h.');
+  const seconds = Number(match[1]) * UNIT_SECONDS[unit];
+  if (seconds < 1 || seconds > MAX_CLIENT_TOKEN_TTL_SECONDS) {
+    throw new InvalidArgumentError(`a token lives from 1s to ${MAX_CLIENT_TOKEN_TTL_SECONDS / 86_400}d.`);
+  }
+  return seconds;
+}
+
+/** `--scopes`: a comma-separated list of known scopes, e.g. `chat:read,chat:write`. */
+export function parseScopes(value: string): ClientScope[] {
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  if (names.length === 0) throw new InvalidArgumentError(`give at least one scope of ${CLIENT_SCOPES.join(', ')}.`);
+  const unknown = names.filter((name) => !ClientScopeSchema.safeParse(name).success);
+  if (unknown.length > 0) throw new InvalidArgumentError(`unknown scope ${unknown.join(', ')}; the scopes are ${CLIENT_SCOPES.join(', ')}.`);
+  return [...new Set(names as ClientScope[])];
+}
+
+/** `--user`: an API user id (the token's `sub`; it names their conversations, so no colon). */
+export function parseUser(value: string): string {
+  const parsed = ApiUserIdSchema.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError(`${parsed.error.issues[0]?.message ?? 'not a user id'}.`);
+  return parsed.data;
+}
+
+/** ISO time of seconds since the epoch, without milliseconds. */
+export const isoSeconds = (seconds: number) => new Date(seconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
