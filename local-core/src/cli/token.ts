@@ -1,4 +1,4 @@
-import { DEFAULT_CLIENT_SCOPES, signClientToken, type ClientScope } from '@hearth/shared';
+import { CLIENT_AUDIENCE, DEFAULT_CLIENT_SCOPES, signClientToken, type ClientScope } from '@hearth/shared';
 import type { Command } from 'commander';
 import { type CoreConfig, loadCoreConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
@@ -61,12 +61,15 @@ export function registerTokenCommand(program: Command): void {
     .requiredOption('--user <id>', 'whose token: the API user id, 1-64 of A-Z a-z 0-9 . _ @ + -', parseUser)
     .option('--scopes <list>', `comma-separated (default ${DEFAULT_CLIENT_SCOPES.join(',')})`, parseScopes)
     .option('--ttl <duration>', `how long it is valid, e.g. 12h, 30d (default ${DEFAULT_TTL}, at most 366d)`, parseTtl)
-    .action((options: { user: string; scopes?: ClientScope[]; ttl?: number }) =>
+    // The edge's HEARTH_CLIENT_AUDIENCE, when the same .env holds it.
+    .option('--audience <aud>', `the edge's HEARTH_CLIENT_AUDIENCE (default ${CLIENT_AUDIENCE})`)
+    .action((options: { user: string; scopes?: ClientScope[]; ttl?: number; audience?: string }) =>
       runCommand(async () => {
         const config = loadCoreConfig(process.env);
         const scopes = options.scopes ?? [...DEFAULT_CLIENT_SCOPES];
         const ttlSeconds = options.ttl ?? parseTtl(DEFAULT_TTL);
-        const signed = await signClientToken(await readKeySet(config.keyFile), { user: options.user, scopes, ttlSeconds });
+        const audience = options.audience ?? (process.env.HEARTH_CLIENT_AUDIENCE || CLIENT_AUDIENCE);
+        const signed = await signClientToken(await readKeySet(config.keyFile), { user: options.user, scopes, ttlSeconds, audience });
         await withTokens(config, (tokens) =>
           // iat is exp - ttl by construction (signClientToken stamps both from one clock reading).
           tokens.record({ jti: signed.jti, user: options.user, scopes, issued_at: signed.expiresAt - ttlSeconds, expires_at: signed.expiresAt }),

@@ -71,6 +71,15 @@ describe('hearth token issue and list (the real CLI, spawned)', { timeout: 60_00
     );
   });
 
+  it('signs for the edge\'s audience: HEARTH_CLIENT_AUDIENCE from the environment, or --audience', async () => {
+    const fromEnv = await hearth(['token', 'issue', '--user', 'ada'], { HEARTH_CLIENT_AUDIENCE: 'https://hearth.example' });
+    const flagged = await hearth(['token', 'issue', '--user', 'ada', '--audience', 'urn:home']);
+    const audienceOf = async (token: string, audience: string) =>
+      (await jwtVerify(token, createLocalJWKSet(publicKeySet(keySet)), { algorithms: ['ES256'], audience })).payload.aud;
+    expect(await audienceOf(fromEnv.stdout.trim(), 'https://hearth.example')).toBe('https://hearth.example');
+    expect(await audienceOf(flagged.stdout.trim(), 'urn:home')).toBe('urn:home');
+  });
+
   it('grants the scopes and lifetime asked for, and records each token (never the token) for token list', async () => {
     const run = await hearth(['token', 'issue', '--user', 'bob.phone', '--scopes', 'chat:read, sync,chat:read', '--ttl', '12h']);
     expect(run.code).toBe(0);
