@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env.js';
 import type { Subscriber } from '../relay/clients.js';
-import { CLIENT_HEADER, RELAY_ROUTE_HEADER, type RelayRoute } from '../relay/relay.js';
+import { CLIENT_HEADER, RELAY_ROUTE_HEADER, type RelayRoute } from '../relay/client-api.js';
 import { relayFor } from '../relay/stub.js';
 
 /** The device a request names itself as (`X-Hearth-Device`), when it is a plain short name. */

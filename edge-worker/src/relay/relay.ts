@@ -14,15 +14,7 @@ import {
   type EdgeStatus,
   type EdgeFrameBody,
   type ReplyButtons,
-  ApiConversationSchema,
-  COMPLETION_CONVERSATION_PREFIX,
-  ClientSendSchema,
-  encodeCursor,
-  isStopCommand,
   parseApiConversationId,
-  seal,
-  type ClientEvent,
-  type HistoryItem,
   type HistoryQuery,
 } from '@hearth/shared';
 import { DurableObject } from 'cloudflare:workers';
@@ -59,25 +51,10 @@ import { readSession, writeSession, type Session } from './session.js';
 import { CORE_ID_HEADER } from '../tunnel/route.js';
 import { adapterOf, showTyping } from '../platforms/registry.js';
 import type { OutboundReply } from '../platforms/outbound.js';
-import { composeApiMessage, userItemOf } from '../api/compose.js';
 import type { Refusal } from '../api/errors.js';
-import { CLIENT_TAG, ClientHub, SubscriberSchema, type HistoryAnswer, type Subscriber } from './clients.js';
-import { CompletionStreams } from './completions.js';
-import { PendingRequests } from './pending-requests.js';
-import { RateLimiter } from './rate-limit.js';
-import { isRevoked, pruneRevocations, revokeToken } from './revocations.js';
-
-/** Which of its jobs a request from the worker is for (the tunnel when absent). */
-export const RELAY_ROUTE_HEADER = 'X-Hearth-Relay-Route';
-/** The API client a request is from, as the worker verified it (JSON of a Subscriber). */
-export const CLIENT_HEADER = 'X-Hearth-Client';
-export type RelayRoute = 'client-ws' | 'client-events' | 'completion';
-
-/** A user message's announcement to the user's devices, once it is stored. */
-export interface Announcement {
-  user: string;
-  item: HistoryItem;
-}
+import { ClientApi, RELAY_ROUTE_HEADER, type Announcement, type RelayRoute } from './client-api.js';
+import type { HistoryAnswer } from './clients.js';
+import { pruneRevocations } from './revocations.js';
 
 /** The buttons of a reply frame, as an OutboundReply field (absent when there are none). */
 const buttonsOf = (reply: { buttons?: ReplyButtons | undefined }): { buttons?: ReplyButtons } =>
@@ -112,10 +89,8 @@ export class Relay extends DurableObject<Env> {
   private readonly pacer = new SendPacer();
   /** What this object has done since it woke, for `hearth status` (the logs have the detail). */
   private readonly counters = new RelayCounters();
-  private readonly clients: ClientHub;
-  private readonly completions = new CompletionStreams();
-  private readonly historyRequests = new PendingRequests<HistoryAnswer>();
-  private limiters: { user: RateLimiter; token: RateLimiter } | undefined;
+  /** What API clients see: admission, history, their live streams, completions. */
+  private readonly api: ClientApi;
   private alarmAt: number | undefined;
   private flushing: Promise<void> | undefined;
   private flushAgain = false;
@@ -123,7 +98,17 @@ export class Relay extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.clients = new ClientHub(ctx, (user, query) => this.history(user, query));
+    this.api = new ClientApi(ctx, {
+      sql: this.sql,
+      counters: this.counters,
+      config: () => this.config,
+      sessions: () => this.sessions(),
+      send: (ws, frame) => this.send(ws, frame),
+      enqueue: (envelope, options) => this.enqueue(envelope, options),
+      cancelInFlight: (conversationId) => this.cancelInFlight(conversationId),
+      pump: () => this.pump(),
+      scheduleAlarm: () => this.scheduleAlarm(),
+    });
     // Heartbeats are answered by the runtime without waking a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     migrate(this.sql);
@@ -167,7 +152,7 @@ export class Relay extends DurableObject<Env> {
     this.counters.add(`messages_${outcome}`);
     if (outcome === 'stored' && stops) this.cancelInFlight(envelope.conversation_id);
     // The sender's other devices see the message once it is safely queued, never before.
-    if (outcome === 'stored' && announce) this.clients.publish(announce.user, { type: 'message', item: announce.item });
+    if (outcome === 'stored' && announce) this.api.announce(announce);
     if (outcome === 'stored') {
       this.pump();
       await this.scheduleAlarm();
@@ -185,52 +170,19 @@ export class Relay extends DurableObject<Env> {
     return this.status(Date.now());
   }
 
-  /**
-   * Admits one request of a verified client token: refused when the token was revoked, or when
-   * the user or the token spent its rate (429 with how long to wait). Both buckets are checked
-   * before either is charged, so a refused request costs nothing.
-   */
-  async admitClient({ user, tokenKey, jti }: { user: string; tokenKey: string; jti: string | undefined }): Promise<{ ok: true } | Refusal> {
-    if (jti && isRevoked(this.sql, jti)) {
-      log('warn', 'client_token_revoked', { user, jti });
-      return { ok: false, code: 'revoked', message: 'this token was revoked' };
-    }
-    const now = Date.now();
-    const limiters = this.rateLimiters();
-    const wait = Math.max(limiters.user.wait(user, now), limiters.token.wait(tokenKey, now));
-    if (wait > 0) {
-      log('warn', 'client_rate_limited', { user, retry_after_ms: wait });
-      this.counters.add('api_rate_limited');
-      return { ok: false, code: 'rate_limited', message: 'too many requests: slow down', retryAfterMs: wait };
-    }
-    limiters.user.take(user, now);
-    limiters.token.take(tokenKey, now);
-    return { ok: true };
+  /** Admits one request of a verified client token (revocation, rate limits): see ClientApi.admit. */
+  async admitClient(client: { user: string; tokenKey: string; jti: string | undefined }): Promise<{ ok: true } | Refusal> {
+    return this.api.admit(client);
   }
 
-  /**
-   * A user's history, asked of a connected core (the edge keeps none): `core_offline` when no
-   * core that serves history is connected, `core_timeout` when it does not answer in time.
-   */
+  /** A user's history, asked of a connected core: see ClientApi.history. */
   async history(user: string, query: HistoryQuery): Promise<HistoryAnswer> {
-    const core = this.sessions().find(({ ws, session }) => session.ready && session.servesHistory && ws.readyState === WebSocket.OPEN);
-    if (!core) return { ok: false, code: 'core_offline', message: 'no core is connected to answer from its history; try again when it is' };
-    const requestId = crypto.randomUUID();
-    const { historyTimeoutMs } = this.config.api;
-    const answer = this.historyRequests.wait(requestId, core.session.sessionId, historyTimeoutMs, () => ({
-      ok: false,
-      code: 'core_timeout',
-      message: `the core did not answer within ${historyTimeoutMs} ms`,
-    }));
-    this.send(core.ws, { type: 'history', request_id: requestId, user, query });
-    return answer;
+    return this.api.history(user, query);
   }
 
-  /** The models connected cores answer with, once each, for `GET /v1/models`. */
+  /** The models connected cores answer with, for `GET /v1/models`. */
   async models(): Promise<{ id: string; description: string }[]> {
-    const seen = new Map<string, { id: string; description: string }>();
-    for (const { session } of this.sessions()) if (session.ready && session.model) seen.set(session.model.id, session.model);
-    return [...seen.values()];
+    return this.api.models();
   }
 
   // ---- the tunnel ----------------------------------------------------------------------------
@@ -238,7 +190,7 @@ export class Relay extends DurableObject<Env> {
   /** The tunnel upgrade, already authenticated by the worker (which sets the core id header). */
   override async fetch(request: Request): Promise<Response> {
     const route = request.headers.get(RELAY_ROUTE_HEADER) as RelayRoute | null;
-    if (route) return this.clientRequest(route, request);
+    if (route) return this.api.request(route, request);
     const coreId = request.headers.get(CORE_ID_HEADER);
     if (!coreId || request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
       return new Response('expected an authenticated WebSocket upgrade', { status: 400 });
@@ -255,7 +207,7 @@ export class Relay extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
     try {
-      if (this.ctx.getTags(ws).includes(CLIENT_TAG)) return await this.onClientFrame(ws, data);
+      if (this.api.isClientSocket(ws)) return await this.api.onClientFrame(ws, data);
       await this.onFrame(ws, data);
     } catch (error) {
       log('error', 'tunnel_frame_failed', { error: describeError(error) });
@@ -269,12 +221,12 @@ export class Relay extends DurableObject<Env> {
     } catch {
       // already closed
     }
-    if (this.ctx.getTags(ws).includes(CLIENT_TAG)) return log('info', 'client_stream_closed', { kind: 'ws', code });
+    if (this.api.isClientSocket(ws)) return log('info', 'client_stream_closed', { kind: 'ws', code });
     this.onSessionEnd(ws, `closed ${code}`);
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    if (this.ctx.getTags(ws).includes(CLIENT_TAG)) return;
+    if (this.api.isClientSocket(ws)) return;
     this.onSessionEnd(ws, describeError(error));
   }
 
@@ -349,7 +301,7 @@ export class Relay extends DurableObject<Env> {
         writeSession(ws, { ...session, window: frame.credits });
         return this.pump();
       case 'partial': {
-        this.streamPartial(frame.message_id, frame.seq, frame.text);
+        this.api.onPartial(frame.message_id, frame.seq, frame.text);
         // Streamed text is progress too (it is not stored: platforms get the whole reply with the
         // ack). It comes several times a second; a storage write for each would buy nothing.
         const now = Date.now();
@@ -379,7 +331,7 @@ export class Relay extends DurableObject<Env> {
         this.counters.add(acked ? 'acks' : 'acks_void');
         if (!acked) log('warn', 'ack_ignored', { session_id: session.sessionId, message_id: frame.message_id });
         if (reply && !replied) log('info', 'reply_duplicate_dropped', { key: reply.key });
-        this.completions.end(frame.message_id, reply ? { type: 'done', text: reply.text } : { type: 'error', code: 'core_error', message: 'the core could not answer this request' });
+        this.api.completions.end(frame.message_id, reply ? { type: 'done', text: reply.text } : { type: 'error', code: 'core_error', message: 'the core could not answer this request' });
         this.pump();
         if (replied) await this.flushOutbox();
         return;
@@ -394,12 +346,7 @@ export class Relay extends DurableObject<Env> {
         return this.flushOutbox();
       }
       case 'history_result':
-        if (!this.historyRequests.settle(frame.request_id, frame.ok
-          ? { ok: true, items: frame.items ?? [], has_more: frame.has_more ?? false, conversations: frame.conversations ?? [] }
-          : { ok: false, code: 'core_error', message: frame.error ?? 'the core could not read its history' })) {
-          log('warn', 'history_result_unexpected', { request_id: frame.request_id });
-        }
-        return;
+        return this.api.onHistoryResult(frame);
       case 'access':
         return this.access(ws, session, frame.request_id, frame.command);
       case 'ping':
@@ -407,99 +354,6 @@ export class Relay extends DurableObject<Env> {
       case 'pong':
         return;
     }
-  }
-
-  // ---- API clients -----------------------------------------------------------------------
-
-  /** A request the worker passed on for an API client it authenticated (see RELAY_ROUTE_HEADER). */
-  private async clientRequest(route: RelayRoute, request: Request): Promise<Response> {
-    const subscriber = SubscriberSchema.safeParse(JSON.parse(request.headers.get(CLIENT_HEADER) ?? 'null'));
-    if (!subscriber.success) return new Response('expected an authenticated client', { status: 400 });
-    const after = new URL(request.url).searchParams.get('after');
-    switch (route) {
-      case 'client-ws':
-        return this.clients.acceptSocket(subscriber.data, after, request.headers.get('Sec-WebSocket-Protocol') ?? undefined);
-      case 'client-events':
-        return this.clients.openEvents(subscriber.data, after);
-      case 'completion':
-        return this.startCompletion((await request.json()) as Envelope);
-    }
-  }
-
-  /**
-   * Queues a chat completion and streams its reply back to the caller. Refused at once when no
-   * core is connected: a caller on the line should not wait for one to come back.
-   */
-  private async startCompletion(envelope: Envelope): Promise<Response> {
-    const refuse = (code: string, message: string) => new Response(`${JSON.stringify({ type: 'error', code, message })}\n`);
-    if (!this.sessions().some(({ session }) => session.ready && session.servesHistory)) {
-      return refuse('core_offline', 'no core is connected to answer; try again when it is');
-    }
-    const stream = this.completions.start(envelope.message_id, this.config.api.completionTimeoutMs, (why) =>
-      this.dropCompletion(envelope, why),
-    );
-    const outcome = insertMessage(this.sql, envelope, Date.now(), this.config.delivery.queueMax);
-    this.counters.add(`completions_${outcome}`);
-    if (outcome !== 'stored') {
-      this.completions.end(envelope.message_id, { type: 'error', code: outcome === 'full' ? 'queue_full' : 'duplicate', message: `request not queued (${outcome})` });
-    } else {
-      this.pump();
-      await this.scheduleAlarm();
-    }
-    return new Response(stream, { headers: { 'Content-Type': 'application/x-ndjson' } });
-  }
-
-  /** Nobody waits for a completion any more: stop its generation and take it out of the queue. */
-  private dropCompletion(envelope: Envelope, why: string): void {
-    this.cancelInFlight(envelope.conversation_id);
-    ackMessage(this.sql, envelope.message_id, Date.now());
-    log('info', 'completion_abandoned', { message_id: envelope.message_id, why });
-  }
-
-  /** A frame from an API client's socket: only `send` (needs chat:write); answered `accepted` or `error`. */
-  private async onClientFrame(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    const subscriber = this.clients.subscriberOf(ws);
-    if (!subscriber) return ws.close(1011, 'client state lost');
-    const refuse = (code: string, message: string) => this.clients.sendTo(ws, { type: 'error', code, message } satisfies ClientEvent);
-    let parsed: ReturnType<typeof ClientSendSchema.safeParse>;
-    try {
-      parsed = ClientSendSchema.safeParse(JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data)));
-    } catch {
-      return refuse('bad_request', 'frames are JSON');
-    }
-    if (!parsed.success) return refuse('bad_request', `not a send frame: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-    if (!subscriber.canWrite) return refuse('insufficient_scope', 'sending needs the chat:write scope');
-    if (subscriber.exp * 1000 <= Date.now()) return ws.close(4401, 'token expired');
-    const conversation = ApiConversationSchema.safeParse(parsed.data.conversation_id);
-    if (!conversation.success) return refuse('bad_request', conversation.error.issues[0]?.message ?? 'bad conversation id');
-    const admitted = await this.admitClient({ user: subscriber.user, tokenKey: subscriber.tokenKey, jti: subscriber.tokenKey });
-    if (!admitted.ok) return refuse(admitted.code, admitted.message);
-    const { outcome, message } = await this.enqueueFromClient(subscriber, conversation.data, parsed.data.text, parsed.data.client_id);
-    if (outcome === 'full') return refuse('queue_full', 'the queue is full; retry later');
-    this.clients.sendTo(ws, { type: 'accepted', id: message.message_id, conversation_id: conversation.data, client_id: parsed.data.client_id ?? null });
-  }
-
-  /** Seals and queues what a client sent over its socket, announcing it to the user's devices. */
-  private async enqueueFromClient(subscriber: Subscriber, conversation: string, text: string, clientId: string | undefined) {
-    const message = composeApiMessage({ user: subscriber.user, conversation, text, clientId, device: subscriber.device, now: Date.now() });
-    const sealed = await seal(JSON.stringify(message), this.config.coreKeys);
-    const envelope = { message_id: message.message_id, conversation_id: message.conversation.id, sealed };
-    const announce = { user: subscriber.user, item: userItemOf(message, conversation, subscriber.device) };
-    const { outcome } = await this.enqueue(envelope, { announce, stops: isStopCommand(message) });
-    return { outcome, message };
-  }
-
-  /** Streamed reply text, to whoever watches: a completion's caller, or the user's devices. */
-  private streamPartial(messageId: string, seq: number, text: string): void {
-    if (this.completions.has(messageId)) {
-      this.completions.delta(messageId, text);
-      return;
-    }
-    if (!messageId.startsWith('api:')) return;
-    const conversationId = conversationOf(this.sql, messageId);
-    const api = conversationId ? parseApiConversationId(conversationId) : undefined;
-    if (!api) return;
-    this.clients.publish(api.user, { type: 'delta', conversation_id: api.conversation, in_reply_to: messageId, seq, text });
   }
 
   /**
@@ -510,34 +364,9 @@ export class Relay extends DurableObject<Env> {
     if (insertReply(this.sql, key, reply, now).duplicate) return false;
     if (parseApiConversationId(reply.conversationId)) {
       markSent(this.sql, key, now);
-      this.announceReply(reply.conversationId, { key, inReplyTo: reply.inReplyTo, text: reply.text, createdAt });
+      this.api.announceReply(reply.conversationId, { key, inReplyTo: reply.inReplyTo, text: reply.text, createdAt });
     }
     return true;
-  }
-
-  /** A reply in an API conversation, to the user's devices (completions are answered on their own line). */
-  private announceReply(conversationId: string, reply: { key: string; inReplyTo: string | null; text: string; createdAt?: number | undefined }): void {
-    const api = parseApiConversationId(conversationId);
-    if (!api || api.conversation.startsWith(COMPLETION_CONVERSATION_PREFIX)) return;
-    const at = reply.createdAt ?? Date.now();
-    this.clients.publish(api.user, {
-      type: 'message',
-      item: {
-        cursor: encodeCursor({ at, id: reply.key }),
-        message_id: reply.key,
-        conversation_id: api.conversation,
-        role: 'assistant',
-        text: reply.text,
-        created_at: at,
-        in_reply_to: reply.inReplyTo,
-      },
-    });
-  }
-
-  private rateLimiters(): { user: RateLimiter; token: RateLimiter } {
-    const { ratePerUser, ratePerToken } = this.config.api;
-    this.limiters ??= { user: new RateLimiter(ratePerUser), token: new RateLimiter(ratePerToken) };
-    return this.limiters;
   }
 
   /** The owner's `hearth pair ...` commands, over the tunnel their core key opened. */
@@ -573,8 +402,7 @@ export class Relay extends DurableObject<Env> {
       case 'status':
         return answer({ ok: true, status: this.status(now) });
       case 'revoke_token': {
-        const revoked = revokeToken(this.sql, command.jti, command.expires_at * 1000, now);
-        const closed = this.clients.closeToken(command.jti);
+        const { revoked, closed } = this.api.revokeToken(command.jti, command.expires_at * 1000, now);
         log('info', 'client_token_revoked_by_owner', { jti: command.jti, core_id: session.coreId, streams_closed: closed });
         return answer({ ok: true, token_revoked: revoked });
       }
@@ -647,8 +475,8 @@ export class Relay extends DurableObject<Env> {
       deliver: (slot, item) => {
         this.counters.add(item.attempts > 0 ? 'redeliveries' : 'deliveries');
         // Text of the first attempt already reached the caller: another core would start over.
-        if (item.attempts > 0 && this.completions.streamed(item.message_id)) {
-          this.completions.end(item.message_id, { type: 'error', code: 'core_lost', message: 'the core answering this went away; retry the request' });
+        if (item.attempts > 0 && this.api.completions.streamed(item.message_id)) {
+          this.api.completions.end(item.message_id, { type: 'error', code: 'core_lost', message: 'the core answering this went away; retry the request' });
         }
         this.send(slot.ws, {
           type: 'deliver',
@@ -668,7 +496,7 @@ export class Relay extends DurableObject<Env> {
     if (!session) return;
     this.lastSeen.delete(session.sessionId);
     const released = releaseSession(this.sql, session.sessionId);
-    this.historyRequests.settleSession(session.sessionId, { ok: false, code: 'core_error', message: 'the core disconnected before answering' });
+    this.api.sessionEnded(session.sessionId);
     log('info', 'tunnel_closed', { core_id: session.coreId, session_id: session.sessionId, why, released });
     this.pump();
   }

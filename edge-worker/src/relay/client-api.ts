@@ -1,0 +1,265 @@
+import {
+  ApiConversationSchema,
+  COMPLETION_CONVERSATION_PREFIX,
+  ClientSendSchema,
+  encodeCursor,
+  isStopCommand,
+  parseApiConversationId,
+  seal,
+  type ClientEvent,
+  type EdgeFrameBody,
+  type HistoryItem,
+  type HistoryQuery,
+  type HistoryResultFrame,
+} from '@hearth/shared';
+import { composeApiMessage, userItemOf } from '../api/compose.js';
+import type { Refusal } from '../api/errors.js';
+import type { EdgeConfig } from '../config.js';
+import { log } from '../log.js';
+import { CLIENT_TAG, ClientHub, SubscriberSchema, type HistoryAnswer, type Subscriber } from './clients.js';
+import { CompletionStreams } from './completions.js';
+import type { RelayCounters } from './counters.js';
+import type { LiveSession } from './dispatch.js';
+import { PendingRequests } from './pending-requests.js';
+import { ackMessage, conversationOf, insertMessage, type EnqueueOutcome, type Envelope } from './queue.js';
+import { RateLimiter } from './rate-limit.js';
+import { isRevoked, revokeToken } from './revocations.js';
+
+/** Which of its jobs a request from the worker is for (the tunnel when absent). */
+export const RELAY_ROUTE_HEADER = 'X-Hearth-Relay-Route';
+/** The API client a request is from, as the worker verified it (JSON of a Subscriber). */
+export const CLIENT_HEADER = 'X-Hearth-Client';
+export type RelayRoute = 'client-ws' | 'client-events' | 'completion';
+
+/** A user message's announcement to the user's devices, once it is stored. */
+export interface Announcement {
+  user: string;
+  item: HistoryItem;
+}
+
+/** What of the Relay the client API works with. */
+export interface RelayHost {
+  readonly sql: SqlStorage;
+  readonly counters: RelayCounters;
+  config(): EdgeConfig;
+  sessions(): LiveSession[];
+  send(ws: WebSocket, frame: EdgeFrameBody): void;
+  enqueue(envelope: Envelope, options: { announce?: Announcement; stops?: boolean }): Promise<{ outcome: EnqueueOutcome | string }>;
+  cancelInFlight(conversationId: string): void;
+  pump(): void;
+  scheduleAlarm(): Promise<void>;
+}
+
+/**
+ * The Relay's side of the client API: admission (revocation, rate limits), history asked of a
+ * core, live streams of each user's devices, and chat completions waited on by their caller.
+ * The Relay owns the queue and the tunnels; this owns what API clients see of them.
+ */
+export class ClientApi {
+  /** Completions in progress: the Relay ends them on ack and notices their redelivery. */
+  readonly completions = new CompletionStreams();
+  private readonly clients: ClientHub;
+  private readonly historyRequests = new PendingRequests<HistoryAnswer>();
+  private limiters: { user: RateLimiter; token: RateLimiter } | undefined;
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly host: RelayHost,
+  ) {
+    this.clients = new ClientHub(ctx, (user, query) => this.history(user, query));
+  }
+
+  /** Whether a hibernating socket is an API client's (else a core's tunnel). */
+  isClientSocket(ws: WebSocket): boolean {
+    return this.ctx.getTags(ws).includes(CLIENT_TAG);
+  }
+
+  /**
+   * Admits one request of a verified client token: refused when the token was revoked, or when
+   * the user or the token spent its rate (429 with how long to wait). Both buckets are checked
+   * before either is charged, so a refused request costs nothing.
+   */
+  admit({ user, tokenKey, jti }: { user: string; tokenKey: string; jti: string | undefined }): { ok: true } | Refusal {
+    if (jti && isRevoked(this.host.sql, jti)) {
+      log('warn', 'client_token_revoked', { user, jti });
+      return { ok: false, code: 'revoked', message: 'this token was revoked' };
+    }
+    const now = Date.now();
+    const limiters = this.rateLimiters();
+    const wait = Math.max(limiters.user.wait(user, now), limiters.token.wait(tokenKey, now));
+    if (wait > 0) {
+      log('warn', 'client_rate_limited', { user, retry_after_ms: wait });
+      this.host.counters.add('api_rate_limited');
+      return { ok: false, code: 'rate_limited', message: 'too many requests: slow down', retryAfterMs: wait };
+    }
+    limiters.user.take(user, now);
+    limiters.token.take(tokenKey, now);
+    return { ok: true };
+  }
+
+  /**
+   * A user's history, asked of a connected core (the edge keeps none): `core_offline` when no
+   * core that serves history is connected, `core_timeout` when it does not answer in time.
+   */
+  history(user: string, query: HistoryQuery): Promise<HistoryAnswer> {
+    const core = this.answeringCores().find(({ ws }) => ws.readyState === WebSocket.OPEN);
+    if (!core) return Promise.resolve({ ok: false, code: 'core_offline', message: 'no core is connected to answer from its history; try again when it is' });
+    const requestId = crypto.randomUUID();
+    const { historyTimeoutMs } = this.host.config().api;
+    const answer = this.historyRequests.wait(requestId, core.session.sessionId, historyTimeoutMs, () => ({
+      ok: false,
+      code: 'core_timeout',
+      message: `the core did not answer within ${historyTimeoutMs} ms`,
+    }));
+    this.host.send(core.ws, { type: 'history', request_id: requestId, user, query });
+    return answer;
+  }
+
+  /** A core's answer to a history request. */
+  onHistoryResult(frame: HistoryResultFrame): void {
+    const answer: HistoryAnswer = frame.ok
+      ? { ok: true, items: frame.items ?? [], has_more: frame.has_more ?? false, conversations: frame.conversations ?? [] }
+      : { ok: false, code: 'core_error', message: frame.error ?? 'the core could not read its history' };
+    if (!this.historyRequests.settle(frame.request_id, answer)) log('warn', 'history_result_unexpected', { request_id: frame.request_id });
+  }
+
+  /** A tunnel ended: the history requests sent on it will not be answered. */
+  sessionEnded(sessionId: string): void {
+    this.historyRequests.settleSession(sessionId, { ok: false, code: 'core_error', message: 'the core disconnected before answering' });
+  }
+
+  /** The models connected cores answer with, once each, for `GET /v1/models`. */
+  models(): { id: string; description: string }[] {
+    const seen = new Map<string, { id: string; description: string }>();
+    for (const { session } of this.host.sessions()) if (session.ready && session.model) seen.set(session.model.id, session.model);
+    return [...seen.values()];
+  }
+
+  /** The owner revoked a client token: refuse it from now on, and end the streams it opened. */
+  revokeToken(jti: string, expiresAtMs: number, now: number): { revoked: boolean; closed: number } {
+    return { revoked: revokeToken(this.host.sql, jti, expiresAtMs, now), closed: this.clients.closeToken(jti) };
+  }
+
+  /** A request the worker passed on for an API client it authenticated (see RELAY_ROUTE_HEADER). */
+  async request(route: RelayRoute, request: Request): Promise<Response> {
+    const subscriber = SubscriberSchema.safeParse(JSON.parse(request.headers.get(CLIENT_HEADER) ?? 'null'));
+    if (!subscriber.success) return new Response('expected an authenticated client', { status: 400 });
+    const after = new URL(request.url).searchParams.get('after');
+    switch (route) {
+      case 'client-ws':
+        return this.clients.acceptSocket(subscriber.data, after, request.headers.get('Sec-WebSocket-Protocol') ?? undefined);
+      case 'client-events':
+        return this.clients.openEvents(subscriber.data, after);
+      case 'completion':
+        return this.startCompletion((await request.json()) as Envelope);
+    }
+  }
+
+  /** A frame from an API client's socket: only `send` (needs chat:write); answered `accepted` or `error`. */
+  async onClientFrame(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    const subscriber = this.clients.subscriberOf(ws);
+    if (!subscriber) return ws.close(1011, 'client state lost');
+    const refuse = (code: string, message: string) => this.clients.sendTo(ws, { type: 'error', code, message } satisfies ClientEvent);
+    let parsed: ReturnType<typeof ClientSendSchema.safeParse>;
+    try {
+      parsed = ClientSendSchema.safeParse(JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data)));
+    } catch {
+      return refuse('bad_request', 'frames are JSON');
+    }
+    if (!parsed.success) return refuse('bad_request', `not a send frame: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    if (!subscriber.canWrite) return refuse('insufficient_scope', 'sending needs the chat:write scope');
+    if (subscriber.exp * 1000 <= Date.now()) return ws.close(4401, 'token expired');
+    const conversation = ApiConversationSchema.safeParse(parsed.data.conversation_id);
+    if (!conversation.success) return refuse('bad_request', conversation.error.issues[0]?.message ?? 'bad conversation id');
+    const admitted = this.admit({ user: subscriber.user, tokenKey: subscriber.tokenKey, jti: subscriber.tokenKey });
+    if (!admitted.ok) return refuse(admitted.code, admitted.message);
+    const { outcome, message } = await this.enqueueFromClient(subscriber, conversation.data, parsed.data.text, parsed.data.client_id);
+    if (outcome === 'full') return refuse('queue_full', 'the queue is full; retry later');
+    this.clients.sendTo(ws, { type: 'accepted', id: message.message_id, conversation_id: conversation.data, client_id: parsed.data.client_id ?? null });
+  }
+
+  /** Streamed reply text, to whoever watches: a completion's caller, or the user's devices. */
+  onPartial(messageId: string, seq: number, text: string): void {
+    if (this.completions.has(messageId)) {
+      this.completions.delta(messageId, text);
+      return;
+    }
+    if (!messageId.startsWith('api:')) return;
+    const conversationId = conversationOf(this.host.sql, messageId);
+    const api = conversationId ? parseApiConversationId(conversationId) : undefined;
+    if (!api) return;
+    this.clients.publish(api.user, { type: 'delta', conversation_id: api.conversation, in_reply_to: messageId, seq, text });
+  }
+
+  /** A message was stored: its sender's devices see it. */
+  announce({ user, item }: Announcement): void {
+    this.clients.publish(user, { type: 'message', item });
+  }
+
+  /** A reply in an API conversation, to the user's devices (completions are answered on their own line). */
+  announceReply(conversationId: string, reply: { key: string; inReplyTo: string | null; text: string; createdAt?: number | undefined }): void {
+    const api = parseApiConversationId(conversationId);
+    if (!api || api.conversation.startsWith(COMPLETION_CONVERSATION_PREFIX)) return;
+    const at = reply.createdAt ?? Date.now();
+    this.clients.publish(api.user, {
+      type: 'message',
+      item: {
+        cursor: encodeCursor({ at, id: reply.key }),
+        message_id: reply.key,
+        conversation_id: api.conversation,
+        role: 'assistant',
+        text: reply.text,
+        created_at: at,
+        in_reply_to: reply.inReplyTo,
+      },
+    });
+  }
+
+  /**
+   * Queues a chat completion and streams its reply back to the caller. Refused at once when no
+   * core is connected: a caller on the line should not wait for one to come back.
+   */
+  private async startCompletion(envelope: Envelope): Promise<Response> {
+    const refuse = (code: string, message: string) => new Response(`${JSON.stringify({ type: 'error', code, message })}\n`);
+    if (this.answeringCores().length === 0) return refuse('core_offline', 'no core is connected to answer; try again when it is');
+    const config = this.host.config();
+    const stream = this.completions.start(envelope.message_id, config.api.completionTimeoutMs, (why) => this.dropCompletion(envelope, why));
+    const outcome = insertMessage(this.host.sql, envelope, Date.now(), config.delivery.queueMax);
+    this.host.counters.add(`completions_${outcome}`);
+    if (outcome !== 'stored') {
+      this.completions.end(envelope.message_id, { type: 'error', code: outcome === 'full' ? 'queue_full' : 'duplicate', message: `request not queued (${outcome})` });
+    } else {
+      this.host.pump();
+      await this.host.scheduleAlarm();
+    }
+    return new Response(stream, { headers: { 'Content-Type': 'application/x-ndjson' } });
+  }
+
+  /** Nobody waits for a completion any more: stop its generation and take it out of the queue. */
+  private dropCompletion(envelope: Envelope, why: string): void {
+    this.host.cancelInFlight(envelope.conversation_id);
+    ackMessage(this.host.sql, envelope.message_id, Date.now());
+    log('info', 'completion_abandoned', { message_id: envelope.message_id, why });
+  }
+
+  /** Seals and queues what a client sent over its socket, announcing it to the user's devices. */
+  private async enqueueFromClient(subscriber: Subscriber, conversation: string, text: string, clientId: string | undefined) {
+    const message = composeApiMessage({ user: subscriber.user, conversation, text, clientId, device: subscriber.device, now: Date.now() });
+    const sealed = await seal(JSON.stringify(message), this.host.config().coreKeys);
+    const envelope = { message_id: message.message_id, conversation_id: message.conversation.id, sealed };
+    const announce = { user: subscriber.user, item: userItemOf(message, conversation, subscriber.device) };
+    const { outcome } = await this.host.enqueue(envelope, { announce, stops: isStopCommand(message) });
+    return { outcome, message };
+  }
+
+  /** Connected cores that answer history and completions (owner sessions of the CLI do not). */
+  private answeringCores(): LiveSession[] {
+    return this.host.sessions().filter(({ session }) => session.ready && session.servesHistory);
+  }
+
+  private rateLimiters(): { user: RateLimiter; token: RateLimiter } {
+    const { ratePerUser, ratePerToken } = this.host.config().api;
+    this.limiters ??= { user: new RateLimiter(ratePerUser), token: new RateLimiter(ratePerToken) };
+    return this.limiters;
+  }
+}
