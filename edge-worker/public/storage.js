@@ -1,0 +1,55 @@
+// What this browser keeps (localStorage): the token, its device name, and per user the live
+// stream's last cursor and the ids of the messages it sent.
+
+export const TOKEN_KEY = 'hearth.token';
+const DEVICE_KEY = 'hearth.device';
+const cursorKey = (/** @type {string} */ user) => `hearth.cursor.${user}`;
+const sentKey = (/** @type {string} */ user) => `hearth.sent.${user}`;
+/** Own message ids remembered, to tell them from other devices' after a reload. */
+const SENT_KEPT = 200;
+
+/** A random id: the prefix and 12 base-36 characters. @param {string} prefix */
+export function newId(prefix) {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return prefix + [...bytes].map((b) => b.toString(36).padStart(2, '0')).join('').slice(0, 12);
+}
+
+/** This browser's name in `X-Hearth-Device`, made once. */
+export function deviceName() {
+  const device = localStorage.getItem(DEVICE_KEY) ?? newId('web-');
+  localStorage.setItem(DEVICE_KEY, device);
+  return device;
+}
+
+export const loadToken = () => localStorage.getItem(TOKEN_KEY);
+export const saveToken = (/** @type {string} */ token) => localStorage.setItem(TOKEN_KEY, token);
+
+export const loadCursor = (/** @type {string} */ user) => localStorage.getItem(cursorKey(user));
+/** @param {string} user @param {string} cursor */
+export const saveCursor = (user, cursor) => localStorage.setItem(cursorKey(user), cursor);
+
+/** @param {string} user @returns {string[]} */
+export function loadSent(user) {
+  try {
+    const value = JSON.parse(localStorage.getItem(sentKey(user)) ?? '[]');
+    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Adds a message id to what `user` sent from here; returns the new list. @param {string} user @param {string[]} sent @param {string} id */
+export function rememberSent(user, sent, id) {
+  const next = [...sent.filter((known) => known !== id), id].slice(-SENT_KEPT);
+  localStorage.setItem(sentKey(user), JSON.stringify(next));
+  return next;
+}
+
+/** Signing out: the token goes, and what was kept for its user (`user` when known). @param {string} [user] */
+export function forget(user) {
+  localStorage.removeItem(TOKEN_KEY);
+  if (user) {
+    localStorage.removeItem(cursorKey(user));
+    localStorage.removeItem(sentKey(user));
+  }
+}
