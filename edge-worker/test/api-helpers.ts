@@ -51,6 +51,11 @@ export class ClientSocket {
     return waitFor(async () => this.events.find((e): e is Extract<ClientEvent | { type: 'accepted'; id: string }, { type: T }> => e.type === type && match(e as never)), `a ${type} event`);
   }
 
+  /** The turns received, in order. */
+  messagesOf() {
+    return this.events.flatMap((e) => (e.type === 'message' ? [e.item] : []));
+  }
+
   close(): void {
     this.ws.close(1000, 'test done');
   }

@@ -209,6 +209,44 @@ describe('history, read from a core over the tunnel', () => {
   });
 });
 
+describe('catch-up while no core is connected (a device back before the core, after an edge restart)', () => {
+  const item = (user: string, n: number): HistoryItem => {
+    const id = `api:${user}:c-w:${n}`;
+    return { cursor: encodeCursor({ at: 5_000 + n, id }), message_id: id, conversation_id: 'c-w', role: 'user', text: `turn ${n}`, created_at: 5_000 + n, in_reply_to: null };
+  };
+
+  it('waits for a core to connect, then catches up', async () => {
+    const user = freshUser('early');
+    const after = item(user, 1).cursor;
+    const device = track(await ClientSocket.open((await clientToken(user)).token, { after }));
+    await new Promise((r) => setTimeout(r, 300));
+    const core = track(await historyCore());
+    const request = await core.next('history');
+    expect(request.query).toEqual({ kind: 'since', after, limit: 200 });
+    core.send({ type: 'history_result', request_id: request.request_id, ok: true, items: [item(user, 2)], has_more: false });
+    await device.next('synced');
+    expect(device.events.map((e) => e.type)).toEqual(['message', 'synced']);
+  });
+
+  it('says the core is offline when none comes in time, and catches up once one connects', async () => {
+    const user = freshUser('late');
+    const after = item(user, 1).cursor;
+    const device = track(await ClientSocket.open((await clientToken(user)).token, { after }));
+    // HEARTH_HISTORY_TIMEOUT_MS is 2 s in this project.
+    expect(await device.next('error')).toMatchObject({ code: 'core_offline' });
+    expect(await device.next('synced')).toEqual({ type: 'synced', cursor: after });
+    const core = track(await historyCore());
+    const request = await core.next('history');
+    expect(request.query).toEqual({ kind: 'since', after, limit: 200 });
+    core.send({ type: 'history_result', request_id: request.request_id, ok: true, items: [item(user, 2), item(user, 3)], has_more: false });
+    await device.next('synced', (e) => e.cursor === item(user, 3).cursor);
+    expect(device.messagesOf().map((m) => m.message_id)).toEqual([item(user, 2).message_id, item(user, 3).message_id]);
+    // Caught up: the next core to connect does not replay it again.
+    const second = track(await historyCore());
+    expect((await second.barrier()).filter((f) => f.type === 'history')).toEqual([]);
+  }, 15_000);
+});
+
 describe('GET /v1/events (Server-Sent Events)', () => {
   it('streams the same events, with message cursors as event ids', async () => {
     const user = freshUser('sse');

@@ -61,12 +61,14 @@ export class ClientApi {
   private readonly clients: ClientHub;
   private readonly historyRequests = new PendingRequests<HistoryAnswer>();
   private limiters: { user: RateLimiter; token: RateLimiter } | undefined;
+  /** Callers waiting for a core that answers history to connect. */
+  private coreWaiters = new Set<() => void>();
 
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly host: RelayHost,
   ) {
-    this.clients = new ClientHub(ctx, (user, query) => this.history(user, query));
+    this.clients = new ClientHub(ctx, (user, query, options) => this.history(user, query, options));
   }
 
   /** Whether a hibernating socket is an API client's (else a core's tunnel). */
@@ -100,12 +102,18 @@ export class ClientApi {
   /**
    * A user's history, asked of a connected core (the edge keeps none): `core_offline` when no
    * core that serves history is connected, `core_timeout` when it does not answer in time.
+   * `waitForCore`: wait up to the history timeout for one to connect first (a device that
+   * reconnects right after an edge restart often beats the core back).
    */
-  history(user: string, query: HistoryQuery): Promise<HistoryAnswer> {
-    const core = this.answeringCores().find(({ ws }) => ws.readyState === WebSocket.OPEN);
-    if (!core) return Promise.resolve({ ok: false, code: 'core_offline', message: 'no core is connected to answer from its history; try again when it is' });
-    const requestId = crypto.randomUUID();
+  async history(user: string, query: HistoryQuery, { waitForCore = false }: { waitForCore?: boolean } = {}): Promise<HistoryAnswer> {
     const { historyTimeoutMs } = this.host.config().api;
+    let core = this.openAnsweringCore();
+    if (!core && waitForCore) {
+      await this.coreConnects(historyTimeoutMs);
+      core = this.openAnsweringCore();
+    }
+    if (!core) return { ok: false, code: 'core_offline', message: 'no core is connected to answer from its history; try again when it is' };
+    const requestId = crypto.randomUUID();
     const answer = this.historyRequests.wait(requestId, core.session.sessionId, historyTimeoutMs, () => ({
       ok: false,
       code: 'core_timeout',
@@ -113,6 +121,13 @@ export class ClientApi {
     }));
     this.host.send(core.ws, { type: 'history', request_id: requestId, user, query });
     return answer;
+  }
+
+  /** A core that answers history said hello: whoever waits for one goes on. */
+  coreConnected(): void {
+    for (const wake of this.coreWaiters) wake();
+    this.coreWaiters.clear();
+    this.clients.coreConnected();
   }
 
   /** A core's answer to a history request. */
@@ -250,6 +265,23 @@ export class ClientApi {
     const announce = { user: subscriber.user, item: userItemOf(message, conversation, subscriber.device) };
     const { outcome } = await this.host.enqueue(envelope, { announce, stops: isStopCommand(message) });
     return { outcome, message };
+  }
+
+  private openAnsweringCore(): LiveSession | undefined {
+    return this.answeringCores().find(({ ws }) => ws.readyState === WebSocket.OPEN);
+  }
+
+  /** Resolves when a core that answers history connects, or after `ms`. */
+  private coreConnects(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.coreWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.coreWaiters.add(done);
+    });
   }
 
   /** Connected cores that answer history and completions (owner sessions of the CLI do not). */

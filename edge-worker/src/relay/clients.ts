@@ -12,15 +12,21 @@ export const SubscriberSchema = z.object({
   /** Whether it may send messages over the socket (`chat:write`). */
   canWrite: z.boolean(),
   device: z.string().max(64).optional(),
+  /**
+   * Where its catch-up stopped because no core could answer: it is caught up from here once a
+   * core connects (kept on the socket, so it survives hibernation).
+   */
+  resumeFrom: z.string().nullable().optional(),
 });
 export type Subscriber = z.infer<typeof SubscriberSchema>;
 
 /** A core's answer to a history query, or why there is none. */
 export type HistoryAnswer = { ok: true; items: HistoryItem[]; has_more: boolean; conversations: ConversationSummary[] } | Refusal;
-type History = (user: string, query: HistoryQuery) => Promise<HistoryAnswer>;
+type History = (user: string, query: HistoryQuery, options: { waitForCore: boolean }) => Promise<HistoryAnswer>;
 
 /** Catch-up reads at most this many pages of history; a device further behind reloads instead. */
 const CATCH_UP_PAGES = 10;
+
 /** SSE comment lines keep idle streams open through proxies. */
 const SSE_KEEPALIVE_MS = 20_000;
 export const CLIENT_TAG = 'client';
@@ -33,6 +39,8 @@ interface Stream {
   subscriber: Subscriber;
   send(event: ClientEvent): void;
   close(reason: string): void;
+  /** Updates what is kept about the subscriber. */
+  remember(patch: Partial<Subscriber>): void;
 }
 
 interface SseStream extends Stream {
@@ -87,6 +95,9 @@ export class ClientHub {
       subscriber,
       writer,
       send: (event) => write(sseFrame(event)),
+      remember: (patch) => {
+        stream.subscriber = { ...stream.subscriber, ...patch };
+      },
       close: (reason) => {
         clearInterval(keepalive);
         streams.delete(stream);
@@ -133,6 +144,18 @@ export class ClientHub {
     return closed;
   }
 
+  /**
+   * A core that answers history connected: streams whose catch-up failed for want of one are
+   * caught up now (events they already got live may come again; `message_id` tells them apart).
+   */
+  coreConnected(): void {
+    for (const stream of this.allStreams()) {
+      const from = stream.subscriber.resumeFrom;
+      if (from === undefined || this.catchingUp.has(stream.key)) continue;
+      void this.catchUp(stream, from);
+    }
+  }
+
   /** The subscriber of a client socket (its hibernation attachment). */
   subscriberOf(ws: WebSocket): Subscriber | undefined {
     const parsed = SubscriberSchema.safeParse(ws.deserializeAttachment());
@@ -154,11 +177,13 @@ export class ClientHub {
     this.catchingUp.set(key, []);
     const sent = new Set<string>();
     let cursor = after;
+    let resumeFrom: string | null | undefined;
     try {
       for (let page = 0; after !== null && page < CATCH_UP_PAGES; page++) {
-        const answer = await this.history(user, { kind: 'since', after: cursor, limit: HISTORY_PAGE_MAX });
+        const answer = await this.history(user, { kind: 'since', after: cursor, limit: HISTORY_PAGE_MAX }, { waitForCore: true });
         if (!answer.ok) {
           stream.send({ type: 'error', code: answer.code, message: `could not catch up: ${answer.message}` });
+          if (answer.code === 'core_offline') resumeFrom = cursor;
           break;
         }
         for (const item of answer.items) {
@@ -171,6 +196,7 @@ export class ClientHub {
     } catch (error) {
       log('error', 'client_catch_up_failed', { user, error: describeError(error) });
     }
+    stream.remember({ resumeFrom });
     const held = this.catchingUp.get(key) ?? [];
     this.catchingUp.delete(key);
     stream.send({ type: 'synced', cursor });
@@ -182,6 +208,13 @@ export class ClientHub {
       key: ws,
       subscriber,
       send: (event) => this.sendTo(ws, event),
+      remember: (patch) => {
+        try {
+          ws.serializeAttachment({ ...subscriber, ...patch });
+        } catch {
+          // closing: nothing to keep
+        }
+      },
       close: (reason) => {
         try {
           ws.close(4401, reason);

@@ -296,6 +296,8 @@ export class Relay extends DurableObject<Env> {
           ack_timeout_ms: delivery.ackTimeoutMs,
         });
         log('info', 'tunnel_ready', { core_id: session.coreId, session_id: session.sessionId, credits: frame.credits, software: frame.software });
+        // After the welcome: a core takes history requests only once it is ready.
+        if (frame.serves_history) this.api.coreConnected();
         return this.pump();
       case 'credit':
         writeSession(ws, { ...session, window: frame.credits });
