@@ -81,6 +81,24 @@ describe('POST /v1/chat/completions', () => {
     expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('stop');
   });
 
+  it('stops the generation when the caller of a streamed completion goes away', async () => {
+    const { token } = await clientToken(freshUser('oai-gone'));
+    const tunnel = await connectCore();
+    const pending = complete(token, request({ stream: true }));
+    const delivery = await tunnel.next('deliver');
+    tunnel.send({ type: 'partial', message_id: delivery.message_id, seq: 0, text: 'Once' });
+    const reader = (await pending).body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    // The next pieces find nobody reading: the Relay stops the core well before the 5 s limit
+    // (which would stop it too, as the test above shows).
+    for (let seq = 1; seq <= 3; seq++) {
+      tunnel.send({ type: 'partial', message_id: delivery.message_id, seq, text: ` piece ${seq}` });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await tunnel.next('cancel', 3_000)).toMatchObject({ message_id: delivery.message_id });
+  });
+
   it('answers 503 core_offline at once when no core is connected', async () => {
     const response = await complete((await clientToken(freshUser())).token, request());
     expect(response.status).toBe(503);

@@ -4,16 +4,22 @@ import { CompletionEventSchema, type CompletionEvent } from '../relay/completion
 export async function* completionEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<CompletionEvent> {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = '';
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (value) buffered += value;
-    let newline = buffered.indexOf('\n');
-    while (newline >= 0) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      if (line.trim() !== '') yield CompletionEventSchema.parse(JSON.parse(line));
-      newline = buffered.indexOf('\n');
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (value) buffered += value;
+      let newline = buffered.indexOf('\n');
+      while (newline >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        if (line.trim() !== '') yield CompletionEventSchema.parse(JSON.parse(line));
+        newline = buffered.indexOf('\n');
+      }
+      if (done) return;
     }
-    if (done) return;
+  } finally {
+    // A caller that stops early (its client went away) cancels the Relay's stream, which then
+    // stops the generation rather than let the core write for nobody.
+    await reader.cancel().catch(() => undefined);
   }
 }

@@ -129,6 +129,7 @@ export async function chatCompletions(c: Context<AppEnv>, body: ChatCompletionBo
       } catch (error) {
         log('warn', 'completion_stream_ended', { user, message_id: message.message_id, error: error instanceof Error ? error.message : String(error) });
       } finally {
+        await events.return(undefined);
         await writer.close().catch(() => undefined);
       }
     })(),
