@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -38,4 +39,33 @@ export async function freePort(): Promise<number> {
   server.close();
   if (address === null || typeof address === 'string') throw new Error('could not find a free port');
   return address.port;
+}
+
+/** The `hearth` CLI as a user runs it: from dist, built by `tsc -b` (turbo's `test` depends on `build`). */
+export const HEARTH_BIN = resolve(import.meta.dirname, '../bin/hearth.js');
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `hearth <args>` to its end in `cwd`, with a bare environment (PATH, HOME and `env`) so no
+ * .env or HEARTH_* of the machine leaks in.
+ */
+export function runHearth(args: string[], { cwd, env = {} }: { cwd: string; env?: Record<string, string> }): Promise<CliRun> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [HEARTH_BIN, ...args], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
 }

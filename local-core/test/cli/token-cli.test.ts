@@ -1,47 +1,19 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CLIENT_AUDIENCE, CORE_CLIENT_ISSUER, MAX_CLIENT_TOKEN_TTL_SECONDS, type CoreKeySet, publicKeySet } from '@hearth/shared';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readKeySet, writeNewKeySet } from '../../src/keys/key-store.js';
-import { tempDir } from '../support.js';
+import { type CliRun, runHearth, tempDir } from '../support.js';
 
-/** The `hearth` CLI as a user runs it, from dist (build first: npx tsc -b local-core). */
-const HEARTH_BIN = resolve(import.meta.dirname, '../../bin/hearth.js');
 const BUILT = resolve(import.meta.dirname, '../../dist/cli/token.js');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let dir: string;
 let cleanup: () => Promise<void>;
 let keySet: CoreKeySet;
 
-function hearth(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [HEARTH_BIN, ...args], {
-      // A bare environment in a temp folder: no .env or HEARTH_* of the machine leaks in.
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        HEARTH_KEY_FILE: join(dir, 'core-key.json'),
-        HEARTH_DATA_DIR: join(dir, 'data'),
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+function hearth(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runHearth(args, { cwd: dir, env: { HEARTH_KEY_FILE: join(dir, 'core-key.json'), HEARTH_DATA_DIR: join(dir, 'data'), ...env } });
 }
 
 const verify = async (token: string) =>

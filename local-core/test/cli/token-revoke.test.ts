@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type CoreFrame, MAX_CLIENT_TOKEN_TTL_SECONDS } from '@hearth/shared';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeNewKeySet } from '../../src/keys/key-store.js';
-import { tempDir } from '../support.js';
+import { type CliRun, runHearth, tempDir } from '../support.js';
 import { type LoopbackEdge, startLoopbackEdge } from '../tunnel/loopback-edge.js';
 
 /**
@@ -13,7 +12,6 @@ import { type LoopbackEdge, startLoopbackEdge } from '../tunnel/loopback-edge.js
  * loopback stand-in (test/tunnel/loopback-edge.ts), a fake of our own edge that answers
  * `access` frames: whether the real Relay then refuses the token is the e2e test's to show.
  */
-const HEARTH_BIN = resolve(import.meta.dirname, '../../bin/hearth.js');
 const BUILT = resolve(import.meta.dirname, '../../dist/cli/token.js');
 
 let dir: string;
@@ -23,27 +21,9 @@ let edge: LoopbackEdge;
 const revokedAtEdge = new Set<string>();
 const refused = new Set<string>();
 
-function hearth(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [HEARTH_BIN, ...args], {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        HEARTH_KEY_FILE: join(dir, 'core-key.json'),
-        HEARTH_DATA_DIR: join(dir, 'data'),
-        HEARTH_EDGE_URL: edge.url,
-        HEARTH_CORE_ID: 'home',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+function hearth(args: string[]): Promise<CliRun> {
+  const env = { HEARTH_KEY_FILE: join(dir, 'core-key.json'), HEARTH_DATA_DIR: join(dir, 'data'), HEARTH_EDGE_URL: edge.url, HEARTH_CORE_ID: 'home' };
+  return runHearth(args, { cwd: dir, env });
 }
 
 async function issue(user: string): Promise<{ token: string; jti: string; exp: number }> {
