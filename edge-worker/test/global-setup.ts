@@ -22,6 +22,9 @@ declare module 'vitest' {
     idpIssuer: string;
     idpJwksUrl: string;
     idpPrivateJwk: string;
+    /** HEARTH_FUZZ_RUNS (0: each fuzz property's default) and the seed every property runs from. */
+    fuzzRuns: number;
+    fuzzSeed: number;
   }
 }
 
@@ -42,6 +45,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('whatsappAppSecret', 'test-whatsapp-app-secret-0123456789abcdef');
   project.provide('whatsappAccessToken', 'EAATestWhatsAppAccessToken');
   project.provide('whatsappPhoneNumberId', '106540352242922');
+  project.provide('fuzzRuns', Number(process.env.HEARTH_FUZZ_RUNS ?? 0));
+  // One seed per run of the suite, printed by a failing property so it can be replayed.
+  project.provide('fuzzSeed', Number(process.env.HEARTH_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31)));
   await idp.start();
   project.provide('idpIssuer', idp.issuer);
   project.provide('idpJwksUrl', idp.jwksUrl);

@@ -3,14 +3,24 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEdgeProcess, writeNewKeySet, type EdgeProcess } from '@hearth/core';
-import { publicKeySet } from '@hearth/shared';
+import { createHmac } from 'node:crypto';
+import { publicKeySet, signClientToken, type ClientScope, type CoreKeySet } from '@hearth/shared';
 import { FakeTelegramBotApi } from '../fakes/telegram-bot-api.js';
+import { FakeWhatsAppCloudApi } from '../fakes/whatsapp-cloud-api.js';
 import { CoreProcess } from './core-process.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 /** The small real model end-to-end runs use (see ../shared/models/README.md). */
 export const TEST_MODEL = resolve(process.env.HEARTH_TEST_MODEL ?? join(import.meta.dirname, '../../../shared/models/stories260K.gguf'));
 export const WEBHOOK_SECRET = 'e2e-webhook-secret-0123456789';
+export const BOT_TOKEN = '123456:E2E-token';
+/** WhatsApp settings of a system started with `whatsapp: true`. */
+export const WHATSAPP = {
+  verifyToken: 'e2e-whatsapp-verify-token',
+  appSecret: 'e2e-whatsapp-app-secret-0123456789abcdef',
+  accessToken: 'EAAE2EWhatsAppAccessToken0123',
+  phoneNumberId: '106540352242922',
+} as const;
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -29,6 +39,8 @@ export interface SystemOptions {
   edgeVars?: Record<string, string>;
   /** Put a TCP proxy between cores and the edge (see TcpProxy). */
   proxy?: boolean;
+  /** Turn WhatsApp on too, against a fake Graph API (see WHATSAPP for its settings). */
+  whatsapp?: boolean;
 }
 
 export interface System {
@@ -37,12 +49,22 @@ export interface System {
   /** The first core. */
   core: CoreProcess;
   telegram: FakeTelegramBotApi;
+  /** The fake Graph API, when started with `whatsapp: true`. */
+  whatsapp: FakeWhatsAppCloudApi | undefined;
   proxy: TcpProxy | undefined;
+  /** The core key set every core of this system shares (private: tests sign client tokens with it). */
+  keySet: CoreKeySet;
+  /** The key file's path. */
+  keyFile: string;
   edgeLines: string[];
   /** Environment a `hearth` command needs to act as this system's core. */
   coreCliEnv: Record<string, string>;
   /** POSTs a body to the edge's Telegram webhook. */
   postUpdate(body: unknown, secret?: string | null): Promise<Response>;
+  /** POSTs a body to the edge's WhatsApp webhook, signed with the app secret (or `signature` as given). */
+  postWhatsApp(body: unknown, signature?: string | null): Promise<Response>;
+  /** A client token as `hearth token issue` makes it. */
+  clientToken(user: string, scopes?: readonly ClientScope[], ttlSeconds?: number): Promise<string>;
   /** Starts another core process against this edge and waits until it is connected. */
   startCore(env?: Record<string, string>): Promise<CoreProcess>;
   /** Stops the edge (SIGKILL by default: no goodbye) and starts it again on the same port and state. */
@@ -59,6 +81,7 @@ export interface System {
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
   const dir = await mkdtemp(join(tmpdir(), 'hearth-e2e-'));
   const telegram = new FakeTelegramBotApi();
+  const whatsapp = options.whatsapp ? new FakeWhatsAppCloudApi() : undefined;
   const edgeLines: string[] = [];
   const cores: CoreProcess[] = [];
   let edge: EdgeProcess | undefined;
@@ -68,6 +91,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     await proxy?.stop();
     await edge?.stop();
     await telegram.stop();
+    await whatsapp?.stop();
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -79,8 +103,17 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       persistTo: join(dir, 'edge-state'),
       vars: {
         TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
-        TELEGRAM_BOT_TOKEN: '123456:E2E-token',
+        TELEGRAM_BOT_TOKEN: BOT_TOKEN,
         TELEGRAM_API_BASE: await telegram.start(),
+        ...(whatsapp
+          ? {
+              WHATSAPP_VERIFY_TOKEN: WHATSAPP.verifyToken,
+              WHATSAPP_APP_SECRET: WHATSAPP.appSecret,
+              WHATSAPP_ACCESS_TOKEN: WHATSAPP.accessToken,
+              WHATSAPP_PHONE_NUMBER_ID: WHATSAPP.phoneNumberId,
+              WHATSAPP_API_BASE: `${await whatsapp.start()}/v21.0`,
+            }
+          : {}),
         HEARTH_CORE_JWKS: JSON.stringify(publicKeySet(keySet)),
         // Delivery tests let everyone in; tests of who may talk set the policy themselves.
         HEARTH_ACCESS_POLICY: 'open',
@@ -122,7 +155,10 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         return first;
       },
       telegram,
+      whatsapp,
       proxy,
+      keySet,
+      keyFile,
       edgeLines,
       coreCliEnv: { HEARTH_EDGE_URL: edgeUrl, HEARTH_KEY_FILE: keyFile, HEARTH_CORE_ID: 'e2e-cli', HEARTH_DATA_DIR: join(dir, 'cli') },
       postUpdate: (body, secret = WEBHOOK_SECRET) =>
@@ -131,6 +167,17 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
           headers: { 'content-type': 'application/json', ...(secret === null ? {} : { 'X-Telegram-Bot-Api-Secret-Token': secret }) },
           body: typeof body === 'string' ? body : JSON.stringify(body),
         }),
+      postWhatsApp: (body, signature) => {
+        const raw = typeof body === 'string' ? body : JSON.stringify(body);
+        const header = signature === undefined ? `sha256=${createHmac('sha256', WHATSAPP.appSecret).update(raw).digest('hex')}` : signature;
+        return fetch(`${edgeUrl}/webhooks/whatsapp`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(header === null ? {} : { 'X-Hub-Signature-256': header }) },
+          body: raw,
+        });
+      },
+      clientToken: async (user, scopes = ['chat:read', 'chat:write', 'sync'], ttlSeconds = 3_600) =>
+        (await signClientToken(keySet, { user, scopes, ttlSeconds })).token,
       startCore,
       restartEdge: async (signal: NodeJS.Signals = 'SIGKILL') => {
         await edge?.stop(signal);
@@ -162,3 +209,26 @@ export function textUpdate(chatId: number, text: string) {
 }
 
 export type TextUpdate = ReturnType<typeof textUpdate>;
+
+/** A WhatsApp Cloud API webhook with one text message, shaped like Meta's. */
+export function whatsappText(from: string, id: string, body: string) {
+  return {
+    object: 'whatsapp_business_account',
+    entry: [
+      {
+        id: '102290129340398',
+        changes: [
+          {
+            field: 'messages',
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: '15550783881', phone_number_id: WHATSAPP.phoneNumberId },
+              contacts: [{ profile: { name: 'Tester' }, wa_id: from }],
+              messages: [{ from, id, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body } }],
+            },
+          },
+        ],
+      },
+    ],
+  };
+}

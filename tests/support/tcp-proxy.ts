@@ -36,6 +36,15 @@ export class TcpProxy {
     for (const pair of this.pairs) pair.dead = true;
   }
 
+  /** Closes every connection open at this moment (a reset, as a crashed router does); new ones pass. */
+  drop(): void {
+    for (const pair of this.pairs) {
+      pair.client.destroy();
+      pair.upstream.destroy();
+    }
+    this.pairs.clear();
+  }
+
   async stop(): Promise<void> {
     for (const { client, upstream } of this.pairs) {
       client.destroy();

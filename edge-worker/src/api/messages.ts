@@ -2,7 +2,7 @@ import { ApiConversationSchema, isStopCommand, seal } from '@hearth/shared';
 import type { Context } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env.js';
-import { log } from '../log.js';
+import { describeError, log } from '../log.js';
 import { relayFor } from '../relay/stub.js';
 import { composeApiMessage, userItemOf } from './compose.js';
 import { ApiError } from './errors.js';
@@ -32,10 +32,13 @@ export async function postMessage(c: Context<AppEnv>, body: z.infer<typeof PostM
   const message = composeApiMessage({ user, conversation: body.conversation_id, text: body.text, clientId: body.client_id ?? idempotencyKey, device, now: Date.now() });
   const sealed = await seal(JSON.stringify(message), config.coreKeys);
   const item = userItemOf(message, body.conversation_id, device);
-  const { outcome } = await relayFor(c.env).enqueue(
-    { message_id: message.message_id, conversation_id: message.conversation.id, sealed },
-    { announce: { user, item }, stops: isStopCommand(message) },
-  );
+  const { outcome } = await relayFor(c.env)
+    .enqueue({ message_id: message.message_id, conversation_id: message.conversation.id, sealed }, { announce: { user, item }, stops: isStopCommand(message) })
+    .catch((cause: unknown) => {
+      // Overloaded or unreachable: nothing committed for sure; the client retries with its client_id.
+      log('warn', 'relay_unavailable', { user, message_id: message.message_id, error: describeError(cause) });
+      throw new ApiError(503, 'queue_unavailable', 'the queue is unavailable; retry later', { headers: { 'Retry-After': '5' }, cause });
+    });
   if (outcome === 'full') throw new ApiError(503, 'queue_full', 'the queue is full; retry later', { headers: { 'Retry-After': '30' } });
   log('info', 'api_message_accepted', { user, message_id: message.message_id, duplicate: outcome === 'duplicate' });
   return c.json({ id: message.message_id, conversation_id: body.conversation_id, cursor: item.cursor, duplicate: outcome === 'duplicate' }, 202);

@@ -15,13 +15,25 @@ function adapterOf(c: Context<AppEnv>): PlatformAdapter {
   return adapter;
 }
 
+/**
+ * The body as text, or 400: JSON is UTF-8 (RFC 8259), and platforms send nothing else. A lenient
+ * decode would turn broken bytes into U+FFFD and queue a message nobody wrote.
+ */
+function utf8Of(raw: ArrayBuffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(raw);
+  } catch (cause) {
+    throw new HTTPException(400, { message: 'body is not valid UTF-8', cause });
+  }
+}
+
 /** Verifies and parses a webhook POST with its platform's adapter (401 / 400 / 404). */
 export async function readWebhook(c: Context<AppEnv>): Promise<{ adapter: PlatformAdapter; batch: InboundBatch }> {
   const adapter = adapterOf(c);
   const config = c.get('config');
   const raw = await c.req.arrayBuffer();
   await adapter.verify(c.req.raw, raw, config);
-  const batch = adapter.parse(new TextDecoder().decode(raw), config);
+  const batch = adapter.parse(utf8Of(raw), config);
   for (const reason of batch.ignored) log('info', 'webhook_ignored', { platform: adapter.platform, reason });
   for (const event of batch.events) log('info', 'platform_event', { platform: adapter.platform, ...event });
   return { adapter, batch };
@@ -50,7 +62,12 @@ export async function platformWebhook(c: Context<AppEnv>): Promise<Response> {
     const sealed = await seal(JSON.stringify(message), config.coreKeys);
     const envelope = { message_id: message.message_id, conversation_id: message.conversation.id, sealed };
     const gate = admission === 'pairing' ? { sender: senderKeyOf(message), ...(message.sender.name ? { name: message.sender.name } : {}) } : undefined;
-    const { outcome } = await relay.enqueue(envelope, { gate, stops: isStopCommand(message) });
+    const { outcome } = await relay.enqueue(envelope, { gate, stops: isStopCommand(message) }).catch((cause: unknown) => {
+      // An overloaded, reset or unreachable Relay: nothing was committed for sure, so the platform
+      // must keep the POST and retry it (a 500 would say the same, but not when).
+      log('warn', 'relay_unavailable', { ...fields, error: describeError(cause) });
+      throw new HTTPException(503, { message: 'the queue is unavailable, retry later', cause });
+    });
     // Full: 503 + Retry-After, so the platform keeps the POST and retries it; what was stored
     // of it is then recognised as duplicate.
     if (outcome === 'full') throw new HTTPException(503, { message: 'queue is full, retry later' });

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BOT_TOKEN, WEBHOOK_SECRET, WHATSAPP, startSystem, textUpdate, whatsappText, type System } from '../support/system.js';
+
+/**
+ * Secrets and personal data never reach a log line. The whole system runs (the edge under
+ * wrangler dev with Telegram and WhatsApp on, a real core), messages full of PII arrive on all
+ * three ways in, are answered, and then every line the edge and the core wrote (everything on
+ * their stdout and stderr, wrangler's own output included) is searched for the secrets of the
+ * deployment and the PII of the messages. One hit fails the test.
+ */
+const PII = {
+  email: 'ada.lovelace@example.org',
+  // Passes Luhn; written as people write it, and as digits only.
+  card: '4111 1111 1111 1111',
+  cardDigits: '4111111111111111',
+  phone: '+44 20 7946 0958',
+  phoneDigits: '442079460958',
+  // Valid mod-97.
+  iban: 'GB82 WEST 1234 5698 7654 32',
+  ibanCompact: 'GB82WEST12345698765432',
+};
+const text = `mail me at ${PII.email}, card ${PII.card}, call ${PII.phone}, IBAN ${PII.iban}; also ${PII.cardDigits} ${PII.ibanCompact} ${PII.phoneDigits}`;
+
+let system: System;
+let clientToken: string;
+
+beforeAll(async () => {
+  system = await startSystem({ whatsapp: true, coreEnv: { HEARTH_ENGINE: 'echo', LOG_LEVEL: 'debug' }, edgeVars: { HEARTH_LOG_LEVEL: 'debug' } });
+  clientToken = await system.clientToken('hygiene-user');
+}, 180_000);
+afterAll(async () => {
+  await system?.stop();
+});
+
+describe('logs of a whole run', () => {
+  it('hold no secret and none of the PII the messages carried', { timeout: 120_000 }, async () => {
+    const s = system;
+    // Telegram, WhatsApp and the client API, each answered (so every log line of the path was written).
+    const update = textUpdate(4711, text);
+    expect((await s.postUpdate(update)).status).toBe(200);
+    expect((await s.postWhatsApp(whatsappText('15550004711', 'wamid.hygiene-1', text))).status).toBe(200);
+    const posted = await fetch(`${s.edge.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', Authorization: `Bearer ${clientToken}` },
+      body: JSON.stringify({ conversation_id: 'hygiene', text }),
+    });
+    expect(posted.status).toBe(202);
+    // Refused requests log too: a wrong secret, a bad signature, a forged token.
+    expect((await s.postUpdate(textUpdate(4712, text), `${WEBHOOK_SECRET}x`)).status).toBe(401);
+    expect((await s.postWhatsApp(whatsappText('15550004712', 'wamid.hygiene-2', text), `sha256=${'0'.repeat(64)}`)).status).toBe(401);
+    expect((await fetch(`${s.edge.url}/v1/models`, { headers: { Authorization: `Bearer ${clientToken}x` } })).status).toBe(401);
+
+    await s.telegram.waitFor(() => s.telegram.callsOf('sendMessage').some((c) => c.body.chat_id === '4711'));
+    // The reply (text, or interactive with feedback buttons) is threaded under the message answered.
+    await s.whatsapp!.waitFor((calls) => calls.some((c) => c.body.to === '15550004711' && c.body.context !== undefined));
+    // The API reply is stored by the core (and shown to the user's devices): wait for it in the history.
+    await expect
+      .poll(
+        async () => {
+          const r = await fetch(`${s.edge.url}/v1/conversations/hygiene/messages`, { headers: { Authorization: `Bearer ${clientToken}` } });
+          return r.ok ? ((await r.json()) as { data: { role: string }[] }).data.some((i) => i.role === 'assistant') : false;
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toBe(true);
+    // What the replies carried is the echo of the text: the path really held the PII.
+    expect(s.telegram.callsOf('sendMessage').find((c) => c.body.chat_id === '4711')?.body.text).toContain(PII.email);
+    await new Promise((r) => setTimeout(r, 1_000));
+
+    const secrets: Record<string, string> = {
+      'Telegram bot token': BOT_TOKEN,
+      'Telegram bot token (secret part)': BOT_TOKEN.split(':')[1]!,
+      'Telegram webhook secret': WEBHOOK_SECRET,
+      'WhatsApp app secret': WHATSAPP.appSecret,
+      'WhatsApp access token': WHATSAPP.accessToken,
+      'client token': clientToken,
+      'client token signature': clientToken.split('.')[2]!,
+      ...Object.fromEntries(s.keySet.keys.flatMap((k, i) => ('d' in k && typeof k.d === 'string' ? [[`core private key ${i} (d)`, k.d]] : []))),
+      ...Object.fromEntries(Object.entries(PII).map(([kind, value]) => [`PII ${kind}`, value])),
+    };
+    expect(Object.keys(secrets).filter((k) => k.startsWith('core private key')).length).toBeGreaterThan(0);
+    const logs = { edge: s.edgeLines, core: s.cores.flatMap((c) => c.raw) };
+    // The logs are real and cover the path: message ids of all three ways in appear in them.
+    expect(logs.edge.join('\n')).toContain(`telegram:4711:${update.message.message_id}`);
+    expect(logs.edge.join('\n')).toContain('whatsapp:wamid.hygiene-1');
+    expect(logs.core.length).toBeGreaterThan(10);
+    const hits: string[] = [];
+    for (const [where, lines] of Object.entries(logs)) {
+      for (const line of lines) {
+        for (const [what, value] of Object.entries(secrets)) if (line.includes(value)) hits.push(`${where}: ${what} in ${line.slice(0, 300)}`);
+      }
+    }
+    expect(hits).toEqual([]);
+  });
+});
