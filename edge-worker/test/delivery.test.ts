@@ -232,6 +232,22 @@ describe('outbound sends', () => {
     tunnel.close();
   });
 
+  it('tells the core once a push is stored, again for a repeat, and sends it once', async () => {
+    const { name } = freshRelay('delivery');
+    const tunnel = await TestTunnel.toRelay(name);
+    await tunnel.hello(1);
+    const push = { type: 'reply', key: 'push:plugin:95-1', conversation_id: 'telegram:95', in_reply_to: null, text: 'reminder' } as const;
+    tunnel.send(push);
+    expect(await tunnel.next('reply_stored')).toMatchObject({ key: 'push:plugin:95-1' });
+    // A core that lost the confirmation (its tunnel dropped) sends it again: confirmed, not resent.
+    tunnel.send(push);
+    expect(await tunnel.next('reply_stored')).toMatchObject({ key: 'push:plugin:95-1' });
+    await waitFor(async () => ((await telegramCalls()).some((c) => c.body.chat_id === '95') ? true : undefined), 'the push sent');
+    await tunnel.barrier();
+    expect((await telegramCalls()).filter((c) => c.body.chat_id === '95').map((c) => c.body.text)).toEqual(['reminder']);
+    tunnel.close();
+  });
+
   it('splits a reply over 4,096 characters into messages, in order, only the first threaded', async () => {
     const { name, stub } = freshRelay('delivery');
     await enqueue(stub, chatMessage(93, 1));

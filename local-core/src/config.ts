@@ -6,6 +6,7 @@ import { ConfigError } from './errors.js';
 import { loadJobsConfig, type JobsConfig } from './jobs/config.js';
 import { loadMemoryConfig, type MemoryConfig } from './memory/config.js';
 import { loadMqttConfig, type MqttConfig } from './mqtt/config.js';
+import { loadPluginsConfig, type PluginsConfig } from './plugins/config.js';
 import { loadRecallConfig, type RecallConfig } from './recall/config.js';
 
 /**
@@ -34,6 +35,7 @@ const CoreEnvSchema = z.object({
   HEARTH_HEARTBEAT_MS: wholeNumber('HEARTH_HEARTBEAT_MS', 500, 300_000).default(15_000),
   HEARTH_ADMIN_PORT: wholeNumber('HEARTH_ADMIN_PORT', 0, 65_535).default(9464),
   HEARTH_ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
+  HEARTH_EXPERIMENTS: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -73,6 +75,10 @@ export interface CoreConfig {
   redaction: RedactionConfig;
   /** Devices on a local MQTT broker (MQTT_URL); undefined when off. */
   mqtt: MqttConfig | undefined;
+  /** Plugins (HEARTH_PLUGINS, HEARTH_PLUGINS_DIR); undefined (a config built by hand): none. */
+  plugins?: PluginsConfig | undefined;
+  /** The variants and experiment file (HEARTH_EXPERIMENTS, see learning/variants.ts); undefined: one `default` variant. */
+  experimentsFile?: string | undefined;
 }
 
 /** Runs each part's loader, gathering every part's problems into one error. */
@@ -99,24 +105,27 @@ function loadParts<T extends Record<string, unknown>>(loaders: { [K in keyof T]:
  * const config = loadCoreConfig(process.env);
  */
 export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
-  const { e, memory, jobs, recall, redaction } = loadParts<{
+  const { e, memory, jobs, recall, redaction, plugins } = loadParts<{
     e: z.infer<typeof CoreEnvSchema>;
     memory: MemoryConfig;
     jobs: JobsConfig;
     recall: RecallConfig;
     redaction: RedactionConfig;
+    plugins: PluginsConfig;
   }>({
     e: () => parseEnv(CoreEnvSchema, env),
     memory: () => loadMemoryConfig(env),
     jobs: () => loadJobsConfig(env),
     recall: () => loadRecallConfig(env),
     redaction: () => redactionConfigFromEnv(parseEnv(RedactionEnvSchema, env)),
+    plugins: () => loadPluginsConfig(env),
   });
   return {
     memory,
     jobs,
     recall,
     redaction,
+    plugins,
     // Its client id derives from the core id, so it is read once the core's variables are valid.
     mqtt: loadMqttConfig(env, e.HEARTH_CORE_ID),
     edgeUrl: e.HEARTH_EDGE_URL.replace(/\/+$/, ''),
@@ -136,5 +145,6 @@ export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
     heartbeatMs: e.HEARTH_HEARTBEAT_MS,
     admin: { host: e.HEARTH_ADMIN_HOST, port: e.HEARTH_ADMIN_PORT },
     logLevel: e.LOG_LEVEL,
+    experimentsFile: e.HEARTH_EXPERIMENTS,
   };
 }

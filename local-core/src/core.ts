@@ -5,6 +5,7 @@ import { LlamaEngine } from './inference/llama-engine.js';
 import { createJobQueue } from './jobs/create-queue.js';
 import { queueCreditWindow } from './jobs/credits.js';
 import type { JobQueue } from './jobs/job-queue.js';
+import { startLearning } from './learning/index.js';
 import { readKeySet } from './keys/key-store.js';
 import type { Logger } from './logger.js';
 import type { Memory } from './memory/memory.js';
@@ -13,6 +14,7 @@ import { type MqttBridge, startMqttBridge } from './mqtt/bridge.js';
 import { startAdminServer } from './observability/admin-server.js';
 import { CoreMetrics } from './observability/metrics.js';
 import { Pipeline } from './pipeline.js';
+import { type RunningPlugins, startPlugins } from './plugins/start.js';
 import { Recall } from './recall/recall.js';
 import { TunnelClient } from './tunnel/client.js';
 import { answerHistory } from './tunnel/history-answer.js';
@@ -52,24 +54,33 @@ export async function createEngine(config: CoreConfig, log: Logger): Promise<Eng
  */
 export async function startCore(config: CoreConfig, log: Logger): Promise<RunningCore> {
   const keySet = await readKeySet(config.keyFile);
-  const engine = await createEngine(config, log);
+  // Variants (HEARTH_EXPERIMENTS; else one, the configured model) routed by user, and feedback.
+  const learning = await startLearning(config, log);
+  const engine = learning.engine;
   const opened: { close(): unknown }[] = [];
   let memory: Memory;
   let recall: Recall | undefined;
   let queue: JobQueue<DeliverFrame>;
+  let plugins: RunningPlugins | undefined;
+  // Declared here, set once the tunnel exists: pushes before that wait in the outbox.
+  let tunnel: TunnelClient | undefined;
   try {
     memory = await openMemory(config.memory, log, { coreId: config.coreId });
     opened.push(memory);
     recall = config.recall.enabled ? await Recall.open({ dbPath: config.memory.databasePath, config: config.recall }) : undefined;
     if (recall) opened.push(recall);
     queue = await createJobQueue<DeliverFrame>(config.jobs, log, { workerName: config.coreId });
+    // Plugins (HEARTH_PLUGINS): each in a sandboxed child; pushes go out through the tunnel.
+    plugins = config.plugins?.enabled
+      ? await startPlugins({ config: config.plugins, databasePath: config.memory.databasePath, log, env: process.env, send: (frame) => tunnel?.send(frame) ?? false })
+      : undefined;
+    if (plugins) opened.push(plugins);
   } catch (error) {
     // Whatever opened before the failure (Redis down, a bad embedding model) is released.
     for (const part of opened.reverse()) await part.close();
     await engine.dispose();
     throw error;
   }
-  let tunnel: TunnelClient | undefined;
   const metrics = new CoreMetrics({
     queue: () => queue.counts(),
     tiers: () => memory.stats(),
@@ -86,6 +97,8 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     redaction: config.redaction,
     generationTimeoutMs: config.generationTimeoutMs,
     send: (frame) => tunnel?.send(frame) ?? false,
+    plugins: plugins?.registry,
+    learning: learning.feedback,
   });
 
   // Deliveries received and not yet done here: they count against the window until acked.
@@ -136,6 +149,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
       : undefined;
   } catch (error) {
     await queue.close({ timeoutMs: 0 });
+    await plugins?.close();
     await recall?.close();
     await memory.close();
     await engine.dispose();
@@ -163,11 +177,14 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
         });
     },
     onCancel: (frame) => pipeline.cancel(frame.message_id),
+    onReplyStored: (frame) => plugins?.outbox.confirm(frame.key),
     // API clients' history, from this disk (with Redis, every core's disk holds the same turns).
     onHistory: (frame) => tunnel?.send(answerHistory(frame, memory.apiHistory, log)),
   });
   // Progress frames keep long generations from passing the edge's ack deadline.
   tunnel.on('ready', (session) => pipeline.setAckTimeout(session.ackTimeoutMs));
+  // Pushes queued while the tunnel was down go out now (the Relay sends each key once).
+  tunnel.on('ready', () => plugins?.outbox.flush());
   const started = Date.now();
   const admin =
     config.admin.port === 0
@@ -176,6 +193,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
           ...config.admin,
           metrics,
           log,
+          pages: { '/experiments': () => learning.page() },
           health: () => ({ ok: tunnel?.state === 'ready', tunnel: tunnel?.state, engine: engine.name }),
           status: async () => ({
             core_id: config.coreId,
@@ -215,7 +233,9 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     await tunnel.stop();
     await admin?.close();
     await pipeline.stop();
+    await plugins?.close();
     await engine.dispose();
+    await learning.close();
     await recall?.close();
     await memory.close();
     log.info('core stopped');

@@ -14,8 +14,10 @@ import { LRUCache } from 'lru-cache';
 import { runBuiltinCommand, unknownCommandReply } from './commands/builtin.js';
 import { completionOptions } from './inference/completion-options.js';
 import type { Engine, ReplyOptions } from './inference/engine.js';
+import type { PipelineLearning } from './learning/feedback.js';
 import type { Logger } from './logger.js';
 import type { Memory } from './memory/memory.js';
+import type { PluginRouter } from './plugins/registry.js';
 import type { Recall } from './recall/recall.js';
 import { StreamBuffer } from './stream-buffer.js';
 import { replyCreatedAt, userCreatedAt } from './turn-times.js';
@@ -38,6 +40,10 @@ export interface PipelineOptions {
   redaction?: RedactionConfig;
   /** Counts deliveries, acks, reply latency and tokens (Prometheus, on the admin port). */
   metrics?: PipelineMetrics;
+  /** Feedback (learning/): 👍/👎 presses recorded without the model, buttons under model replies. */
+  learning?: PipelineLearning;
+  /** Plugins: commands not built in go to them, their tools are offered to the model. */
+  plugins?: PluginRouter | undefined;
 }
 
 /** What the pipeline reports as it works (CoreMetrics implements it). */
@@ -136,11 +142,23 @@ export class Pipeline {
     let message: Message;
     try {
       message = MessageSchema.parse(JSON.parse(await unseal(delivery.sealed, this.options.keySet)));
+      // The ids beside the seal are what the Relay routes and dedupes by, and the ack and the reply
+      // key are derived from the sealed one: they must be the same message, or one could answer
+      // (and dedupe) another.
+      if (message.message_id !== delivery.message_id || message.conversation.id !== delivery.conversation_id) {
+        throw new Error(`sealed message ${message.message_id} does not match its delivery`);
+      }
     } catch (error) {
       // No retry can fix a payload this key cannot open: ack so it does not block its conversation.
       log.error({ err: error instanceof Error ? error.message : String(error) }, 'delivery cannot be opened or is invalid; dropped');
       this.options.send({ type: 'ack', message_id: delivery.message_id });
       this.options.metrics?.acked('dropped', (performance.now() - started) / 1000);
+      return;
+    }
+
+    if (this.options.learning?.takeFeedback(message)) {
+      // A rating is recorded, not answered: acked with no reply, the model never asked.
+      this.options.send({ type: 'ack', message_id: message.message_id });
       return;
     }
 
@@ -161,8 +179,13 @@ export class Pipeline {
     if (this.abort.signal.aborted) return;
 
     const { text, createdAt } = reply;
+    const buttons = this.options.learning?.replied(message, performance.now() - started);
     // created_at: the edge gives live API clients the cursor this core's history will have.
-    const sent = this.options.send({ type: 'ack', message_id: message.message_id, reply: { key: replyKeyFor(message.message_id), text, created_at: createdAt } });
+    const sent = this.options.send({
+      type: 'ack',
+      message_id: message.message_id,
+      reply: { key: replyKeyFor(message.message_id), text, created_at: createdAt, ...(buttons ? { buttons } : {}) },
+    });
     if (sent) this.options.metrics?.acked('replied', (performance.now() - started) / 1000);
     log.info(
       { conversationId: message.conversation.id, chars: text.length, ms: Math.round(performance.now() - started), holding, sent },
@@ -221,12 +244,27 @@ export class Pipeline {
         return at !== undefined && Date.now() - at < STOP_MEMORY_MS;
       },
       describeModel: () => this.options.engine.describe(),
+      pluginCommands: () => this.options.plugins?.commandHelp() ?? [],
     });
-    const text = reply ?? unknownCommandReply(command);
+    const text = reply ?? (await this.pluginCommand(message, command)) ?? unknownCommandReply(command);
     const createdAt = replyCreatedAt(message);
     // Kept as the answer (a redelivery after a restart repeats it) but not as conversation.
     this.options.memory.recordAnswer(this.answerRecord(message, text, createdAt));
     return { text, createdAt };
+  }
+
+  /** A plugin's answer to a command that is not built in; undefined when no enabled plugin has it. */
+  private async pluginCommand(message: Message, command: NonNullable<ReturnType<typeof commandOf>>): Promise<string | undefined> {
+    const { plugins, log } = this.options;
+    if (!plugins?.hasCommand(command.name)) return undefined;
+    try {
+      return await plugins.runCommand(command.name, command.args, message);
+    } catch (error) {
+      // The sender gets an answer either way: a failing plugin is reported, not retried on them.
+      const reason = error instanceof Error ? error.message : String(error);
+      log.warn({ messageId: message.message_id, command: command.name, err: reason }, 'plugin command failed');
+      return `/${command.name} could not answer: ${reason}`;
+    }
   }
 
   private answerRecord(message: Message, text: string, createdAt: number) {
@@ -239,7 +277,8 @@ export class Pipeline {
     const conversationId = message.conversation.id;
     const { generation, turns } = await memory.recall(conversationId);
     const history = { generation, turns: turns.map((turn) => ({ role: turn.role, text: turn.text })) };
-    const text = await this.generateText(message, { history }, stream, true);
+    const tools = this.options.plugins?.toolsFor(message) ?? [];
+    const text = await this.generateText(message, { history, ...(tools.length > 0 ? { tools } : {}) }, stream, true);
     const createdAt = replyCreatedAt(message);
     memory.remember({
       generation,

@@ -13,3 +13,4 @@ export * from './reply-buttons.js';
 export * from './redaction/index.js';
 export * from './client/index.js';
 export * from './config/api-config.js';
+export * from './feedback.js';

@@ -6,6 +6,7 @@ import { clientAuth } from '../auth/client-token.js';
 import { loadConfig } from '../config.js';
 import { relayFor } from '../relay/stub.js';
 import { ApiError } from './errors.js';
+import { FeedbackRequestSchema, postFeedback } from './feedback.js';
 import { ConversationParamSchema, ConversationsQuerySchema, MessagesQuerySchema, conversationMessages, listConversations } from './history.js';
 import { PostMessageSchema, postMessage } from './messages.js';
 import { ChatCompletionSchema, chatCompletions, listModels } from './openai.js';
@@ -37,6 +38,7 @@ v1.use(
 );
 
 v1.post('/messages', clientAuth('chat:write'), validate('json', PostMessageSchema), (c) => postMessage(c, c.req.valid('json')));
+v1.post('/feedback', clientAuth('chat:write'), validate('json', FeedbackRequestSchema), (c) => postFeedback(c, c.req.valid('json')));
 v1.get('/conversations', clientAuth('chat:read'), validate('query', ConversationsQuerySchema), (c) => listConversations(c, c.req.valid('query')));
 v1.get('/conversations/:id/messages', clientAuth('chat:read'), validate('param', ConversationParamSchema), validate('query', MessagesQuerySchema), (c) =>
   conversationMessages(c, c.req.valid('param').id, c.req.valid('query')),

@@ -344,6 +344,8 @@ export class Relay extends DurableObject<Env> {
           { conversationId: frame.conversation_id, inReplyTo: frame.in_reply_to, text: frame.text, ...buttonsOf(frame) },
           Date.now(),
         );
+        // Stored now or before: either way the core may forget it.
+        this.send(ws, { type: 'reply_stored', key: frame.key });
         if (!stored) return log('info', 'reply_duplicate_dropped', { key: frame.key });
         return this.flushOutbox();
       }

@@ -130,8 +130,15 @@ pair
 // `hearth notes ...` (long-term recall); onnxruntime is loaded only when a notes command runs.
 (await import('./notes.js')).registerNotesCommand(program);
 
+// `hearth plugins ...` (list, enable, disable, new).
+(await import('./plugins.js')).registerPluginsCommand(program);
+
 // `hearth token ...` (client tokens for phones, browsers and OpenAI clients).
 (await import('./token.js')).registerTokenCommand(program);
+
+// `hearth experiments ...`, `hearth feedback list`, `hearth dataset export` (learning from feedback).
+(await import('./experiments.js')).registerExperimentsCommands(program);
+(await import('./dataset.js')).registerDatasetCommand(program);
 
 // `hearth init` (first set-up) and `hearth doctor` (what is wrong, and how to fix it).
 (await import('./init.js')).registerInitCommand(program);

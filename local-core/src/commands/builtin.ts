@@ -9,11 +9,13 @@ export interface CommandContext {
   stopped(conversationId: string): boolean;
   /** What model runs, for `/model`. */
   describeModel(): string;
+  /** Commands of enabled plugins, listed by `/help`. */
+  pluginCommands?(): { name: string; description: string }[];
 }
 
 type Handler = (args: string, context: CommandContext) => Promise<string> | string;
 
-const HELP = [
+const BUILTIN_HELP = [
   'Commands:',
   '/start – what this is',
   '/help – this list',
@@ -22,16 +24,20 @@ const HELP = [
   '/model – which model answers you',
 ].join('\n');
 
+/** `/help`: the built-in commands, then those of enabled plugins. */
+const help = (context: CommandContext): string =>
+  [BUILTIN_HELP, ...(context.pluginCommands?.() ?? []).map((command) => `/${command.name} – ${command.description}`)].join('\n');
+
 /**
  * The commands the core answers itself, without the model: quick, predictable, and they work
  * even when a small model would ramble.
  */
 const BUILTIN: Record<string, Handler> = {
-  start: (_args, { message }) =>
-    `Hi${message.sender.name ? ` ${message.sender.name}` : ''}! I am Hearth, an assistant running on my owner's own machine. ` +
+  start: (_args, context) =>
+    `Hi${context.message.sender.name ? ` ${context.message.sender.name}` : ''}! I am Hearth, an assistant running on my owner's own machine. ` +
     'Just write to me.\n\n' +
-    HELP,
-  help: () => HELP,
+    help(context),
+  help: (_args, context) => help(context),
   reset: async (_args, { message, reset }) => {
     await reset(message.conversation.id);
     return 'Done: I have forgotten our conversation. We start afresh.';
@@ -41,7 +47,7 @@ const BUILTIN: Record<string, Handler> = {
   model: (_args, { describeModel }) => `Model: ${describeModel()}`,
 };
 
-/** Every command the core knows (plugins will add theirs). */
+/** The commands the core answers itself; plugins may not take these names. */
 export const builtinCommandNames = (): string[] => Object.keys(BUILTIN);
 
 /**

@@ -35,6 +35,21 @@ export interface ReplyOptions {
    * context the engine starts now; a resident conversation keeps the one it started with.
    */
   systemPrompt?: string;
+  /**
+   * Functions the model may call in this turn (plugins' tools), each bound to the policy that
+   * checks it; an engine without function calling ignores them.
+   */
+  tools?: readonly TurnTool[];
+}
+
+/** A function offered to the model for one turn: a plugin's tool, its checks already bound in. */
+export interface TurnTool {
+  name: string;
+  description: string;
+  /** The arguments' JSON Schema (an object schema). */
+  parameters: Readonly<Record<string, unknown>>;
+  /** Runs it; resolves with what the model is told: the result, or `{ error }` (never throws). */
+  call(args: unknown): Promise<unknown>;
 }
 
 export interface ConversationHistory {

@@ -17,11 +17,14 @@ import type { ConversationHistory, Engine, ReplyOptions } from './engine.js';
 import { HISTORY_BUDGET, trimHistory } from './history-budget.js';
 import { resolveModelPath } from './model-path.js';
 import { withRecalled } from './prompt.js';
+import { chatFunctionsFor } from './tool-functions.js';
 
 /** The engine's part of the core configuration (see config.ts for each setting). */
 export type LlamaEngineOptions = Pick<CoreConfig, 'modelPath' | 'modelsDirs' | 'threads' | 'contextSize' | 'maxTokens' | 'systemPrompt'> & {
   /** Parallel conversations; undefined: as many as free memory allows (see {@link sequencesFor}). */
   sequences: number | undefined;
+  /** A LoRA adapter (GGUF) applied to the model in its context, at `scale` (an experiment variant's). */
+  lora?: { path: string; scale: number } | undefined;
 };
 
 interface Conversation {
@@ -106,7 +109,12 @@ export class LlamaEngine implements Engine {
     const started = performance.now();
     const model = await llama.loadModel({ modelPath, gpuLayers: 'auto' });
     const sequences = options.sequences ?? (await sequencesFor(llama, model, options.contextSize));
-    const context = await model.createContext({ sequences, contextSize: { max: options.contextSize }, threads: options.threads });
+    const context = await model.createContext({
+      sequences,
+      contextSize: { max: options.contextSize },
+      threads: options.threads,
+      ...(options.lora ? { lora: { adapters: [{ filePath: options.lora.path, scale: options.lora.scale }] } } : {}),
+    });
     const { text: systemPrompt, tokens: systemTokens, kept } = fitSystemPrompt(model, context, options.systemPrompt);
     if (systemPrompt !== options.systemPrompt) {
       log.warn({ systemTokens, kept }, 'HEARTH_SYSTEM_PROMPT is over 1/8 of the context: cut to fit; shorten it');
@@ -138,7 +146,7 @@ export class LlamaEngine implements Engine {
     const conversation = ephemeral ? await this.start(history, options.systemPrompt) : await this.conversationFor(id, history, options.systemPrompt);
     conversation.busy = true;
     try {
-      const text = await conversation.session.prompt(withRecalled(message.content.text, context), {
+      const prompt = (functions: ReturnType<typeof chatFunctionsFor> | undefined) => conversation.session.prompt(withRecalled(message.content.text, context), {
         // The core's limit caps what a client asks for.
         maxTokens: Math.min(options.maxTokens ?? this.options.maxTokens, this.options.maxTokens),
         ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
@@ -146,6 +154,16 @@ export class LlamaEngine implements Engine {
         ...(onText ? { onTextChunk: onText } : {}),
         ...(options.onTokens ? { onToken: (tokens: readonly unknown[]) => options.onTokens?.(tokens.length) } : {}),
         ...(signal ? { signal, stopOnAbortSignal: true } : {}),
+        ...(functions ? { functions } : {}),
+      });
+      // Plugins' tools for this turn; their handlers check policy and arguments themselves.
+      const functions = options.tools && options.tools.length > 0 ? chatFunctionsFor(options.tools) : undefined;
+      const text = await prompt(functions).catch((error: unknown) => {
+        // Their descriptions go in the system prompt; on a small context they may not fit, and a
+        // reply without tools beats none (nothing was generated or kept before this fails).
+        if (!functions || !(error instanceof Error) || !/fits the context size/.test(error.message)) throw error;
+        this.log.warn({ conversationId: id, tools: options.tools?.length, contextSize: this.context.contextSize }, 'plugin tools left out of this turn: their descriptions do not fit the context');
+        return prompt(undefined);
       });
       if (!ephemeral) this.keepWithinBudget(id, conversation);
       return text.trim();

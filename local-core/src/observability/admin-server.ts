@@ -14,6 +14,8 @@ export interface AdminServerOptions {
   health: () => { ok: boolean; [detail: string]: unknown };
   /** The core's state for `hearth status`. */
   status: () => Promise<CoreStatus>;
+  /** HTML pages by path (`/experiments`: the experiment report with its plots). */
+  pages?: Record<string, () => string>;
   log: Logger;
 }
 
@@ -45,8 +47,11 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         }
         case 'GET /status':
           return reply(200, 'application/json', JSON.stringify(await options.status()));
-        default:
+        default: {
+          const page = req.method === 'GET' ? options.pages?.[route.slice(4)] : undefined;
+          if (page) return reply(200, 'text/html; charset=utf-8', page());
           return reply(404, 'application/json', JSON.stringify({ error: 'no such route: /metrics, /healthz, /status' }));
+        }
       }
     };
     handle().catch((error: unknown) => {

@@ -14,11 +14,16 @@ import {
   type DeliverFrame,
   type HelloFrame,
   type HistoryFrame,
+  type ReplyStoredFrame,
 } from '@hearth/shared';
 import WebSocket from 'ws';
 import type { Logger } from '../logger.js';
 import { backoffDelay } from './backoff.js';
 import { tunnelUrl } from './url.js';
+
+/** The heartbeats an edge may announce (its HEARTH_HEARTBEAT_MS range); others are clamped to it. */
+const MIN_HEARTBEAT_MS = 200;
+const MAX_HEARTBEAT_MS = 300_000;
 
 export interface TunnelClientOptions {
   /** The edge's base URL (http(s) or ws(s)); the tunnel is at `/tunnel`. */
@@ -33,6 +38,8 @@ export interface TunnelClientOptions {
   onDeliver: (frame: DeliverFrame) => void;
   /** The sender asked to stop a delivery this core is working on. */
   onCancel?: (frame: CancelFrame) => void;
+  /** The Relay stored a `reply` frame (a push) this core sent: it need not be sent again. */
+  onReplyStored?: (frame: ReplyStoredFrame) => void;
   /**
    * The edge asks for a user's history; the core answers with one `history_result` of the same
    * `request_id` (see history-answer.ts). Set it only when this core answers from its disk:
@@ -236,6 +243,9 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       case 'cancel':
         this.options.onCancel?.(frame);
         return;
+      case 'reply_stored':
+        this.options.onReplyStored?.(frame);
+        return;
       case 'history':
         if (this.options.onHistory) this.options.onHistory(frame);
         // A core that does not serve history still answers, so the edge does not wait it out.
@@ -255,9 +265,13 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
     }
   }
 
-  private startHeartbeat(socket: WebSocket, heartbeatMs: number, silenceMs: number): void {
+  private startHeartbeat(socket: WebSocket, announcedHeartbeatMs: number, announcedSilenceMs: number): void {
     clearInterval(this.heartbeatTimer);
     const { log } = this.options;
+    // Within what an edge can be configured with (HEARTH_HEARTBEAT_MS): a timer past 2^31 ms
+    // fires every millisecond in Node, and one of 1 ms would flood the link just the same.
+    const heartbeatMs = Math.min(Math.max(announcedHeartbeatMs, MIN_HEARTBEAT_MS), MAX_HEARTBEAT_MS);
+    const silenceMs = Math.min(Math.max(announcedSilenceMs, heartbeatMs * 2), MAX_HEARTBEAT_MS * 2.5);
     this.heartbeatTimer = setInterval(() => {
       const silentFor = Date.now() - this.lastHeard;
       if (silentFor > silenceMs) {

@@ -200,6 +200,12 @@ export const HistoryFrame = frame('history', {
  */
 export const CancelFrame = frame('cancel', { message_id: z.string().min(1).max(256) });
 
+/**
+ * The Relay has a `reply` frame (a proactive push) stored under `key`, or had it already: the
+ * core may forget it. Until then it sends it again on reconnect, and the Relay sends each key once.
+ */
+export const ReplyStoredFrame = frame('reply_stored', { key: z.string().min(1).max(300) });
+
 /** The Relay refuses something; `fatal` frames are followed by a close. */
 export const ErrorFrame = frame('error', {
   code: z.string(),
@@ -231,6 +237,7 @@ export const EdgeFrame = z.discriminatedUnion('type', [
   ErrorFrame,
   AccessResultFrame,
   HistoryFrame,
+  ReplyStoredFrame,
   PingFrame,
   PongFrame,
 ]);
@@ -246,6 +253,7 @@ export type HelloFrame = z.infer<typeof HelloFrame>;
 export type ReplyFrame = z.infer<typeof ReplyFrame>;
 export type DeliverFrame = z.infer<typeof DeliverFrame>;
 export type CancelFrame = z.infer<typeof CancelFrame>;
+export type ReplyStoredFrame = z.infer<typeof ReplyStoredFrame>;
 export type AccessCommand = z.infer<typeof AccessFrame>['command'];
 export type AccessResultFrame = z.infer<typeof AccessResultFrame>;
 export type HistoryFrame = z.infer<typeof HistoryFrame>;
