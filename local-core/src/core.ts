@@ -78,7 +78,8 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
   } catch (error) {
     // Whatever opened before the failure (Redis down, a bad embedding model) is released.
     for (const part of opened.reverse()) await part.close();
-    await engine.dispose();
+    // The engines and the learning tables' connection.
+    await learning.close();
     throw error;
   }
   const metrics = new CoreMetrics({
@@ -152,7 +153,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     await plugins?.close();
     await recall?.close();
     await memory.close();
-    await engine.dispose();
+    await learning.close();
     throw error;
   }
 
@@ -234,7 +235,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     await admin?.close();
     await pipeline.stop();
     await plugins?.close();
-    await engine.dispose();
+    // The engines (every variant's) and the learning tables' connection.
     await learning.close();
     await recall?.close();
     await memory.close();
