@@ -6,8 +6,13 @@ async function pushAll(replies: { chat: number; text: string }[]): Promise<void>
   const { name, stub } = freshRelay('pacing');
   const tunnel = await TestTunnel.toRelay(name);
   await tunnel.hello(0);
+  // One at a time, each once the Relay confirmed it: frames sent back to back can reach the
+  // object out of order in the test pool (real sockets keep their order), and the order of a
+  // chat's pushes is what the first test checks.
   for (const [i, r] of replies.entries()) {
-    tunnel.send({ type: 'reply', key: `push:${r.chat}:${i}`, conversation_id: `telegram:${r.chat}`, in_reply_to: null, text: r.text });
+    const key = `push:${r.chat}:${i}`;
+    tunnel.send({ type: 'reply', key, conversation_id: `telegram:${r.chat}`, in_reply_to: null, text: r.text });
+    expect(await tunnel.next('reply_stored')).toMatchObject({ key });
   }
   for (const [i, r] of replies.entries()) await replyStored(stub, `push:${r.chat}:${i}`);
   tunnel.close();
