@@ -26,6 +26,7 @@ import { approveSender, listApproved, listPending, pendingPairings, pruneExpired
 import { RelayCounters } from './counters.js';
 import { deferReply, dueReplies, insertReply, markFailed, markPartSent, markRetry, markSent, nextDueAt, pruneSent, unsentCount } from './outbox.js';
 import { gateSender, type GateOutcome, type PairingGate } from './pairing.js';
+import { RecentTimes } from './recent-times.js';
 import { SendPacer } from './send-pacing.js';
 import {
   ackMessage,
@@ -83,7 +84,8 @@ export class Relay extends DurableObject<Env> {
   /** Last frame seen per session, in memory: after a wake-up, sockets get the benefit of the doubt. */
   private readonly lastSeen = new Map<string, number>();
   private readonly wokeAt = Date.now();
-  private readonly lastTyping = new Map<string, number>();
+  /** When each conversation last got a typing indicator (bounded: stale entries go). */
+  private readonly lastTyping = new RecentTimes(TYPING_EVERY_MS);
   /** When a partial frame last counted as progress, per message in flight. */
   private readonly lastPartial = new Map<string, number>();
   private readonly pacer = new SendPacer();

@@ -1,8 +1,8 @@
 import type { Pacing } from '../platforms/outbound.js';
+import { RecentTimes } from './recent-times.js';
 
 /** Conversations not sent to for this long are forgotten (their spacing has long passed). */
 const FORGET_AFTER_MS = 10 * 60_000;
-const FORGET_CHECK_SIZE = 5_000;
 
 /**
  * Keeps sends within a platform's rate limits: at least `intervalMs` between two sends into one
@@ -11,7 +11,7 @@ const FORGET_CHECK_SIZE = 5_000;
  * Relay is the only sender, and after a restart the worst case is one send early.
  */
 export class SendPacer {
-  private readonly lastSend = new Map<string, number>();
+  private readonly lastSend = new RecentTimes(FORGET_AFTER_MS);
   /** Per platform, the times of sends in the last second, oldest first. */
   private readonly recent = new Map<string, number[]>();
 
@@ -27,9 +27,6 @@ export class SendPacer {
   record(platform: string, conversationId: string, now: number): void {
     this.lastSend.set(conversationId, now);
     this.window(platform, now).push(now);
-    if (this.lastSend.size > FORGET_CHECK_SIZE) {
-      for (const [id, at] of this.lastSend) if (now - at > FORGET_AFTER_MS) this.lastSend.delete(id);
-    }
   }
 
   /** The platform's sends within the last second (older ones dropped). */
