@@ -1,10 +1,6 @@
-import { join } from 'node:path';
 import { type CoreFrame, publicKeySet, seal, type Message } from '@hearth/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadCoreConfig } from '../../src/config.js';
-import { startCore } from '../../src/core.js';
-import { writeNewKeySet } from '../../src/keys/key-store.js';
-import { silentLogger, tempDir } from '../support.js';
+import { startEchoCore } from './echo-core.js';
 import { type LoopbackEdge, startLoopbackEdge } from './loopback-edge.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -12,23 +8,11 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A real core (echo engine, SQLite in a temp folder, in-process queue) dialled into `edge`. */
+/** A real core (echo engine, see echo-core.ts) dialled into `edge`. */
 async function core(edge: LoopbackEdge) {
-  const tmp = await tempDir();
-  cleanups.push(tmp.cleanup);
-  const env = {
-    HEARTH_EDGE_URL: edge.url,
-    HEARTH_CORE_ID: 'core-a',
-    HEARTH_KEY_FILE: join(tmp.dir, 'core-key.json'),
-    HEARTH_DATA_DIR: join(tmp.dir, 'data'),
-    HEARTH_ENGINE: 'echo',
-    HEARTH_ADMIN_PORT: '0',
-    HEARTH_RECALL: 'off',
-  };
-  const keySet = await writeNewKeySet(env.HEARTH_KEY_FILE);
-  const running = await startCore(loadCoreConfig(env), silentLogger());
-  cleanups.push(() => running.stop());
-  return { running, keySet };
+  const started = await startEchoCore(edge.url, 'core-a');
+  cleanups.push(started.stop);
+  return started;
 }
 
 const isType =

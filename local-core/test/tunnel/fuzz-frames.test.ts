@@ -1,13 +1,9 @@
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { type CoreFrame, type CoreKeySet, type Message, MessageSchema, PING, PONG, TunnelCloseCode, encodeFrame, parseCoreFrame, parseEdgeFrame, publicKeySet, seal } from '@hearth/shared';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { loadCoreConfig } from '../../src/config.js';
-import { startCore } from '../../src/core.js';
-import { writeNewKeySet } from '../../src/keys/key-store.js';
-import { silentLogger, tempDir } from '../support.js';
+import { startEchoCore } from './echo-core.js';
 
 /**
  * Every edge → core frame the core accepts (welcome, deliver, cancel, error, access_result,
@@ -101,22 +97,10 @@ const cleanups: (() => Promise<void>)[] = [];
 async function startFuzzCore(): Promise<{ edge: GarbageEdge; keys: CoreKeySet }> {
   const edge = new GarbageEdge();
   const url = await edge.start();
-  const tmp = await tempDir();
-  const env = {
-    HEARTH_EDGE_URL: url,
-    HEARTH_CORE_ID: 'fuzz-core',
-    HEARTH_KEY_FILE: join(tmp.dir, 'core-key.json'),
-    HEARTH_DATA_DIR: join(tmp.dir, 'data'),
-    HEARTH_ENGINE: 'echo',
-    HEARTH_ADMIN_PORT: '0',
-    HEARTH_RECALL: 'off',
-  };
-  const keySet = await writeNewKeySet(env.HEARTH_KEY_FILE);
-  const running = await startCore(loadCoreConfig(env), silentLogger());
+  const { keySet, stop } = await startEchoCore(url, 'fuzz-core');
   cleanups.push(async () => {
-    await running.stop();
+    await stop();
     await edge.close();
-    await tmp.cleanup();
   });
   await edge.waitFor((f): f is Extract<CoreFrame, { type: 'hello' }> => f.type === 'hello');
   return { edge, keys: publicKeySet(keySet) };
