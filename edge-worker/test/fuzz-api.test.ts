@@ -1,20 +1,19 @@
 import { ClientEventSchema } from '@hearth/shared';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_API_BODY_BYTES } from '../src/api/routes.js';
 import { clientToken, freshUser } from './api-helpers.js';
 import {
-  Drainer,
   anyJson,
   applyMutation,
   checkProperty,
   edgeFetch,
   expectNoServerError,
+  fuzzSuite,
   fuzzTimeout,
   messageCount,
   mutation,
   nastyString,
-  watchUncaught,
 } from './fuzz-helpers.js';
 import { waitFor } from './helpers.js';
 
@@ -26,19 +25,7 @@ import { waitFor } from './helpers.js';
  * that threw; a row in the Relay only for an accepted message; and a valid message sent after
  * the garbage is accepted and delivered. A core stand-in acks every delivery with a reply.
  */
-let drainer: Drainer;
-let watch: ReturnType<typeof watchUncaught>;
-const mustDeliver = new Set<string>();
-
-beforeAll(async () => {
-  watch = watchUncaught();
-  drainer = await Drainer.open('fuzz-api', { reply: true });
-});
-afterAll(async () => {
-  drainer.close();
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  watch.restore();
-});
+const { mustDeliver, expectClean } = fuzzSuite('fuzz-api', { reply: true });
 
 const tokenFor = async (user: string, scopes?: Parameters<typeof clientToken>[1]) => (await clientToken(user, scopes)).token;
 
@@ -289,8 +276,6 @@ describe('fuzz: frames on a /v1/ws socket', { timeout: fuzzTimeout() }, () => {
   });
 
   it('every message accepted around the garbage reached the core, and no handler threw', async () => {
-    expect(mustDeliver.size).toBeGreaterThan(0);
-    await drainer.expectDelivered(mustDeliver);
-    expect(watch.lines()).toEqual([]);
+    await expectClean();
   });
 });

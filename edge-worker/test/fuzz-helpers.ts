@@ -2,7 +2,7 @@ import { encodeFrame, parseEdgeFrame, signTunnelToken } from '@hearth/shared';
 import { SELF, createExecutionContext, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import fc from 'fast-check';
-import { inject, vi } from 'vitest';
+import { afterAll, beforeAll, expect, inject, vi } from 'vitest';
 import worker from '../src/index.js';
 import { relayFor } from '../src/relay/stub.js';
 import { coreKeys, waitFor } from './helpers.js';
@@ -156,6 +156,35 @@ export class Drainer {
   close(): void {
     this.ws.close(1000, 'fuzz done');
   }
+}
+
+/**
+ * What every fuzz file sets up: uncaught errors watched and a {@link Drainer} on the Relay for
+ * the whole file, and the ids of valid messages that must be delivered. `expectClean` is the
+ * closing check: every one of them delivered, and nothing thrown anywhere.
+ */
+export function fuzzSuite(coreId: string, options: { reply?: boolean } = {}) {
+  let drainer: Drainer | undefined;
+  let watch: ReturnType<typeof watchUncaught> | undefined;
+  const mustDeliver = new Set<string>();
+  beforeAll(async () => {
+    watch = watchUncaught();
+    drainer = await Drainer.open(coreId, options);
+  });
+  afterAll(async () => {
+    drainer?.close();
+    // The Relay logs the close; let that line pass through the spy before it goes.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    watch?.restore();
+  });
+  return {
+    mustDeliver,
+    async expectClean(): Promise<void> {
+      expect(mustDeliver.size).toBeGreaterThan(0);
+      await drainer?.expectDelivered(mustDeliver);
+      expect(watch?.lines()).toEqual([]);
+    },
+  };
 }
 
 // ---- arbitraries -------------------------------------------------------------------------

@@ -1,20 +1,19 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_WEBHOOK_BYTES } from '../src/app.js';
 import {
-  Drainer,
   anyJson,
   applyMutation,
   checkProperty,
   deepNest,
   expectNoServerError,
+  fuzzSuite,
   fuzzTimeout,
   invalidUtf8,
   messageCount,
   mutation,
   nastyString,
   postTelegram,
-  watchUncaught,
   withInvalidUtf8,
 } from './fuzz-helpers.js';
 import { textUpdate } from './helpers.js';
@@ -26,21 +25,8 @@ import { textUpdate } from './helpers.js';
  * delivered (a core stand-in drains the queue). Invariants: no 5xx, no handler that threw, and
  * a row in the Relay only when the edge answered 200 and said it stored one.
  */
-let drainer: Drainer;
-let watch: ReturnType<typeof watchUncaught>;
-const mustDeliver = new Set<string>();
+const { mustDeliver, expectClean } = fuzzSuite('fuzz-telegram');
 let chat = 8_000_000;
-
-beforeAll(async () => {
-  watch = watchUncaught();
-  drainer = await Drainer.open('fuzz-telegram');
-});
-afterAll(async () => {
-  drainer.close();
-  // The Relay logs the close; let that line pass through the spy before it goes.
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  watch.restore();
-});
 
 /** Posts `body` (any bytes) with the right secret, checks the invariants, then a valid update. */
 async function postAndCheck(body: string | Uint8Array, allowed: readonly number[] = [200, 400]): Promise<number> {
@@ -157,8 +143,6 @@ describe('fuzz: POST /webhooks/telegram', { timeout: fuzzTimeout() }, () => {
   });
 
   it('every valid update posted between the garbage reached the core', async () => {
-    expect(mustDeliver.size).toBeGreaterThan(0);
-    await drainer.expectDelivered(mustDeliver);
-    expect(watch.lines()).toEqual([]);
+    await expectClean();
   });
 });

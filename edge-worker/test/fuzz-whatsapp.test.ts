@@ -1,19 +1,18 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { MAX_WEBHOOK_BYTES } from '../src/app.js';
 import {
-  Drainer,
   anyJson,
   applyMutation,
   checkProperty,
   edgeFetch,
   expectNoServerError,
+  fuzzSuite,
   fuzzTimeout,
   invalidUtf8,
   messageCount,
   mutation,
   nastyString,
-  watchUncaught,
   withInvalidUtf8,
 } from './fuzz-helpers.js';
 import { storedRows } from './helpers.js';
@@ -26,20 +25,8 @@ import { metaJson, sign, textWebhook } from './whatsapp-helpers.js';
  * The GET handshake gets random parameters. Each input is followed by a valid signed message,
  * which must be stored and delivered.
  */
-let drainer: Drainer;
-let watch: ReturnType<typeof watchUncaught>;
-const mustDeliver = new Set<string>();
+const { mustDeliver, expectClean } = fuzzSuite('fuzz-whatsapp');
 let serial = 0;
-
-beforeAll(async () => {
-  watch = watchUncaught();
-  drainer = await Drainer.open('fuzz-whatsapp');
-});
-afterAll(async () => {
-  drainer.close();
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  watch.restore();
-});
 
 async function postWhatsAppRaw(raw: string | Uint8Array, signature: string | null): Promise<Response> {
   return edgeFetch('/webhooks/whatsapp', {
@@ -251,8 +238,6 @@ describe('fuzz: WhatsApp signatures and the handshake', { timeout: fuzzTimeout()
   });
 
   it('every valid message posted between the garbage reached the core, and no handler threw', async () => {
-    expect(mustDeliver.size).toBeGreaterThan(0);
-    await drainer.expectDelivered(mustDeliver);
-    expect(watch.lines()).toEqual([]);
+    await expectClean();
   });
 });
