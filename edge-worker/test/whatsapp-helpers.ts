@@ -1,20 +1,14 @@
 import { SELF } from 'cloudflare:test';
 import { inject } from 'vitest';
 import type { RecordedWhatsAppCall, WhatsAppFailure } from '../../tests/fakes/whatsapp-cloud-api.js';
+import { hubSignature, metaJson, textWebhook as webhookOf } from '../../tests/fakes/whatsapp-payloads.js';
 
 const PHONE_NUMBER_ID = inject('whatsappPhoneNumberId');
 
-/** Serialises like Meta does: compact, with non-ASCII escaped as `\uXXXX`. */
-export function metaJson(body: unknown): string {
-  return JSON.stringify(body).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+export { metaJson };
 
 /** `sha256=<hex>` HMAC of the raw body, as Meta signs it (computed here, not with the code under test). */
-export async function sign(raw: string, secret = inject('whatsappAppSecret')): Promise<string> {
-  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(raw)));
-  return `sha256=${Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join('')}`;
-}
+export const sign = (raw: string, secret = inject('whatsappAppSecret')): Promise<string> => hubSignature(raw, secret);
 
 /** POSTs to the WhatsApp webhook through the real app, signed unless `signature` says otherwise (null: no header). */
 export async function postWhatsApp(body: unknown, signature?: string | null): Promise<Response> {
@@ -28,27 +22,7 @@ export async function postWhatsApp(body: unknown, signature?: string | null): Pr
 }
 
 /** A webhook with text messages, shaped like Meta's. */
-export function textWebhook(messages: { from: string; id: string; body: string }[], phoneNumberId = PHONE_NUMBER_ID) {
-  return {
-    object: 'whatsapp_business_account',
-    entry: [
-      {
-        id: '102290129340398',
-        changes: [
-          {
-            field: 'messages',
-            value: {
-              messaging_product: 'whatsapp',
-              metadata: { display_phone_number: '15550783881', phone_number_id: phoneNumberId },
-              contacts: messages.map((m) => ({ profile: { name: 'Tester' }, wa_id: m.from })),
-              messages: messages.map((m) => ({ from: m.from, id: m.id, timestamp: '1764000100', type: 'text', text: { body: m.body } })),
-            },
-          },
-        ],
-      },
-    ],
-  };
-}
+export const textWebhook = (messages: { from: string; id: string; body: string }[], phoneNumberId = PHONE_NUMBER_ID) => webhookOf(messages, phoneNumberId);
 
 /** The calls the fake Graph API recorded (it runs in Node; we are in workerd). */
 export async function whatsappCalls(): Promise<RecordedWhatsAppCall[]> {

@@ -3,9 +3,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEdgeProcess, writeNewKeySet, type EdgeProcess } from '@hearth/core';
-import { createHmac } from 'node:crypto';
 import { publicKeySet, signClientToken, type ClientScope, type CoreKeySet } from '@hearth/shared';
 import { FakeTelegramBotApi } from '../fakes/telegram-bot-api.js';
+import { hubSignature, textWebhook } from '../fakes/whatsapp-payloads.js';
 import { FakeWhatsAppCloudApi } from '../fakes/whatsapp-cloud-api.js';
 import { CoreProcess } from './core-process.js';
 import { TcpProxy } from './tcp-proxy.js';
@@ -167,9 +167,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
           headers: { 'content-type': 'application/json', ...(secret === null ? {} : { 'X-Telegram-Bot-Api-Secret-Token': secret }) },
           body: typeof body === 'string' ? body : JSON.stringify(body),
         }),
-      postWhatsApp: (body, signature) => {
+      postWhatsApp: async (body, signature) => {
         const raw = typeof body === 'string' ? body : JSON.stringify(body);
-        const header = signature === undefined ? `sha256=${createHmac('sha256', WHATSAPP.appSecret).update(raw).digest('hex')}` : signature;
+        const header = signature === undefined ? await hubSignature(raw, WHATSAPP.appSecret) : signature;
         return fetch(`${edgeUrl}/webhooks/whatsapp`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...(header === null ? {} : { 'X-Hub-Signature-256': header }) },
@@ -211,24 +211,5 @@ export function textUpdate(chatId: number, text: string) {
 export type TextUpdate = ReturnType<typeof textUpdate>;
 
 /** A WhatsApp Cloud API webhook with one text message, shaped like Meta's. */
-export function whatsappText(from: string, id: string, body: string) {
-  return {
-    object: 'whatsapp_business_account',
-    entry: [
-      {
-        id: '102290129340398',
-        changes: [
-          {
-            field: 'messages',
-            value: {
-              messaging_product: 'whatsapp',
-              metadata: { display_phone_number: '15550783881', phone_number_id: WHATSAPP.phoneNumberId },
-              contacts: [{ profile: { name: 'Tester' }, wa_id: from }],
-              messages: [{ from, id, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body } }],
-            },
-          },
-        ],
-      },
-    ],
-  };
-}
+export const whatsappText = (from: string, id: string, body: string) =>
+  textWebhook([{ from, id, body }], WHATSAPP.phoneNumberId, String(Math.floor(Date.now() / 1000)));
