@@ -50,7 +50,10 @@ describe('POST /v1/messages and the live stream of the user\'s devices', () => {
       expect(shown.item).toMatchObject({ role: 'user', text: 'hello from the phone', conversation_id: 'c-1', cursor: accepted.cursor, device: 'phone' });
     }
 
+    // One partial at a time: frames sent back to back can reach the object out of order in the
+    // test pool (real sockets keep their order; clients can also order deltas by seq).
     core.send({ type: 'partial', message_id: accepted.id, seq: 0, text: 'Once' });
+    for (const device of [phone, laptop]) await device.next('delta', (e) => e.seq === 0);
     core.send({ type: 'partial', message_id: accepted.id, seq: 1, text: ' upon' });
     for (const device of [phone, laptop]) await device.next('delta', (e) => e.seq === 1);
     expect(laptop.events.filter((e) => e.type === 'delta').map((e) => (e as { text: string }).text)).toEqual(['Once', ' upon']);
