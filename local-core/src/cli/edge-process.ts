@@ -60,13 +60,21 @@ export async function startEdgeProcess(options: EdgeProcessOptions): Promise<Edg
   // If this process ends without stopping the edge (a crash, a failed test), take it along.
   const onExit = () => killGroup('SIGKILL');
   process.once('exit', onExit);
+  // What wrangler last wrote on stderr: said when it exits before the edge is up (a port taken, a bad setting).
+  const lastErrors: string[] = [];
   for (const stream of ['stdout', 'stderr'] as const) {
     let buffered = '';
     child[stream]?.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk;
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
-      for (const line of lines) options.onLine?.(line, stream);
+      for (const line of lines) {
+        if (stream === 'stderr' && line.trim()) {
+          lastErrors.push(line);
+          if (lastErrors.length > 15) lastErrors.shift();
+        }
+        options.onLine?.(line, stream);
+      }
     });
   }
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
@@ -86,7 +94,9 @@ export async function startEdgeProcess(options: EdgeProcessOptions): Promise<Edg
 
   const deadline = Date.now() + 90_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode} before the edge was up`);
+    if (child.exitCode !== null) {
+      throw new Error(`wrangler dev exited with code ${child.exitCode} before the edge was up${lastErrors.length > 0 ? `:\n${lastErrors.join('\n')}` : ''}`);
+    }
     try {
       const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) });
       if (response.ok) break;
