@@ -195,20 +195,55 @@ describe('history, read from a core over the tunnel', () => {
     const request = await core.next('history');
     expect(request.query).toEqual({ kind: 'since', after, limit: 200 });
 
-    // A message sent meanwhile from another device is live: it waits until the device caught up.
+    // A message sent meanwhile from another device waits until the device caught up: the
+    // core's answer lacks it (unanswered yet), so it ends the catch-up, once.
     const live = await post(token, { conversation_id: 'c-h', text: 'sent while catching up', client_id: '9' });
-    const liveId = ((await live.json()) as { id: string }).id;
+    const { id: liveId, cursor: liveCursor } = (await live.json()) as { id: string; cursor: string };
     core.send({ type: 'history_result', request_id: request.request_id, ok: true, items: [item(user, 2), item(user, 3)], has_more: false });
-    await device.next('message', (e) => e.item.message_id === liveId);
+    await device.next('synced');
+    // Its reply, written after the catch-up, is live.
+    const delivery = await core.next('deliver');
+    core.send({ type: 'ack', message_id: delivery.message_id, reply: { key: `reply:${liveId}`, text: 'live', created_at: Date.now() } });
+    await device.next('message', (e) => e.item.role === 'assistant');
     expect(device.events.map((e) => (e.type === 'message' ? e.item.message_id : e.type))).toEqual([
       item(user, 2).message_id,
       item(user, 3).message_id,
-      'synced',
       liveId,
+      'synced',
+      `reply:${liveId}`,
     ]);
-    expect(device.events[2]).toEqual({ type: 'synced', cursor: item(user, 3).cursor });
-    const delivery = await core.next('deliver');
-    core.send({ type: 'ack', message_id: delivery.message_id });
+    expect(device.events[3]).toEqual({ type: 'synced', cursor: liveCursor });
+  });
+  it("adds the user's messages no core has answered yet to catch-up and history pages (a core stores them with their reply)", async () => {
+    const user = freshUser('unanswered');
+    const { token } = await clientToken(user);
+    const core = track(await historyCore());
+    const before = item(user, 1).cursor;
+    const sent = await post(token, { conversation_id: 'c-h', text: 'still being answered', client_id: 'u1' }, { 'X-Hearth-Device': 'tablet' });
+    const { id, cursor } = (await sent.json()) as { id: string; cursor: string };
+    expect((await core.next('deliver')).message_id).toBe(id);
+
+    // A device reconnecting while the core generates: the core's history lacks the message.
+    const device = track(await ClientSocket.open(token, { after: before }));
+    const request = await core.next('history');
+    core.send({ type: 'history_result', request_id: request.request_id, ok: true, items: [], has_more: false });
+    expect(await device.next('synced')).toEqual({ type: 'synced', cursor });
+    expect(device.messagesOf()).toEqual([expect.objectContaining({ message_id: id, text: 'still being answered', device: 'tablet' })]);
+
+    const page = async (items: HistoryItem[]) => {
+      const response = apiFetch(`/v1/conversations/c-h/messages?after=${before}`, token);
+      const asked = await core.next('history');
+      expect(asked.query).toMatchObject({ kind: 'messages', conversation_id: 'c-h', after: before });
+      core.send({ type: 'history_result', request_id: asked.request_id, ok: true, items, has_more: false });
+      const { data } = (await (await response).json()) as { data: HistoryItem[] };
+      return data.map((i) => i.message_id);
+    };
+    expect(await page([item(user, 2)])).toEqual([item(user, 2).message_id, id]);
+
+    // Answered: the core holds it from now on, and the edge adds nothing.
+    core.send({ type: 'ack', message_id: id, reply: { key: `reply:${id}`, text: 'answered', created_at: Date.now() } });
+    await device.next('message', (e) => e.item.role === 'assistant');
+    expect(await page([])).toEqual([]);
   });
 });
 

@@ -283,7 +283,16 @@ export class Pipeline {
     memory.remember({
       generation,
       turns: [
-        { messageId: message.message_id, conversationId, role: 'user', senderId: message.sender.id, text: message.content.text, createdAt: userCreatedAt(message), inReplyTo: message.reply_to },
+        {
+          messageId: message.message_id,
+          conversationId,
+          role: 'user',
+          senderId: message.sender.id,
+          text: message.content.text,
+          createdAt: userCreatedAt(message),
+          inReplyTo: message.reply_to,
+          ...(message.sender.device ? { device: message.sender.device } : {}),
+        },
         { messageId: replyKeyFor(message.message_id), conversationId, role: 'assistant', senderId: 'hearth', text, createdAt, inReplyTo: message.message_id },
       ],
       answer: this.answerRecord(message, text, createdAt),

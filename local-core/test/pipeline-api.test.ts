@@ -88,6 +88,19 @@ describe('Pipeline for API clients: history timestamps', () => {
     expect(memory.apiHistory.messages('ada', 'tablet', null, 10).items[0]?.created_at).toBe(1_700_000_000_000);
   });
 
+  it('keeps the device a user turn was sent from, so every device shows where it came from', async () => {
+    const { pipeline, ackOf } = setup();
+    const sent = apiMessage('laptop', 1, 'from the tablet', Date.now());
+    await pipeline.handle(await delivery({ ...sent, sender: { ...sent.sender, device: 'tablet' } }));
+    await ackOf(sent.message_id);
+    const { items } = memory.apiHistory.since('ada', null, 10);
+    expect(items.map((item) => [item.role, item.device])).toEqual([
+      ['user', 'tablet'],
+      ['assistant', undefined],
+    ]);
+    expect(Object.keys(items[1] ?? {})).not.toContain('device');
+  });
+
   it('acks a redelivery after a restart with the created_at stored with the answer, not a new one', async () => {
     const first = setup();
     await first.pipeline.handle(await delivery(apiMessage('phone', 3, 'again', Date.now() - 1_000)));

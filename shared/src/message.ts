@@ -67,6 +67,8 @@ export const MessageSchema = z.object({
   sender: z.object({
     id: z.string().min(1).max(256),
     name: z.string().max(256).optional(),
+    /** The API client's device it was sent from, as it named itself: its other devices show it. */
+    device: z.string().max(64).optional(),
   }),
   content: z.object({
     text: z.string(),

@@ -40,7 +40,7 @@ interface Device {
   context: BrowserContext;
   page: Page;
   /** Every event the page's live stream received. */
-  events: { type?: string; in_reply_to?: string; item?: { cursor: string } }[];
+  events: { type?: string; in_reply_to?: string; item?: { cursor: string; message_id: string } }[];
   /** The URL of every live-stream socket the page opened. */
   sockets: string[];
   /** Uncaught exceptions and Content-Security-Policy violations. */
@@ -205,26 +205,48 @@ describe.skipIf(!chromium.path)(`web chat in a real browser${chromium.path ? '' 
       'user',
       'assistant',
     ]);
-    // This browser remembers what it sent: its own message is not taken for another device's.
-    expect(await phone.page.locator('.msg[data-role="user"]').first().getAttribute('data-from')).toBeNull();
+    // This browser remembers what it sent: its own message is not taken for another device's,
+    // and the core's history says which device sent the other one.
+    const users = phone.page.locator('.msg[data-role="user"]');
+    expect(await users.first().getAttribute('data-from')).toBeNull();
+    expect(await users.nth(1).getAttribute('data-from')).toBe('elsewhere');
   }, 120_000);
 
   it('reconnects when the edge comes back, and catches up on what was sent meanwhile', async () => {
     const lastSeen = phone.events.filter((e) => e.item).at(-1)!.item!.cursor;
     const opened = phone.sockets.length;
-    await system.restartEdge();
-    // Sent from a third client (a script) while the phone is still waiting to reconnect.
+    // The core is held (SIGSTOP) until the phone is back, so that the phone's catch-up is
+    // answered by a core that has just been handed the message but not answered it yet: a core
+    // stores a turn with its reply, so its history lacks the message then (CI once caught the
+    // edge relying on it).
+    const core = system.core.pid!;
+    process.kill(core, 'SIGSTOP');
+    // And the phone is off the network until the message is in.
+    await phone.context.setOffline(true);
+    let id: string;
     const text = 'Meanwhile, the owl woke up';
-    const response = await fetch(`${system.edge.url}/v1/messages`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${tokens[1]}`, 'Content-Type': 'application/json', 'X-Hearth-Device': 'script' },
-      body: JSON.stringify({ conversation_id: conversation, text }),
-    });
-    expect(response.status).toBe(202);
-    const { id } = (await response.json()) as { id: string };
+    try {
+      await system.restartEdge();
+      // Sent from a third client (a script) while the phone is still waiting to reconnect.
+      const response = await fetch(`${system.edge.url}/v1/messages`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${tokens[1]}`, 'Content-Type': 'application/json', 'X-Hearth-Device': 'script' },
+        body: JSON.stringify({ conversation_id: conversation, text }),
+      });
+      expect(response.status).toBe(202);
+      ({ id } = (await response.json()) as { id: string });
+      await phone.context.setOffline(false);
+      await expect.poll(() => phone.sockets.length, { timeout: 30_000 }).toBeGreaterThan(opened);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    } finally {
+      await phone.context.setOffline(false);
+      process.kill(core, 'SIGCONT');
+    }
     await phone.page.locator('.msg[data-role="user"][data-from="elsewhere"]').filter({ hasText: text }).waitFor({ timeout: 60_000 });
     await replyTo(phone, id);
     await phone.page.locator('#status[data-status="live"]').waitFor();
+    // The stream brought it (the catch-up), not a reread of the history after its reply.
+    expect(phone.events.some((e) => e.type === 'message' && e.item?.message_id === id)).toBe(true);
     // It resumed from the last event it had seen.
     const resumed = phone.sockets.slice(opened).map((url) => new URL(url).searchParams.get('after'));
     expect(resumed.length).toBeGreaterThan(0);

@@ -23,7 +23,7 @@ export function composeApiMessage(input: ApiMessageInput): Message {
     message_id: `${conversationId}:${input.clientId ?? crypto.randomUUID()}`,
     platform: 'api',
     conversation: { id: conversationId, type: 'private' },
-    sender: { id: apiSenderId(input.user) },
+    sender: { id: apiSenderId(input.user), ...(input.device ? { device: input.device } : {}) },
     content: { text: input.text, attachments: [], entities: [] },
     reply_to: null,
     timestamp: Math.floor(input.now / 1000),
@@ -33,8 +33,9 @@ export function composeApiMessage(input: ApiMessageInput): Message {
 }
 
 /** The message as the user's other devices see it arrive (the `message` event). */
-export function userItemOf(message: Message, conversation: string, device?: string): HistoryItem {
+export function userItemOf(message: Message, conversation: string): HistoryItem {
   const at = message.timestamp_ms ?? message.timestamp * 1000;
+  const { device } = message.sender;
   return {
     cursor: encodeCursor({ at, id: message.message_id }),
     message_id: message.message_id,

@@ -31,7 +31,7 @@ export async function postMessage(c: Context<AppEnv>, body: z.infer<typeof PostM
   const device = deviceOf(c);
   const message = composeApiMessage({ user, conversation: body.conversation_id, text: body.text, clientId: body.client_id ?? idempotencyKey, device, now: Date.now() });
   const sealed = await seal(JSON.stringify(message), config.coreKeys);
-  const item = userItemOf(message, body.conversation_id, device);
+  const item = userItemOf(message, body.conversation_id);
   const { outcome } = await relayFor(c.env)
     .enqueue({ message_id: message.message_id, conversation_id: message.conversation.id, sealed }, { announce: { user, item }, stops: isStopCommand(message) })
     .catch((cause: unknown) => {

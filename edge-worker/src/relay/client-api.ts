@@ -24,6 +24,7 @@ import { PendingRequests } from './pending-requests.js';
 import { ackMessage, conversationOf, insertMessage, type EnqueueOutcome, type Envelope } from './queue.js';
 import { RateLimiter } from './rate-limit.js';
 import { isRevoked, revokeToken } from './revocations.js';
+import { UnansweredMessages } from './unanswered.js';
 
 /** Which of its jobs a request from the worker is for (the tunnel when absent). */
 export const RELAY_ROUTE_HEADER = 'X-Hearth-Relay-Route';
@@ -63,6 +64,8 @@ export class ClientApi {
   private limiters: { user: RateLimiter; token: RateLimiter } | undefined;
   /** Callers waiting for a core that answers history to connect. */
   private coreWaiters = new Set<() => void>();
+  /** Announced messages no core has answered yet: their history does not hold them yet. */
+  private readonly unanswered = new UnansweredMessages();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -103,7 +106,8 @@ export class ClientApi {
    * A user's history, asked of a connected core (the edge keeps none): `core_offline` when no
    * core that serves history is connected, `core_timeout` when it does not answer in time.
    * `waitForCore`: wait up to the history timeout for one to connect first (a device that
-   * reconnects right after an edge restart often beats the core back).
+   * reconnects right after an edge restart often beats the core back). Pages of turns also
+   * hold the user's messages queued here that no core answered yet (see UnansweredMessages).
    */
   async history(user: string, query: HistoryQuery, { waitForCore = false }: { waitForCore?: boolean } = {}): Promise<HistoryAnswer> {
     const { historyTimeoutMs } = this.host.config().api;
@@ -120,7 +124,10 @@ export class ClientApi {
       message: `the core did not answer within ${historyTimeoutMs} ms`,
     }));
     this.host.send(core.ws, { type: 'history', request_id: requestId, user, query });
-    return answer;
+    const answered = await answer;
+    if (!answered.ok || query.kind === 'conversations') return answered;
+    const conversation = query.kind === 'messages' ? query.conversation_id : undefined;
+    return { ...answered, ...this.unanswered.complete(user, { after: query.after, conversation, limit: query.limit }, answered) };
   }
 
   /** A core that answers history said hello: whoever waits for one goes on. */
@@ -208,6 +215,7 @@ export class ClientApi {
 
   /** A message was stored: its sender's devices see it. */
   announce({ user, item }: Announcement): void {
+    this.unanswered.add(user, item);
     this.clients.publish(user, { type: 'message', item });
   }
 
@@ -216,6 +224,7 @@ export class ClientApi {
     const api = parseApiConversationId(conversationId);
     if (!api || api.conversation.startsWith(COMPLETION_CONVERSATION_PREFIX)) return;
     const at = reply.createdAt ?? Date.now();
+    if (reply.inReplyTo) this.unanswered.answered(reply.inReplyTo);
     this.clients.publish(api.user, {
       type: 'message',
       item: {
@@ -262,7 +271,7 @@ export class ClientApi {
     const message = composeApiMessage({ user: subscriber.user, conversation, text, clientId, device: subscriber.device, now: Date.now() });
     const sealed = await seal(JSON.stringify(message), this.host.config().coreKeys);
     const envelope = { message_id: message.message_id, conversation_id: message.conversation.id, sealed };
-    const announce = { user: subscriber.user, item: userItemOf(message, conversation, subscriber.device) };
+    const announce = { user: subscriber.user, item: userItemOf(message, conversation) };
     const { outcome } = await this.host.enqueue(envelope, { announce, stops: isStopCommand(message) });
     return { outcome, message };
   }

@@ -35,6 +35,7 @@ interface ItemRow {
   text: string;
   created_at: number;
   in_reply_to: string | null;
+  device: string | null;
 }
 
 interface SummaryRow {
@@ -78,7 +79,7 @@ function position(after: string | null): [number, string] {
 // and a late write of an older generation must not show.
 const CURRENT = 'JOIN conversations c ON c.id = t.conversation_id AND c.generation = t.generation';
 const MINE = 't.conversation_id >= ? AND t.conversation_id < ? AND NOT (t.conversation_id >= ? AND t.conversation_id < ?)';
-const COLUMNS = 't.message_id, t.conversation_id, t.role, t.text, t.created_at, t.in_reply_to';
+const COLUMNS = 't.message_id, t.conversation_id, t.role, t.text, t.created_at, t.in_reply_to, t.device';
 
 /**
  * API clients' history (`GET /v1/conversations...`, catch-up of the live stream), answered from
@@ -162,5 +163,6 @@ function toItem(row: ItemRow): HistoryItem {
     text: row.text,
     created_at: row.created_at,
     in_reply_to: row.in_reply_to,
+    ...(row.device === null ? {} : { device: row.device }),
   };
 }

@@ -14,6 +14,8 @@ export interface Turn {
   createdAt: number;
   /** The message this one answers or quotes, when there is one. */
   inReplyTo: string | null;
+  /** The API client's device a user turn was sent from, when it named one. */
+  device?: string | undefined;
 }
 
 /** A delivery already answered: what to send again if the Relay redelivers it. */
@@ -73,6 +75,8 @@ const MIGRATIONS = [
   // cursors are that pair): one index for a user's turns across conversations, one within one.
   `CREATE INDEX turns_by_time ON turns (created_at, message_id);
    CREATE INDEX turns_by_conversation_time ON turns (conversation_id, created_at, message_id);`,
+  // The device an API client sent a turn from: after a reload its other devices still say so.
+  'ALTER TABLE turns ADD COLUMN device TEXT;',
 ];
 
 interface TurnRow {
@@ -83,6 +87,7 @@ interface TurnRow {
   text: string;
   created_at: number;
   in_reply_to: string | null;
+  device: string | null;
 }
 
 const toTurn = (row: TurnRow): Turn => ({
@@ -93,6 +98,7 @@ const toTurn = (row: TurnRow): Turn => ({
   text: row.text,
   createdAt: row.created_at,
   inReplyTo: row.in_reply_to,
+  ...(row.device === null ? {} : { device: row.device }),
 });
 
 /**
@@ -119,13 +125,13 @@ export class HistoryStore {
         `INSERT INTO conversations (id, generation, updated_at) VALUES (?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET generation = max(generation, excluded.generation), updated_at = excluded.updated_at`,
       ),
-      insertTurn: db.prepare<[string, string, number, string, string, string, number, string | null]>(
-        `INSERT INTO turns (message_id, conversation_id, generation, role, sender_id, text, created_at, in_reply_to)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
+      insertTurn: db.prepare<[string, string, number, string, string, string, number, string | null, string | null]>(
+        `INSERT INTO turns (message_id, conversation_id, generation, role, sender_id, text, created_at, in_reply_to, device)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
       ),
       // The newest `limit` turns, newest first; reversed by the caller into reading order.
       recent: db.prepare<[string, number, number], TurnRow>(
-        `SELECT message_id, conversation_id, role, sender_id, text, created_at, in_reply_to FROM turns
+        `SELECT message_id, conversation_id, role, sender_id, text, created_at, in_reply_to, device FROM turns
          WHERE conversation_id = ? AND generation = ? ORDER BY seq DESC LIMIT ?`,
       ),
       forgetOlder: db.prepare<[string, number]>('DELETE FROM turns WHERE conversation_id = ? AND generation < ?'),
@@ -166,7 +172,7 @@ export class HistoryStore {
       const touched = new Set<string>();
       for (const turn of turns) {
         const { insertTurn } = this.statements;
-        insertTurn.run(turn.messageId, turn.conversationId, generation, turn.role, turn.senderId, turn.text, turn.createdAt, turn.inReplyTo);
+        insertTurn.run(turn.messageId, turn.conversationId, generation, turn.role, turn.senderId, turn.text, turn.createdAt, turn.inReplyTo, turn.device ?? null);
         touched.add(turn.conversationId);
       }
       for (const conversationId of touched) this.statements.raiseGeneration.run(conversationId, generation, Date.now());

@@ -24,6 +24,7 @@ const TurnSchema = z.object({
   text: z.string(),
   createdAt: z.number().int().nonnegative(),
   inReplyTo: z.string().nullable(),
+  device: z.string().max(64).optional(),
 });
 
 const origin = {
