@@ -60,7 +60,6 @@ describe('hearth CLI start-up checks', () => {
     expect(none.code).toBe(1);
     expect(none.output).toContain('HEARTH_CORE_JWKS is missing');
     expect(none.output).toContain('wrangler secret put HEARTH_CORE_JWKS');
-    expect(none.output).toContain('no platform is set up');
 
     const half = await hearth(['edge'], { ...unset, TELEGRAM_BOT_TOKEN: '1:abc' });
     expect(half.code).toBe(1);

@@ -22,7 +22,9 @@ export const parsePlatforms = (text: string): Parsed<InitPlatform[]> => {
   const choice = text.toLowerCase();
   if (choice === 'telegram' || choice === 'whatsapp') return [choice];
   if (choice === 'both') return ['telegram', 'whatsapp'];
-  return { error: 'the platform is telegram, whatsapp or both' };
+  // The client API and the web chat need no platform.
+  if (choice === 'none') return [];
+  return { error: 'the platform is telegram, whatsapp, both or none (the client API and web chat only)' };
 };
 
 export const parsePolicy = (text: string): Parsed<AccessPolicy> => {
@@ -113,7 +115,7 @@ export async function askAnswers(prompter: Prompter, defaults: InitAnswers): Pro
   const secret = (value: string, empty: string) => ({ secret: true, default: value, hint: value ? 'set: Enter keeps it' : empty });
   const answers: InitAnswers = { ...defaults };
   answers.edgeUrl = await prompter.askValid("The edge's URL (where the core dials)", { default: defaults.edgeUrl }, parseEdgeUrl);
-  answers.platforms = await prompter.askValid('Platforms: telegram, whatsapp or both', { default: platformChoice(defaults.platforms) }, parsePlatforms);
+  answers.platforms = await prompter.askValid('Platforms: telegram, whatsapp, both or none', { default: platformChoice(defaults.platforms) }, parsePlatforms);
   if (answers.platforms.includes('telegram')) {
     answers.telegramBotToken = await prompter.askValid(
       'Telegram bot token, from @BotFather',
@@ -148,4 +150,4 @@ export async function askAnswers(prompter: Prompter, defaults: InitAnswers): Pro
   return answers;
 }
 
-const platformChoice = (platforms: readonly InitPlatform[]): string => (platforms.length === 2 ? 'both' : (platforms[0] ?? 'telegram'));
+const platformChoice = (platforms: readonly InitPlatform[]): string => (platforms.length === 2 ? 'both' : (platforms[0] ?? 'none'));

@@ -14,7 +14,8 @@ describe('answer parsers', () => {
     expect(parseEdgeUrl('edge.example.com')).toEqual({ error: expect.stringContaining('http(s)://') });
     expect(parseEdgeUrl('ftp://edge')).toEqual({ error: expect.any(String) });
     expect(parsePlatforms('Both')).toEqual(['telegram', 'whatsapp']);
-    expect(parsePlatforms('signal')).toEqual({ error: expect.stringContaining('telegram, whatsapp or both') });
+    expect(parsePlatforms('none')).toEqual([]);
+    expect(parsePlatforms('signal')).toEqual({ error: expect.stringContaining('telegram, whatsapp, both or none') });
     expect(parseAllowlist(' telegram:42 , whatsapp:15551234567,')).toBe('telegram:42,whatsapp:15551234567');
     expect(parseAllowlist('telegram:42,bob')).toEqual({ error: expect.stringContaining('"bob"') });
   });
@@ -76,7 +77,7 @@ describe('asking', () => {
       policy: 'allowlist',
       allowlist: 'telegram:42',
     });
-    expect(transcript()).toContain('the platform is telegram, whatsapp or both');
+    expect(transcript()).toContain('the platform is telegram, whatsapp, both or none');
     // A secret already set is never shown; questions go to the output given, not stdout.
     expect(transcript()).toContain('Telegram bot token, from @BotFather [empty: a local stand-in answers for now]');
   });

@@ -211,12 +211,8 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
           maxPerSecond: v.WHATSAPP_MAX_PER_SECOND,
         }
       : undefined;
-  if (!telegram && !whatsapp && problems.length === 0) {
-    problems.push(
-      'no platform is set up: set TELEGRAM_WEBHOOK_SECRET and TELEGRAM_BOT_TOKEN (Telegram), and/or WHATSAPP_VERIFY_TOKEN, ' +
-        `WHATSAPP_APP_SECRET, WHATSAPP_ACCESS_TOKEN and WHATSAPP_PHONE_NUMBER_ID (WhatsApp): ${howToSet('each')}`,
-    );
-  }
+  // No platform is a deployment of its own: the client API and the web chat are a way in too
+  // (their webhooks then answer 404).
   let coreKeys: CoreKeySet | undefined;
   if (v.HEARTH_CORE_JWKS === undefined) {
     problems.push(`HEARTH_CORE_JWKS is missing: ${howToSet('HEARTH_CORE_JWKS')}`);
