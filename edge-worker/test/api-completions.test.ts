@@ -81,6 +81,31 @@ describe('POST /v1/chat/completions', () => {
     expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('stop');
   });
 
+  it('says what the model read and wrote: usage in the answer, and in a last chunk when a stream asks for it', async () => {
+    const { token } = await clientToken(freshUser('oai-usage'));
+    const tunnel = await connectCore();
+    const usage = { prompt_tokens: 21, completion_tokens: 5 };
+    const answer = async (delivery: { message_id: string }) =>
+      tunnel.send({ type: 'ack', message_id: delivery.message_id, reply: { key: `reply:${delivery.message_id}`, text: 'Once upon a time', usage } });
+
+    const whole = complete(token, request());
+    await answer(await tunnel.next('deliver'));
+    expect(await (await whole).json()).toMatchObject({ usage: { prompt_tokens: 21, completion_tokens: 5, total_tokens: 26 } });
+
+    const streamed = complete(token, request({ stream: true, stream_options: { include_usage: true } }));
+    await answer(await tunnel.next('deliver'));
+    const data = (await (await streamed).text()).split('\n\n').filter(Boolean).map((event) => event.replace(/^data: /, ''));
+    expect(data.at(-1)).toBe('[DONE]');
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d) as { choices: unknown[]; usage?: unknown });
+    expect(chunks.at(-1)).toMatchObject({ object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 21, completion_tokens: 5, total_tokens: 26 } });
+    expect(chunks.slice(0, -1).every((c) => c.usage === undefined && c.choices.length === 1)).toBe(true);
+
+    // Not asked for: no usage chunk.
+    const plain = complete(token, request({ stream: true }));
+    await answer(await tunnel.next('deliver'));
+    expect((await (await plain).text()).includes('"usage"')).toBe(false);
+  });
+
   it('stops the generation when the caller of a streamed completion goes away', async () => {
     const { token } = await clientToken(freshUser('oai-gone'));
     const tunnel = await connectCore();

@@ -9,6 +9,7 @@ import {
   type DeliverFrame,
   type Message,
   type RedactionConfig,
+  type TokenUsage,
 } from '@hearth/shared';
 import { LRUCache } from 'lru-cache';
 import { runBuiltinCommand, unknownCommandReply } from './commands/builtin.js';
@@ -67,6 +68,8 @@ export const TIMED_OUT_NOTE = '\n\n(cut short: it was taking too long)';
 interface Reply {
   text: string;
   createdAt: number;
+  /** Set for a completion generated now (not for one answered again from its record). */
+  usage?: TokenUsage;
 }
 
 /**
@@ -178,13 +181,13 @@ export class Pipeline {
     }
     if (this.abort.signal.aborted) return;
 
-    const { text, createdAt } = reply;
+    const { text, createdAt, usage } = reply;
     const buttons = this.options.learning?.replied(message, performance.now() - started);
     // created_at: the edge gives live API clients the cursor this core's history will have.
     const sent = this.options.send({
       type: 'ack',
       message_id: message.message_id,
-      reply: { key: replyKeyFor(message.message_id), text, created_at: createdAt, ...(buttons ? { buttons } : {}) },
+      reply: { key: replyKeyFor(message.message_id), text, created_at: createdAt, ...(buttons ? { buttons } : {}), ...(usage ? { usage } : {}) },
     });
     if (sent) this.options.metrics?.acked('replied', (performance.now() - started) / 1000);
     log.info(
@@ -278,7 +281,7 @@ export class Pipeline {
     const { generation, turns } = await memory.recall(conversationId);
     const history = { generation, turns: turns.map((turn) => ({ role: turn.role, text: turn.text })) };
     const tools = this.options.plugins?.toolsFor(message) ?? [];
-    const text = await this.generateText(message, { history, ...(tools.length > 0 ? { tools } : {}) }, stream, true);
+    const { text } = await this.generateText(message, { history, ...(tools.length > 0 ? { tools } : {}) }, stream, true);
     const createdAt = replyCreatedAt(message);
     memory.remember({
       generation,
@@ -310,10 +313,10 @@ export class Pipeline {
    * answered again, not generated again). It streams and acks like any delivery.
    */
   private async complete(message: Message, completion: NonNullable<Message['completion']>, stream: boolean): Promise<Reply> {
-    const text = await this.generateText(message, completionOptions(completion, (t) => this.modelText(t)), stream, false);
+    const { text, usage } = await this.generateText(message, completionOptions(completion, (t) => this.modelText(t)), stream, false);
     const createdAt = replyCreatedAt(message);
     this.options.memory.recordAnswer(this.answerRecord(message, text, createdAt));
-    return { text, createdAt };
+    return { text, createdAt, usage };
   }
 
   /** Text as the model may read it: redacted when HEARTH_REDACT_MODEL_INPUT says so. */
@@ -336,7 +339,7 @@ export class Pipeline {
     engineOptions: Omit<ReplyOptions, 'signal' | 'onText' | 'context'>,
     streaming: boolean,
     recalled: boolean,
-  ): Promise<string> {
+  ): Promise<{ text: string; usage: TokenUsage }> {
     const canceller = new AbortController();
     const timeout = AbortSignal.timeout(this.options.generationTimeoutMs ?? 60_000);
     const signal = AbortSignal.any([this.abort.signal, canceller.signal, timeout]);
@@ -347,6 +350,7 @@ export class Pipeline {
       const input = await this.modelInput(message, recalled);
       const generating = performance.now();
       let tokens = 0;
+      let read = 0;
       const text = await this.options.engine.reply(input.message, {
         ...engineOptions,
         signal,
@@ -354,16 +358,20 @@ export class Pipeline {
         onTokens: (count) => {
           tokens += count;
         },
+        onPromptTokens: (count) => {
+          read = count;
+        },
         ...(stream ? { onText: (chunk: string) => stream.push(chunk) } : {}),
       });
       stream?.close();
       this.options.metrics?.generated(tokens, (performance.now() - generating) / 1000);
+      const usage = { prompt_tokens: read, completion_tokens: tokens };
       if (canceller.signal.aborted) {
         this.stoppedAt.set(message.conversation.id, Date.now());
-        return text.trim() === '' ? '(stopped)' : `${text}${STOPPED_MARK}`;
+        return { text: text.trim() === '' ? '(stopped)' : `${text}${STOPPED_MARK}`, usage };
       }
-      if (timeout.aborted && !this.abort.signal.aborted) return `${text.trim() === '' ? '(no reply in time)' : text}${TIMED_OUT_NOTE}`;
-      return text.trim() === '' ? EMPTY_REPLY_NOTICE : text;
+      if (timeout.aborted && !this.abort.signal.aborted) return { text: `${text.trim() === '' ? '(no reply in time)' : text}${TIMED_OUT_NOTE}`, usage };
+      return { text: text.trim() === '' ? EMPTY_REPLY_NOTICE : text, usage };
     } finally {
       this.cancellers.delete(message.message_id);
     }

@@ -61,6 +61,21 @@ describe('LlamaEngine completions (real GGUF)', () => {
     expect(capped.tokens).toBeLessThanOrEqual(CORE_MAX_TOKENS);
   });
 
+  it('reports the prompt tokens it read: the whole prompt every time, more for a longer one', async () => {
+    const read = async (n: number, text: string) => {
+      let count: number | undefined;
+      await generate(n, text, { maxTokens: 2, onPromptTokens: (c) => (count = c) });
+      return count ?? -1;
+    };
+    const question = 'Tell me about her dog';
+    const first = await read(20, question);
+    // The system prompt, the history and the chat template come with the question.
+    expect(first).toBeGreaterThan(engine.countTokens(`You are a storyteller. Once upon a time there was a girl named Lily. ${question}`));
+    // The sequence was given back cleared: the same prompt is read whole again, not from a cache.
+    expect(await read(21, question)).toBe(first);
+    expect(await read(22, `${question}, her cat, her house and the big tree in the garden`)).toBeGreaterThan(first);
+  });
+
   it('gives the sequence back after each completion: several in a row on one sequence, then a conversation', async () => {
     for (let n = 10; n < 14; n++) {
       expect(await complete(n, `Story number ${n}`, { maxTokens: 8, temperature: 0.8, topP: 0.9, systemPrompt: 'You tell short stories.' })).not.toBe('');

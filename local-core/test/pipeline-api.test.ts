@@ -167,9 +167,10 @@ describe('Pipeline for OpenAI-style completions', () => {
       topP: 0.9,
       context: [],
     });
-    // Streamed, then acked with the reply (the echo engine's tokens are words).
+    // Streamed, then acked with the reply and what it cost (the echo engine's tokens are words:
+    // 'hi', 'hello' and the four of the question read, two written).
     expect(sent.filter((f) => f.type === 'partial')).toEqual([{ type: 'partial', message_id: 'api:ada:completion.1:1', seq: 0, text: 'one two' }]);
-    expect((await ackOf('api:ada:completion.1:1')).text).toBe('one two');
+    expect(await ackOf('api:ada:completion.1:1')).toMatchObject({ text: 'one two', usage: { prompt_tokens: 6, completion_tokens: 2 } });
   });
 
   it('keeps nothing of it in history, only the answer record that answers a redelivery', async () => {
@@ -182,9 +183,12 @@ describe('Pipeline for OpenAI-style completions', () => {
     expect(memory.apiHistory.since('ada', null, 10).items).toEqual([]);
     expect(memory.answerFor(message.message_id)).toMatchObject({ replyText: 'remember nothing', createdAt: first.created_at });
 
+    // Answered again from its record: the same reply, without a usage nobody measured this time.
     const restarted = setup();
     await restarted.pipeline.handle(await delivery(message, 2));
-    expect(await restarted.ackOf(message.message_id)).toEqual(first);
+    const { usage, ...recorded } = first;
+    expect(usage).toEqual({ prompt_tokens: 2, completion_tokens: 2 });
+    expect(await restarted.ackOf(message.message_id)).toEqual(recorded);
     expect(reply).toHaveBeenCalledTimes(1);
     expect(restarted.reply).not.toHaveBeenCalled();
   });

@@ -36,6 +36,12 @@ describe('the official openai client against the edge', () => {
     expect(completion.object).toBe('chat.completion');
     expect(completion.choices[0]?.message.role).toBe('assistant');
     expect(completion.choices[0]?.message.content?.trim().length).toBeGreaterThan(0);
+    // What the model read (the question in its chat template) and wrote (at most max_tokens).
+    const usage = completion.usage!;
+    expect(usage.prompt_tokens).toBeGreaterThan(5);
+    expect(usage.completion_tokens).toBeGreaterThan(0);
+    expect(usage.completion_tokens).toBeLessThanOrEqual(24);
+    expect(usage.total_tokens).toBe(usage.prompt_tokens + usage.completion_tokens);
   });
 
   it('streams a completion chunk by chunk', async () => {
@@ -47,14 +53,19 @@ describe('the official openai client against the edge', () => {
       ],
       max_tokens: 48,
       stream: true,
+      stream_options: { include_usage: true },
     });
     const pieces: string[] = [];
     let finish: string | null | undefined;
+    let usage: OpenAI.CompletionUsage | null | undefined;
     for await (const chunk of stream) {
       const choice = chunk.choices[0];
       if (choice?.delta.content) pieces.push(choice.delta.content);
       if (choice?.finish_reason) finish = choice.finish_reason;
+      if (chunk.usage) usage = chunk.usage;
     }
+    expect(usage?.completion_tokens).toBeGreaterThan(1);
+    expect(usage?.completion_tokens).toBeLessThanOrEqual(48);
     expect(pieces.length).toBeGreaterThan(1);
     expect(pieces.join('').trim().length).toBeGreaterThan(0);
     expect(finish).toBe('stop');

@@ -1,4 +1,4 @@
-import { COMPLETION_CONVERSATION_PREFIX, seal, type CompletionRequest } from '@hearth/shared';
+import { COMPLETION_CONVERSATION_PREFIX, seal, type CompletionRequest, type TokenUsage } from '@hearth/shared';
 import type { Context } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env.js';
@@ -14,7 +14,7 @@ const TextPart = z.object({ type: z.literal('text'), text: z.string() });
 
 /**
  * The OpenAI chat completion request, as far as a local model can honour it. Unknown options
- * (penalties, seeds, stream_options...) are accepted and ignored, as other OpenAI-compatible
+ * (penalties, seeds...) are accepted and ignored, as other OpenAI-compatible
  * servers do; tools, images and n > 1 are refused, since answering without them would mislead.
  */
 export const ChatCompletionSchema = z.object({
@@ -34,11 +34,16 @@ export const ChatCompletionSchema = z.object({
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().gt(0).max(1).nullish(),
   n: z.literal(1, { error: 'n must be 1' }).nullish(),
+  /** `include_usage`: a last chunk (no choices) says how many tokens the model read and wrote. */
+  stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
 });
 type ChatCompletionBody = z.infer<typeof ChatCompletionSchema>;
 
 const textOf = (content: ChatCompletionBody['messages'][number]['content']) =>
   typeof content === 'string' ? content : content.map((part) => part.text).join('');
+
+/** OpenAI's `usage` object. */
+const usageOf = (usage: TokenUsage) => ({ ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens });
 
 const STATUS_OF: Record<string, 502 | 503 | 504> = { core_offline: 503, queue_full: 503, core_timeout: 504 };
 
@@ -97,6 +102,7 @@ export async function chatCompletions(c: Context<AppEnv>, body: ChatCompletionBo
       ...chunk,
       object: 'chat.completion',
       choices: [{ index: 0, message: { role: 'assistant', content: event.text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+      ...(event.usage ? { usage: usageOf(event.usage) } : {}),
     });
   }
 
@@ -119,6 +125,7 @@ export async function chatCompletions(c: Context<AppEnv>, body: ChatCompletionBo
             // The ack's text is the reply; the partials were a preview of it. Send what they lacked.
             if (event.text.startsWith(written) && event.text.length > written.length) await delta({ content: event.text.slice(written.length) });
             await delta({}, 'stop');
+            if (body.stream_options?.include_usage && event.usage) await send({ ...chunk, object: 'chat.completion.chunk', choices: [], usage: usageOf(event.usage) });
             await send('[DONE]');
             break;
           } else {

@@ -1,3 +1,4 @@
+import { TokenUsageSchema } from '@hearth/shared';
 import { z } from 'zod';
 
 /**
@@ -7,7 +8,7 @@ import { z } from 'zod';
  */
 export const CompletionEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('delta'), text: z.string() }),
-  z.object({ type: z.literal('done'), text: z.string() }),
+  z.object({ type: z.literal('done'), text: z.string(), usage: TokenUsageSchema.optional() }),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
 ]);
 export type CompletionEvent = z.infer<typeof CompletionEventSchema>;

@@ -335,7 +335,10 @@ export class Relay extends DurableObject<Env> {
         this.counters.add(acked ? 'acks' : 'acks_void');
         if (!acked) log('warn', 'ack_ignored', { session_id: session.sessionId, message_id: frame.message_id });
         if (reply && !replied) log('info', 'reply_duplicate_dropped', { key: reply.key });
-        this.api.completions.end(frame.message_id, reply ? { type: 'done', text: reply.text } : { type: 'error', code: 'core_error', message: 'the core could not answer this request' });
+        this.api.completions.end(
+          frame.message_id,
+          reply ? { type: 'done', text: reply.text, ...(reply.usage ? { usage: reply.usage } : {}) } : { type: 'error', code: 'core_error', message: 'the core could not answer this request' },
+        );
         this.pump();
         if (replied) await this.flushOutbox();
         return;

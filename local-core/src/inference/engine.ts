@@ -11,6 +11,8 @@ export interface ReplyOptions {
    * {@link Engine.countTokens} re-tokenizes the text (which may split it differently).
    */
   onTokens?: (count: number) => void;
+  /** How many tokens of input the model read for this reply (a completion's `usage.prompt_tokens`), once it is done. */
+  onPromptTokens?: (count: number) => void;
   /** Snippets recalled for this turn, given to the model with the message. */
   context?: readonly string[];
   /**
@@ -92,13 +94,14 @@ export class EchoEngine implements Engine {
   ) {}
 
   /** The message's text; with `maxTokens`, its first that many words (words are its tokens). */
-  async reply(message: Message, { signal, onText, onTokens, maxTokens }: ReplyOptions = {}): Promise<string> {
+  async reply(message: Message, { signal, onText, onTokens, onPromptTokens, history, maxTokens }: ReplyOptions = {}): Promise<string> {
     if (this.delayMs > 0) await setTimeout(this.delayMs, undefined, signal ? { signal } : {}).catch(() => undefined);
     if (signal?.aborted) return '';
     const { text } = message.content;
     const reply = maxTokens === undefined ? text : text.split(/\s+/).filter(Boolean).slice(0, maxTokens).join(' ');
     onText?.(reply);
     onTokens?.(this.countTokens(reply));
+    onPromptTokens?.([...(history?.turns ?? []), { text }].reduce((sum, turn) => sum + this.countTokens(turn.text), 0));
     return reply;
   }
 

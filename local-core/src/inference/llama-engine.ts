@@ -145,6 +145,7 @@ export class LlamaEngine implements Engine {
     const id = message.conversation.id;
     const conversation = ephemeral ? await this.start(history, options.systemPrompt) : await this.conversationFor(id, history, options.systemPrompt);
     conversation.busy = true;
+    const metered = conversation.sequence.tokenMeter.getState();
     try {
       const prompt = (functions: ReturnType<typeof chatFunctionsFor> | undefined) => conversation.session.prompt(withRecalled(message.content.text, context), {
         // The core's limit caps what a client asks for.
@@ -165,6 +166,8 @@ export class LlamaEngine implements Engine {
         this.log.warn({ conversationId: id, tools: options.tools?.length, contextSize: this.context.contextSize }, 'plugin tools left out of this turn: their descriptions do not fit the context');
         return prompt(undefined);
       });
+      // What the sequence evaluated as input: for a completion (a cleared sequence) its whole prompt.
+      options.onPromptTokens?.(conversation.sequence.tokenMeter.diff(metered).usedInputTokens);
       if (!ephemeral) this.keepWithinBudget(id, conversation);
       return text.trim();
     } finally {

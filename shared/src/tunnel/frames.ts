@@ -34,6 +34,10 @@ export const HelloFrame = frame('hello', {
  */
 export const CreditFrame = frame('credit', { credits });
 
+/** What the model read and wrote for a completion, as OpenAI's `usage` counts it. */
+export const TokenUsageSchema = z.object({ prompt_tokens: z.number().int().nonnegative(), completion_tokens: z.number().int().nonnegative() });
+export type TokenUsage = z.infer<typeof TokenUsageSchema>;
+
 /**
  * The delivery of `message_id` is done, with the reply to send if there is one. One frame,
  * stored in one transaction: a delivery is never acked without its reply kept. `reply.key` is
@@ -48,6 +52,8 @@ export const AckFrame = frame('ack', {
       buttons: ReplyButtonsSchema.optional(),
       /** When the core stored the reply in its history (ms): its cursor for API clients. */
       created_at: z.number().int().nonnegative().optional(),
+      /** For a completion generated now (not one answered again from its record). */
+      usage: TokenUsageSchema.optional(),
     })
     .optional(),
 });
