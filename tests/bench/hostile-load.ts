@@ -11,12 +11,13 @@
  * before anything is refused; the run sets it to a backlog the core drains in about a second
  * (HOSTILE_QUEUE_MAX, default 300) so that shedding is what the run shows.
  */
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { expectExactlyOnceInOrder } from '../support/exactly-once.js';
 import { startSystem, WEBHOOK_SECRET, type System, type TextUpdate } from '../support/system.js';
+import { descendants, rssMiB } from './process-memory.js';
 
 export interface LoadStep {
   offered: number;
@@ -51,43 +52,6 @@ export interface MemoryStats {
   end: number;
 }
 
-/** Resident memory (VmRSS) of a process in MiB, or 0 when it is gone. */
-async function rssMiB(pid: number): Promise<number> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0);
-    return kb / 1024;
-  } catch {
-    return 0;
-  }
-}
-
-/** Every descendant of a process (workerd runs as a child of wrangler's node process). */
-async function descendants(root: number): Promise<number[]> {
-  const parents = new Map<number, number>();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-      // The ppid is the 2nd field after the command, which is in parentheses and may hold spaces.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parents.set(Number(entry), ppid);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out: number[] = [];
-  const walk = (pid: number) => {
-    for (const [child, parent] of parents) {
-      if (parent !== pid) continue;
-      out.push(child);
-      walk(child);
-    }
-  };
-  walk(root);
-  return out;
-}
-
 /** Samples the RSS of workerd (every process under wrangler) and of the core every 500 ms. */
 export function sampleMemory(system: System): { stop: () => Promise<MemorySample[]> } {
   const samples: MemorySample[] = [];
@@ -120,7 +84,7 @@ let nextChat = 20_000_000;
 let nextUpdate = 1;
 
 /** One step: `rate` webhooks a second for `seconds`, each a new update in a new chat. */
-async function step(system: System, rate: number, seconds: number, accepted: TextUpdate[]): Promise<LoadStep> {
+export async function step(system: System, rate: number, seconds: number, accepted: TextUpdate[]): Promise<LoadStep> {
   const statuses: Record<string, number> = {};
   let retryAfterMissing = 0;
   const started = Date.now();

@@ -8,8 +8,10 @@
  *    503s beyond it, exactly one reply per accepted update, memory of workerd and the core.
  * 3. Soak (hostile-soak.ts): HEARTH_SOAK_SECONDS (default 600) of mixed traffic with core kills
  *    and tunnel drops; exactly one reply per accepted message.
+ * 4. Memory (hostile-memory.ts): HOSTILE_MEMORY_ROUNDS (default 8) rounds of webhooks from new
+ *    chats; per round, the edge isolate's JS heap and each process's resident memory.
  *
- * HOSTILE_SKIP=fuzz,load,soak skips parts; HOSTILE_RATES (comma-separated) and
+ * HOSTILE_SKIP=fuzz,load,soak,memory skips parts; HOSTILE_RATES (comma-separated) and
  * HOSTILE_STEP_SECONDS shape the load; HOSTILE_QUEUE_MAX is the edge's HEARTH_QUEUE_MAX there.
  */
 import { spawn } from 'node:child_process';
@@ -17,6 +19,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runLoad, type LoadResult } from './hostile-load.js';
+import { runMemoryRounds, type MemoryResult } from './hostile-memory.js';
 import { runSoak, type SoakResult } from './hostile-soak.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -26,6 +29,7 @@ const soakSeconds = Number(process.env.HEARTH_SOAK_SECONDS ?? 600);
 const rates = (process.env.HOSTILE_RATES ?? '50,100,200,300,400,600,800').split(',').map(Number);
 const stepSeconds = Number(process.env.HOSTILE_STEP_SECONDS ?? 5);
 const queueMax = Number(process.env.HOSTILE_QUEUE_MAX ?? 300);
+const memoryRounds = Number(process.env.HOSTILE_MEMORY_ROUNDS ?? 8);
 
 interface FuzzSuite {
   name: string;
@@ -58,7 +62,7 @@ function runFuzz(name: string, cwd: string, args: string[]): Promise<FuzzSuite> 
 
 const mib = (n: number) => `${n.toFixed(0)} MiB`;
 
-function report(parts: { fuzz: FuzzSuite[]; load?: LoadResult; soak?: SoakResult; seconds: number }): string {
+function report(parts: { fuzz: FuzzSuite[]; load?: LoadResult; soak?: SoakResult; memory?: MemoryResult; seconds: number }): string {
   const out: string[] = [];
   out.push('# Hearth in a hostile world: bench report', '');
   out.push(`Written by \`npm run bench:hostile\` on ${new Date().toISOString()}.`, '');
@@ -93,7 +97,7 @@ function report(parts: { fuzz: FuzzSuite[]; load?: LoadResult; soak?: SoakResult
     out.push(`- Knee (first offered rate with p99 > 1 s): **${load.knee ?? 'not reached'}${load.knee ? '/s' : ''}**.`);
     out.push(`- Shed with 503 + Retry-After: ${shed}; 5xx other than 503: ${fivexx}; connection errors: ${load.steps.reduce((n, s) => n + s.errors, 0)}.`);
     out.push(`- Accepted (200): ${load.accepted}; exactly one reply each, checked at the fake Bot API: **${load.exactlyOnce === 'ok' ? 'yes' : `NO: ${load.exactlyOnce}`}**.`);
-    out.push(`- RSS, workerd (all processes under wrangler): start ${mib(load.memory.workerd.start)}, peak ${mib(load.memory.workerd.peak)}, end ${mib(load.memory.workerd.end)}; core: start ${mib(load.memory.core.start)}, peak ${mib(load.memory.core.peak)}, end ${mib(load.memory.core.end)}.`, '');
+    out.push(`- RSS of all wrangler dev runs (its node process, dev proxy and the edge's workerd; part 4 tells them apart): start ${mib(load.memory.workerd.start)}, peak ${mib(load.memory.workerd.peak)}, end ${mib(load.memory.workerd.end)}; core: start ${mib(load.memory.core.start)}, peak ${mib(load.memory.core.peak)}, end ${mib(load.memory.core.end)}.`, '');
   }
 
   out.push('## 3. Soak: mixed traffic with core kills and tunnel drops', '');
@@ -113,7 +117,39 @@ function report(parts: { fuzz: FuzzSuite[]; load?: LoadResult; soak?: SoakResult
     for (const p of soak.problems.slice(0, 20)) out.push(`  - ${p.split('\n').slice(0, 5).join(' / ')}`);
     out.push(`- RSS, workerd: start ${mib(soak.memory.workerd.start)}, peak ${mib(soak.memory.workerd.peak)}, end ${mib(soak.memory.workerd.end)}; core (the current one): start ${mib(soak.memory.core.start)}, peak ${mib(soak.memory.core.peak)}, end ${mib(soak.memory.core.end)}.`, '');
   }
+
+  out.push('## 4. Memory over repeated load', '');
+  const memory = parts.memory;
+  if (!memory) out.push('Skipped.', '');
+  else out.push(...memorySection(memory));
   return out.join('\n');
+}
+
+/** Part 4 of the report: per round, the edge isolate's heap and each process's RSS, and the trend. */
+function memorySection(memory: MemoryResult): string[] {
+  const out = [
+    `${memory.rounds.length} rounds of ${memory.rate} webhooks/s for ${memory.seconds} s (each a new chat), 10 s idle after each, echo core. "Edge heap": the JS heap of the workerd isolate running the edge's worker and its Relay (workerd's inspector, \`Runtime.getHeapUsage\`; used includes uncollected garbage). RSS per process under \`wrangler dev\`: the workerd running the edge, wrangler's dev proxy (another workerd), wrangler's node process; none but the first exists in production.`,
+    '',
+    '| round | accepted so far | edge heap used MiB | edge heap reserved MiB | RSS edge workerd | RSS dev proxy | RSS wrangler (node) | RSS core |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of memory.rounds) {
+    out.push(`| ${r.round} | ${r.accepted} | ${r.heap?.used.toFixed(1) ?? '?'} | ${r.heap?.total.toFixed(1) ?? '?'} | ${mib(r.rss.edge)} | ${mib(r.rss.proxy)} | ${mib(r.rss.wrangler)} | ${mib(r.rss.core)} |`);
+  }
+  // A leak shows as a later half above the first; garbage averages out.
+  const half = Math.floor(memory.rounds.length / 2);
+  const mean = (rounds: MemoryResult['rounds'], value: (r: MemoryResult['rounds'][number]) => number | undefined) => {
+    const values = rounds.map(value).filter((v): v is number => v !== undefined);
+    return values.length ? values.reduce((a, b) => a + b, 0) / values.length : Number.NaN;
+  };
+  const [first, second] = [memory.rounds.slice(0, half), memory.rounds.slice(half)];
+  out.push(
+    '',
+    `- Edge heap used, mean of rounds 1-${half} vs ${half + 1}-${memory.rounds.length}: **${mean(first, (r) => r.heap?.used).toFixed(1)} vs ${mean(second, (r) => r.heap?.used).toFixed(1)} MiB** (ratio ${(mean(second, (r) => r.heap?.used) / mean(first, (r) => r.heap?.used)).toFixed(2)}); RSS of the edge's workerd ${mean(first, (r) => r.rss.edge).toFixed(0)} vs ${mean(second, (r) => r.rss.edge).toFixed(0)} MiB.`,
+    `- Every accepted webhook answered exactly once: **${memory.exactlyOnce === 'ok' ? 'yes' : `NO: ${memory.exactlyOnce}`}**.`,
+    '',
+  );
+  return out;
 }
 
 const started = Date.now();
@@ -135,10 +171,15 @@ if (!skip.has('soak')) {
   soak = await runSoak(soakSeconds);
   console.log(`   accepted ${JSON.stringify(soak.accepted)}, faults ${JSON.stringify(soak.faults)}, problems ${soak.problems.length}`);
 }
-const text = report({ fuzz, load, soak, seconds: (Date.now() - started) / 1000 });
+let memory: MemoryResult | undefined;
+if (!skip.has('memory')) {
+  console.log(`4. memory: ${memoryRounds} rounds`);
+  memory = await runMemoryRounds({ rounds: memoryRounds, rate: 150, seconds: 20 });
+}
+const text = report({ fuzz, load, soak, memory, seconds: (Date.now() - started) / 1000 });
 const dir = join(import.meta.dirname, 'reports');
 await mkdir(dir, { recursive: true });
 await writeFile(join(dir, 'hostile.md'), `${text}\n`);
 console.log(`\n${text}\nwritten to tests/bench/reports/hostile.md`);
-const failed = fuzz.some((s) => !s.ok) || (load && load.exactlyOnce !== 'ok') || (soak && soak.problems.length > 0);
+const failed = fuzz.some((s) => !s.ok) || (load && load.exactlyOnce !== 'ok') || (soak && soak.problems.length > 0) || (memory && memory.exactlyOnce !== 'ok');
 process.exit(failed ? 1 : 0);
