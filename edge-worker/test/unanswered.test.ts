@@ -38,11 +38,21 @@ describe('UnansweredMessages', () => {
   });
 
   it('forgets a message once it is answered or the core\'s history has it, and stays within its capacity', () => {
-    const unanswered = new UnansweredMessages(3);
+    const unanswered = new UnansweredMessages({ messages: 3, chars: 1_000 });
     for (const at of [1, 2, 3, 4]) unanswered.add('ada', item(at));
     expect(unanswered.size).toBe(3);
     unanswered.answered(item(2).message_id);
     unanswered.complete('ada', { after: null, limit: 50 }, { items: [item(3)], has_more: false });
     expect(ids(unanswered.complete('ada', { after: null, limit: 50 }, { items: [], has_more: false }).items)).toEqual([4]);
+  });
+
+  it('keeps at most its capacity of text, the newest first', () => {
+    const unanswered = new UnansweredMessages({ messages: 100, chars: 25 });
+    // 'at 10' .. 'at 15': 5 characters each; five fit in 25.
+    for (const at of [10, 11, 12, 13, 14, 15]) unanswered.add('ada', item(at));
+    expect(ids(unanswered.complete('ada', { after: null, limit: 50 }, { items: [], has_more: false }).items)).toEqual([11, 12, 13, 14, 15]);
+    unanswered.answered(item(11).message_id);
+    unanswered.add('ada', item(16));
+    expect(unanswered.size).toBe(5);
   });
 });

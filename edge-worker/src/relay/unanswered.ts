@@ -6,8 +6,11 @@ export interface HistoryPage {
   has_more: boolean;
 }
 
-/** At most this many are kept (the oldest go first): far more than a queue holds unanswered. */
-const DEFAULT_CAPACITY = 5_000;
+/**
+ * At most this many, and this much text, are kept (the oldest go first): far more than a queue
+ * holds unanswered, far less than a Durable Object's memory (a message may be 16 KiB).
+ */
+const DEFAULT_CAPACITY = { messages: 5_000, chars: 2_000_000 };
 
 const START: CursorPosition = { at: -1, id: '' };
 const position = (cursor: string | null) => (cursor === null ? START : decodeCursor(cursor));
@@ -32,21 +35,26 @@ const inHistoryOrder = (a: HistoryItem, b: HistoryItem) => {
  */
 export class UnansweredMessages {
   private readonly items = new Map<string, { user: string; item: HistoryItem }>();
+  private chars = 0;
 
   constructor(private readonly capacity = DEFAULT_CAPACITY) {}
 
   add(user: string, item: HistoryItem): void {
-    this.items.delete(item.message_id);
+    this.answered(item.message_id);
     this.items.set(item.message_id, { user, item });
+    this.chars += item.text.length;
     for (const oldest of this.items.keys()) {
-      if (this.items.size <= this.capacity) break;
-      this.items.delete(oldest);
+      if (this.items.size <= this.capacity.messages && this.chars <= this.capacity.chars) break;
+      this.answered(oldest);
     }
   }
 
   /** Its reply came (and with it, the core stored the message). */
   answered(messageId: string): void {
+    const entry = this.items.get(messageId);
+    if (!entry) return;
     this.items.delete(messageId);
+    this.chars -= entry.item.text.length;
   }
 
   /**
@@ -55,7 +63,8 @@ export class UnansweredMessages {
    * page's end belong here; the rest come with the page that covers them.
    */
   complete(user: string, query: { after: string | null; conversation?: string | undefined; limit: number }, page: HistoryPage): HistoryPage {
-    for (const item of page.items) this.items.delete(item.message_id);
+    // What the core's history holds is no longer missing from it.
+    for (const item of page.items) this.answered(item.message_id);
     const from = position(query.after) ?? START;
     const last = page.has_more ? page.items.at(-1) : undefined;
     const end = last && position(last.cursor);
