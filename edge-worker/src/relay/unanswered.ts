@@ -24,8 +24,8 @@ const inHistoryOrder = (a: HistoryItem, b: HistoryItem) => {
  * only (the queue holds them sealed; this is the plaintext their sender's devices were shown).
  * A core stores a user turn together with its reply, so until the reply comes its history lacks
  * the message: a device catching up from that history in the meantime (after an edge restart,
- * a reconnect during a slow generation) would miss it for good. Catch-up and history pages add
- * these after what the core had. Lost when the Relay is evicted, as any in-memory state is;
+ * a reconnect during a slow generation) would miss it for good. Catch-up and history pages get
+ * these merged into what the core had. Lost when the Relay is evicted, as any in-memory state is;
  * the message then shows with its reply, from the core's history.
  *
  * @example
