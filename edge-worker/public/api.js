@@ -144,6 +144,15 @@ export function createApi({ token, device }) {
     send(message) {
       return request('POST', '/v1/messages', message);
     },
+    /**
+     * Rates a reply (the core keeps the user's last rating of it).
+     * @param {string} messageId the reply's id (`reply:...`)
+     * @param {'up' | 'down'} rating
+     * @param {string} clientId the same on a retry, so the server records one press
+     */
+    rate(messageId, rating, clientId) {
+      return request('POST', '/v1/feedback', { message_id: messageId, rating, client_id: clientId });
+    },
   };
 }
 

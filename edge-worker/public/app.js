@@ -4,7 +4,20 @@
 import { ApiError, LiveStream, cleanToken, createApi, explain, tokenUser } from './api.js';
 import { ConversationList } from './conversations.js';
 import { MessageView } from './messages.js';
-import { TOKEN_KEY, deviceName, forget, loadCursor, loadSent, loadToken, newId, rememberSent, saveCursor, saveToken } from './storage.js';
+import {
+  TOKEN_KEY,
+  deviceName,
+  forget,
+  loadCursor,
+  loadRatings,
+  loadSent,
+  loadToken,
+  newId,
+  rememberRating,
+  rememberSent,
+  saveCursor,
+  saveToken,
+} from './storage.js';
 
 /** @typedef {import('./api.js').ConversationSummary} ConversationSummary */
 /** @typedef {import('./api.js').ClientEvent} ClientEvent */
@@ -47,10 +60,10 @@ const device = deviceName();
 
 /**
  * Who is signed in, and what this page holds for them. `current`: the open conversation;
- * `sent`: ids of messages sent from this browser; `loads`: counts history loads, so a slow one
- * for a conversation since left is dropped.
+ * `sent`: ids of messages sent from this browser; `ratings`: what it rated replies; `loads`:
+ * counts history loads, so a slow one for a conversation since left is dropped.
  * @typedef {{ token: string, user: string, api: ReturnType<typeof createApi>, stream: LiveStream,
- *   current: string | null, sent: string[], loads: number }} Session
+ *   current: string | null, sent: string[], ratings: Record<string, 'up' | 'down'>, loads: number }} Session
  * @type {Session | null}
  */
 let session = null;
@@ -66,6 +79,18 @@ const view = new MessageView(ui.messages, {
   isMine: (item) => item.device === device || (session?.sent.includes(item.message_id) ?? false),
   onChange: () => {
     ui.empty.hidden = !view.isEmpty;
+  },
+  ratingOf: (replyId) => session?.ratings[replyId],
+  onRate: async (replyId, rating) => {
+    const current = session;
+    if (!current) return;
+    try {
+      await current.api.rate(replyId, rating, newId('rate-'));
+    } catch (error) {
+      report(error);
+      throw error;
+    }
+    current.ratings = rememberRating(current.user, current.ratings, replyId, rating);
   },
 });
 
@@ -124,7 +149,7 @@ function enter(token, fetched) {
     onStatus,
     onCursor: (cursor) => saveCursor(user, cursor),
   });
-  session = { token, user, api: createApi({ token, device }), stream, current: null, sent: loadSent(user), loads: 0 };
+  session = { token, user, api: createApi({ token, device }), stream, current: null, sent: loadSent(user), ratings: loadRatings(user), loads: 0 };
   ui.who.textContent = `Signed in as ${user} on ${device}`;
   ui.signin.hidden = true;
   ui.chat.hidden = false;

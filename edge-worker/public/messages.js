@@ -3,13 +3,33 @@
 // Text is only ever set with textContent.
 
 /** @typedef {import('./api.js').HistoryItem} HistoryItem */
+/** @typedef {'up' | 'down'} Rating */
+
+const RATINGS = /** @type {const} */ ([
+  ['up', 'Good reply'],
+  ['down', 'Bad reply'],
+]);
+
+/** A thumb (up; the down one is turned over in CSS), drawn here: not every device has an emoji font. */
+const THUMB = 'M2 10h4v11H2zM7 21V10l4-7c1.5 0 2.5 1 2 3l-.8 3.5H19c1.5 0 2.5 1.3 2.2 2.7l-1.6 7.3c-.3.9-1.1 1.5-2 1.5z';
+
+function thumb() {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+  path.setAttribute('d', THUMB);
+  svg.append(path);
+  return svg;
+}
 
 const time = (/** @type {number} */ ms) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
 export class MessageView {
   /**
    * @param {HTMLOListElement} list the scrolling `role="log"` list
-   * @param {{ isMine: (item: HistoryItem) => boolean, onChange: () => void }} options
+   * @param {{ isMine: (item: HistoryItem) => boolean, onChange: () => void,
+   *   ratingOf: (replyId: string) => Rating | undefined, onRate: (replyId: string, rating: Rating) => Promise<void> }} options
    */
   constructor(list, options) {
     this.list = list;
@@ -56,6 +76,7 @@ export class MessageView {
         bubble.dataset.at = String(item.created_at);
         this.fill(bubble, item.text, 'done');
         bubble.removeAttribute('aria-busy');
+        this.addRating(bubble, item);
         return;
       }
       bubble = this.bubble(item.role, item.text, 'done', item.created_at);
@@ -67,6 +88,7 @@ export class MessageView {
         if (item.device) meta.title = item.device;
         bubble.dataset.from = 'elsewhere';
       }
+      this.addRating(bubble, item);
       this.insert(bubble);
     });
   }
@@ -191,6 +213,47 @@ export class MessageView {
     if (body) body.textContent = text;
     const meta = bubble.querySelector('.meta');
     if (meta && state === 'done' && bubble.dataset.from !== 'elsewhere') meta.textContent = time(Number(bubble.dataset.at));
+  }
+
+  /**
+   * 👍/👎 under a finished reply (a model's, `reply:...`): a press is sent at once and shown
+   * as pressed once the edge took it; pressing the other one changes the rating.
+   * @param {HTMLLIElement} bubble
+   * @param {HistoryItem} item
+   */
+  addRating(bubble, item) {
+    const replyId = item.message_id;
+    if (item.role !== 'assistant' || !replyId.startsWith('reply:') || bubble.querySelector('.rating')) return;
+    const group = document.createElement('div');
+    group.className = 'rating';
+    group.setAttribute('role', 'group');
+    group.setAttribute('aria-label', 'Rate this reply');
+    const rated = this.options.ratingOf(replyId);
+    for (const [rating, label] of RATINGS) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'quiet';
+      button.dataset.rating = rating;
+      button.append(thumb());
+      button.setAttribute('aria-label', label);
+      button.setAttribute('aria-pressed', String(rated === rating));
+      button.addEventListener('click', async () => {
+        const buttons = /** @type {NodeListOf<HTMLButtonElement>} */ (group.querySelectorAll('button'));
+        for (const b of buttons) b.disabled = true;
+        try {
+          await this.options.onRate(replyId, rating);
+          for (const b of buttons) b.setAttribute('aria-pressed', String(b === button));
+          group.removeAttribute('data-error');
+        } catch (error) {
+          group.dataset.error = error instanceof Error ? error.message : String(error);
+          button.title = `Not sent: ${group.dataset.error}`;
+        } finally {
+          for (const b of buttons) b.disabled = false;
+        }
+      });
+      group.append(button);
+    }
+    bubble.append(group);
   }
 
   /**

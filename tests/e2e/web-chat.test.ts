@@ -192,6 +192,23 @@ describe.skipIf(!chromium.path)(`web chat in a real browser${chromium.path ? '' 
     }
   }, 120_000);
 
+  it('rates a reply with 👍, then 👎 instead: the core records each, the page shows the last', async () => {
+    const reply = phone.page.locator('.msg[data-role="assistant"][data-state="done"]').first();
+    const replyId = (await reply.getAttribute('data-id')) ?? '';
+    expect(replyId).toMatch(/^reply:api:/);
+    const [good, bad] = [reply.getByRole('button', { name: 'Good reply' }), reply.getByRole('button', { name: 'Bad reply' })];
+    await good.click();
+    await system.core.waitForLog((l) => l.msg === 'feedback recorded' && l.replyKey === replyId && l.rating === 'up', 30_000);
+    await expect.poll(() => good.getAttribute('aria-pressed')).toBe('true');
+    await bad.click();
+    await system.core.waitForLog((l) => l.msg === 'feedback recorded' && l.replyKey === replyId && l.rating === 'down', 30_000);
+    await expect.poll(() => bad.getAttribute('aria-pressed')).toBe('true');
+    expect(await good.getAttribute('aria-pressed')).toBe('false');
+    await reply.screenshot({ path: join(shots, 'rated.png') });
+    // Only replies are rated: the user's own turns have no buttons.
+    expect(await phone.page.locator('.msg[data-role="user"] .rating').count()).toBe(0);
+  }, 60_000);
+
   it('shows the same history after a reload', async () => {
     const before = await phone.page.locator('.msg .text').allTextContents();
     expect(before).toHaveLength(4);
@@ -210,6 +227,8 @@ describe.skipIf(!chromium.path)(`web chat in a real browser${chromium.path ? '' 
     const users = phone.page.locator('.msg[data-role="user"]');
     expect(await users.first().getAttribute('data-from')).toBeNull();
     expect(await users.nth(1).getAttribute('data-from')).toBe('elsewhere');
+    // And what it rated stays pressed.
+    expect(await phone.page.locator('.msg[data-role="assistant"]').first().getByRole('button', { name: 'Bad reply' }).getAttribute('aria-pressed')).toBe('true');
   }, 120_000);
 
   it('reconnects when the edge comes back, and catches up on what was sent meanwhile', async () => {
