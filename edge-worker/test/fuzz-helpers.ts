@@ -283,3 +283,18 @@ export function withInvalidUtf8(json: string, bytes: readonly number[], at: numb
 export function expectNoServerError(status: number, where: string, allowed: readonly number[]): void {
   if (!allowed.includes(status)) throw new Error(`${where} answered ${status} (allowed: ${allowed.join(', ')})`);
 }
+
+/**
+ * Sends one webhook and checks what every webhook must keep to: an allowed status (never a
+ * 5xx), as many new rows in the Relay as the edge said it stored, and none, with `ok: false`,
+ * from a refusal. Returns the status.
+ */
+export async function sendWebhookAndCheck(where: string, send: () => Promise<Response>, allowed: readonly number[]): Promise<number> {
+  const before = await messageCount();
+  const response = await send();
+  expectNoServerError(response.status, where, allowed);
+  const answer = (await response.json()) as { ok: boolean; stored?: number };
+  expect((await messageCount()) - before).toBe(response.status === 200 ? answer.stored : 0);
+  if (response.status !== 200) expect(answer.ok).toBe(false);
+  return response.status;
+}

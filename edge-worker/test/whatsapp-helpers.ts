@@ -8,7 +8,7 @@ const PHONE_NUMBER_ID = inject('whatsappPhoneNumberId');
 export { metaJson };
 
 /** `sha256=<hex>` HMAC of the raw body, as Meta signs it (computed here, not with the code under test). */
-export const sign = (raw: string, secret = inject('whatsappAppSecret')): Promise<string> => hubSignature(raw, secret);
+export const sign = (raw: string | Uint8Array, secret = inject('whatsappAppSecret')): Promise<string> => hubSignature(raw, secret);
 
 /** POSTs to the WhatsApp webhook through the real app, signed unless `signature` says otherwise (null: no header). */
 export async function postWhatsApp(body: unknown, signature?: string | null): Promise<Response> {

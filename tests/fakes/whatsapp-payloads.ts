@@ -9,9 +9,9 @@ export function metaJson(body: unknown): string {
 }
 
 /** `sha256=<hex>` HMAC of the raw body with the app secret: the `X-Hub-Signature-256` header. */
-export async function hubSignature(raw: string, secret: string): Promise<string> {
+export async function hubSignature(raw: string | Uint8Array, secret: string): Promise<string> {
   const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(raw)));
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, typeof raw === 'string' ? new TextEncoder().encode(raw) : raw));
   return `sha256=${Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
