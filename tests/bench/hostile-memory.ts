@@ -29,11 +29,10 @@ export interface MemoryResult {
   exactlyOnce: string;
 }
 
-/** What each process under wrangler dev is: the workerd with an inspector runs the user's worker. */
-async function rssByRole(system: System): Promise<MemoryRound['rss']> {
+/** What each process under wrangler dev (`edgePids`) is: the workerd with an inspector runs the user's worker. */
+async function rssByRole(system: System, edgePids: number[]): Promise<MemoryRound['rss']> {
   const rss = { wrangler: 0, proxy: 0, edge: 0, core: 0 };
-  const wrangler = system.edge.child.pid;
-  for (const pid of wrangler ? [wrangler, ...(await descendants(wrangler))] : []) {
+  for (const pid of edgePids) {
     const command = await commandOf(pid);
     const role = !command.includes('workerd serve') ? 'wrangler' : command.includes('--inspector-addr') ? 'edge' : 'proxy';
     rss[role] += await rssMiB(pid);
@@ -53,12 +52,13 @@ export async function runMemoryRounds({ rounds, rate, seconds }: { rounds: numbe
     for (let round = 1; round <= rounds; round++) {
       await step(system, rate, seconds, accepted);
       await new Promise((r) => setTimeout(r, 10_000));
+      // wrangler's node process and everything it started, read once a round.
       const wrangler = system.edge.child.pid;
-      const pids = wrangler ? await descendants(wrangler) : [];
+      const pids = wrangler ? [wrangler, ...(await descendants(wrangler))] : [];
       // The inspector may not answer while the isolate is still busy with the round: ask again.
       let heap: MemoryRound['heap'];
       for (let attempt = 0; attempt < 3 && !heap; attempt++) heap = await isolateHeap(pids, 'core:user:').catch(() => undefined);
-      const entry = { round, accepted: accepted.length, heap, rss: await rssByRole(system) };
+      const entry = { round, accepted: accepted.length, heap, rss: await rssByRole(system, pids) };
       result.rounds.push(entry);
       const r = entry.rss;
       console.log(
