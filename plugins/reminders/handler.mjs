@@ -1,15 +1,12 @@
-// Reminders, kept in <data folder>/reminders.json so they survive restarts. A reminder is
-// delivered as a push by a timer set when it is made, and, should the plugin or the core have
-// restarted meanwhile, by the `due` schedule (every minute), which also sets timers again.
-// Each push carries the reminder's id, so however often it is tried it reaches the chat once.
-import { randomUUID } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Reminders, kept in the plugin's storage (ctx.data, one row each) so they survive restarts. A
+// reminder is delivered as a push by a timer set when it is made, and, should the plugin or the
+// core have restarted meanwhile, by the `due` schedule (every minute), which also sets timers
+// again. Each push carries the reminder's id, so however often it is tried it reaches the chat once.
 
 const UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const MAX_MS = 365 * UNITS.d;
 const USAGE = 'Tell me when and what: /remind 10m call Ada (s, m, h or d), or /remind in 2 hours to stretch';
-// Node's timers take at most about 24.8 days; later reminders are left to the schedule.
+// A timer takes at most about 24.8 days; later reminders are left to the schedule.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const armed = new Set();
 
@@ -23,27 +20,17 @@ export function parseReminder(input) {
   return { ms, text: text.slice(0, 500) };
 }
 
-const file = (ctx) => join(ctx.dataDir, 'reminders.json');
-function load(ctx) {
-  try {
-    return JSON.parse(readFileSync(file(ctx), 'utf8'));
-  } catch {
-    return [];
-  }
-}
-function save(ctx, reminders) {
-  // Written whole and renamed, so a kill mid-write leaves the previous file.
-  writeFileSync(`${file(ctx)}.tmp`, JSON.stringify(reminders, null, 2));
-  renameSync(`${file(ctx)}.tmp`, file(ctx));
-}
+const KEY = 'reminder:';
+const load = async (ctx) => (await ctx.data.list({ prefix: KEY })).map((row) => row.value);
+const save = (ctx, reminder) => ctx.data.put(KEY + reminder.id, reminder);
 
-function add(ctx, ms, text) {
+async function add(ctx, ms, text) {
   if (!ctx.conversationId) throw new Error('a reminder needs the chat it was asked from');
   // The same message worked again (a retried generation calling the tool again) is one reminder.
-  const same = load(ctx).find((r) => r.trigger && r.trigger === ctx.trigger && r.text === text && r.conversationId === ctx.conversationId);
+  const same = (await load(ctx)).find((r) => r.trigger && r.trigger === ctx.trigger && r.text === text && r.conversationId === ctx.conversationId);
   if (same) return same;
-  const reminder = { id: randomUUID(), conversationId: ctx.conversationId, text, dueAt: Date.now() + ms, delivered: false, trigger: ctx.trigger };
-  save(ctx, [...load(ctx), reminder]);
+  const reminder = { id: crypto.randomUUID(), conversationId: ctx.conversationId, text, dueAt: Date.now() + ms, delivered: false, trigger: ctx.trigger };
+  await save(ctx, reminder);
   arm(ctx, reminder);
   return reminder;
 }
@@ -58,14 +45,16 @@ function arm(ctx, reminder) {
 /** Pushes every reminder that is due, then marks it delivered. */
 async function deliver(ctx) {
   const now = Date.now();
-  for (const reminder of load(ctx).filter((r) => !r.delivered && r.dueAt <= now)) {
-    await ctx.push({ conversationId: reminder.conversationId, id: reminder.id, text: `⏰ Reminder: ${reminder.text}` });
-    // Read again: another delivery may have run meanwhile.
-    save(ctx, load(ctx).map((r) => (r.id === reminder.id ? { ...r, delivered: true } : r)));
-    armed.delete(reminder.id);
+  for (const reminder of await load(ctx)) {
+    if (!reminder.delivered && reminder.dueAt <= now) {
+      await ctx.push({ conversationId: reminder.conversationId, id: reminder.id, text: `⏰ Reminder: ${reminder.text}` });
+      await save(ctx, { ...reminder, delivered: true });
+      armed.delete(reminder.id);
+    } else if (reminder.delivered && reminder.dueAt <= now - UNITS.d) {
+      // Delivered ones are kept a day (a retried push stays idempotent), then forgotten.
+      await ctx.data.delete(KEY + reminder.id);
+    }
   }
-  // Delivered ones are kept a day (a retried push stays idempotent), then forgotten.
-  save(ctx, load(ctx).filter((r) => !r.delivered || r.dueAt > now - UNITS.d));
 }
 
 const when = (dueAt) => `${new Date(dueAt).toISOString().replace('T', ' ').slice(0, 16)} UTC`;
@@ -75,17 +64,17 @@ export default {
     remind: async (args, ctx) => {
       const parsed = parseReminder(args);
       if (!parsed) return USAGE;
-      const reminder = add(ctx, parsed.ms, parsed.text);
+      const reminder = await add(ctx, parsed.ms, parsed.text);
       return `OK, I will remind you at ${when(reminder.dueAt)}: ${reminder.text}`;
     },
     reminders: async (_args, ctx) => {
-      const mine = load(ctx).filter((r) => !r.delivered && r.conversationId === ctx.conversationId).sort((a, b) => a.dueAt - b.dueAt);
+      const mine = (await load(ctx)).filter((r) => !r.delivered && r.conversationId === ctx.conversationId).sort((a, b) => a.dueAt - b.dueAt);
       return mine.length ? mine.map((r) => `${when(r.dueAt)}: ${r.text}`).join('\n') : 'No reminders to come.';
     },
   },
   tools: {
     set_reminder: async ({ in_minutes, text }, ctx) => {
-      const reminder = add(ctx, Math.round(in_minutes * UNITS.m), text);
+      const reminder = await add(ctx, Math.round(in_minutes * UNITS.m), text);
       return { ok: true, due_at: new Date(reminder.dueAt).toISOString(), text: reminder.text };
     },
   },
@@ -93,7 +82,7 @@ export default {
     due: async (_args, ctx) => {
       await deliver(ctx);
       // Timers again for what comes within the next two minutes (after a restart there are none).
-      for (const reminder of load(ctx).filter((r) => !r.delivered && r.dueAt - Date.now() < 2 * UNITS.m)) arm(ctx, reminder);
+      for (const reminder of (await load(ctx)).filter((r) => !r.delivered && r.dueAt - Date.now() < 2 * UNITS.m)) arm(ctx, reminder);
     },
   },
 };

@@ -45,8 +45,10 @@ beforeAll(async () => {
   await cp(join(shipped, 'reminders'), join(pluginsDir, 'reminders'), { recursive: true });
   await cp(join(shipped, 'weather'), join(pluginsDir, 'weather'), { recursive: true });
   const manifestPath = join(pluginsDir, 'weather', 'plugin.json');
-  const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { permissions: { network: string[] } };
+  const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { permissions: { network: string[]; lan: string[] } };
   manifest.permissions.network = [new URL(base).host];
+  // The fake is on loopback: a non-public address, reached only when granted.
+  manifest.permissions.lan = [new URL(base).host];
   await writeFile(manifestPath, JSON.stringify(manifest, null, 2));
   system = await startSystem({
     coreEnv: { HEARTH_PLUGINS_DIR: pluginsDir, WEATHER_API_KEY: 'e2e-weather-key', WEATHER_API_BASE: `${base}/v1` },

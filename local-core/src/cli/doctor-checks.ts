@@ -6,6 +6,7 @@ import { ConfigError, ModelNotFoundError } from '../errors.js';
 import { resolveModelPath } from '../inference/model-path.js';
 import { isModelUri } from '../inference/model-pull.js';
 import { readKeySet } from '../keys/key-store.js';
+import { NODE_UPGRADE, nodeVersionProblem } from '../node-version.js';
 import { ownerRequest } from '../tunnel/owner-request.js';
 import {
   NODE_MINIMUM,
@@ -37,6 +38,17 @@ export function checkNode(version = process.versions.node): CheckResult {
   return meetsVersion(version, NODE_MINIMUM)
     ? ok('node', 'Node.js', finding)
     : fail('node', 'Node.js', finding, `install Node.js 20.3 or newer (e.g. nvm install 22), then npm install again`);
+}
+
+/**
+ * The release within its line: the January 2026 security release fixed permission-model
+ * bypasses that the plugin sandbox would otherwise be open to (see node-version.ts).
+ */
+export function checkNodeVersion(version = process.versions.node): CheckResult {
+  const problem = nodeVersionProblem(version);
+  return problem === undefined
+    ? ok('node-version', 'Node version', `${version} has the January 2026 security fixes (permission-model bypasses)`)
+    : fail('node-version', 'Node version', problem, NODE_UPGRADE);
 }
 
 /** The key file: there, a valid private key set, and readable by its owner only. */

@@ -3,7 +3,7 @@ export type CheckStatus = 'ok' | 'warn' | 'fail';
 
 /** One line of `hearth doctor`, as `--json` prints it. */
 export interface CheckResult {
-  /** Stable id for programs: node, settings, key, model, gpu, redis, edge, clock, tunnel. */
+  /** Stable id for programs: node, node-version, settings, key, model, gpu, redis, edge, clock, tunnel. */
   check: string;
   /** For people. */
   name: string;
@@ -18,7 +18,10 @@ export const ok = (check: string, name: string, finding: string): CheckResult =>
 export const warn = (check: string, name: string, finding: string, fix: string): CheckResult => ({ check, name, status: 'warn', finding, fix });
 export const fail = (check: string, name: string, finding: string, fix: string): CheckResult => ({ check, name, status: 'fail', finding, fix });
 
-/** The Node.js Hearth needs (engines in the root package.json). */
+/**
+ * The oldest Node.js Hearth's code runs on. The supported floor, without the published
+ * permission-model bypasses, is stricter: `engines` and ../node-version.ts.
+ */
 export const NODE_MINIMUM = '20.3.0';
 
 /** True when `version` (`20.20.2`, `v22.1.0`) is at least `minimum`. */

@@ -31,8 +31,10 @@ export function formatPlugin(info: PluginInfo): string {
   if (info.tools.length) lines.push(`  tools: ${info.tools.join(', ')}`);
   if (info.schedules.length) lines.push(`  schedules: ${info.schedules.join(', ')}`);
   if (info.permissions) {
-    const { network, secrets, data } = info.permissions;
-    lines.push(`  may reach: ${network.join(', ') || 'no network'}; secrets: ${secrets.join(', ') || 'none'}; data folder: ${data ? 'yes' : 'no'}`);
+    const { network, lan, secrets, data } = info.permissions;
+    // Grants past the public internet (this machine, the LAN) are spelled out for the owner.
+    const local = lan.length ? `; local network (lan): ${lan.join(', ')}` : '';
+    lines.push(`  may reach: ${network.join(', ') || 'no network'}${local}; secrets: ${secrets.join(', ') || 'none'}; data folder: ${data ? 'yes' : 'no'}`);
   }
   if (info.limits) lines.push(`  budget: ${info.limits.timeout_ms} ms a call, ${info.limits.memory_mb} MB`);
   for (const problem of info.problems) lines.push(`  problem: ${problem}`);

@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { parseLanGrant } from './address-policy.js';
 import { compileToolSchema } from './tool-schema.js';
 
 /** A plugin's name: its folder's name too, so it is checked before any path is built from it. */
@@ -18,12 +19,14 @@ const TOOL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,63}$/;
 const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::([1-9]\d{0,4}))?$/;
 const SECRET = /^[A-Z][A-Z0-9_]{0,63}$/;
 /** Variables of the core itself or of Node: a plugin may not be handed them as "secrets". */
-const RESERVED_SECRET = /^(?:HEARTH_|NODE_|UV_|npm_)|^(?:REDIS_URL|MQTT_URL|LOG_LEVEL|PATH)$/;
+const RESERVED_SECRET = /^(?:HEARTH_|TELEGRAM_|WHATSAPP_|MQTT_|REDIS_|CLOUDFLARE_|WRANGLER_|NODE_|UV_|npm_)|^(?:LOG_LEVEL|PATH|HOME|USER)$/i;
 
 /** Defaults and caps of a plugin's budgets. */
 export const LIMITS = {
   timeoutMs: { default: 10_000, min: 100, max: 120_000 },
   memoryMb: { default: 64, min: 16, max: 1_024 },
+  /** CPU a plugin may use in any second outside its calls (its timers, late callbacks). */
+  idleCpuMs: { default: 100, min: 10, max: 1_000 },
 } as const;
 
 const relativeEntry = z
@@ -41,6 +44,12 @@ const parameters = z
     const problem = compileToolSchema(schema).problem;
     if (problem) ctx.addIssue({ code: 'custom', message: `parameters is not a valid JSON Schema: ${problem}` });
   });
+
+/** A `permissions.lan` entry: a non-public address or range, and the one port granted on it. */
+const lanGrant = z.string().superRefine((entry, ctx) => {
+  const parsed = parseLanGrant(entry);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.problem });
+});
 
 const cron = z.string().superRefine((expression, ctx) => {
   try {
@@ -78,24 +87,27 @@ export const ManifestSchema = z
     permissions: z
       .strictObject({
         network: z.array(z.string().regex(HOST, 'a network permission is a host name or host:port, lower-case, e.g. "api.example.com" or "127.0.0.1:8080"')).max(32).default([]),
+        // Loopback, LAN, link-local and other non-public addresses are refused unless granted here.
+        lan: z.array(lanGrant).max(32, 'at most 32 lan grants').default([]),
         secrets: z
           .array(
             z
               .string()
               .regex(SECRET, 'a secret is the name of an environment variable, A-Z 0-9 _')
-              .refine((name) => !RESERVED_SECRET.test(name), 'that variable belongs to the core or to Node and is never given to a plugin'),
+              .refine((name) => !RESERVED_SECRET.test(name), 'that variable belongs to the core, a platform or Node (HEARTH_*, TELEGRAM_*, WHATSAPP_*, MQTT_*, REDIS_*, NODE_*, …) and is never given to a plugin'),
           )
           .max(32)
           .default([]),
         data: z.boolean().default(false),
       })
-      .default({ network: [], secrets: [], data: false }),
+      .default({ network: [], lan: [], secrets: [], data: false }),
     limits: z
       .strictObject({
         timeout_ms: z.number().int().min(LIMITS.timeoutMs.min).max(LIMITS.timeoutMs.max).default(LIMITS.timeoutMs.default),
         memory_mb: z.number().int().min(LIMITS.memoryMb.min).max(LIMITS.memoryMb.max).default(LIMITS.memoryMb.default),
+        idle_cpu_ms: z.number().int().min(LIMITS.idleCpuMs.min).max(LIMITS.idleCpuMs.max).default(LIMITS.idleCpuMs.default),
       })
-      .default({ timeout_ms: LIMITS.timeoutMs.default, memory_mb: LIMITS.memoryMb.default }),
+      .default({ timeout_ms: LIMITS.timeoutMs.default, memory_mb: LIMITS.memoryMb.default, idle_cpu_ms: LIMITS.idleCpuMs.default }),
   })
   .strict();
 
@@ -128,7 +140,10 @@ function fieldPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '');
 }
 
-/** Whether `host:port` of a URL is one a manifest's network permissions allow (`host` alone: ports 80 and 443). */
+/**
+ * Whether `host:port` of a URL is one a manifest's network permissions allow (`host` alone: ports 80 and 443).
+ * By name only: hostFetch then checks the addresses it resolves to (public, or granted in `lan`).
+ */
 export function networkAllows(allowed: readonly string[], url: URL): boolean {
   const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');

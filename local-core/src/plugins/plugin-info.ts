@@ -13,6 +13,7 @@ export interface PluginInfo {
   commands: string[];
   tools: string[];
   schedules: string[];
+  /** Hosts it may reach (`network`), the non-public addresses granted to it (`lan`: this machine, the LAN), secrets, data folder. */
   permissions: Manifest['permissions'] | undefined;
   limits: Manifest['limits'] | undefined;
   problems: string[];

@@ -2,12 +2,16 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { HearthError } from '@hearth/shared';
 import type { Logger } from '../logger.js';
-import { LogLimiter, residentKb } from './child-watch.js';
-import { type CallKind, type ChildMessage, ChildMessageSchema, type FetchRequest, type HostMessage, type PushRequest } from './ipc.js';
-import { RUNNER, type SandboxInput, sandboxFor } from './sandbox.js';
+import { LogLimiter } from './log-limiter.js';
+import type { DataRequest } from './data-store.js';
+import { type CallKind, type ChildMessage, ChildMessageSchema, type FetchRequest, type HostMessage, type InitMessage, type PushRequest } from './ipc.js';
+import { HOST, type NamespaceSupport, sandboxFor } from './sandbox.js';
 
-/** Why a call did not return a result. */
-export type PluginCallErrorCode = 'timeout' | 'crashed' | 'memory' | 'plugin_error' | 'stopped' | 'backoff' | 'start_failed';
+/** Why a call did not return a result (`cpu`, `output`: a limit of the engine's, see host.mjs). */
+export type PluginCallErrorCode = 'timeout' | 'crashed' | 'memory' | 'cpu' | 'output' | 'plugin_error' | 'stopped' | 'backoff' | 'start_failed';
+
+/** What each limit the plugin host reports is, as a call's error. */
+const LIMIT_CODES = { memory: 'memory', time: 'timeout', idle_cpu: 'cpu', output: 'output' } as const satisfies Record<string, PluginCallErrorCode>;
 
 /** A plugin call that failed; `code` says how, the message says it for a person. */
 export class PluginCallError extends HearthError {
@@ -28,23 +32,38 @@ export interface CallContext {
   trigger: string;
 }
 
-/** What the host does for a child: fetch (checked) and push (checked), each for the call that asked (undefined: outside any call). */
+/** What the core does for a plugin: fetch, push and storage (each checked), for the call that asked (undefined: outside any call). */
 export interface PluginServices {
   fetch(request: FetchRequest, timeoutMs: number): Promise<unknown>;
   push(request: PushRequest, call: CallContext | undefined): Promise<unknown>;
+  data(request: DataRequest): Promise<unknown>;
+}
+
+/** One plugin as its host process gets it: its code, what it may use, its limits. */
+export interface PluginCode {
+  name: string;
+  /** The handler module's path among `files`. */
+  entry: string;
+  /** Its .js and .mjs files by relative path. */
+  files: Record<string, string>;
+  /** The declared secrets' values. */
+  secrets: Record<string, string>;
+  data: boolean;
+  memoryMb: number;
+  idleCpuMs: number;
 }
 
 export interface PluginProcessOptions {
-  sandbox: SandboxInput;
+  code: PluginCode;
   timeoutMs: number;
-  /** Where the child's stderr goes (a file: a pipe would hand the child a real socket class). */
+  /** bubblewrap for namespaces of its own, or undefined: Node's permission model around the engine only. */
+  namespaces: NamespaceSupport | undefined;
+  /** Where the host process's stderr goes (a file; it is read back when the process dies). */
   stderrPath: string;
   services: PluginServices;
   log: Logger;
-  /** Longest start (import of the handler) before the child is killed. */
+  /** Longest start (the handler module's evaluation) before the process is killed. */
   startTimeoutMs?: number;
-  /** How often the resident memory is checked against the budget. */
-  memoryCheckMs?: number;
 }
 
 interface Pending {
@@ -54,20 +73,20 @@ interface Pending {
   context: CallContext;
 }
 
-/** Host services (fetches, pushes) one child may have in flight at once. */
+/** Host services (fetches, pushes, storage) one plugin may have in flight at once. */
 const MAX_SERVICES_IN_FLIGHT = 8;
 const MAX_BACKOFF_MS = 30_000;
 const FIRST_BACKOFF_MS = 250;
-/** Resident memory a Node child has before a plugin allocates anything. */
-const BASE_RSS_MB = 96;
+/** Largest result a plugin may return, in characters of its JSON (past it the plugin is stopped). */
+export const MAX_OUTPUT_CHARS = 256 * 1024;
 
 /**
- * One plugin's child process: started on the first call (and again after it dies), sandboxed
- * (see sandbox.ts), each call under the plugin's time budget. A call past its budget kills the
- * child (the call fails with `timeout`, the next one starts a fresh child); a child that dies
- * (a crash, V8's heap cap, or resident memory past the budget, which catches Buffers outside
- * the heap) fails the calls it had and is restarted on the next call after a backoff that
- * doubles with each death in a row. Nothing the child sends is trusted: messages are validated.
+ * One plugin's host process: started on the first call (and again after it dies), its code run
+ * in a QuickJS engine inside it (see plugin-runtime/host.mjs, sandbox.ts), each call under the
+ * plugin's time budget. The host stops a plugin that breaks a limit of the engine's (memory, CPU
+ * in a call or while idle, output) and says which; a call past its wall-clock budget kills the
+ * process here. Either way the calls it had fail, and the next call starts a fresh process after
+ * a backoff that doubles with each death in a row. Nothing the process sends is trusted.
  */
 export class PluginProcess {
   /** The live child, from fork until it exits. */
@@ -82,8 +101,7 @@ export class PluginProcess {
   private notBefore = 0;
   private stopped = false;
   /** Why the current child is being killed by us, to report instead of "crashed". */
-  private killReason: { code: PluginCallErrorCode; message: string } | undefined;
-  private memoryTimer: NodeJS.Timeout | undefined;
+  private killReason: { code: PluginCallErrorCode; message: string; limit?: string } | undefined;
   private readonly logLimit = new LogLimiter();
   private servicesInFlight = 0;
   /** Handlers the child found in its module (said in its ready message). */
@@ -92,7 +110,7 @@ export class PluginProcess {
   constructor(private readonly options: PluginProcessOptions) {}
 
   get name(): string {
-    return this.options.sandbox.name;
+    return this.options.code.name;
   }
 
   /** Calls in flight (waiting for the child to start, or running in it). */
@@ -171,23 +189,27 @@ export class PluginProcess {
   }
 
   private spawn(): Promise<ChildProcess> {
-    const plan = sandboxFor(this.options.sandbox);
+    const { code } = this.options;
+    const plan = sandboxFor(code.memoryMb, this.options.namespaces);
     const stderr = openSync(this.options.stderrPath, 'w', 0o600);
     let child: ChildProcess;
     try {
-      child = fork(RUNNER, plan.args, {
-        execPath: plan.execPath,
-        execArgv: plan.execArgv,
-        env: plan.env,
-        cwd: plan.cwd,
-        stdio: ['ignore', 'ignore', stderr, 'ipc'],
-        serialization: 'json',
-      });
+      child = fork(HOST, [], { execPath: plan.execPath, execArgv: plan.execArgv, env: {}, cwd: '/', stdio: ['ignore', 'ignore', stderr, 'ipc'], serialization: 'json' });
     } finally {
       closeSync(stderr);
     }
     this.child = child;
     this.killReason = undefined;
+    const init: InitMessage = {
+      type: 'init',
+      plugin: code.name,
+      entry: code.entry,
+      files: code.files,
+      secrets: code.secrets,
+      data: code.data,
+      limits: { memoryMb: code.memoryMb, timeoutMs: this.options.timeoutMs, startTimeoutMs: this.startTimeoutMs, idleCpuMs: code.idleCpuMs, maxOutputChars: MAX_OUTPUT_CHARS },
+    };
+    this.send(child, init);
     return new Promise((resolve, reject) => {
       let ready = false;
       const startTimer = setTimeout(() => this.kill('start_failed', `plugin ${this.name} did not start within ${this.startTimeoutMs} ms`), this.startTimeoutMs);
@@ -202,7 +224,6 @@ export class PluginProcess {
           ready = true;
           clearTimeout(startTimer);
           this.handlers = { commands: message.commands, tools: message.tools, schedules: message.schedules };
-          this.watchMemory(child);
           resolve(child);
           return;
         }
@@ -217,7 +238,6 @@ export class PluginProcess {
           this.child = undefined;
           this.ready = undefined;
         }
-        clearInterval(this.memoryTimer);
         for (const [id, pending] of this.pending) {
           clearTimeout(pending.timer);
           pending.reject(new PluginCallError(failure.code, failure.message));
@@ -227,7 +247,10 @@ export class PluginProcess {
           this.failures += 1;
           const delay = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (this.failures - 1));
           this.notBefore = Date.now() + delay;
-          this.options.log.warn({ plugin: this.name, reason: failure.code, code, signal, failures: this.failures, backoffMs: delay, detail: failure.message }, 'plugin child ended');
+          this.options.log.warn(
+            { plugin: this.name, reason: failure.code, limit: failure.limit, code, signal, failures: this.failures, backoffMs: delay, detail: failure.message },
+            'plugin child ended',
+          );
         }
         if (!ready) reject(new PluginCallError(failure.code === 'stopped' ? 'stopped' : 'start_failed', failure.message));
       });
@@ -239,11 +262,11 @@ export class PluginProcess {
   }
 
   /** How a child's end reads: our kill's reason, else what its exit and stderr say. */
-  private exitFailure(code: number | null, signal: NodeJS.Signals | null): { code: PluginCallErrorCode; message: string } {
+  private exitFailure(code: number | null, signal: NodeJS.Signals | null): { code: PluginCallErrorCode; message: string; limit?: string } {
     if (this.killReason) return this.killReason;
     const tail = this.stderrTail();
     if (/heap out of memory|Reached heap limit|Allocation failed/i.test(tail)) {
-      return { code: 'memory', message: `plugin ${this.name} ran out of its ${this.options.sandbox.memoryMb} MB memory budget and was stopped` };
+      return { code: 'memory', message: `plugin ${this.name} ran out of its ${this.options.code.memoryMb} MB memory budget and was stopped` };
     }
     return { code: 'crashed', message: `plugin ${this.name} crashed (${signal ?? `exit code ${code}`})${tail ? `: ${tail.trim().split('\n').slice(-3).join(' | ')}` : ''}` };
   }
@@ -262,19 +285,6 @@ export class PluginProcess {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     this.killReason ??= { code, message };
     child.kill('SIGKILL');
-  }
-
-  /** Resident memory past the budget (plus Node's own) kills the child: Buffers live outside V8's capped heap. */
-  private watchMemory(child: ChildProcess): void {
-    const limitKb = (this.options.sandbox.memoryMb * 2 + BASE_RSS_MB) * 1024;
-    clearInterval(this.memoryTimer);
-    this.memoryTimer = setInterval(() => {
-      const rssKb = residentKb(child.pid);
-      if (rssKb !== undefined && rssKb > limitKb) {
-        this.kill('memory', `plugin ${this.name} used ${Math.round(rssKb / 1024)} MB, over its ${this.options.sandbox.memoryMb} MB memory budget, and was stopped`);
-      }
-    }, this.options.memoryCheckMs ?? 200);
-    this.memoryTimer.unref();
   }
 
   private onMessage(child: ChildProcess, message: ChildMessage): void {
@@ -303,6 +313,11 @@ export class PluginProcess {
       case 'fatal':
         log.warn({ plugin: this.name, detail: message.message }, 'plugin failed');
         return;
+      case 'limit':
+        // Logged once, with the limit, when the process has ended ('plugin child ended').
+        this.killReason ??= { code: LIMIT_CODES[message.limit], message: message.detail, limit: message.limit };
+        this.kill(LIMIT_CODES[message.limit], message.detail);
+        return;
       case 'service': {
         if (this.servicesInFlight >= MAX_SERVICES_IN_FLIGHT) {
           this.send(child, { type: 'service_result', id: message.id, ok: false, error: `at most ${MAX_SERVICES_IN_FLIGHT} fetches and pushes at once` });
@@ -310,8 +325,13 @@ export class PluginProcess {
         }
         this.servicesInFlight += 1;
         const context = message.call === null ? undefined : this.pending.get(message.call)?.context;
+        const { services } = this.options;
         const work =
-          message.service === 'fetch' ? this.options.services.fetch(message.request, this.options.timeoutMs) : this.options.services.push(message.request, context);
+          message.service === 'fetch'
+            ? services.fetch(message.request, this.options.timeoutMs)
+            : message.service === 'push'
+              ? services.push(message.request, context)
+              : services.data(message.request);
         work
           .then(
             (value) => this.send(child, { type: 'service_result', id: message.id, ok: true, value: value ?? null }),

@@ -1,19 +1,23 @@
 import { type FSWatcher, watch } from 'node:fs';
-import { mkdir, realpath } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { join, posix, resolve } from 'node:path';
 import type { Message } from '@hearth/shared';
 import type { Cron } from 'croner';
 import type { TurnTool } from '../inference/engine.js';
 import type { Logger } from '../logger.js';
+import type { PluginDataStore } from './data-store.js';
 import { hostFetch, PluginFetchError } from './host-fetch.js';
 import type { Manifest } from './manifest.js';
 import type { QueuedPush } from './outbox.js';
+import { readPluginModules } from './plugin-code.js';
 import { type PluginInfo, pluginInfos } from './plugin-info.js';
 import { type CallContext, PluginProcess } from './plugin-process.js';
 import { pushFor } from './push-policy.js';
 import { type RouteTable, routeTable } from './routes.js';
+import type { NamespaceSupport } from './sandbox.js';
 import { type ScannedPlugin, scanPlugins } from './scan.js';
 import { schedulesOf } from './schedules.js';
+import { refuseSharedSecrets } from './secret-policy.js';
 import type { PluginStateStore } from './state.js';
 import { compileToolSchema, describeErrors } from './tool-schema.js';
 
@@ -32,20 +36,24 @@ export interface PluginRouter {
 export interface PluginRegistryOptions {
   /** The plugins folder (HEARTH_PLUGINS_DIR). */
   dir: string;
-  /** The core's data folder: plugin data goes in `<dataDir>/plugins/<name>/`. */
+  /** The core's data folder: plugin host logs go in `<dataDir>/plugins/.logs/`. */
   dataDir: string;
   state: PluginStateStore;
+  /** Each plugin's `ctx.data` rows. */
+  data: PluginDataStore;
   /** Where pushes go (the outbox in front of the tunnel). */
   outbox: { push(push: QueuedPush): boolean };
   log: Logger;
   /** Where declared secrets are read from (the core's environment). */
   env: Readonly<Record<string, string | undefined>>;
+  /** Secrets the owner lets several plugins declare (HEARTH_PLUGINS_SHARED_SECRETS). */
+  sharedSecrets?: ReadonlySet<string>;
   /** Built-in command names, which plugins cannot take. */
   builtins: readonly string[];
   /** How often the folder and the enabled state are re-read besides watching (default 2 s). */
   pollMs?: number;
-  /** Run each child in its own network namespace with this `unshare` (see sandbox.ts). */
-  netns?: string | undefined;
+  /** bubblewrap, to give each plugin host namespaces of its own (see sandbox.ts); undefined: none. */
+  namespaces?: NamespaceSupport | undefined;
 }
 
 interface Loaded {
@@ -202,7 +210,7 @@ export class PluginRegistry implements PluginRouter {
 
   private async reloadNow(): Promise<void> {
     if (this.stopped) return;
-    const scanned = await scanPlugins(this.options.dir);
+    const scanned = refuseSharedSecrets(await scanPlugins(this.options.dir), this.options.sharedSecrets ?? new Set());
     const disabled = this.options.state.disabled();
     this.scanned = scanned;
     this.disabled = disabled;
@@ -238,11 +246,7 @@ export class PluginRegistry implements PluginRouter {
     const manifest = scanned.manifest as Manifest;
     const root = resolve(this.options.dataDir, 'plugins');
     await mkdir(join(root, '.logs'), { recursive: true, mode: 0o700 });
-    let dataDir: string | undefined;
-    if (manifest.permissions.data) {
-      await mkdir(join(root, scanned.name), { recursive: true, mode: 0o700 });
-      dataDir = await realpath(join(root, scanned.name));
-    }
+    const files = await readPluginModules(scanned.dir, scanned.files);
     const secrets: Record<string, string> = {};
     for (const name of manifest.permissions.secrets) {
       const value = this.options.env[name];
@@ -250,17 +254,30 @@ export class PluginRegistry implements PluginRouter {
     }
     const log = this.options.log;
     const child = new PluginProcess({
-      sandbox: { name: scanned.name, dir: scanned.dir, entryPath: scanned.entryPath as string, dataDir, memoryMb: manifest.limits.memory_mb, secrets, netns: this.options.netns },
+      code: {
+        name: scanned.name,
+        entry: posix.normalize(manifest.entry.replaceAll('\\', '/')),
+        files,
+        secrets,
+        data: manifest.permissions.data,
+        memoryMb: manifest.limits.memory_mb,
+        idleCpuMs: manifest.limits.idle_cpu_ms,
+      },
+      namespaces: this.options.namespaces,
       timeoutMs: manifest.limits.timeout_ms,
       stderrPath: join(root, '.logs', `${scanned.name}.stderr.log`),
       log,
       services: {
         fetch: (request, timeoutMs) =>
-          hostFetch(manifest.permissions.network, request, timeoutMs).catch((error: unknown) => {
+          hostFetch(manifest.permissions, request, timeoutMs).catch((error: unknown) => {
             if (error instanceof PluginFetchError && error.code === 'refused') log.warn({ plugin: scanned.name, detail: error.message }, 'plugin fetch refused');
             throw error;
           }),
         push: async (request, call) => pushFor({ plugin: scanned.name, request, call, state: this.options.state, outbox: this.options.outbox, log }),
+        data: async (request) => {
+          if (!manifest.permissions.data) throw new Error('ctx.data is not granted: the manifest needs "permissions": { "data": true }');
+          return this.options.data.handle(scanned.name, request);
+        },
       },
     });
     const crons = schedulesOf(scanned.name, manifest, child, log);

@@ -20,17 +20,18 @@ export function scaffoldManifest(name: string): Record<string, unknown> {
       },
     ],
     schedules: [],
-    permissions: { network: [], secrets: [], data: false },
-    limits: { timeout_ms: 5000, memory_mb: 64 },
+    permissions: { network: [], lan: [], secrets: [], data: false },
+    limits: { timeout_ms: 5000, memory_mb: 64, idle_cpu_ms: 100 },
   };
 }
 
-const handlerFor = (command: string, tool: string) => `// A Hearth plugin. It runs in a child process of its own, with only the rights plugin.json
-// declares: no network but ctx.fetch to the hosts in permissions.network, no files outside its
-// folder and its data folder (ctx.dataDir, with permissions.data), no processes.
+const handlerFor = (command: string, tool: string) => `// A Hearth plugin. It runs in a sandboxed JavaScript engine (QuickJS) with only what plugin.json
+// grants: no Node APIs, no files, no sockets. It may import its own .js/.mjs files; it reaches the
+// network through ctx.fetch (the hosts in permissions.network, LAN addresses in permissions.lan),
+// keeps data through ctx.data (permissions.data), and has timers, console and crypto.randomUUID.
 //
 // ctx: { fetch(url, init), push({ text, conversationId?, id? }), log.info|warn|error(msg),
-//        dataDir, secrets, conversationId, senderId, trigger }
+//        data.get|put|delete|list, secrets, conversationId, senderId, trigger }
 
 export default {
   commands: {

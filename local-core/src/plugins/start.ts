@@ -2,9 +2,12 @@ import type { CoreFrameBody } from '@hearth/shared';
 import { builtinCommandNames } from '../commands/builtin.js';
 import type { Logger } from '../logger.js';
 import { openDatabase } from '../memory/database.js';
+import { ConfigError } from '../errors.js';
 import type { PluginsConfig } from './config.js';
+import { PluginDataStore } from './data-store.js';
 import { PushOutbox } from './outbox.js';
 import { PluginRegistry } from './registry.js';
+import { type NamespaceSupport, namespaceSupport } from './sandbox.js';
 import { PluginStateStore } from './state.js';
 
 /** The plugin system of a running core. */
@@ -39,11 +42,13 @@ export async function startPlugins(options: {
       dir: options.config.dir,
       dataDir: options.config.dataDir,
       state,
+      data: new PluginDataStore(db),
       outbox,
       log,
       env: options.env,
+      sharedSecrets: options.config.sharedSecrets,
       builtins: builtinCommandNames(),
-      netns: options.config.netns,
+      namespaces: isolationOf(options.config, log),
     });
     return {
       registry,
@@ -57,4 +62,22 @@ export async function startPlugins(options: {
     db.close();
     throw error;
   }
+}
+
+/**
+ * The operating-system layer under the engine, as the owner chose it: `namespaces` refuses to run
+ * plugins without it, `auto` says once that it is missing and why.
+ *
+ * @throws ConfigError HEARTH_PLUGINS_ISOLATION=namespaces where bubblewrap cannot make them
+ */
+function isolationOf(config: PluginsConfig, log: Logger): NamespaceSupport | undefined {
+  if (config.isolation === 'off') return undefined;
+  const support = namespaceSupport();
+  if (support.ok) {
+    log.info({ isolation: 'namespaces' }, 'plugin hosts run in namespaces of their own (bubblewrap)');
+    return support;
+  }
+  if (config.isolation === 'namespaces') throw new ConfigError(`HEARTH_PLUGINS_ISOLATION=namespaces, but ${support.reason}; install it or set auto`);
+  log.warn({ isolation: 'none', reason: support.reason }, 'plugin hosts run without namespaces of their own: the QuickJS engine and Node permissions are the boundary');
+  return undefined;
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { formatPlugin } from '../../src/cli/plugins.js';
 import { LIMITS, isPluginName, networkAllows, parseManifest } from '../../src/plugins/manifest.js';
+import type { PluginInfo } from '../../src/plugins/plugin-info.js';
 import { manifest } from './support.js';
 
 const problemsOf = (value: Record<string, unknown>, folder = String(value.name)) => {
@@ -17,8 +19,8 @@ describe('plugin.json', () => {
         commands: [],
         tools: [],
         schedules: [],
-        permissions: { network: [], secrets: [], data: false },
-        limits: { timeout_ms: LIMITS.timeoutMs.default, memory_mb: LIMITS.memoryMb.default },
+        permissions: { network: [], lan: [], secrets: [], data: false },
+        limits: { timeout_ms: LIMITS.timeoutMs.default, memory_mb: LIMITS.memoryMb.default, idle_cpu_ms: LIMITS.idleCpuMs.default },
       },
     });
   });
@@ -53,8 +55,8 @@ describe('plugin.json', () => {
       expect.stringMatching(/^commands\[0\]\.name: a command name is 1-32 of a-z 0-9 _/),
       expect.stringMatching(/^schedules\[0\]\.cron: not a cron expression .*"\* \* \* \* \*"/),
       expect.stringMatching(/^permissions\.network\[0\]: a network permission is a host name or host:port/),
-      'permissions.secrets[0]: that variable belongs to the core or to Node and is never given to a plugin',
-      'permissions.secrets[1]: that variable belongs to the core or to Node and is never given to a plugin',
+      expect.stringMatching(/^permissions\.secrets\[0\]: that variable belongs to the core.* and is never given to a plugin$/),
+      expect.stringMatching(/^permissions\.secrets\[1\]: that variable belongs to the core.* and is never given to a plugin$/),
       expect.stringMatching(/^limits\.timeout_ms: /),
       expect.stringMatching(/^limits\.memory_mb: /),
       expect.stringMatching(/^plugin\.json: .*colour/),
@@ -70,6 +72,46 @@ describe('plugin.json', () => {
 
   it('requires the name to be the folder name', () => {
     expect(problemsOf(manifest('weather'), 'reminders')).toEqual(['name: "weather" must equal the folder name "reminders" (rename one of them)']);
+  });
+});
+
+describe('lan permissions', () => {
+  const lan = (grants: unknown[]) => problemsOf(manifest('p', { permissions: { lan: grants } }));
+  const SYNTAX = 'a lan grant is ADDRESS:PORT or CIDR:PORT, IPv6 in brackets, e.g. "192.168.1.20:8123", "10.0.0.0/24:80" or "[fd00::5]:8123"';
+
+  it('accepts addresses and ranges with a port, IPv6 in brackets', () => {
+    const grants = ['192.168.1.20:8123', '10.0.0.0/24:80', '127.0.0.1:8080', '[fd00::5]:8123', '[fd00::/64]:80', '[::1]:65535'];
+    const result = parseManifest(manifest('p', { permissions: { lan: grants } }), 'p');
+    expect(result.ok && result.manifest.permissions).toEqual({ network: [], lan: grants, secrets: [], data: false });
+  });
+
+  it.each([
+    ['192.168.1.20', '"192.168.1.20" is not ADDRESS:PORT'],
+    ['fd00::5:80', '"fd00::5:80" is not ADDRESS:PORT'],
+    ['printer.lan:80', '"printer.lan:80" is not ADDRESS:PORT'],
+    ['192.168.1.20:0', '"192.168.1.20:0" is not ADDRESS:PORT'],
+    ['192.168.1.20:70000', 'port 70000 is over 65535'],
+    ['192.168.1.300:80', '192.168.1.300 is not an IPv4 address'],
+    ['0x7f.1:80', '"0x7f.1:80" is not ADDRESS:PORT'],
+    ['[fd00::zz]:80', '"[fd00::zz]:80" is not ADDRESS:PORT'],
+    ['[fd00:::5]:80', 'fd00:::5 is not an IPv6 address'],
+    ['10.0.0.0/33:80', '/33 is too long a prefix for 10.0.0.0'],
+    ['10.0.0.5/24:80', '10.0.0.5/24 has bits set past the prefix; write the network, 10.0.0.0/24'],
+  ])('refuses %j: %s, with the syntax and an example', (grant, why) => {
+    expect(lan([grant])).toEqual([`permissions.lan[0]: ${why}; ${SYNTAX}`]);
+  });
+
+  it('is shown to the owner beside network by hearth plugins list', () => {
+    const result = parseManifest(manifest('hub', { permissions: { network: ['hub.lan:8123'], lan: ['192.168.1.20:8123'] } }), 'hub');
+    if (!result.ok) throw new Error(result.problems.join('; '));
+    const { name, version, description, permissions, limits } = result.manifest;
+    const info: PluginInfo = { name, version, description, enabled: true, valid: true, commands: [], tools: [], schedules: [], permissions, limits, problems: [], dir: '/plugins/hub' };
+    expect(formatPlugin(info)).toContain('may reach: hub.lan:8123; local network (lan): 192.168.1.20:8123; secrets: none; data folder: no');
+  });
+
+  it('takes at most 32 grants, strings only', () => {
+    expect(lan(Array.from({ length: 33 }, (_, i) => `10.0.0.${i}:80`))).toEqual(['permissions.lan: at most 32 lan grants']);
+    expect(lan([80])).toEqual([expect.stringMatching(/^permissions\.lan\[0\]: /)]);
   });
 });
 

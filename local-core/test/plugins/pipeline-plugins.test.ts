@@ -19,17 +19,16 @@ class ToolRecordingEngine extends EchoEngine {
 }
 
 const CALC = `
-import { readFileSync, writeFileSync } from 'node:fs';
-const bump = (dir) => { let n = 0; try { n = Number(readFileSync(dir + '/calls', 'utf8')); } catch {} writeFileSync(dir + '/calls', String(n + 1)); };
+const bump = async (ctx) => ctx.data.put('calls', ((await ctx.data.get('calls')) ?? 0) + 1);
 export default {
   commands: {
     hello: async (args, ctx) => 'hello ' + (args || 'there') + ' from ' + ctx.conversationId,
     help: async () => 'the plugin help must never answer',
-    calls: async (_args, ctx) => { try { return readFileSync(ctx.dataDir + '/calls', 'utf8'); } catch { return '0'; } },
+    calls: async (_args, ctx) => String((await ctx.data.get('calls')) ?? 0),
     broken: async () => { throw new Error('the plugin broke'); },
   },
   tools: {
-    add: async (args, ctx) => { bump(ctx.dataDir); return { sum: args.a + args.b }; },
+    add: async (args, ctx) => { await bump(ctx); return { sum: args.a + args.b }; },
   },
 };
 `;

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinCommandNames } from '../../src/commands/builtin.js';
 import { openDatabase } from '../../src/memory/database.js';
+import { PluginDataStore } from '../../src/plugins/data-store.js';
 import { PushOutbox } from '../../src/plugins/outbox.js';
 import type { PluginInfo } from '../../src/plugins/plugin-info.js';
 import { PluginRegistry } from '../../src/plugins/registry.js';
@@ -40,6 +41,7 @@ describe('hearth plugins (the real CLI, spawned)', { timeout: 60_000 }, () => {
       dir: join(dir, 'plugins'),
       dataDir: join(dir, 'data'),
       state,
+      data: new PluginDataStore(db),
       outbox: new PushOutbox(db, () => false, silentLogger()),
       log: silentLogger(),
       env: {},

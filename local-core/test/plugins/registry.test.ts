@@ -88,18 +88,18 @@ describe('loading and hot reload', () => {
 });
 
 const PUSHER = `
-import { readFileSync, writeFileSync } from 'node:fs';
 export default {
   commands: {
     later: async (args, ctx) => { await ctx.push({ text: 'pushed: ' + args }); return 'ok'; },
     elsewhere: async (_args, ctx) => { await ctx.push({ text: 'sneaky', conversationId: 'telegram:999' }); return 'ok'; },
-    subscribe: async (_args, ctx) => { writeFileSync(ctx.dataDir + '/who', ctx.conversationId); return 'subscribed'; },
+    subscribe: async (_args, ctx) => { await ctx.data.put('who', ctx.conversationId); return 'subscribed'; },
     timer: async (args, ctx) => { setTimeout(() => ctx.push({ text: 'from a timer', id: 'timer-' + args }), 50); return 'armed'; },
     noid: async (_args, ctx) => { setTimeout(() => ctx.push({ text: 'no id' }).catch((e) => ctx.log.warn(e.message)), 50); return 'armed'; },
   },
   schedules: {
     tick: async ({ scheduled_at }, ctx) => {
-      let who; try { who = readFileSync(ctx.dataDir + '/who', 'utf8'); } catch { return; }
+      const who = await ctx.data.get('who');
+      if (!who) return;
       await ctx.push({ conversationId: who, text: 'tick', id: 'tick-' + scheduled_at });
     },
   },

@@ -3,8 +3,10 @@ import { join, resolve } from 'node:path';
 import type { CoreFrameBody, Message } from '@hearth/shared';
 import { builtinCommandNames } from '../../src/commands/builtin.js';
 import { type Db, openDatabase } from '../../src/memory/database.js';
+import { PluginDataStore } from '../../src/plugins/data-store.js';
 import { PushOutbox } from '../../src/plugins/outbox.js';
 import { PluginRegistry } from '../../src/plugins/registry.js';
+import { namespaceSupport } from '../../src/plugins/sandbox.js';
 import { PluginStateStore } from '../../src/plugins/state.js';
 import { capturingLogger, tempDir } from '../support.js';
 
@@ -65,7 +67,7 @@ export interface OpenedRegistry {
 
 export async function openRegistry(
   plugins: PluginSpec[],
-  options: { env?: Record<string, string>; tunnelUp?: () => boolean; pollMs?: number; at?: string; netns?: string } = {},
+  options: { env?: Record<string, string>; tunnelUp?: () => boolean; pollMs?: number; at?: string; isolation?: 'auto' | 'off'; sharedSecrets?: string[] } = {},
 ): Promise<OpenedRegistry> {
   // `at`: an existing folder (a restart of the same core), left in place on close.
   const { dir, cleanup } = options.at ? { dir: options.at, cleanup: async () => {} } : await tempDir();
@@ -89,12 +91,15 @@ export async function openRegistry(
     dir: root,
     dataDir: join(dir, 'data'),
     state,
+    data: new PluginDataStore(db),
     outbox,
     log,
     env: options.env ?? {},
+    sharedSecrets: new Set(options.sharedSecrets ?? []),
     builtins: builtinCommandNames(),
     pollMs: options.pollMs ?? 60_000,
-    netns: options.netns,
+    // As a core runs by default: namespaces where bubblewrap works here.
+    namespaces: options.isolation === 'off' ? undefined : optionalNamespaces(),
   });
   return {
     dir,
@@ -128,4 +133,10 @@ export function messageIn(chat: number, text: string): Message {
     reply_to: null,
     timestamp: 1,
   };
+}
+
+/** bubblewrap's namespaces when this machine has them (HEARTH_PLUGINS_ISOLATION=auto). */
+export function optionalNamespaces() {
+  const support = namespaceSupport();
+  return support.ok ? support : undefined;
 }

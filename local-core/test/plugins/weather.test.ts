@@ -14,7 +14,10 @@ const undeclared = new FakeWeatherProvider('test-key');
 async function withEnv(env: Record<string, string>) {
   const opened = await openRegistry([], { env });
   await copyShippedPlugin(opened.root, 'weather', (manifest) => {
-    (manifest.permissions as { network: string[] }).network = [`127.0.0.1:${provider.port}`];
+    const permissions = manifest.permissions as { network: string[]; lan: string[] };
+    permissions.network = [`127.0.0.1:${provider.port}`];
+    // The fake is on loopback: a non-public address, reached only when granted.
+    permissions.lan = [`127.0.0.1:${provider.port}`];
   });
   await opened.registry.reload();
   return opened;

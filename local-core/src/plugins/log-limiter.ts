@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Logger } from '../logger.js';
 
 /** Log lines (its own and reports of refused attempts) a child may write a second; more are dropped. */
@@ -30,16 +29,5 @@ export class LogLimiter {
     }
     this.lines += 1;
     return true;
-  }
-}
-
-/** The resident set of a process in kB, from /proc (Linux); undefined elsewhere or once it is gone. */
-export function residentKb(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) : undefined;
-  } catch {
-    return undefined;
   }
 }
