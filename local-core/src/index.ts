@@ -9,3 +9,5 @@ export { createLogger, type Logger } from './logger.js';
 export { Pipeline, EMPTY_REPLY_NOTICE } from './pipeline.js';
 export { TunnelClient, type TunnelClientOptions } from './tunnel/client.js';
 export { startEdgeProcess, type EdgeProcess, type EdgeProcessOptions } from './cli/edge-process.js';
+export { PluginProcess, type PluginProcessOptions } from './plugins/plugin-process.js';
+export { namespaceSupport } from './plugins/sandbox.js';

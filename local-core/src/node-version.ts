@@ -12,7 +12,7 @@ const FLOORS: Readonly<Record<number, readonly [number, number, number]>> = {
 };
 
 /** The range `engines.node` carries. */
-export const NODE_ENGINES = '^20.20.0 || ^22.22.0 || >=24.13.0';
+export const NODE_ENGINES = '^20.20.0 || ^22.22.0 || ^24.13.0 || >=25.3.0';
 
 /** What to do about a version {@link nodeVersionProblem} refuses. */
 export const NODE_UPGRADE =

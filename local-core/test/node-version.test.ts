@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkNodeVersion } from '../src/cli/doctor-checks.js';
+import { checkNode, checkPluginSandbox } from '../src/cli/doctor-checks.js';
 import { NODE_ENGINES, nodeVersionProblem } from '../src/node-version.js';
 
 describe('nodeVersionProblem', () => {
@@ -31,8 +31,23 @@ describe('nodeVersionProblem', () => {
 
 describe('hearth doctor: Node version', () => {
   it('fails a release without the fixes, with the upgrade and the CVE, and passes one with them', () => {
-    expect(checkNodeVersion('22.21.0')).toMatchObject({ check: 'node-version', name: 'Node version', status: 'fail', fix: expect.stringContaining('CVE-2025-55130') });
-    expect(checkNodeVersion('22.21.0').fix).toMatch(/^install Node 24 LTS \(or 20\.20\+ \/ 22\.22\+\)/);
-    expect(checkNodeVersion('24.13.0')).toMatchObject({ status: 'ok', finding: expect.stringContaining('24.13.0') });
+    expect(checkNode('22.21.0')).toMatchObject({ check: 'node', name: 'Node.js', status: 'fail', fix: expect.stringContaining('CVE-2025-55130') });
+    expect(checkNode('22.21.0').fix).toMatch(/^install Node 24 LTS \(or 20\.20\+ \/ 22\.22\+\)/);
+    expect(checkNode('18.19.1')).toMatchObject({ status: 'fail', finding: expect.stringContaining('18.19.1') });
+    expect(checkNode('24.13.0')).toMatchObject({ status: 'ok', finding: expect.stringContaining('24.13.0') });
+  });
+});
+
+describe('hearth doctor: the plugin sandbox', () => {
+  const config = (isolation: 'auto' | 'namespaces' | 'off', enabled = true) => ({ enabled, dir: 'plugins', dataDir: '.hearth', isolation, sharedSecrets: new Set<string>() });
+  const missing = () => ({ ok: false as const, reason: 'bubblewrap is not installed (apt install bubblewrap)' });
+  const present = () => ({ ok: true as const, bwrap: '/usr/bin/bwrap' });
+
+  it('is ok with namespaces, a warning without them on auto, a failure when they are required', () => {
+    expect(checkPluginSandbox(config('auto'), present)).toMatchObject({ check: 'plugins', status: 'ok', finding: expect.stringContaining('/usr/bin/bwrap') });
+    expect(checkPluginSandbox(config('auto'), missing)).toMatchObject({ status: 'warn', finding: expect.stringContaining('bubblewrap is not installed') });
+    expect(checkPluginSandbox(config('namespaces'), missing)).toMatchObject({ status: 'fail', fix: expect.stringContaining('apt install bubblewrap') });
+    expect(checkPluginSandbox(config('off'), present)).toMatchObject({ status: 'warn', finding: expect.stringContaining('HEARTH_PLUGINS_ISOLATION=off') });
+    expect(checkPluginSandbox(config('auto', false), missing)).toMatchObject({ status: 'ok' });
   });
 });

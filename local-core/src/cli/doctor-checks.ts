@@ -6,19 +6,11 @@ import { ConfigError, ModelNotFoundError } from '../errors.js';
 import { resolveModelPath } from '../inference/model-path.js';
 import { isModelUri } from '../inference/model-pull.js';
 import { readKeySet } from '../keys/key-store.js';
-import { NODE_UPGRADE, nodeVersionProblem } from '../node-version.js';
+import { NODE_ENGINES, NODE_UPGRADE, nodeVersionProblem } from '../node-version.js';
+import type { PluginsConfig } from '../plugins/config.js';
+import { type NamespaceSupport, namespaceSupport } from '../plugins/sandbox.js';
 import { ownerRequest } from '../tunnel/owner-request.js';
-import {
-  NODE_MINIMUM,
-  SKEW_FAIL_MS,
-  classifySkew,
-  clockSkewMs,
-  fail,
-  meetsVersion,
-  ok,
-  warn,
-  type CheckResult,
-} from './doctor-report.js';
+import { SKEW_FAIL_MS, classifySkew, clockSkewMs, fail, ok, warn, type CheckResult } from './doctor-report.js';
 
 /** Network checks wait this long: a healthy edge or Redis answers in well under a second. */
 const NETWORK_TIMEOUT_MS = 5_000;
@@ -33,22 +25,32 @@ const causeOf = (error: unknown): string => {
 };
 const megabytes = (bytes: number) => `${(bytes / 1_048_576).toFixed(bytes < 10_485_760 ? 1 : 0)} MB`;
 
+/**
+ * A supported line at or past its January 2026 security release, which fixed permission-model
+ * bypasses the plugin host's outer layer would otherwise be open to (see node-version.ts).
+ */
 export function checkNode(version = process.versions.node): CheckResult {
-  const finding = `${version} (Hearth needs ${NODE_MINIMUM} or newer)`;
-  return meetsVersion(version, NODE_MINIMUM)
-    ? ok('node', 'Node.js', finding)
-    : fail('node', 'Node.js', finding, `install Node.js 20.3 or newer (e.g. nvm install 22), then npm install again`);
+  const problem = nodeVersionProblem(version);
+  return problem === undefined
+    ? ok('node', 'Node.js', `${version} (Hearth needs ${NODE_ENGINES}; this one has the January 2026 security fixes)`)
+    : fail('node', 'Node.js', problem, NODE_UPGRADE);
 }
 
 /**
- * The release within its line: the January 2026 security release fixed permission-model
- * bypasses that the plugin sandbox would otherwise be open to (see node-version.ts).
+ * The plugin sandbox's operating-system layer: bubblewrap namespaces where they work. Without
+ * them plugins still run in the QuickJS engine, with one boundary fewer.
  */
-export function checkNodeVersion(version = process.versions.node): CheckResult {
-  const problem = nodeVersionProblem(version);
-  return problem === undefined
-    ? ok('node-version', 'Node version', `${version} has the January 2026 security fixes (permission-model bypasses)`)
-    : fail('node-version', 'Node version', problem, NODE_UPGRADE);
+export function checkPluginSandbox(plugins: PluginsConfig, support: () => NamespaceSupport = namespaceSupport): CheckResult {
+  const name = 'plugin sandbox';
+  if (!plugins.enabled) return ok('plugins', name, 'plugins are off (HEARTH_PLUGINS=off)');
+  if (plugins.isolation === 'off') {
+    return warn('plugins', name, 'QuickJS engine only: namespaces are off (HEARTH_PLUGINS_ISOLATION=off)', 'set HEARTH_PLUGINS_ISOLATION=auto to add namespaces where bubblewrap works');
+  }
+  const found = support();
+  if (found.ok) return ok('plugins', name, `QuickJS engine in a host process with namespaces of its own (${found.bwrap})`);
+  const finding = `QuickJS engine only: ${found.reason}`;
+  const fix = 'apt install bubblewrap, and allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1) or run the core where they are allowed';
+  return plugins.isolation === 'namespaces' ? fail('plugins', name, finding, fix) : warn('plugins', name, finding, fix);
 }
 
 /** The key file: there, a valid private key set, and readable by its owner only. */

@@ -3,7 +3,7 @@ export type CheckStatus = 'ok' | 'warn' | 'fail';
 
 /** One line of `hearth doctor`, as `--json` prints it. */
 export interface CheckResult {
-  /** Stable id for programs: node, node-version, settings, key, model, gpu, redis, edge, clock, tunnel. */
+  /** Stable id for programs: node, settings, plugins, key, model, gpu, redis, edge, clock, tunnel. */
   check: string;
   /** For people. */
   name: string;
@@ -17,25 +17,6 @@ export interface CheckResult {
 export const ok = (check: string, name: string, finding: string): CheckResult => ({ check, name, status: 'ok', finding });
 export const warn = (check: string, name: string, finding: string, fix: string): CheckResult => ({ check, name, status: 'warn', finding, fix });
 export const fail = (check: string, name: string, finding: string, fix: string): CheckResult => ({ check, name, status: 'fail', finding, fix });
-
-/**
- * The oldest Node.js Hearth's code runs on. The supported floor, without the published
- * permission-model bypasses, is stricter: `engines` and ../node-version.ts.
- */
-export const NODE_MINIMUM = '20.3.0';
-
-/** True when `version` (`20.20.2`, `v22.1.0`) is at least `minimum`. */
-export function meetsVersion(version: string, minimum: string): boolean {
-  const parts = (v: string) => v.replace(/^v/, '').split('.').map((n) => Number.parseInt(n, 10) || 0);
-  const have = parts(version);
-  const need = parts(minimum);
-  for (let i = 0; i < Math.max(have.length, need.length); i++) {
-    const a = have[i] ?? 0;
-    const b = need[i] ?? 0;
-    if (a !== b) return a > b;
-  }
-  return true;
-}
 
 /**
  * Tunnel JWTs are accepted 30 s either side of the edge's clock: past that the tunnel fails.

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadCoreConfig, type CoreConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { checkEdge, checkGpu, checkKey, checkModel, checkNode, checkNodeVersion, checkRedis, checkTunnel } from './doctor-checks.js';
+import { checkEdge, checkGpu, checkKey, checkModel, checkNode, checkPluginSandbox, checkRedis, checkTunnel } from './doctor-checks.js';
 import { fail, formatChecks, ok, type CheckResult } from './doctor-report.js';
 import { runCommand } from './run.js';
 
@@ -23,7 +23,7 @@ export const DOCTOR_STEPS = 6;
  * if (results.some((r) => r.status === 'fail')) process.exitCode = 1;
  */
 export async function runDoctor(env: NodeJS.ProcessEnv, progress: Progress = quietly): Promise<CheckResult[]> {
-  const results: CheckResult[] = [checkNode(), checkNodeVersion()];
+  const results: CheckResult[] = [checkNode()];
   let config: CoreConfig;
   try {
     config = loadCoreConfig(env);
@@ -33,6 +33,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv, progress: Progress = qui
     results.push(fail('settings', 'settings', error.message.split('\n').join('; '), 'correct the variables named, in .env or the environment'));
     return results;
   }
+  if (config.plugins) results.push(checkPluginSandbox(config.plugins));
   const key = await progress('reading the core key', () => checkKey(config.keyFile));
   results.push(key.result);
   results.push(await progress('looking for the model', () => checkModel(config)));
@@ -67,7 +68,7 @@ export function spinner(stream: NodeJS.WriteStream = process.stderr): Progress {
 export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
-    .description('check Node.js and its security fixes, the core key, the model, the GPU backend, Redis, the edge, clock skew and the key at the edge; says how to fix what fails')
+    .description('check Node.js and its security fixes, the plugin sandbox, the core key, the model, the GPU backend, Redis, the edge, clock skew and the key at the edge; says how to fix what fails')
     .option('--json', 'print the checks as a JSON array for programs', false)
     .action((options: { json: boolean }) =>
       runCommand(async () => {
