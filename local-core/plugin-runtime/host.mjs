@@ -61,6 +61,8 @@ function stop(limit, detail) {
   else process.exit(3);
 }
 
+// Without bubblewrap nothing else ends this process with the core: its channel closing does.
+process.on('disconnect', () => process.exit(0));
 process.on('uncaughtException', (error) => {
   toCore({ type: 'fatal', message: `plugin host failed: ${error.message}` });
   process.exit(1);

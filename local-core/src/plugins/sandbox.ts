@@ -46,8 +46,15 @@ export function namespaceSupport(): NamespaceSupport {
 // Node 22.13+ and 24 call the permission model --permission; 20 only knows the experimental name.
 const PERMISSION_FLAG = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
 
+let readable: string[] | undefined;
+
 /** The node_modules folders holding the engine's packages: Node's resolver reads there, and only there. */
 function readableFolders(): string[] {
+  readable ??= findReadableFolders();
+  return readable;
+}
+
+function findReadableFolders(): string[] {
   const require = createRequire(HOST);
   const roots = new Set<string>();
   for (const name of ['quickjs-emscripten-core', '@jitl/quickjs-wasmfile-release-sync', '@jitl/quickjs-ffi-types']) {
@@ -84,7 +91,7 @@ export function sandboxFor(memoryMb: number, namespaces: NamespaceSupport | unde
   ];
   if (!namespaces?.ok) return { execPath: process.execPath, execArgv: nodeArgv, namespaces: false };
   const node = realpathSync(process.execPath);
-  const binds = [...systemFolders(), ...new Set([dirname(node), ...folders])].flatMap((path) => (isLink(path) ? ['--symlink', readLink(path), path] : ['--ro-bind', path, path]));
+  const binds = [...systemFolders(), ...new Set([dirname(node), ...folders])].flatMap((path) => (isLink(path) ? ['--symlink', realpathSync(path), path] : ['--ro-bind', path, path]));
   return {
     execPath: namespaces.bwrap,
     execArgv: [
@@ -93,13 +100,14 @@ export function sandboxFor(memoryMb: number, namespaces: NamespaceSupport | unde
       '--new-session',
       '--cap-drop',
       'ALL',
+      // An empty /tmp first: node or the runtime may live under it, and a later mount would hide them.
+      '--tmpfs',
+      '/tmp',
       ...binds,
       '--proc',
       '/proc',
       '--dev',
       '/dev',
-      '--tmpfs',
-      '/tmp',
       '--chdir',
       '/',
       '--',
@@ -121,8 +129,4 @@ function isLink(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function readLink(path: string): string {
-  return realpathSync(path);
 }

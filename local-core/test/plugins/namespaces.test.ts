@@ -47,3 +47,20 @@ describe.skipIf(!namespaceSupport().ok)('plugin hosts in namespaces of their own
     }
   });
 });
+
+describe('plugin hosts without namespaces', () => {
+  it('HEARTH_PLUGINS_ISOLATION=off: the same plugin runs, its host in the core\'s namespaces (the engine is the boundary)', async () => {
+    const system = await openRegistry(
+      [{ name: 'plain', manifest: manifest('plain', { commands: [{ name: 'hi', description: 'hi' }] }), handler: "export default { commands: { hi: async () => typeof process } };" }],
+      { isolation: 'off' },
+    );
+    try {
+      expect(await system.registry.runCommand('hi', '', messageIn(96, '/hi'))).toBe('undefined');
+      const pid = system.registry.processOf('plain')?.pid as number;
+      expect(readFileSync(`/proc/${pid}/comm`, 'utf8')).toMatch(/node/);
+      expect(readlinkSync(`/proc/${pid}/ns/net`)).toBe(readlinkSync('/proc/self/ns/net'));
+    } finally {
+      await system.close();
+    }
+  });
+});
