@@ -9,6 +9,9 @@ import { loadMqttConfig, type MqttConfig } from './mqtt/config.js';
 import { loadPluginsConfig, type PluginsConfig } from './plugins/config.js';
 import { loadRecallConfig, type RecallConfig } from './recall/config.js';
 
+/** Where the core's private key set is kept unless HEARTH_KEY_FILE says otherwise. */
+export const DEFAULT_KEY_FILE = '.hearth/core-key.json';
+
 /**
  * The core's settings, read once at start from the environment (a `.env` file fills what the
  * environment leaves unset). Every error names the variable and says how to fix it.
@@ -21,7 +24,7 @@ const CoreEnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,128}$/, 'HEARTH_CORE_ID must be 1-128 characters of A-Z a-z 0-9 . _ -')
     .default(hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 128) || 'core'),
-  HEARTH_KEY_FILE: z.string().min(1).default('.hearth/core-key.json'),
+  HEARTH_KEY_FILE: z.string().min(1).default(DEFAULT_KEY_FILE),
   HEARTH_ENGINE: z.enum(['llama', 'echo'], { error: 'HEARTH_ENGINE must be llama (default) or echo (diagnostic)' }).default('llama'),
   HEARTH_ECHO_DELAY_MS: wholeNumber('HEARTH_ECHO_DELAY_MS', 0, 600_000).default(0),
   HEARTH_MODEL: z.string().min(1).optional(),

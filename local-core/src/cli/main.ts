@@ -143,6 +143,7 @@ pair
 // `hearth init` (first set-up) and `hearth doctor` (what is wrong, and how to fix it).
 (await import('./init.js')).registerInitCommand(program);
 (await import('./doctor.js')).registerDoctorCommand(program);
+(await import('./security.js')).registerSecurityCommand(program);
 
 program
   .command('edge')

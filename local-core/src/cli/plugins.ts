@@ -36,7 +36,7 @@ export function formatPlugin(info: PluginInfo): string {
     const local = lan.length ? `; local network (lan): ${lan.join(', ')}` : '';
     lines.push(`  may reach: ${network.join(', ') || 'no network'}${local}; secrets: ${secrets.join(', ') || 'none'}; data folder: ${data ? 'yes' : 'no'}`);
   }
-  if (info.limits) lines.push(`  budget: ${info.limits.timeout_ms} ms a call, ${info.limits.memory_mb} MB`);
+  if (info.limits) lines.push(`  budget: ${info.limits.timeout_ms} ms a call, ${info.limits.memory_mb} MB, ${info.limits.idle_cpu_ms} ms of CPU a second outside calls`);
   for (const problem of info.problems) lines.push(`  problem: ${problem}`);
   return lines.join('\n');
 }
