@@ -11,3 +11,4 @@ export { TunnelClient, type TunnelClientOptions } from './tunnel/client.js';
 export { startEdgeProcess, type EdgeProcess, type EdgeProcessOptions } from './cli/edge-process.js';
 export { PluginProcess, type PluginProcessOptions } from './plugins/plugin-process.js';
 export { namespaceSupport } from './plugins/sandbox.js';
+export { NODE_ENGINES, nodeVersionProblem } from './node-version.js';

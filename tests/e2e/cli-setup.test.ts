@@ -193,9 +193,11 @@ describe('hearth doctor', () => {
   it('--json: all ok against a real edge that has this core key', async () => {
     const { code, stdout, output } = await hearth(['doctor', '--json'], { ...system.coreCliEnv, HEARTH_MODEL: TEST_MODEL, REDIS_URL });
     const checks = JSON.parse(stdout) as Check[];
-    expect(checks.map((c) => c.check)).toEqual(['node', 'settings', 'key', 'model', 'gpu', 'redis', 'edge', 'clock', 'tunnel']);
-    const { gpu, ...rest } = byId(checks);
+    expect(checks.map((c) => c.check)).toEqual(['node', 'settings', 'plugins', 'key', 'model', 'gpu', 'redis', 'edge', 'clock', 'tunnel']);
+    const { gpu, plugins, ...rest } = byId(checks);
     for (const check of Object.values(rest)) expect(check, output).toMatchObject({ status: 'ok' });
+    // Without bubblewrap plugins run in the engine alone: a warning, never a failure.
+    expect(plugins?.status).not.toBe('fail');
     // A machine without a GPU runs on the CPU: reported, never a failure.
     expect(gpu?.status).not.toBe('fail');
     expect(gpu?.finding).toMatch(/^(cpu|cuda|vulkan|metal)/);
