@@ -1,8 +1,16 @@
 import { PING, PONG, unseal } from '@hearth/shared';
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { TestTunnel, chatMessage, coreKeys, enqueue, freshRelay, replyStored, telegramCalls, waitFor } from './helpers.js';
+import { TestTunnel, chatMessage, coreKeys, enqueue, failTelegram, freshRelay, replyStored, telegramCalls, waitFor, type RelayStub } from './helpers.js';
 
+/** Every row of every table of the object, as one string to search for content. */
+const storageDump = (stub: RelayStub) =>
+  runInDurableObject(stub, (_r, state) => {
+    const tables = state.storage.sql
+      .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'")
+      .toArray();
+    return JSON.stringify(tables.map(({ name: table }) => state.storage.sql.exec(`SELECT * FROM "${table}"`).toArray()));
+  });
 
 describe('Relay', () => {
   it('delivers a queued message sealed, and forgets it once acked', async () => {
@@ -108,13 +116,7 @@ describe('Relay', () => {
     const { name, stub } = freshRelay('relay');
     const secret = 'my IBAN is DE89370400440532013000';
     await enqueue(stub, chatMessage(33, 1, secret));
-    const dump = () =>
-      runInDurableObject(stub, (_r, state) => {
-        const tables = state.storage.sql
-          .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'")
-          .toArray();
-        return JSON.stringify(tables.map(({ name: table }) => state.storage.sql.exec(`SELECT * FROM "${table}"`).toArray()));
-      });
+    const dump = () => storageDump(stub);
     const queued = await dump();
     expect(queued).toContain('telegram:33:1');
     expect(queued).not.toContain('DE89');
@@ -128,6 +130,31 @@ describe('Relay', () => {
     const answered = await dump();
     expect(answered).not.toContain('DE89');
     expect(answered).toContain('reply:telegram:33:1');
+    tunnel.close();
+  });
+
+  it('keeps no readable content of a reply that failed for good: the key and the reason only', async () => {
+    const { name, stub } = freshRelay('relay');
+    await failTelegram({ chatId: '34', status: 403, description: 'Forbidden: bot was blocked by the user' });
+    await enqueue(stub, chatMessage(34, 1));
+    const tunnel = await TestTunnel.toRelay(name);
+    await tunnel.hello(1);
+    await tunnel.next('deliver');
+    tunnel.send({
+      type: 'ack',
+      message_id: 'telegram:34:1',
+      reply: { key: 'reply:telegram:34:1', text: 'your PIN is 4921', buttons: [[{ label: 'PIN 4921 ok', data: 'fb:u:r1' }]] },
+    });
+    await waitFor(async () => ((await telegramCalls()).some((c) => c.body.chat_id === '34') ? true : undefined), 'the reply tried');
+    const failed = await waitFor(
+      () =>
+        runInDurableObject(stub, (_r, state) =>
+          state.storage.sql.exec("SELECT * FROM outbox WHERE key = 'reply:telegram:34:1' AND failed_at IS NOT NULL").toArray()[0],
+        ),
+      'the reply given up',
+    );
+    expect(failed).toMatchObject({ last_error: 'Forbidden: bot was blocked by the user', text: '', buttons: null });
+    expect(await storageDump(stub)).not.toContain('4921');
     tunnel.close();
   });
 

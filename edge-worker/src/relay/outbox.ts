@@ -83,12 +83,14 @@ export function unsentCount(sql: SqlStorage): number {
 
 /** Marks a reply sent and forgets its text: the edge keeps no conversation content once delivered. */
 export function markSent(sql: SqlStorage, key: string, now: number): void {
-  sql.exec("UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL, text = '' WHERE key = ?", now, key);
+  sql.exec("UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL, text = '', buttons = NULL WHERE key = ?", now, key);
 }
 
-/** Forgets sent replies older than `cutoff` (their keys only served dedupe). */
-export function pruneSent(sql: SqlStorage, cutoff: number): number {
-  return sql.exec('DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ? RETURNING key', cutoff).toArray().length;
+/** Forgets finished replies (sent or failed) older than `cutoff`: their keys only served dedupe. */
+export function pruneFinished(sql: SqlStorage, cutoff: number): number {
+  return sql
+    .exec('DELETE FROM outbox WHERE (sent_at IS NOT NULL AND sent_at < ?) OR (failed_at IS NOT NULL AND failed_at < ?) RETURNING key', cutoff, cutoff)
+    .toArray().length;
 }
 
 /** One more part of a long reply is delivered; the next one is due at once (pacing permitting). */
@@ -115,6 +117,18 @@ export function deferReply(sql: SqlStorage, key: string, at: number): void {
   sql.exec('UPDATE outbox SET next_attempt_at = ? WHERE key = ?', at, key);
 }
 
+/**
+ * Gives up on a reply and forgets its text like a sent one: a failure is no reason to keep
+ * content at the edge (the core still has it). The key and the reason stay, for dedupe and status.
+ */
 export function markFailed(sql: SqlStorage, key: string, now: number, error: string): void {
-  sql.exec('UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ? WHERE key = ?', now, error, key);
+  sql.exec(
+    "UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ?, text = '', buttons = NULL WHERE key = ?",
+    now,
+    error.slice(0, ERROR_MAX_CHARS),
+    key,
+  );
 }
+
+/** A platform's description can quote the refused text back; only its start is kept. */
+const ERROR_MAX_CHARS = 200;

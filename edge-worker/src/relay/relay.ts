@@ -24,7 +24,7 @@ import { dispatch, type LiveSession } from './dispatch.js';
 import { migrate } from './migrations.js';
 import { approveSender, listApproved, listPending, pendingPairings, pruneExpiredPairings, revokeSender, takePairing } from './access-store.js';
 import { RelayCounters } from './counters.js';
-import { deferReply, dueReplies, insertReply, markFailed, markPartSent, markRetry, markSent, nextDueAt, pruneSent, unsentCount } from './outbox.js';
+import { deferReply, dueReplies, insertReply, markFailed, markPartSent, markRetry, markSent, nextDueAt, pruneFinished, unsentCount } from './outbox.js';
 import { gateSender, type GateOutcome, type PairingGate } from './pairing.js';
 import { RecentTimes } from './recent-times.js';
 import { SendPacer } from './send-pacing.js';
@@ -247,7 +247,7 @@ export class Relay extends DurableObject<Env> {
     for (const overdue of releaseOverdue(this.sql, now)) log('warn', 'ack_deadline_passed', overdue);
     this.expireOld(now);
     pruneAcked(this.sql, now - DEDUPE_WINDOW_MS);
-    pruneSent(this.sql, now - DEDUPE_WINDOW_MS);
+    pruneFinished(this.sql, now - DEDUPE_WINDOW_MS);
     pruneExpiredPairings(this.sql, now);
     pruneRevocations(this.sql, now);
     this.pump();
