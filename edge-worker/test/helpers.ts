@@ -14,7 +14,7 @@ import { env } from 'cloudflare:workers';
 import { inject } from 'vitest';
 import type { Relay } from '../src/relay/relay.js';
 import { relayFor } from '../src/relay/stub.js';
-import { CORE_ID_HEADER } from '../src/tunnel/route.js';
+import { CORE_ID_HEADER } from '../src/relay/internal-headers.js';
 
 let relays = 0;
 /** A fresh Relay object: nothing left over from another test can be delivered to its tunnels. */
@@ -148,9 +148,9 @@ export class TestTunnel {
   }
 
   /** Opens a tunnel through the worker's `/tunnel` route with a token signed by `keys`. */
-  static async viaRoute(coreId = 'core-a', keys = coreKeys()): Promise<TestTunnel> {
+  static async viaRoute(coreId = 'core-a', keys = coreKeys(), headers: Record<string, string> = {}): Promise<TestTunnel> {
     const response = await SELF.fetch('https://edge.test/tunnel', {
-      headers: { Upgrade: 'websocket', Authorization: `Bearer ${await signTunnelToken(keys, coreId)}` },
+      headers: { ...headers, Upgrade: 'websocket', Authorization: `Bearer ${await signTunnelToken(keys, coreId)}` },
     });
     return TestTunnel.accept(response);
   }

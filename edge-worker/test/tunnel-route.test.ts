@@ -71,3 +71,18 @@ describe('diagnostic routes', () => {
     expect(response.status).toBe(404);
   });
 });
+
+describe('internal headers', () => {
+  it('drops the X-Hearth-* headers a caller sets: a tunnel upgrade cannot pose as an API client or as another core', async () => {
+    // The Relay sees a plain tunnel upgrade (not a client's event stream, which would not be a 101).
+    const tunnel = await TestTunnel.viaRoute('core-a', coreKeys(), {
+      'X-Hearth-Relay-Route': 'client-events',
+      'X-Hearth-Client': JSON.stringify({ user: 'owner', tokenKey: 'forged', exp: 4_102_444_800, canWrite: true }),
+      'X-Hearth-Core-Id': 'core-b',
+    });
+    // The core id is the token's, whatever the caller's header said.
+    tunnel.send({ type: 'hello', core_id: 'core-b', credits: 1 });
+    expect(await tunnel.next('error')).toMatchObject({ code: 'core_id_mismatch', fatal: true });
+    tunnel.close();
+  });
+});

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env.js';
 import type { Subscriber } from '../relay/clients.js';
-import { CLIENT_HEADER, RELAY_ROUTE_HEADER, type RelayRoute } from '../relay/client-api.js';
+import { CLIENT_HEADER, RELAY_ROUTE_HEADER, relayHeaders, type RelayRoute } from '../relay/internal-headers.js';
 import { relayFor } from '../relay/stub.js';
 
 /** The device a request names itself as (`X-Hearth-Device`), when it is a plain short name. */
@@ -29,7 +29,7 @@ export function relayClientRequest(
   return relayFor(c.env).fetch(
     new Request(`https://relay/${route}${search}`, {
       method: body === undefined ? 'GET' : 'POST',
-      headers: { ...headers, [RELAY_ROUTE_HEADER]: route, [CLIENT_HEADER]: JSON.stringify(subscriberOf(c)) },
+      headers: relayHeaders(headers, { [RELAY_ROUTE_HEADER]: route, [CLIENT_HEADER]: JSON.stringify(subscriberOf(c)) }),
       ...(body === undefined ? {} : { body }),
     }),
   );

@@ -25,12 +25,8 @@ import { ackMessage, conversationOf, insertMessage, type EnqueueOutcome, type En
 import { RateLimiter } from './rate-limit.js';
 import { isRevoked, revokeToken } from './revocations.js';
 import { UnansweredMessages } from './unanswered.js';
+import { CLIENT_HEADER, type RelayRoute } from './internal-headers.js';
 
-/** Which of its jobs a request from the worker is for (the tunnel when absent). */
-export const RELAY_ROUTE_HEADER = 'X-Hearth-Relay-Route';
-/** The API client a request is from, as the worker verified it (JSON of a Subscriber). */
-export const CLIENT_HEADER = 'X-Hearth-Client';
-export type RelayRoute = 'client-ws' | 'client-events' | 'completion';
 
 /** A user message's announcement to the user's devices, once it is stored. */
 export interface Announcement {

@@ -49,11 +49,11 @@ import {
   type Envelope,
 } from './queue.js';
 import { readSession, writeSession, type Session } from './session.js';
-import { CORE_ID_HEADER } from '../tunnel/route.js';
 import { adapterOf, showTyping } from '../platforms/registry.js';
 import type { OutboundReply } from '../platforms/outbound.js';
 import type { Refusal } from '../api/errors.js';
-import { ClientApi, RELAY_ROUTE_HEADER, type Announcement, type RelayRoute } from './client-api.js';
+import { ClientApi, type Announcement } from './client-api.js';
+import { CORE_ID_HEADER, RELAY_ROUTE_HEADER, type RelayRoute } from './internal-headers.js';
 import type { HistoryAnswer } from './clients.js';
 import { pruneRevocations } from './revocations.js';
 
