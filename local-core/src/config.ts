@@ -1,5 +1,5 @@
 import { availableParallelism, hostname } from 'node:os';
-import { RedactionEnvSchema, redactionConfigFromEnv, wholeNumber, type RedactionConfig } from '@hearth/shared';
+import { RedactionEnvSchema, isPlainTextOffLoopback, redactionConfigFromEnv, wholeNumber, type RedactionConfig } from '@hearth/shared';
 import { z } from 'zod';
 import { parseEnv } from './env.js';
 import { ConfigError } from './errors.js';
@@ -40,6 +40,15 @@ const CoreEnvSchema = z.object({
   HEARTH_ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
   HEARTH_EXPERIMENTS: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HEARTH_ALLOW_INSECURE_EDGE: z.enum(['on', 'off'], { error: 'HEARTH_ALLOW_INSECURE_EDGE must be on or off (default)' }).default('off'),
+}).superRefine((e, ctx) => {
+  // The tunnel carries the core's token and every reply: in the clear only on this machine.
+  if (isPlainTextOffLoopback(new URL(e.HEARTH_EDGE_URL)) && e.HEARTH_ALLOW_INSECURE_EDGE === 'off') {
+    ctx.addIssue({
+      code: 'custom',
+      message: `HEARTH_EDGE_URL ${e.HEARTH_EDGE_URL} is plain text off this machine: use the edge's https:// URL (or HEARTH_ALLOW_INSECURE_EDGE=on on a network you trust)`,
+    });
+  }
 });
 
 export interface CoreConfig {

@@ -9,6 +9,7 @@ export * from './crypto/seal.js';
 export * from './config/edge-config.js';
 export * from './config/env-schema.js';
 export * from './access/access.js';
+export * from './config/transport.js';
 export * from './reply-buttons.js';
 export * from './redaction/index.js';
 export * from './client/index.js';

@@ -1,6 +1,6 @@
 import { access, open, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { CoreKeySet } from '@hearth/shared';
+import { isLoopbackHost, type CoreKeySet } from '@hearth/shared';
 import type { CoreConfig } from '../config.js';
 import { ConfigError, ModelNotFoundError } from '../errors.js';
 import { resolveModelPath } from '../inference/model-path.js';
@@ -196,7 +196,7 @@ export async function checkRedis(config: CoreConfig): Promise<CheckResult> {
   }
 }
 
-const isLoopback = (url: URL) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(url.hostname);
+const isLoopback = (url: URL) => isLoopbackHost(url.hostname);
 
 /**
  * The edge's `/healthz`, and from the same answer its clock: the HTTP `Date` header against

@@ -1,4 +1,4 @@
-import { AccessPolicySchema, SenderKeySchema, type AccessPolicy } from '@hearth/shared';
+import { AccessPolicySchema, SenderKeySchema, isPlainTextOffLoopback, type AccessPolicy } from '@hearth/shared';
 import { ConfigError } from '../errors.js';
 import type { Prompter } from './init-prompt.js';
 import type { InitPlatform } from './init-steps.js';
@@ -11,6 +11,7 @@ export const DEFAULT_EDGE_URL = 'http://127.0.0.1:8787';
 export const parseEdgeUrl = (text: string): Parsed<string> => {
   try {
     const url = new URL(text);
+    if (isPlainTextOffLoopback(url)) return { error: 'plain http only to this machine: give the https:// URL of the deployed edge (on a network you trust: HEARTH_ALLOW_INSECURE_EDGE=on and HEARTH_EDGE_URL in .env)' };
     if (url.protocol === 'http:' || url.protocol === 'https:') return text.replace(/\/+$/, '');
   } catch {
     // refused below

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isLoopbackHost } from '@hearth/shared';
 import { nodeVersionProblem } from '../node-version.js';
 import type { PluginInfo } from '../plugins/plugin-info.js';
 import type { NamespaceSupport } from '../plugins/sandbox.js';
@@ -44,10 +44,6 @@ const TELEGRAM_PLACEHOLDERS = ['telegram:1087968824', 'telegram:136817688', 'tel
 const LONG_TOKEN_S = 90 * 86_400;
 const SECRET_NAME = /SECRET|TOKEN|PASSWORD|PRIVATE|_KEY$/;
 
-const isLoopback = (host: string): boolean => {
-  const bare = host.replace(/^\[|\]$/g, '');
-  return bare === 'localhost' || bare === '::1' || (isIP(bare) === 4 && bare.startsWith('127.'));
-};
 
 const hostOf = (url: string): string | undefined => {
   try {
@@ -130,7 +126,7 @@ function checkFiles(facts: AuditFacts): Finding[] {
 function checkNetwork(facts: AuditFacts): Finding[] {
   const findings: Finding[] = [];
   const adminHost = facts.core.HEARTH_ADMIN_HOST ?? '127.0.0.1';
-  if (facts.core.HEARTH_ADMIN_PORT !== '0' && !isLoopback(adminHost)) {
+  if (facts.core.HEARTH_ADMIN_PORT !== '0' && !isLoopbackHost(adminHost)) {
     findings.push({
       id: 'admin-exposed',
       severity: 'high',
@@ -141,7 +137,7 @@ function checkNetwork(facts: AuditFacts): Finding[] {
   }
   const edgeUrl = facts.core.HEARTH_EDGE_URL;
   const edgeHost = edgeUrl ? hostOf(edgeUrl) : undefined;
-  if (edgeUrl && edgeHost && /^(?:http|ws):/.test(edgeUrl) && !isLoopback(edgeHost)) {
+  if (edgeUrl && edgeHost && /^(?:http|ws):/.test(edgeUrl) && !isLoopbackHost(edgeHost)) {
     findings.push({
       id: 'edge-insecure',
       severity: 'high',
@@ -152,7 +148,7 @@ function checkNetwork(facts: AuditFacts): Finding[] {
   }
   const redisUrl = facts.core.REDIS_URL;
   const redisHost = redisUrl ? hostOf(redisUrl) : undefined;
-  if (redisUrl && redisHost && !isLoopback(redisHost)) {
+  if (redisUrl && redisHost && !isLoopbackHost(redisHost)) {
     const url = new URL(redisUrl);
     if (!url.password) {
       findings.push({
@@ -246,7 +242,7 @@ function checkRuntime(facts: AuditFacts): Finding[] {
     });
   }
   const secretsInCore = Object.keys(facts.core).filter((name) => /^(?:TELEGRAM|WHATSAPP)_/.test(name) && SECRET_NAME.test(name));
-  if (secretsInCore.length > 0 && facts.core.HEARTH_EDGE_URL && !isLoopback(hostOf(facts.core.HEARTH_EDGE_URL) ?? '')) {
+  if (secretsInCore.length > 0 && facts.core.HEARTH_EDGE_URL && !isLoopbackHost(hostOf(facts.core.HEARTH_EDGE_URL) ?? '')) {
     findings.push({
       id: 'platform-secrets-at-home',
       severity: 'low',

@@ -12,6 +12,7 @@ describe('answer parsers', () => {
   it('take what they should and say what is wrong otherwise', () => {
     expect(parseEdgeUrl('https://edge.example.com/')).toBe('https://edge.example.com');
     expect(parseEdgeUrl('edge.example.com')).toEqual({ error: expect.stringContaining('http(s)://') });
+    expect(parseEdgeUrl('http://edge.example.com:8787')).toEqual({ error: expect.stringContaining('plain http only to this machine') });
     expect(parseEdgeUrl('ftp://edge')).toEqual({ error: expect.any(String) });
     expect(parsePlatforms('Both')).toEqual(['telegram', 'whatsapp']);
     expect(parsePlatforms('none')).toEqual([]);

@@ -32,6 +32,7 @@ describe('client API settings', () => {
     [{ HEARTH_CLIENT_ALGORITHMS: 'none' }, '"none" is not allowed'],
     [{ HEARTH_CLIENT_JWKS_URL: 'https://idp.example/jwks.json' }, 'HEARTH_CLIENT_ISSUER is missing'],
     [{ HEARTH_CLIENT_ISSUER: 'https://idp.example' }, 'neither HEARTH_CLIENT_JWKS nor HEARTH_CLIENT_JWKS_URL'],
+    [{ HEARTH_CLIENT_ISSUER: 'https://idp.example', HEARTH_CLIENT_JWKS_URL: 'http://idp.example/jwks.json' }, 'http only on loopback'],
     [{ HEARTH_CLIENT_ISSUER: 'i', HEARTH_CLIENT_JWKS: '{"keys":' }, 'HEARTH_CLIENT_JWKS is not JSON'],
     [{ HEARTH_CLIENT_ISSUER: 'i', HEARTH_CLIENT_JWKS: '{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}' }, 'public keys only'],
     [{ HEARTH_API_RATE_USER: '0' }, 'HEARTH_API_RATE_USER must be at least 1'],

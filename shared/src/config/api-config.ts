@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CLIENT_AUDIENCE } from '../client/token.js';
 import { wholeNumber } from './env-schema.js';
+import { isPlainTextOffLoopback } from './transport.js';
 
 /**
  * The client API's settings (the `/v1` routes): whose tokens the edge trusts, and how much each
@@ -14,7 +15,13 @@ const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS5
 
 export const ApiVarsSchema = z.object({
   HEARTH_CLIENT_JWKS: z.string().optional(),
-  HEARTH_CLIENT_JWKS_URL: z.url({ error: 'HEARTH_CLIENT_JWKS_URL must be the https URL of a JWK Set' }).optional(),
+  HEARTH_CLIENT_JWKS_URL: z
+    .url({ error: 'HEARTH_CLIENT_JWKS_URL must be the https URL of a JWK Set' })
+    // Keys fetched in the clear can be swapped on the way: every token would then verify.
+    .refine((url) => !isPlainTextOffLoopback(new URL(url)) && /^https?:$/.test(new URL(url).protocol), {
+      error: 'HEARTH_CLIENT_JWKS_URL must be the https URL of a JWK Set (http only on loopback)',
+    })
+    .optional(),
   HEARTH_CLIENT_ISSUER: z.string().min(1).max(512).optional(),
   HEARTH_CLIENT_AUDIENCE: z.string().min(1).max(512).default(CLIENT_AUDIENCE),
   HEARTH_CLIENT_ALGORITHMS: z
