@@ -12,13 +12,16 @@ import contact from './fixtures/telegram/contact.json';
 import documentUpdate from './fixtures/telegram/document.json';
 import edited from './fixtures/telegram/edited.json';
 import groupCommandOtherBot from './fixtures/telegram/group-command-other-bot.json';
+import groupAnonymousAdmin from './fixtures/telegram/group-anonymous-admin.json';
 import groupCommand from './fixtures/telegram/group-command.json';
 import groupMention from './fixtures/telegram/group-mention.json';
+import groupOnBehalfOfChannel from './fixtures/telegram/group-on-behalf-of-channel.json';
 import groupPlain from './fixtures/telegram/group-plain.json';
 import groupReplyToBot from './fixtures/telegram/group-reply-to-bot.json';
 import location from './fixtures/telegram/location.json';
 import photo from './fixtures/telegram/photo.json';
 import poll from './fixtures/telegram/poll.json';
+import serviceAccount from './fixtures/telegram/service-account.json';
 import sticker from './fixtures/telegram/sticker.json';
 import text from './fixtures/telegram/text.json';
 import video from './fixtures/telegram/video.json';
@@ -81,6 +84,16 @@ describe('Telegram updates, normalized', () => {
     const message = normalized(channelPost);
     expect(message.conversation).toEqual({ id: 'telegram:-1009876543210', type: 'channel' });
     expect(message.sender).toEqual({ id: 'telegram:-1009876543210', name: 'News' });
+  });
+
+  it("Telegram's shared placeholder users are never the sender: the group or channel that speaks is", () => {
+    // Everyone who posts anonymously, anywhere, appears as the same `from` (GroupAnonymousBot, Channel_Bot).
+    const named = { botUsername: 'hearth_bot', groupMode: 'addressed' as const };
+    expect(normalized(groupAnonymousAdmin, named).sender).toEqual({ id: 'telegram:-1001234567890', name: 'Lab' });
+    expect(normalized(groupOnBehalfOfChannel, named).sender).toEqual({ id: 'telegram:-1009876543210', name: "Someone's Channel" });
+    expect(normalized(groupOnBehalfOfChannel, named).conversation).toEqual({ id: 'telegram:-1001234567890', type: 'group' });
+    // Telegram's service account (777000) with no chat speaking for it: no one to admit.
+    expect(normalize(serviceAccount)).toEqual({ kind: 'ignored', reason: 'placeholder_sender' });
   });
 
   it('a button press, with its data, answering the message the keyboard was under', () => {

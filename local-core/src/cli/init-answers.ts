@@ -1,4 +1,4 @@
-import { AccessPolicySchema, SenderKeySchema, isPlainTextOffLoopback, type AccessPolicy } from '@hearth/shared';
+import { AccessPolicySchema, AdmissibleSenderSchema, isPlainTextOffLoopback, type AccessPolicy } from '@hearth/shared';
 import { ConfigError } from '../errors.js';
 import type { Prompter } from './init-prompt.js';
 import type { InitPlatform } from './init-steps.js';
@@ -37,7 +37,7 @@ export const parsePolicy = (text: string): Parsed<AccessPolicy> => {
 export const parseAllowlist = (text: string): Parsed<string> => {
   const senders = text.split(',').map((s) => s.trim()).filter(Boolean);
   for (const sender of senders) {
-    const parsed = SenderKeySchema.safeParse(sender);
+    const parsed = AdmissibleSenderSchema.safeParse(sender);
     if (!parsed.success) return { error: `"${sender}": ${parsed.error.issues[0]?.message ?? 'not platform:id'}` };
   }
   return senders.join(',');

@@ -1,4 +1,4 @@
-import { isLoopbackHost } from '@hearth/shared';
+import { TELEGRAM_PLACEHOLDER_SENDERS, isLoopbackHost } from '@hearth/shared';
 import { nodeVersionProblem } from '../node-version.js';
 import type { PluginInfo } from '../plugins/plugin-info.js';
 import type { NamespaceSupport } from '../plugins/sandbox.js';
@@ -39,8 +39,6 @@ export interface AuditFacts {
   tokens: { jti: string; user: string; lifetimeS: number }[];
 }
 
-/** Telegram's placeholder senders (anonymous admins, channels, its service account): never a person. */
-const TELEGRAM_PLACEHOLDERS = ['telegram:1087968824', 'telegram:136817688', 'telegram:777000'];
 const LONG_TOKEN_S = 90 * 86_400;
 const SECRET_NAME = /SECRET|TOKEN|PASSWORD|PRIVATE|_KEY$/;
 
@@ -70,7 +68,7 @@ function checkAccess(facts: AuditFacts): Finding[] {
       });
     }
   }
-  const placeholders = (facts.edge.HEARTH_ALLOWLIST ?? '').split(',').map((entry) => entry.trim()).filter((entry) => TELEGRAM_PLACEHOLDERS.includes(entry));
+  const placeholders = (facts.edge.HEARTH_ALLOWLIST ?? '').split(',').map((entry) => entry.trim()).filter((entry) => TELEGRAM_PLACEHOLDER_SENDERS.includes(entry));
   if (placeholders.length > 0) {
     findings.push({
       id: 'allowlist-placeholder',

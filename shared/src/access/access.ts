@@ -17,6 +17,19 @@ export const SenderKeySchema = z
   .regex(/^[a-z]+:[^\s,]+$/, 'a sender is platform:id, e.g. telegram:42')
   .refine((key) => PlatformSchema.safeParse(key.slice(0, key.indexOf(':'))).success, 'a sender starts with telegram:, whatsapp:, api: or mqtt:');
 
+/** A sender the owner may let in (allowlist): a sender key that is one person or chat. */
+export const AdmissibleSenderSchema = SenderKeySchema.refine((key) => !TELEGRAM_PLACEHOLDER_SENDERS.includes(key), {
+  error: (issue) =>
+    `${String(issue.input)} is Telegram's placeholder for anonymous admins and channels, the same for everyone who posts that way: allow the group's or channel's own id (telegram:-100…) instead`,
+});
+
+/**
+ * Telegram's placeholder users: GroupAnonymousBot (anonymous group admins), Channel_Bot (posts
+ * on behalf of a channel) and 777000 (Telegram's service account, linked-channel forwards). Any
+ * number of people appear as them: never a person, never admitted.
+ */
+export const TELEGRAM_PLACEHOLDER_SENDERS: readonly string[] = ['telegram:1087968824', 'telegram:136817688', 'telegram:777000'];
+
 /** Sender ids are already platform-qualified (`telegram:42`): they are the sender's key. */
 export const senderKeyOf = (message: Pick<Message, 'sender'>): string => message.sender.id;
 

@@ -111,4 +111,11 @@ describe('parseEdgeConfig', () => {
       expect.stringContaining('HEARTH_ALLOWLIST: "42" is not platform:id'),
     ]);
   });
+
+  it("refuses Telegram's placeholder users in the allowlist: anyone anonymous anywhere would be let in", () => {
+    for (const placeholder of ['telegram:1087968824', 'telegram:136817688', 'telegram:777000']) {
+      const result = parseEdgeConfig({ ...telegram, HEARTH_CORE_JWKS: jwks, HEARTH_ALLOWLIST: `telegram:42,${placeholder}` });
+      expect(result.ok ? [] : result.problems).toEqual([expect.stringContaining(`${placeholder} is Telegram's placeholder`)]);
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AccessPolicySchema, SenderKeySchema, type AccessSettings } from '../access/access.js';
+import { AccessPolicySchema, AdmissibleSenderSchema, SenderKeySchema, type AccessSettings } from '../access/access.js';
 import { parseCoreKeySet, type CoreKeySet } from '../crypto/core-keys.js';
 import { type ApiConfig, ApiVarsSchema, apiConfigOf } from './api-config.js';
 import { wholeNumber } from './env-schema.js';
@@ -68,8 +68,12 @@ const EdgeVarsSchema = z.object({
     .transform((list, ctx) => {
       const senders = list.split(',').map((s) => s.trim()).filter(Boolean);
       for (const sender of senders) {
-        if (!SenderKeySchema.safeParse(sender).success) {
-          ctx.addIssue({ code: 'custom', message: `HEARTH_ALLOWLIST: "${sender}" is not platform:id (e.g. telegram:42,whatsapp:15551234567)` });
+        const parsed = AdmissibleSenderSchema.safeParse(sender);
+        if (!parsed.success) {
+          const why = SenderKeySchema.safeParse(sender).success
+            ? parsed.error.issues[0]?.message
+            : `"${sender}" is not platform:id (e.g. telegram:42,whatsapp:15551234567)`;
+          ctx.addIssue({ code: 'custom', message: `HEARTH_ALLOWLIST: ${why}` });
         }
       }
       return new Set(senders);

@@ -1,4 +1,4 @@
-import type { Entity, Message, TelegramConfig } from '@hearth/shared';
+import { TELEGRAM_PLACEHOLDER_SENDERS, type Entity, type Message, type TelegramConfig } from '@hearth/shared';
 import { isAddressedToBot } from './addressed.js';
 import { attachmentsOf } from './attachments.js';
 import type { TelegramCallbackQuery, TelegramMessage, TelegramUpdate, TelegramUser } from './schema.js';
@@ -25,7 +25,9 @@ export function normalizeTelegramUpdate(update: TelegramUpdate, config: Pick<Tel
   const tg = update.message ?? update.channel_post ?? update.edited_message;
   if (!tg) return { kind: 'ignored', reason: 'unhandled_update_type' };
   if (!isAddressedToBot(tg, config)) return { kind: 'ignored', reason: 'not_addressed_to_bot' };
-  const message = fromMessage(tg);
+  const sender = senderOf(tg.from, tg.sender_chat ?? (tg.from ? undefined : tg.chat));
+  if (!sender) return { kind: 'ignored', reason: 'placeholder_sender' };
+  const message = fromMessage(tg, sender);
   if (message.content.text.trim() === '' && message.content.attachments.length === 0) return { kind: 'ignored', reason: 'no_content' };
   if (update.edited_message) {
     // An edit is a new input with its own id; it says which message it edits.
@@ -42,14 +44,13 @@ export function normalizeTelegramUpdate(update: TelegramUpdate, config: Pick<Tel
   return { kind: 'message', message };
 }
 
-function fromMessage(tg: TelegramMessage): Message {
+function fromMessage(tg: TelegramMessage, sender: Message['sender']): Message {
   const text = tg.text ?? tg.caption ?? '';
   return {
     message_id: telegramMessageId(tg.chat.id, tg.message_id),
     platform: 'telegram',
     conversation: { id: telegramConversationId(tg.chat.id), type: tg.chat.type === 'supergroup' ? 'group' : tg.chat.type },
-    // Channel posts have no `from`; the channel itself speaks.
-    sender: senderOf(tg.from, tg.chat),
+    sender,
     content: { text, attachments: attachmentsOf(tg), entities: (tg.entities ?? tg.caption_entities ?? []).map(toEntity(text)) },
     reply_to: tg.reply_to_message ? telegramMessageId(tg.chat.id, tg.reply_to_message.message_id) : null,
     timestamp: tg.date,
@@ -59,6 +60,9 @@ function fromMessage(tg: TelegramMessage): Message {
 /** A button press: the button's data as text, answering the message the keyboard was under. */
 function fromCallbackQuery(cq: TelegramCallbackQuery): Normalized {
   if (!cq.message) return { kind: 'ignored', reason: 'callback_without_chat' };
+  // Button presses always come from a real user: anonymous admins cannot press buttons.
+  const sender = senderOf(cq.from, undefined);
+  if (!sender) return { kind: 'ignored', reason: 'placeholder_sender' };
   const data = cq.data ?? '';
   return {
     kind: 'message',
@@ -69,7 +73,7 @@ function fromCallbackQuery(cq: TelegramCallbackQuery): Normalized {
         id: telegramConversationId(cq.message.chat.id),
         type: cq.message.chat.type === 'supergroup' ? 'group' : cq.message.chat.type,
       },
-      sender: senderOf(cq.from, cq.message.chat),
+      sender,
       content: { text: data, attachments: [], entities: [{ type: 'button', offset: 0, length: 0, value: data }] },
       reply_to: telegramMessageId(cq.message.chat.id, cq.message.message_id),
       timestamp: cq.message.date,
@@ -77,9 +81,17 @@ function fromCallbackQuery(cq: TelegramCallbackQuery): Normalized {
   };
 }
 
-function senderOf(from: TelegramUser | undefined, chat: { id: number; title?: string | undefined }): Message['sender'] {
-  const name = from ? [from.first_name, from.last_name].filter(Boolean).join(' ') : chat.title;
-  return { id: `telegram:${from?.id ?? chat.id}`, ...(name ? { name } : {}) };
+/**
+ * Who speaks. A chat that speaks for itself (`sender_chat`: an anonymous admin posting as the
+ * group, a post on behalf of a channel, a linked channel's forward; or a channel post, which has
+ * no `from`) is the sender, as `telegram:<chat id>` (negative, never a user's). Otherwise the user,
+ * unless it is one of Telegram's placeholders, which many people share: undefined then.
+ */
+function senderOf(from: TelegramUser | undefined, speakingChat: { id: number; title?: string | undefined } | undefined): Message['sender'] | undefined {
+  if (speakingChat) return { id: `telegram:${speakingChat.id}`, ...(speakingChat.title ? { name: speakingChat.title } : {}) };
+  if (!from || TELEGRAM_PLACEHOLDER_SENDERS.includes(`telegram:${from.id}`)) return undefined;
+  const name = [from.first_name, from.last_name].filter(Boolean).join(' ');
+  return { id: `telegram:${from.id}`, ...(name ? { name } : {}) };
 }
 
 // Telegram offsets count UTF-16 code units, as JavaScript strings do, so slicing is exact.

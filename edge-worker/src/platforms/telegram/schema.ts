@@ -55,6 +55,8 @@ export const TelegramMessageSchema = z.object({
   edit_date: z.number().int().nonnegative().optional(),
   chat: ChatSchema,
   from: UserSchema.optional(),
+  // Who really speaks when `from` is a placeholder: the group (anonymous admin) or the channel.
+  sender_chat: ChatSchema.optional(),
   text: z.string().optional(),
   caption: z.string().optional(),
   entities: z.array(EntitySchema).optional(),
