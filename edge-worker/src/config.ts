@@ -1,6 +1,6 @@
 import { parseEdgeConfig, type EdgeConfig } from '@hearth/shared';
 import { HTTPException } from 'hono/http-exception';
-import { setLogLevel } from './log.js';
+import { configureLog } from './log.js';
 
 export type { EdgeConfig };
 
@@ -24,7 +24,7 @@ export function loadConfig(env: Env): EdgeConfig {
   if (cached) return cached;
   const result = parseEdgeConfig({ ...env });
   if (!result.ok) throw new EdgeConfigError(result.problems);
-  setLogLevel(result.config.logLevel);
+  configureLog(result.config.logLevel, result.config.logKey);
   cache.set(env, result.config);
   return result.config;
 }

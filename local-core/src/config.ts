@@ -40,6 +40,7 @@ const CoreEnvSchema = z.object({
   HEARTH_ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
   HEARTH_EXPERIMENTS: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HEARTH_LOG_KEY: z.string().min(16, 'HEARTH_LOG_KEY must be at least 16 characters (e.g. openssl rand -hex 32)').optional(),
   HEARTH_ALLOW_INSECURE_EDGE: z.enum(['on', 'off'], { error: 'HEARTH_ALLOW_INSECURE_EDGE must be on or off (default)' }).default('off'),
 }).superRefine((e, ctx) => {
   // The tunnel carries the core's token and every reply: in the clear only on this machine.
@@ -77,6 +78,8 @@ export interface CoreConfig {
   /** The local admin port (/metrics, /healthz, /status); 0: none. */
   admin: { host: string; port: number };
   logLevel: z.infer<typeof CoreEnvSchema>['LOG_LEVEL'];
+  /** HEARTH_LOG_KEY: keys the pseudonyms of WhatsApp ids in logs (see logger.ts). */
+  logKey: string | undefined;
   /** Memory tiers: L1 in memory, L2 Redis (REDIS_URL), L3 SQLite in HEARTH_DATA_DIR. */
   memory: MemoryConfig;
   /** Deliveries as jobs: BullMQ on REDIS_URL, else in-process. */
@@ -157,6 +160,7 @@ export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
     heartbeatMs: e.HEARTH_HEARTBEAT_MS,
     admin: { host: e.HEARTH_ADMIN_HOST, port: e.HEARTH_ADMIN_PORT },
     logLevel: e.LOG_LEVEL,
+    logKey: e.HEARTH_LOG_KEY,
     experimentsFile: e.HEARTH_EXPERIMENTS,
   };
 }

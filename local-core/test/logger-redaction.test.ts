@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { logKeyOf, pseudonymOf } from '@hearth/shared';
 import { createLogger } from '../src/logger.js';
 
 const BOT_TOKEN = '7012345678:AAF1a2B3c4D5e6F7g8H9i0J-k1L2m3N4o5P';
@@ -34,7 +35,7 @@ describe('core logger redaction', () => {
     const fields = {
       messageId: 'telegram:123456:789',
       conversationId: 'telegram:123456',
-      sender: 'whatsapp:15551234567',
+      sender: 'telegram:42',
       at: '2026-11-25T10:00:00.000Z',
       version: '1.2.3',
       attempt: 2,
@@ -79,5 +80,31 @@ describe('core logger redaction', () => {
     quiet.info('dropped');
     quiet.warn('kept');
     expect(raw).toHaveLength(1);
+  });
+});
+
+describe('core logger pseudonyms', () => {
+  it('logs WhatsApp ids (phone numbers, and the wamid that encodes one) as stable keyed pseudonyms', () => {
+    const raw: string[] = [];
+    const key = logKeyOf('a log key of the owner, 32 chars');
+    const log = createLogger('info', 'test', { write: (line: string) => void raw.push(line) }, key);
+    const wamid = 'whatsapp:wamid.HBgLMTU1NTEyMzQ1NjcVAgASGBQzQTdGMjQ3QjY0RkE3NjY1QjkyMgA=';
+    log.info({ sender: 'whatsapp:15551234567', conversation: 'whatsapp:15551234567', message_id: wamid }, 'reply to whatsapp:15551234567 sent');
+    log.info({ sender: 'whatsapp:15557654321' }, 'another sender');
+    expect(raw.join('')).not.toContain('5551234567');
+    expect(raw.join('')).not.toContain('HBgLMTU1NTEy');
+    const [first, second] = raw.map((line) => JSON.parse(line) as Record<string, string>);
+    expect(first?.sender).toMatch(/^whatsapp:~[a-z2-7]{12}$/);
+    // Stable: the same id gives the same pseudonym, in fields and message; another id another.
+    expect(first?.conversation).toBe(first?.sender);
+    expect(first?.msg).toBe(`reply to ${first?.sender} sent`);
+    expect(first?.message_id).toMatch(/^whatsapp:~/);
+    expect(second?.sender).not.toBe(first?.sender);
+    // The key matters: without it, a number cannot be tried against a pseudonym.
+    expect(pseudonymOf(key, 'whatsapp:15551234567')).toBe(first?.sender);
+    expect(pseudonymOf(logKeyOf('another key, of someone else!!'), 'whatsapp:15551234567')).not.toBe(first?.sender);
+    // Telegram ids are not phone numbers and stay as they are.
+    log.info({ sender: 'telegram:42' }, 'x');
+    expect(JSON.parse(raw[2] ?? '{}')).toMatchObject({ sender: 'telegram:42' });
   });
 });

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadCoreConfig } from '../config.js';
 import { startCore } from '../core.js';
 import { writeNewKeySet } from '../keys/key-store.js';
-import { createLogger } from '../logger.js';
+import { createLogger, logKeyFor } from '../logger.js';
 import { VERSION } from '../version.js';
 import { fetchDeadLetters, formatDeadLetters } from './dead-letters.js';
 import { runDev } from './dev.js';
@@ -51,7 +51,7 @@ program
   .action((options: { model?: string }) =>
     runCommand(async () => {
       const config = loadCoreConfig({ ...process.env, ...(options.model ? { HEARTH_MODEL: options.model } : {}) });
-      const log = createLogger(config.logLevel);
+      const log = createLogger(config.logLevel, undefined, undefined, logKeyFor(config));
       const core = await startCore(config, log);
       const signal = await untilSignal();
       log.info({ signal }, 'shutting down');

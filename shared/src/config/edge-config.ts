@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AccessPolicySchema, AdmissibleSenderSchema, SenderKeySchema, type AccessSettings } from '../access/access.js';
+import { logKeyOf } from '../redaction/pseudonyms.js';
 import { parseCoreKeySet, type CoreKeySet } from '../crypto/core-keys.js';
 import { type ApiConfig, ApiVarsSchema, apiConfigOf } from './api-config.js';
 import { wholeNumber } from './env-schema.js';
@@ -26,6 +27,7 @@ export const EDGE_SECRETS = [
   'WHATSAPP_VERIFY_TOKEN',
   'WHATSAPP_APP_SECRET',
   'WHATSAPP_ACCESS_TOKEN',
+  'HEARTH_LOG_KEY',
 ] as const;
 
 const EdgeVarsSchema = z.object({
@@ -90,6 +92,7 @@ const EdgeVarsSchema = z.object({
   HEARTH_EXPIRED_NOTICE: z.string().max(1000).optional(),
   HEARTH_DIAGNOSTICS: z.enum(['on', 'off'], { error: 'HEARTH_DIAGNOSTICS must be on or off' }).default('off'),
   HEARTH_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'HEARTH_LOG_LEVEL must be debug, info, warn or error' }).default('info'),
+  HEARTH_LOG_KEY: z.string().min(16, 'HEARTH_LOG_KEY must be at least 16 characters (e.g. openssl rand -hex 32)').optional(),
   ...ApiVarsSchema.shape,
 });
 
@@ -134,6 +137,8 @@ export interface EdgeConfig {
   /** Diagnostic routes (benchmark baselines); never on in production. */
   diagnostics: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Keys the pseudonyms of WhatsApp ids in logs (HEARTH_LOG_KEY, else from the app secret). */
+  logKey: Uint8Array | undefined;
 }
 
 /** How the Relay holds and hands out messages. */
@@ -257,6 +262,7 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
       api,
       diagnostics: v.HEARTH_DIAGNOSTICS === 'on',
       logLevel: v.HEARTH_LOG_LEVEL,
+      logKey: v.HEARTH_LOG_KEY || v.WHATSAPP_APP_SECRET ? logKeyOf(v.HEARTH_LOG_KEY ?? v.WHATSAPP_APP_SECRET ?? '') : undefined,
     },
   };
 }
