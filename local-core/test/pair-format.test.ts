@@ -31,4 +31,11 @@ describe('hearth pair output', () => {
     ]);
     expect(formatPairResult({ ...result, pending: [], senders: [] })).toBe('no codes waiting\nnobody approved by pairing yet\n');
   });
+
+  it('shows a reason of a newer edge as it is, and says nothing when nothing was turned away', () => {
+    const at = Date.UTC(2026, 10, 24, 9, 30, 0);
+    const listed = formatPairResult({ ...result, pending: [], senders: [], refusals: [{ reason: 'rate_limited', count: 2, since: at, last_at: at }] });
+    expect(listed).toContain('  2 since 2026-11-24T09:30:00Z, last 2026-11-24T09:30:00Z  rate_limited\n');
+    expect(formatPairResult({ ...result, pending: [], senders: [], refusals: [] })).not.toContain('turned away');
+  });
 });

@@ -12,3 +12,12 @@ export function admissionOf(message: Message, access: AccessSettings): Admission
   if (policy === 'open' || access.allowlist.has(senderKeyOf(message))) return 'allowed';
   return policy === 'pairing' ? 'pairing' : 'denied';
 }
+
+/**
+ * Who a pairing code is charged to, so one source holds at most its share of the codes: a group
+ * or channel chat counts once however many members ask (Telegram); a private chat is its sender,
+ * and so is every WhatsApp message (its conversations are one-to-one).
+ */
+export function pairingSourceOf(message: Pick<Message, 'conversation' | 'sender'>): string {
+  return message.conversation.type === 'private' ? senderKeyOf(message) : message.conversation.id;
+}

@@ -1,7 +1,7 @@
 import { accessPolicyFor, isStopCommand, seal, senderKeyOf } from '@hearth/shared';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { admissionOf } from '../access/admission.js';
+import { admissionOf, pairingSourceOf } from '../access/admission.js';
 import type { AppEnv } from '../app-env.js';
 import { describeError, log } from '../log.js';
 import { relayFor } from '../relay/stub.js';
@@ -61,7 +61,10 @@ export async function platformWebhook(c: Context<AppEnv>): Promise<Response> {
     }
     const sealed = await seal(JSON.stringify(message), config.coreKeys);
     const envelope = { message_id: message.message_id, conversation_id: message.conversation.id, sealed };
-    const gate = admission === 'pairing' ? { sender: senderKeyOf(message), ...(message.sender.name ? { name: message.sender.name } : {}) } : undefined;
+    const gate =
+      admission === 'pairing'
+        ? { sender: senderKeyOf(message), source: pairingSourceOf(message), ...(message.sender.name ? { name: message.sender.name } : {}) }
+        : undefined;
     const { outcome } = await relay.enqueue(envelope, { gate, stops: isStopCommand(message) }).catch((cause: unknown) => {
       // An overloaded, reset or unreachable Relay: nothing was committed for sure, so the platform
       // must keep the POST and retry it (a 500 would say the same, but not when).

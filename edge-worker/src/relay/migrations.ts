@@ -74,6 +74,18 @@ const MIGRATIONS: readonly string[] = [
      expires_at INTEGER NOT NULL,                        -- ms; after it the token's exp refuses it anyway
      revoked_at INTEGER NOT NULL
    );`,
+
+  // 5: where a pairing code was asked from (one code per source), and codes turned away, per reason.
+  `ALTER TABLE pairing_codes ADD COLUMN source TEXT;                -- the group or channel, else the sender
+   UPDATE pairing_codes SET source = sender;
+   CREATE INDEX pairing_codes_source ON pairing_codes (source);
+   CREATE INDEX pairing_codes_age ON pairing_codes (created_at);
+   CREATE TABLE pairing_refusals (
+     reason  TEXT PRIMARY KEY,                           -- source_pending | evicted
+     count   INTEGER NOT NULL,
+     since   INTEGER NOT NULL,                           -- the first one counted
+     last_at INTEGER NOT NULL
+   );`,
 ];
 
 /** Brings the schema up to date; runs inside the object's constructor, before any event. */

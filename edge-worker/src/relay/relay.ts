@@ -22,7 +22,7 @@ import { type EdgeConfig, loadConfig } from '../config.js';
 import { describeError, log } from '../log.js';
 import { dispatch, type LiveSession } from './dispatch.js';
 import { migrate } from './migrations.js';
-import { approveSender, listApproved, listPending, pendingPairings, pruneExpiredPairings, revokeSender, takePairing } from './access-store.js';
+import { approveSender, listApproved, listPending, listRefusals, pendingPairings, pruneExpiredPairings, revokeSender, takePairing } from './access-store.js';
 import { RelayCounters } from './counters.js';
 import { deferReply, dueReplies, insertReply, markFailed, markPartSent, markRetry, markSent, nextDueAt, pruneFinished, unsentCount } from './outbox.js';
 import { gateSender, type GateOutcome, type PairingGate } from './pairing.js';
@@ -144,6 +144,7 @@ export class Relay extends DurableObject<Env> {
       if (gated.outcome !== 'approved') {
         if (gated.outcome === 'code_sent') {
           log('info', 'pairing_code_issued', { sender: gate.sender, message_id: envelope.message_id });
+          for (const old of gated.evicted ?? []) log('warn', 'pairing_code_evicted', { sender: old.sender, source: old.source });
           await this.flushOutbox();
         }
         return { outcome: gated.outcome };
@@ -425,6 +426,7 @@ export class Relay extends DurableObject<Env> {
             expires_at: p.expiresAt,
           })),
           senders: listApproved(this.sql).map((a) => ({ sender: a.sender, ...(a.name ? { name: a.name } : {}), approved_at: a.approvedAt })),
+          refusals: listRefusals(this.sql).map((r) => ({ reason: r.reason, count: r.count, since: r.since, last_at: r.lastAt })),
         });
     }
   }

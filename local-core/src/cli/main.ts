@@ -123,7 +123,7 @@ pair
   });
 pair
   .command('list')
-  .description('codes waiting for approval, and senders approved by pairing')
+  .description('codes waiting for approval, senders approved by pairing, and codes turned away (refused or evicted)')
   .option('--json', 'print JSON for programs', false)
   .action((options: { json: boolean }) => runPair({ action: 'list' }, options));
 

@@ -159,6 +159,14 @@ const ApprovedSender = z.object({ sender: z.string(), name: z.string().optional(
 
 const count = z.number().int().min(0);
 
+/**
+ * Pairing codes the Relay turned away, per reason, since it first counted one: `source_pending`
+ * (refused: the chat already had a code waiting), `evicted` (the oldest code, dropped for a
+ * newer one while HEARTH_PAIRING_MAX_PENDING were waiting). A string, so a reason a newer edge
+ * adds still parses.
+ */
+const PairingRefusals = z.object({ reason: z.string().max(64), count, since: z.number().int(), last_at: z.number().int() });
+
 /** What the Relay holds and has done, for `hearth status` (counters since `since`, when the object last woke). */
 export const EdgeStatusSchema = z.object({
   pending: count,
@@ -184,6 +192,7 @@ export const AccessResultFrame = frame('access_result', {
   /** list */
   pending: z.array(PendingPairing).optional(),
   senders: z.array(ApprovedSender).optional(),
+  refusals: z.array(PairingRefusals).max(32).optional(),
   /** status */
   status: EdgeStatusSchema.optional(),
   /** revoke_token: whether the token was not revoked already. */
