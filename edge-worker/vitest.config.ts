@@ -49,6 +49,7 @@ export default defineConfig({
                 HEARTH_ACK_TIMEOUT_MS: '10000',
                 HEARTH_MAX_ATTEMPTS: '3',
                 HEARTH_QUEUE_MAX: '40',
+                HEARTH_QUEUE_MAX_PER_SENDER: '10',
                 HEARTH_QUEUE_TTL: '3600',
                 HEARTH_EXPIRED_NOTICE: 'Sorry, your message expired before I could answer.',
                 // Client API limits small enough to reach in a test.

@@ -1,3 +1,4 @@
+import type { Message } from '@hearth/shared';
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { Relay } from '../src/relay/relay.js';
@@ -9,6 +10,20 @@ const SILENCE_MS = 150_000;
 const QUEUE_TTL_MS = 3_600_000;
 const MAX_ATTEMPTS = 3;
 const QUEUE_MAX = 40;
+const PER_SENDER = 10;
+
+/** A message of an API user in one of their conversations. */
+function apiMessage(user: string, conversation: string): Message {
+  return {
+    message_id: `api:${user}:${conversation}:${crypto.randomUUID()}`,
+    platform: 'api',
+    conversation: { id: `api:${user}:${conversation}`, type: 'private' },
+    sender: { id: `api:${user}` },
+    content: { text: 'hi', attachments: [], entities: [] },
+    reply_to: null,
+    timestamp: 1_764_000_000,
+  };
+}
 
 
 /** Runs the Relay's time-driven rules as if `laterMs` had passed. */
@@ -137,10 +152,30 @@ describe('dead letters', () => {
 describe('queue bounds', () => {
   it(`refuses the message past ${QUEUE_MAX} pending, but still recognises a retry of a stored one`, async () => {
     const { stub } = freshRelay('delivery');
-    for (let n = 1; n <= QUEUE_MAX; n++) expect(await enqueue(stub, chatMessage(5, n))).toBe('stored');
-    expect(await enqueue(stub, chatMessage(5, QUEUE_MAX + 1))).toBe('full');
-    expect(await enqueue(stub, chatMessage(5, 1))).toBe('duplicate');
+    // Eight senders, each within its share: the whole queue fills.
+    for (let n = 1; n <= QUEUE_MAX; n++) expect(await enqueue(stub, chatMessage(500 + (n % 8), n))).toBe('stored');
+    expect(await enqueue(stub, chatMessage(509, 1))).toBe('full');
+    expect(await enqueue(stub, chatMessage(501, 1))).toBe('duplicate');
     expect((await stub.stats()).pending).toBe(QUEUE_MAX);
+  });
+
+  it(`gives each sender a share of the queue (${PER_SENDER}): one cannot starve the rest`, async () => {
+    const { name, stub } = freshRelay('delivery');
+    for (let n = 1; n <= PER_SENDER; n++) expect(await enqueue(stub, chatMessage(7, n))).toBe('stored');
+    expect(await enqueue(stub, chatMessage(7, PER_SENDER + 1))).toBe('full');
+    // Others are still accepted.
+    expect(await enqueue(stub, chatMessage(8, 1))).toBe('stored');
+    // An API user's conversations share one share: a new conversation id is no way around it.
+    for (let n = 1; n <= PER_SENDER; n++) expect(await enqueue(stub, apiMessage('mallory', `c${n}`))).toBe('stored');
+    expect(await enqueue(stub, apiMessage('mallory', 'c-more'))).toBe('full');
+    expect(await enqueue(stub, apiMessage('ada', 'c1'))).toBe('stored');
+    // An acked message frees its slot.
+    const tunnel = await TestTunnel.toRelay(name);
+    await tunnel.hello(1);
+    expect(await tunnel.next('deliver')).toMatchObject({ message_id: 'telegram:7:1' });
+    tunnel.send({ type: 'ack', message_id: 'telegram:7:1' });
+    await waitFor(async () => ((await enqueue(stub, chatMessage(7, PER_SENDER + 2))) === 'stored' ? true : undefined), 'the freed slot');
+    tunnel.close();
   });
 
   it('expires messages older than the TTL, tells the sender, and keeps them as dead letters', async () => {

@@ -39,7 +39,7 @@ export function errorTypeOf(status: number): string {
 /** What a Relay answer that is not a success says, as the client API's refusal. */
 export interface Refusal {
   ok: false;
-  code: 'core_offline' | 'core_timeout' | 'core_error' | 'queue_full' | 'rate_limited' | 'revoked';
+  code: 'core_offline' | 'core_timeout' | 'core_error' | 'queue_full' | 'rate_limited' | 'revoked' | 'too_many_streams';
   message: string;
   retryAfterMs?: number;
 }
@@ -51,6 +51,7 @@ const REFUSAL_STATUS: Record<Refusal['code'], ContentfulStatusCode> = {
   queue_full: 503,
   rate_limited: 429,
   revoked: 401,
+  too_many_streams: 429,
 };
 
 /** The ApiError for a Relay's refusal: offline cores and a full queue say when to retry. */
@@ -61,4 +62,13 @@ export function refusalError(refusal: Refusal): ApiError {
   else if (status === 503) headers['Retry-After'] = '30';
   if (refusal.code === 'revoked') headers['WWW-Authenticate'] = 'Bearer realm="hearth", error="invalid_token", error_description="token revoked"';
   return new ApiError(status, refusal.code, refusal.message, { headers });
+}
+
+/** The same refusal as a response, for the Relay, which answers without the app's error handler. */
+export function refusalResponse(refusal: Refusal): Response {
+  const error = refusalError(refusal);
+  const body = { ok: false, error: { code: refusal.code, message: refusal.message, type: errorTypeOf(error.status) } };
+  const headers = new Headers(error.res?.headers);
+  headers.set('Content-Type', 'application/json');
+  return new Response(JSON.stringify(body), { status: error.status, headers });
 }

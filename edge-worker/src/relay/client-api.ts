@@ -13,7 +13,7 @@ import {
   type HistoryResultFrame,
 } from '@hearth/shared';
 import { composeApiMessage, userItemOf } from '../api/compose.js';
-import type { Refusal } from '../api/errors.js';
+import { refusalResponse, type Refusal } from '../api/errors.js';
 import type { EdgeConfig } from '../config.js';
 import { log } from '../log.js';
 import { CLIENT_TAG, ClientHub, SubscriberSchema, type HistoryAnswer, type Subscriber } from './clients.js';
@@ -163,6 +163,11 @@ export class ClientApi {
     const subscriber = SubscriberSchema.safeParse(JSON.parse(request.headers.get(CLIENT_HEADER) ?? 'null'));
     if (!subscriber.success) return new Response('expected an authenticated client', { status: 400 });
     const after = new URL(request.url).searchParams.get('after');
+    if (route !== 'completion') {
+      const { streamsPerUser: perUser, streamsPerToken: perToken } = this.host.config().api;
+      const refusal = this.clients.streamRefusal(subscriber.data, { perUser, perToken });
+      if (refusal) return refusalResponse(refusal);
+    }
     switch (route) {
       case 'client-ws':
         return this.clients.acceptSocket(subscriber.data, after, request.headers.get('Sec-WebSocket-Protocol') ?? undefined);
@@ -244,7 +249,7 @@ export class ClientApi {
     if (this.answeringCores().length === 0) return refuse('core_offline', 'no core is connected to answer; try again when it is');
     const config = this.host.config();
     const stream = this.completions.start(envelope.message_id, config.api.completionTimeoutMs, (why) => this.dropCompletion(envelope, why));
-    const outcome = insertMessage(this.host.sql, envelope, Date.now(), config.delivery.queueMax);
+    const outcome = insertMessage(this.host.sql, envelope, Date.now(), config.delivery);
     this.host.counters.add(`completions_${outcome}`);
     if (outcome !== 'stored') {
       this.completions.end(envelope.message_id, { type: 'error', code: outcome === 'full' ? 'queue_full' : 'duplicate', message: `request not queued (${outcome})` });

@@ -71,6 +71,19 @@ export class ClientHub {
     private readonly history: History,
   ) {}
 
+  /**
+   * Why a new stream of `subscriber` is refused, if it is: past `perUser` open streams of the
+   * user or `perToken` of the token. Each is held here (an SSE response in memory, a socket).
+   */
+  streamRefusal(subscriber: Subscriber, { perUser, perToken }: { perUser: number; perToken: number }): Refusal | undefined {
+    const open = this.streamsOf(subscriber.user);
+    const ofToken = open.filter((s) => s.subscriber.tokenKey === subscriber.tokenKey).length;
+    if (open.length < perUser && ofToken < perToken) return undefined;
+    log('warn', 'client_streams_capped', { user: subscriber.user, open: open.length, of_token: ofToken });
+    const which = ofToken >= perToken ? `${perToken} per token` : `${perUser} per user`;
+    return { ok: false, code: 'too_many_streams', message: `too many open streams (${which}): close one first`, retryAfterMs: 30_000 };
+  }
+
   /** Accepts a client's WebSocket (hibernating) and starts its catch-up from `after`. */
   acceptSocket(subscriber: Subscriber, after: string | null, protocol: string | undefined): Response {
     const { 0: client, 1: server } = new WebSocketPair();

@@ -1,3 +1,5 @@
+import { parseApiConversationId, type DeliveryLimits } from '@hearth/shared';
+
 /**
  * The message queue in the Relay's SQLite: per-conversation FIFO with one delivery in flight
  * per conversation, ack deadlines, attempts and dead letters. Plain functions over
@@ -30,9 +32,20 @@ const PENDING = 'acked_at IS NULL AND dead_at IS NULL';
  * Stores a message unless its id is known already (a platform retry: `duplicate`, whatever
  * the queue's state) or the queue holds `max` pending messages (`full`).
  */
-export function insertMessage(sql: SqlStorage, envelope: Envelope, now: number, max: number): EnqueueOutcome {
+/**
+ * Stores a message unless it is known, the queue holds `queueMax` pending messages, or its
+ * sender already holds `queueMaxPerSender` of them: one sender filling the queue would
+ * otherwise refuse everyone else (they get 503 + Retry-After; the others are still accepted).
+ */
+export function insertMessage(
+  sql: SqlStorage,
+  envelope: Envelope,
+  now: number,
+  { queueMax, queueMaxPerSender }: Pick<DeliveryLimits, 'queueMax' | 'queueMaxPerSender'>,
+): EnqueueOutcome {
   if (sql.exec('SELECT 1 FROM messages WHERE message_id = ?', envelope.message_id).toArray().length > 0) return 'duplicate';
-  if (pendingCount(sql) >= max) return 'full';
+  if (pendingCount(sql) >= queueMax) return 'full';
+  if (pendingOfSender(sql, envelope.conversation_id) >= queueMaxPerSender) return 'full';
   const inserted = sql
     .exec(
       `INSERT INTO messages (message_id, conversation_id, sealed, enqueued_at) VALUES (?, ?, ?, ?)
@@ -48,6 +61,20 @@ export function insertMessage(sql: SqlStorage, envelope: Envelope, now: number, 
 
 export function pendingCount(sql: SqlStorage): number {
   return sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM messages WHERE ${PENDING}`).one().n;
+}
+
+/**
+ * Pending messages of the sender of a conversation, read from its id (the edge keeps no sender
+ * beside the sealed message): an API user's conversations (`api:<user>:…`) together, else the
+ * chat, a group counting as one sender however many people write in it.
+ */
+function pendingOfSender(sql: SqlStorage, conversationId: string): number {
+  const api = parseApiConversationId(conversationId);
+  // A range over the conversation index: every `api:<user>:` id sorts between these two.
+  const [from, to] = api ? [`api:${api.user}:`, `api:${api.user};`] : [conversationId, conversationId];
+  return sql
+    .exec<{ n: number }>(`SELECT COUNT(*) AS n FROM messages WHERE conversation_id >= ? AND conversation_id <= ? AND ${PENDING}`, from, to)
+    .one().n;
 }
 
 /**

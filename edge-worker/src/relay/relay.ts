@@ -150,7 +150,7 @@ export class Relay extends DurableObject<Env> {
         return { outcome: gated.outcome };
       }
     }
-    const outcome = insertMessage(this.sql, envelope, now, this.config.delivery.queueMax);
+    const outcome = insertMessage(this.sql, envelope, now, this.config.delivery);
     if (outcome === 'full') log('warn', 'queue_full', { message_id: envelope.message_id, max: this.config.delivery.queueMax });
     this.counters.add(`messages_${outcome}`);
     if (outcome === 'stored' && stops) this.cancelInFlight(envelope.conversation_id);
@@ -391,7 +391,7 @@ export class Relay extends DurableObject<Env> {
           const pairing = takePairing(this.sql, code, now);
           if (!pairing) return undefined;
           approveSender(this.sql, pairing.sender, pairing.name, now);
-          const outcome = insertMessage(this.sql, pairing.held, now, this.config.delivery.queueMax);
+          const outcome = insertMessage(this.sql, pairing.held, now, this.config.delivery);
           return { pairing, released: outcome === 'stored' };
         });
         if (!approved) {

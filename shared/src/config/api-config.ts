@@ -41,6 +41,9 @@ export const ApiVarsSchema = z.object({
     }),
   HEARTH_API_RATE_USER: wholeNumber('HEARTH_API_RATE_USER', 1, 1_000_000).default(120),
   HEARTH_API_RATE_TOKEN: wholeNumber('HEARTH_API_RATE_TOKEN', 1, 1_000_000).default(60),
+  // Live streams are held in the Relay's memory: bounded per user and per token.
+  HEARTH_API_STREAMS_USER: wholeNumber('HEARTH_API_STREAMS_USER', 1, 10_000).default(20),
+  HEARTH_API_STREAMS_TOKEN: wholeNumber('HEARTH_API_STREAMS_TOKEN', 1, 10_000).default(5),
   HEARTH_HISTORY_TIMEOUT_MS: wholeNumber('HEARTH_HISTORY_TIMEOUT_MS', 100, 120_000).default(10_000),
   HEARTH_COMPLETION_TIMEOUT_MS: wholeNumber('HEARTH_COMPLETION_TIMEOUT_MS', 1_000, 3_600_000).default(120_000),
 });
@@ -53,6 +56,9 @@ export interface ApiConfig {
   /** Requests a minute: per user, and per token. Past either, 429 + Retry-After. */
   ratePerUser: number;
   ratePerToken: number;
+  /** Open streams (SSE and WebSocket): per user, and per token. Past either, 429. */
+  streamsPerUser: number;
+  streamsPerToken: number;
   /** How long a history request waits for a core before 504. */
   historyTimeoutMs: number;
   /** How long a chat completion may take before 504. */
@@ -93,5 +99,7 @@ export function apiConfigOf(v: z.infer<typeof ApiVarsSchema>, problems: string[]
     ratePerToken: v.HEARTH_API_RATE_TOKEN,
     historyTimeoutMs: v.HEARTH_HISTORY_TIMEOUT_MS,
     completionTimeoutMs: v.HEARTH_COMPLETION_TIMEOUT_MS,
+    streamsPerUser: v.HEARTH_API_STREAMS_USER,
+    streamsPerToken: v.HEARTH_API_STREAMS_TOKEN,
   };
 }

@@ -88,6 +88,7 @@ const EdgeVarsSchema = z.object({
   HEARTH_ACK_TIMEOUT_MS: wholeNumber('HEARTH_ACK_TIMEOUT_MS', 500, 3_600_000).default(120_000),
   HEARTH_MAX_ATTEMPTS: wholeNumber('HEARTH_MAX_ATTEMPTS', 1, 100).default(5),
   HEARTH_QUEUE_MAX: wholeNumber('HEARTH_QUEUE_MAX', 1, 10_000_000).default(10_000),
+  HEARTH_QUEUE_MAX_PER_SENDER: wholeNumber('HEARTH_QUEUE_MAX_PER_SENDER', 1, 10_000_000).optional(),
   HEARTH_QUEUE_TTL: wholeNumber('HEARTH_QUEUE_TTL', 1, 365 * 86_400).default(7 * 86_400),
   HEARTH_EXPIRED_NOTICE: z.string().max(1000).optional(),
   HEARTH_DIAGNOSTICS: z.enum(['on', 'off'], { error: 'HEARTH_DIAGNOSTICS must be on or off' }).default('off'),
@@ -152,6 +153,8 @@ export interface DeliveryLimits {
   maxAttempts: number;
   /** Messages waiting or in flight; beyond it webhooks answer 503 + Retry-After. */
   queueMax: number;
+  /** Of them, at most this many from one sender (a chat, a group, an API user). */
+  queueMaxPerSender: number;
   /** Age after which an undelivered message is dropped (dead-lettered as expired). */
   queueTtlMs: number;
   /** Sent to the sender when their message expires; none when unset. */
@@ -246,6 +249,8 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
         ackTimeoutMs: v.HEARTH_ACK_TIMEOUT_MS,
         maxAttempts: v.HEARTH_MAX_ATTEMPTS,
         queueMax: v.HEARTH_QUEUE_MAX,
+        // A tenth of the queue by default: ten busy senders fill it, one cannot.
+        queueMaxPerSender: Math.min(v.HEARTH_QUEUE_MAX, v.HEARTH_QUEUE_MAX_PER_SENDER ?? Math.ceil(v.HEARTH_QUEUE_MAX / 10)),
         queueTtlMs: v.HEARTH_QUEUE_TTL * 1000,
         expiredNotice: v.HEARTH_EXPIRED_NOTICE,
       },
