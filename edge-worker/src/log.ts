@@ -14,7 +14,8 @@ const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 4
 let threshold = RANK.info;
 
 // Until the configuration is read: a key nobody has, so nothing readable is logged meanwhile.
-let pseudonymize = pseudonymizer(randomLogKey());
+// Made on first use: workerd refuses random values in the global scope.
+let pseudonymize: ((text: string) => string) | undefined;
 let pseudonymKey: Uint8Array | undefined;
 
 /**
@@ -31,6 +32,7 @@ export function configureLog(level: LogLevel, key: Uint8Array | undefined): void
 
 export function log(level: LogLevel, event: string, fields: Record<string, unknown> = {}): void {
   if (RANK[level] < threshold) return;
+  pseudonymize ??= pseudonymizer(randomLogKey());
   const line = pseudonymize(JSON.stringify({ level, event, time: new Date().toISOString(), ...fields }));
   if (level === 'error') console.error(line);
   else if (level === 'warn') console.warn(line);

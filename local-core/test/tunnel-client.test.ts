@@ -34,6 +34,8 @@ class RelayDouble {
   readonly frames: CoreFrame[] = [];
   readonly sockets: WebSocket[] = [];
   connections = 0;
+  /** The jti of every token accepted: like the real Relay, a token is accepted once. */
+  readonly jtis: string[] = [];
   rejectWith: number | undefined;
   silent = false;
   /** The heartbeat this relay announces in its welcome. */
@@ -45,7 +47,9 @@ class RelayDouble {
     this.http = createServer();
     this.http.on('upgrade', async (req, socket, head) => {
       const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
-      const ok = await verifyTunnelToken(token, this.publicKeys).then(() => true, () => false);
+      const verified = await verifyTunnelToken(token, this.publicKeys).catch(() => undefined);
+      const ok = verified !== undefined && !this.jtis.includes(verified.jti);
+      if (ok && !this.rejectWith) this.jtis.push(verified.jti);
       if (!ok || this.rejectWith) {
         socket.end(`HTTP/1.1 ${this.rejectWith ?? 401} Unauthorized\r\nContent-Length: 0\r\n\r\n`);
         return;
@@ -142,6 +146,9 @@ describe('TunnelClient', () => {
     const [session] = await once(client, 'ready');
     expect(session.sessionId).toBe('s2');
     expect(relay.frames.filter((f) => f.type === 'hello')).toHaveLength(2);
+    // Fresh means its own jti: the edge accepts each token once.
+    expect(relay.jtis).toHaveLength(2);
+    expect(new Set(relay.jtis).size).toBe(2);
   });
 
   it("notices a link gone silent without a close frame, on the edge's heartbeat, and redials", async () => {

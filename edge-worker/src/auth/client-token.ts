@@ -1,4 +1,4 @@
-import { CORE_CLIENT_ISSUER, ClientClaimsSchema, SIGNING_ALG, type ClientClaims, type ClientScope, type CoreKeySet } from '@hearth/shared';
+import { CLOCK_SKEW_SECONDS, CORE_CLIENT_ISSUER, ClientClaimsSchema, SIGNING_ALG, type ClientClaims, type ClientScope, type CoreKeySet } from '@hearth/shared';
 import type { MiddlewareHandler } from 'hono';
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { ApiError, refusalError } from '../api/errors.js';
@@ -19,8 +19,6 @@ declare module 'hono' {
   }
 }
 
-/** Clock skew allowed on `exp` and `nbf`. */
-const CLOCK_TOLERANCE_SECONDS = 30;
 /**
  * Browsers cannot set headers on a WebSocket: they offer the token as a subprotocol
  * (`new WebSocket(url, ['hearth.v1', 'hearth.bearer.' + token])`).
@@ -98,7 +96,8 @@ export async function verifyClientToken(token: string, config: EdgeConfig): Prom
       issuer: verifier.issuer,
       audience: config.api.audience,
       algorithms: verifier.algorithms,
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      // The one skew: revocations are kept until exp plus the same (relay/revocations.ts).
+      clockTolerance: CLOCK_SKEW_SECONDS,
       requiredClaims: ['exp', 'sub'],
     }));
   } catch (cause) {

@@ -1,7 +1,9 @@
-import { type CoreAudience, verifyCoreToken } from '@hearth/shared';
+import { type CoreAudience, type VerifiedCoreToken, verifyCoreToken } from '@hearth/shared';
 import type { MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from '../app-env.js';
+import { describeError, log } from '../log.js';
+import { relayFor } from '../relay/stub.js';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -12,7 +14,8 @@ declare module 'hono' {
 
 /**
  * Accepts only requests carrying `Authorization: Bearer <jwt>` signed by the configured core
- * key for `audience`; sets `coreId`. Missing or bad: 401 with `WWW-Authenticate`.
+ * key for `audience`, each token once (its `jti`, recorded by the Relay); sets `coreId`.
+ * Missing, bad or replayed: 401 with `WWW-Authenticate`.
  *
  * @example
  * app.get('/admin/dead-letters', coreAuth('admin'), handler);
@@ -28,11 +31,24 @@ export function coreAuth(audience: CoreAudience): MiddlewareHandler<AppEnv> {
   return async function coreAuthMiddleware(c, next) {
     const token = /^Bearer (.+)$/i.exec(c.req.header('Authorization') ?? '')?.[1];
     if (!token) throw unauthorized(`needs Authorization: Bearer <token signed by the core for ${audience}>`);
+    let verified: VerifiedCoreToken;
     try {
-      c.set('coreId', (await verifyCoreToken(token, c.get('config').coreKeys, audience)).coreId);
+      verified = await verifyCoreToken(token, c.get('config').coreKeys, audience);
     } catch (cause) {
       throw unauthorized(cause instanceof Error ? cause.message : 'core token rejected', cause);
     }
+    // Only after the signature: nobody without the key can fill the Relay's record.
+    const claimed = await relayFor(c.env)
+      .claimCoreToken({ jti: verified.jti, acceptedUntil: verified.acceptedUntil })
+      .catch((cause: unknown) => {
+        log('warn', 'relay_unavailable', { path: c.req.path, error: describeError(cause) });
+        throw new HTTPException(503, { message: 'the relay is unavailable, retry later', cause });
+      });
+    if (!claimed) {
+      log('warn', 'core_token_replayed', { core_id: verified.coreId, audience, jti: verified.jti });
+      throw unauthorized('core token rejected: already used (each token the core signs opens one connection or request)');
+    }
+    c.set('coreId', verified.coreId);
     await next();
   };
 }

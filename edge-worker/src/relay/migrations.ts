@@ -86,6 +86,14 @@ const MIGRATIONS: readonly string[] = [
      since   INTEGER NOT NULL,                           -- the first one counted
      last_at INTEGER NOT NULL
    );`,
+
+  // 6: core tokens (tunnel, admin) already used, by jti: each is accepted once.
+  `CREATE TABLE seen_core_tokens (
+     jti            TEXT PRIMARY KEY,
+     accepted_until INTEGER NOT NULL,                    -- ms; after it (plus the skew) the verifier refuses it anyway
+     seen_at        INTEGER NOT NULL
+   );
+   CREATE INDEX seen_core_tokens_until ON seen_core_tokens (accepted_until);`,
 ];
 
 /** Brings the schema up to date; runs inside the object's constructor, before any event. */

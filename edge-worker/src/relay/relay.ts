@@ -56,6 +56,7 @@ import { ClientApi, type Announcement } from './client-api.js';
 import { CORE_ID_HEADER, RELAY_ROUTE_HEADER, type RelayRoute } from './internal-headers.js';
 import type { HistoryAnswer } from './clients.js';
 import { pruneRevocations } from './revocations.js';
+import { claimCoreToken, pruneSeenCoreTokens } from './seen-core-tokens.js';
 
 /** The buttons of a reply frame, as an OutboundReply field (absent when there are none). */
 const buttonsOf = (reply: { buttons?: ReplyButtons | undefined }): { buttons?: ReplyButtons } =>
@@ -173,6 +174,17 @@ export class Relay extends DurableObject<Env> {
     return this.status(Date.now());
   }
 
+  /**
+   * Admits a verified core token (tunnel, admin) once: false when its `jti` was used before.
+   * Here rather than in the worker because this object runs one event at a time, so two
+   * requests racing with one token cannot both be let in.
+   */
+  async claimCoreToken(token: { jti: string; acceptedUntil: number }): Promise<boolean> {
+    const claimed = claimCoreToken(this.sql, token.jti, token.acceptedUntil * 1000, Date.now());
+    if (!claimed) this.counters.add('core_token_replays');
+    return claimed;
+  }
+
   /** Admits one request of a verified client token (revocation, rate limits): see ClientApi.admit. */
   async admitClient(client: { user: string; tokenKey: string; jti: string | undefined }): Promise<{ ok: true } | Refusal> {
     return this.api.admit(client);
@@ -251,6 +263,7 @@ export class Relay extends DurableObject<Env> {
     pruneFinished(this.sql, now - DEDUPE_WINDOW_MS);
     pruneExpiredPairings(this.sql, now);
     pruneRevocations(this.sql, now);
+    pruneSeenCoreTokens(this.sql, now);
     this.pump();
     await this.flushOutbox();
     await this.scheduleAlarm();

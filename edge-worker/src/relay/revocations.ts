@@ -1,6 +1,9 @@
+import { CLOCK_SKEW_MS } from '@hearth/shared';
+
 /**
  * Client tokens the owner revoked (`hearth token revoke`), by `jti`. A row is kept until the
- * token would have expired anyway; after that `exp` refuses it on its own.
+ * token would be refused anyway: its `exp` plus the clock skew the verifier allows (pruned at
+ * `exp` alone, a revoked token was let in again for the last 30 s of its skew).
  */
 export function revokeToken(sql: SqlStorage, jti: string, expiresAtMs: number, now: number): boolean {
   return (
@@ -15,5 +18,5 @@ export function isRevoked(sql: SqlStorage, jti: string): boolean {
 }
 
 export function pruneRevocations(sql: SqlStorage, now: number): number {
-  return sql.exec('DELETE FROM revoked_tokens WHERE expires_at < ? RETURNING jti', now).toArray().length;
+  return sql.exec('DELETE FROM revoked_tokens WHERE expires_at < ? RETURNING jti', now - CLOCK_SKEW_MS).toArray().length;
 }

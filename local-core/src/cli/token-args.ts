@@ -1,4 +1,4 @@
-import { ApiUserIdSchema, CLIENT_SCOPES, ClientScopeSchema, MAX_CLIENT_TOKEN_TTL_SECONDS, type ClientScope } from '@hearth/shared';
+import { ApiUserIdSchema, CLIENT_SCOPES, ClientScopeSchema, MAX_CLIENT_TOKEN_TTL_SECONDS, reservedAudienceProblem, type ClientScope } from '@hearth/shared';
 import { InvalidArgumentError } from 'commander';
 
 const UNIT_SECONDS = { s: 1, m: 60, h: 3_600, d: 86_400 } as const;
@@ -34,6 +34,16 @@ export function parseUser(value: string): string {
   const parsed = ApiUserIdSchema.safeParse(value);
   if (!parsed.success) throw new InvalidArgumentError(`${parsed.error.issues[0]?.message ?? 'not a user id'}.`);
   return parsed.data;
+}
+
+/**
+ * `--audience`: any audience but the core's own (tunnel, admin): a client token for one of
+ * those would open the core's routes to whoever holds it.
+ */
+export function parseAudience(value: string): string {
+  const problem = reservedAudienceProblem(value, 'the audience');
+  if (problem) throw new InvalidArgumentError(`${problem}.`);
+  return value;
 }
 
 /** ISO time of seconds since the epoch, without milliseconds. */

@@ -1,4 +1,4 @@
-import { CLIENT_AUDIENCE, DEFAULT_CLIENT_SCOPES, signClientToken, type ClientScope } from '@hearth/shared';
+import { CLIENT_AUDIENCE, DEFAULT_CLIENT_SCOPES, reservedAudienceProblem, signClientToken, type ClientScope } from '@hearth/shared';
 import type { Command } from 'commander';
 import { type CoreConfig, loadCoreConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
@@ -6,7 +6,7 @@ import { readKeySet } from '../keys/key-store.js';
 import { openDatabase } from '../memory/database.js';
 import { type IssuedToken, TokenStore } from '../tokens/token-store.js';
 import { runCommand } from './run.js';
-import { isoSeconds, parseScopes, parseTtl, parseUser } from './token-args.js';
+import { isoSeconds, parseAudience, parseScopes, parseTtl, parseUser } from './token-args.js';
 import { type RevokeOutcome, revokeTokens, targetOf } from './token-revoke.js';
 
 const DEFAULT_TTL = '30d';
@@ -62,13 +62,16 @@ export function registerTokenCommand(program: Command): void {
     .option('--scopes <list>', `comma-separated (default ${DEFAULT_CLIENT_SCOPES.join(',')})`, parseScopes)
     .option('--ttl <duration>', `how long it is valid, e.g. 12h, 30d (default ${DEFAULT_TTL}, at most 366d)`, parseTtl)
     // The edge's HEARTH_CLIENT_AUDIENCE, when the same .env holds it.
-    .option('--audience <aud>', `the edge's HEARTH_CLIENT_AUDIENCE (default ${CLIENT_AUDIENCE})`)
+    .option('--audience <aud>', `the edge's HEARTH_CLIENT_AUDIENCE (default ${CLIENT_AUDIENCE}; never hearth:tunnel or hearth:admin)`, parseAudience)
     .action((options: { user: string; scopes?: ClientScope[]; ttl?: number; audience?: string }) =>
       runCommand(async () => {
         const config = loadCoreConfig(process.env);
         const scopes = options.scopes ?? [...DEFAULT_CLIENT_SCOPES];
         const ttlSeconds = options.ttl ?? parseTtl(DEFAULT_TTL);
         const audience = options.audience ?? (process.env.HEARTH_CLIENT_AUDIENCE || CLIENT_AUDIENCE);
+        // From the environment, the flag's parser never saw it: the same refusal, naming the variable.
+        const reserved = reservedAudienceProblem(audience, options.audience === undefined ? 'HEARTH_CLIENT_AUDIENCE' : 'the audience');
+        if (reserved) throw new ConfigError(reserved);
         const signed = await signClientToken(await readKeySet(config.keyFile), { user: options.user, scopes, ttlSeconds, audience });
         await withTokens(config, (tokens) =>
           // iat is exp - ttl by construction (signClientToken stamps both from one clock reading).

@@ -52,6 +52,18 @@ describe('hearth token issue and list (the real CLI, spawned)', { timeout: 60_00
     expect(await audienceOf(flagged.stdout.trim(), 'urn:home')).toBe('urn:home');
   });
 
+  it.each(['hearth:tunnel', 'hearth:admin'])('refuses the core\'s own audience %s, by flag or from HEARTH_CLIENT_AUDIENCE: exit 1, no token, nothing recorded', async (audience) => {
+    const flagged = await hearth(['token', 'issue', '--user', 'mallory', '--audience', audience]);
+    const fromEnv = await hearth(['token', 'issue', '--user', 'mallory'], { HEARTH_CLIENT_AUDIENCE: audience });
+    for (const [run, source] of [[flagged, "option '--audience <aud>' argument '.*' is invalid\\. the audience"], [fromEnv, 'HEARTH_CLIENT_AUDIENCE']] as const) {
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(new RegExp(`${source} cannot be ${audience}: hearth:tunnel and hearth:admin are reserved for the core's own tokens`));
+    }
+    const list = await hearth(['token', 'list', '--json']);
+    expect(JSON.parse(list.stdout)).not.toContainEqual(expect.objectContaining({ user: 'mallory' }));
+  });
+
   it('grants the scopes and lifetime asked for, and records each token (never the token) for token list', async () => {
     const run = await hearth(['token', 'issue', '--user', 'bob.phone', '--scopes', 'chat:read, sync,chat:read', '--ttl', '12h']);
     expect(run.code).toBe(0);

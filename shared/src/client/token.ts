@@ -1,6 +1,8 @@
 import { SignJWT } from 'jose';
 import { z } from 'zod';
+import { HearthError } from '../errors.js';
 import { SIGNING_ALG, importCoreKey, keyFor, type CoreKeySet } from '../crypto/core-keys.js';
+import { CORE_AUDIENCE } from '../crypto/tunnel-token.js';
 import { ApiUserIdSchema } from './ids.js';
 
 /**
@@ -23,6 +25,20 @@ export const CORE_CLIENT_ISSUER = 'hearth';
 /** `aud` of client tokens unless the deployment sets HEARTH_CLIENT_AUDIENCE. */
 export const CLIENT_AUDIENCE = 'hearth:api';
 export const MAX_CLIENT_TOKEN_TTL_SECONDS = 366 * 86_400;
+
+/**
+ * The core's own audiences (tunnel, admin). A client token carrying one would be a core token
+ * signed by the same key: anyone holding it could open the tunnel or the admin routes. Refused
+ * wherever a client audience is chosen: the edge's HEARTH_CLIENT_AUDIENCE, `hearth token issue
+ * --audience`, and signClientToken itself.
+ */
+export const RESERVED_AUDIENCES: readonly string[] = Object.values(CORE_AUDIENCE);
+
+/** Why `audience` cannot be a client token's, naming where it came from; undefined when it can. */
+export function reservedAudienceProblem(audience: string, source: string): string | undefined {
+  if (!RESERVED_AUDIENCES.includes(audience)) return undefined;
+  return `${source} cannot be ${audience}: ${RESERVED_AUDIENCES.join(' and ')} are reserved for the core's own tokens (a client token for them would open the core's routes); use ${CLIENT_AUDIENCE} or a URL of your own`;
+}
 
 /**
  * The claims the edge relies on, after the signature, `exp`, `nbf`, `iss` and `aud` were checked
@@ -57,11 +73,16 @@ export interface IssueClientToken {
  * Signs a client token with the core key. Returns the token and its id (`jti`), which is what
  * `hearth token revoke` sends to the edge.
  *
+ * @throws HearthError `reserved_audience` for one of the core's own audiences
+ *
  * @example
  * const { token } = await signClientToken(keySet, { user: 'ada', scopes: ['chat:read'], ttlSeconds: 3600 });
  */
 export async function signClientToken(keySet: CoreKeySet, options: IssueClientToken): Promise<{ token: string; jti: string; expiresAt: number }> {
   const user = ApiUserIdSchema.parse(options.user);
+  const audience = options.audience ?? CLIENT_AUDIENCE;
+  const reserved = reservedAudienceProblem(audience, 'a client token\'s audience');
+  if (reserved) throw new HearthError('reserved_audience', reserved);
   const jwk = keyFor(keySet, 'sig');
   const jti = crypto.randomUUID();
   const now = Math.floor(Date.now() / 1000);
@@ -70,7 +91,7 @@ export async function signClientToken(keySet: CoreKeySet, options: IssueClientTo
     .setProtectedHeader({ alg: SIGNING_ALG, kid: jwk.kid, typ: 'at+jwt' })
     .setIssuer(CORE_CLIENT_ISSUER)
     .setSubject(user)
-    .setAudience(options.audience ?? CLIENT_AUDIENCE)
+    .setAudience(audience)
     .setJti(jti)
     .setIssuedAt(now)
     .setNotBefore(now)

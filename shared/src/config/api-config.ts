@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CLIENT_AUDIENCE } from '../client/token.js';
+import { CLIENT_AUDIENCE, reservedAudienceProblem } from '../client/token.js';
 import { wholeNumber } from './env-schema.js';
 import { isPlainTextOffLoopback } from './transport.js';
 
@@ -86,6 +86,8 @@ export function apiConfigOf(v: z.infer<typeof ApiVarsSchema>, problems: string[]
   if (external && !v.HEARTH_CLIENT_ISSUER) {
     problems.push('HEARTH_CLIENT_ISSUER is missing: tokens of your identity provider are checked against its issuer (the "iss" it writes)');
   }
+  const reserved = reservedAudienceProblem(v.HEARTH_CLIENT_AUDIENCE, 'HEARTH_CLIENT_AUDIENCE');
+  if (reserved) problems.push(reserved);
   if (v.HEARTH_CLIENT_ISSUER && !external) {
     problems.push('HEARTH_CLIENT_ISSUER is set but neither HEARTH_CLIENT_JWKS nor HEARTH_CLIENT_JWKS_URL: give the identity provider\'s keys');
   }

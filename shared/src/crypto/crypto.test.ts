@@ -10,7 +10,8 @@ import {
   type CoreKeySet,
 } from './core-keys.js';
 import { seal, unseal } from './seal.js';
-import { TUNNEL_AUDIENCE, signCoreToken, signTunnelToken, verifyCoreToken, verifyTunnelToken } from './tunnel-token.js';
+import { signClientToken } from '../client/token.js';
+import { CORE_AUDIENCE, TUNNEL_AUDIENCE, signCoreToken, signTunnelToken, verifyCoreToken, verifyTunnelToken } from './tunnel-token.js';
 
 let keys: CoreKeySet;
 let other: CoreKeySet;
@@ -52,9 +53,17 @@ describe('seal', () => {
 });
 
 describe('tunnel token', () => {
-  it('verifies a token the core signed and returns its id', async () => {
+  it('verifies a token the core signed and returns its id, its jti and until when it is accepted', async () => {
     const token = await signTunnelToken(keys, 'home-1');
-    expect(await verifyTunnelToken(token, publicKeySet(keys))).toEqual({ coreId: 'home-1' });
+    const verified = await verifyTunnelToken(token, publicKeySet(keys));
+    expect(verified).toEqual({ coreId: 'home-1', jti: expect.stringMatching(/^[0-9a-f-]{36}$/), acceptedUntil: expect.any(Number) });
+    expect(verified.acceptedUntil - Math.floor(Date.now() / 1000)).toBeLessThanOrEqual(60);
+    expect((await verifyTunnelToken(await signTunnelToken(keys, 'home-1'), publicKeySet(keys))).jti).not.toBe(verified.jti);
+  });
+
+  it('is accepted until exp, but never past 5 minutes after iat, whatever exp says', async () => {
+    const { acceptedUntil } = await verifyTunnelToken(await signTunnelToken(keys, 'home-1', 3_600), publicKeySet(keys));
+    expect(acceptedUntil - Math.floor(Date.now() / 1000)).toBeLessThanOrEqual(300);
   });
 
   it.each([
@@ -76,6 +85,17 @@ describe('tunnel token', () => {
       async () => new UnsecuredJWT({}).setSubject('home-1').setAudience(TUNNEL_AUDIENCE).setIssuedAt().setExpirationTime('1m').encode(),
     ],
     ['not a JWT', async () => 'garbage'],
+    [
+      'without a jti',
+      async () =>
+        new SignJWT({})
+          .setProtectedHeader({ alg: 'ES256', kid: keyFor(keys, 'sig').kid })
+          .setSubject('home-1')
+          .setAudience(TUNNEL_AUDIENCE)
+          .setIssuedAt()
+          .setExpirationTime('1m')
+          .sign(await importCoreKey(keyFor(keys, 'sig'))),
+    ],
   ])('rejects a token %s', async (_name, make) => {
     const error = await verifyTunnelToken(await make(), publicKeySet(keys)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HearthError);
@@ -86,10 +106,39 @@ describe('tunnel token', () => {
 describe('core token audiences', () => {
   it('an admin token does not open the tunnel, nor a tunnel token the admin routes', async () => {
     const admin = await signCoreToken(keys, 'home-1', 'admin');
-    expect(await verifyCoreToken(admin, publicKeySet(keys), 'admin')).toEqual({ coreId: 'home-1' });
+    expect(await verifyCoreToken(admin, publicKeySet(keys), 'admin')).toMatchObject({ coreId: 'home-1' });
     await expect(verifyTunnelToken(admin, publicKeySet(keys))).rejects.toMatchObject({ code: 'tunnel_token_invalid' });
     await expect(verifyCoreToken(await signTunnelToken(keys, 'home-1'), publicKeySet(keys), 'admin')).rejects.toMatchObject({
       code: 'tunnel_token_invalid',
     });
+  });
+});
+
+describe('client tokens and core tokens never stand in for each other', () => {
+  it('the core refuses to sign a client token for its own audiences', async () => {
+    for (const audience of Object.values(CORE_AUDIENCE)) {
+      await expect(signClientToken(keys, { user: 'ada', scopes: ['chat:read'], ttlSeconds: 60, audience })).rejects.toMatchObject({
+        code: 'reserved_audience',
+        message: expect.stringContaining(`cannot be ${audience}`),
+      });
+    }
+  });
+
+  it.each<[string, Record<string, unknown>, Record<string, unknown>, RegExp]>([
+    ['typ at+jwt in the header', { typ: 'at+jwt' }, {}, /client token \(header typ at\+jwt\)/],
+    ['typ application/at+jwt in the header', { typ: 'application/at+jwt' }, {}, /client token \(header typ at\+jwt\)/],
+    ['typ at+jwt as a claim', {}, { typ: 'at+jwt' }, /client token \(claim typ at\+jwt\)/],
+    ['an iss', {}, { iss: 'hearth' }, /client token \(iss\)/],
+    ['scopes', {}, { scope: 'chat:read' }, /client token \(scope\)/],
+  ])('verifyCoreToken refuses a token signed by the core key for the tunnel carrying %s', async (_name, header, claims, reason) => {
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES256', kid: keyFor(keys, 'sig').kid, typ: 'JWT', ...header })
+      .setSubject('home-1')
+      .setAudience(TUNNEL_AUDIENCE)
+      .setJti(crypto.randomUUID())
+      .setIssuedAt()
+      .setExpirationTime('1m')
+      .sign(await importCoreKey(keyFor(keys, 'sig')));
+    await expect(verifyTunnelToken(token, publicKeySet(keys))).rejects.toMatchObject({ code: 'tunnel_token_invalid', message: expect.stringMatching(reason) });
   });
 });
