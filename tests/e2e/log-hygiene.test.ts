@@ -1,5 +1,9 @@
+import { logKeyOf, pseudonymOf } from '@hearth/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOT_TOKEN, WEBHOOK_SECRET, WHATSAPP, startSystem, textUpdate, whatsappText, type System } from '../support/system.js';
+
+/** The same at both ends, so their pseudonyms of one WhatsApp id match. */
+const LOG_KEY = 'hygiene-log-key-0123456789abcdef';
 
 /**
  * Secrets and personal data never reach a log line. The whole system runs (the edge under
@@ -25,7 +29,11 @@ let system: System;
 let clientToken: string;
 
 beforeAll(async () => {
-  system = await startSystem({ whatsapp: true, coreEnv: { HEARTH_ENGINE: 'echo', LOG_LEVEL: 'debug' }, edgeVars: { HEARTH_LOG_LEVEL: 'debug' } });
+  system = await startSystem({
+    whatsapp: true,
+    coreEnv: { HEARTH_ENGINE: 'echo', LOG_LEVEL: 'debug', HEARTH_LOG_KEY: LOG_KEY },
+    edgeVars: { HEARTH_LOG_LEVEL: 'debug', HEARTH_LOG_KEY: LOG_KEY },
+  });
   clientToken = await system.clientToken('hygiene-user');
 }, 180_000);
 afterAll(async () => {
@@ -73,6 +81,8 @@ describe('logs of a whole run', () => {
       'Telegram webhook secret': WEBHOOK_SECRET,
       'WhatsApp app secret': WHATSAPP.appSecret,
       'WhatsApp access token': WHATSAPP.accessToken,
+      'WhatsApp sender (a phone number)': '15550004711',
+      'WhatsApp message id (it encodes the number)': 'wamid.hygiene-1',
       'client token': clientToken,
       'client token signature': clientToken.split('.')[2]!,
       ...Object.fromEntries(s.keySet.keys.flatMap((k, i) => ('d' in k && typeof k.d === 'string' ? [[`core private key ${i} (d)`, k.d]] : []))),
@@ -82,7 +92,10 @@ describe('logs of a whole run', () => {
     const logs = { edge: s.edgeLines, core: s.cores.flatMap((c) => c.raw) };
     // The logs are real and cover the path: message ids of all three ways in appear in them.
     expect(logs.edge.join('\n')).toContain(`telegram:4711:${update.message.message_id}`);
-    expect(logs.edge.join('\n')).toContain('whatsapp:wamid.hygiene-1');
+    // WhatsApp ids are phone numbers: both ends log the same keyed pseudonym instead.
+    const key = logKeyOf(LOG_KEY);
+    expect(logs.edge.join('\n')).toContain(pseudonymOf(key, 'whatsapp:wamid.hygiene-1'));
+    expect(logs.core.join('\n')).toContain(pseudonymOf(key, 'whatsapp:15550004711'));
     expect(logs.core.length).toBeGreaterThan(10);
     const hits: string[] = [];
     for (const [where, lines] of Object.entries(logs)) {
