@@ -99,9 +99,9 @@ export function apiConfigOf(v: z.infer<typeof ApiVarsSchema>, problems: string[]
         : undefined,
     ratePerUser: v.HEARTH_API_RATE_USER,
     ratePerToken: v.HEARTH_API_RATE_TOKEN,
-    historyTimeoutMs: v.HEARTH_HISTORY_TIMEOUT_MS,
-    completionTimeoutMs: v.HEARTH_COMPLETION_TIMEOUT_MS,
     streamsPerUser: v.HEARTH_API_STREAMS_USER,
     streamsPerToken: v.HEARTH_API_STREAMS_TOKEN,
+    historyTimeoutMs: v.HEARTH_HISTORY_TIMEOUT_MS,
+    completionTimeoutMs: v.HEARTH_COMPLETION_TIMEOUT_MS,
   };
 }
