@@ -17,6 +17,8 @@ describe('client API settings', () => {
       identityProvider: undefined,
       ratePerUser: 120,
       ratePerToken: 60,
+      streamsPerUser: 20,
+      streamsPerToken: 5,
       historyTimeoutMs: 10_000,
       completionTimeoutMs: 120_000,
     });

@@ -35,6 +35,7 @@ describe('parseEdgeConfig', () => {
       ackTimeoutMs: 120_000,
       maxAttempts: 5,
       queueMax: 10_000,
+      queueMaxPerSender: 1_000,
       queueTtlMs: 7 * 86_400_000,
       expiredNotice: undefined,
     });
