@@ -44,6 +44,8 @@ const CoreEnvSchema = z.object({
   HEARTH_ALLOW_INSECURE_EDGE: z.enum(['on', 'off'], { error: 'HEARTH_ALLOW_INSECURE_EDGE must be on or off (default)' }).default('off'),
 }).superRefine((e, ctx) => {
   // The tunnel carries the core's token and every reply: in the clear only on this machine.
+  // Refinements run even when the URL itself was refused: that problem is reported already.
+  if (!URL.canParse(e.HEARTH_EDGE_URL)) return;
   if (isPlainTextOffLoopback(new URL(e.HEARTH_EDGE_URL)) && e.HEARTH_ALLOW_INSECURE_EDGE === 'off') {
     ctx.addIssue({
       code: 'custom',

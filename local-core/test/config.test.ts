@@ -60,6 +60,7 @@ describe('loadCoreConfig', () => {
 
   it('refuses a plain-text edge URL off this machine unless the owner allows it', () => {
     expect(() => loadCoreConfig({ HEARTH_EDGE_URL: 'http://edge.example.com:8787' })).toThrow(/plain text off this machine/);
+    expect(() => loadCoreConfig({ HEARTH_EDGE_URL: 'edge.example.com' })).toThrow(ConfigError);
     expect(() => loadCoreConfig({ HEARTH_EDGE_URL: 'ws://192.168.1.20:8787' })).toThrow(/HEARTH_ALLOW_INSECURE_EDGE=on/);
     expect(loadCoreConfig({ HEARTH_EDGE_URL: 'http://edge.example.com:8787', HEARTH_ALLOW_INSECURE_EDGE: 'on' }).edgeUrl).toBe('http://edge.example.com:8787');
     for (const local of ['http://127.0.0.1:8787', 'http://localhost:8787', 'http://[::1]:8787', 'https://edge.example.com']) {

@@ -40,7 +40,8 @@ describe('hearth init', () => {
 
     const key = CoreKeySetSchema.parse(JSON.parse(await readFile(keyPath(), 'utf8')));
     expect(await mode(keyPath())).toBe(0o600);
-    expect(await readVars(join(dir, '.env'))).toEqual({ HEARTH_EDGE_URL: 'http://127.0.0.1:8787', HEARTH_KEY_FILE: '.hearth/core-key.json' });
+    const coreVars = await readVars(join(dir, '.env'));
+    expect(coreVars).toEqual({ HEARTH_EDGE_URL: 'http://127.0.0.1:8787', HEARTH_KEY_FILE: '.hearth/core-key.json', HEARTH_LOG_KEY: expect.stringMatching(/^.{16,}$/) });
     expect(await mode(join(dir, '.env'))).toBe(0o600);
 
     const vars = await readVars(devVarsPath());
@@ -49,6 +50,8 @@ describe('hearth init', () => {
     expect(jwks).toEqual(publicKeySet(key));
     for (const k of jwks.keys) expect(k).not.toHaveProperty('d');
     expect(vars.TELEGRAM_WEBHOOK_SECRET).toMatch(/^[A-Za-z0-9_-]{16,256}$/);
+    // One log pseudonym key at both ends.
+    expect(vars.HEARTH_LOG_KEY).toBe(coreVars.HEARTH_LOG_KEY);
     expect(vars).toMatchObject({ TELEGRAM_BOT_TOKEN: '', HEARTH_ACCESS_POLICY: 'pairing' });
     expect(Object.keys(vars).some((name) => name.startsWith('WHATSAPP_'))).toBe(false);
     // Once the bot token is filled in, the edge accepts these settings as they are.
@@ -126,7 +129,7 @@ describe('hearth init', () => {
       platforms: ['telegram', 'whatsapp'],
       keyFile: { path: keyPath(), created: true },
       files: {
-        core: { path: join(dir, '.env'), written: ['HEARTH_EDGE_URL', 'HEARTH_KEY_FILE'] },
+        core: { path: join(dir, '.env'), written: ['HEARTH_EDGE_URL', 'HEARTH_KEY_FILE', 'HEARTH_LOG_KEY'] },
         edge: { path: devVarsPath(), missing: ['TELEGRAM_BOT_TOKEN', 'WHATSAPP_APP_SECRET', 'WHATSAPP_ACCESS_TOKEN', 'WHATSAPP_PHONE_NUMBER_ID'] },
       },
       commands: {

@@ -52,7 +52,7 @@ function sameKeys(json: string | undefined, keys: CoreKeySet): boolean {
 }
 
 /** The edge's settings for these answers. Generated secrets keep a known value unless forced. */
-function edgeEntries(answers: InitAnswers, known: (name: string) => string, jwks: string, force: boolean): EnvEntry[] {
+function edgeEntries(answers: InitAnswers, known: (name: string) => string, jwks: string, force: boolean, logKey: EnvEntry): EnvEntry[] {
   const given = (name: string, value: string): EnvEntry => ({ name, value, replace: true });
   const generated = (name: string): EnvEntry => {
     const value = force ? '' : known(name);
@@ -73,6 +73,7 @@ function edgeEntries(answers: InitAnswers, known: (name: string) => string, jwks
   }
   entries.push(given('HEARTH_ACCESS_POLICY', answers.policy));
   if (answers.allowlist) entries.push(given('HEARTH_ALLOWLIST', answers.allowlist));
+  entries.push(logKey);
   return entries;
 }
 
@@ -107,15 +108,18 @@ export async function runInit(options: InitOptions): Promise<InitSummary> {
   const jwks = sameKeys(edge.HEARTH_CORE_JWKS, publicJwks) ? (edge.HEARTH_CORE_JWKS ?? '') : JSON.stringify(publicJwks);
 
   const comment = `written by hearth init, ${new Date().toISOString()}`;
+  // One pseudonym key in both files: a WhatsApp sender has the same pseudonym in both logs.
+  const logKey: EnvEntry = { name: 'HEARTH_LOG_KEY', value: (options.force ? '' : known('HEARTH_LOG_KEY')) || generateWebhookSecret(), replace: options.force };
   const coreMerge = mergeEnvText(
     coreText,
     [
       { name: 'HEARTH_EDGE_URL', value: answers.edgeUrl, replace: true },
       { name: 'HEARTH_KEY_FILE', value: keyPath, replace: options.keyFile !== undefined || options.force },
+      logKey,
     ],
     comment,
   );
-  const edgeMerge = mergeEnvText(edgeText, edgeEntries(answers, known, jwks, options.force), comment);
+  const edgeMerge = mergeEnvText(edgeText, edgeEntries(answers, known, jwks, options.force, logKey), comment);
   await writePrivateFile(options.envFile, coreMerge.text);
   await writePrivateFile(options.devVars, edgeMerge.text);
 

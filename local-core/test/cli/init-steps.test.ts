@@ -6,12 +6,13 @@ import { DEPLOYED_PLACEHOLDER, deploymentSecrets, initCommands, publicEdgeUrl, t
 
 describe('deployment secrets', () => {
   it('names the core key and only the chosen platforms’ secrets', () => {
-    expect(deploymentSecrets(['telegram'])).toEqual(['HEARTH_CORE_JWKS', 'TELEGRAM_WEBHOOK_SECRET', 'TELEGRAM_BOT_TOKEN']);
+    expect(deploymentSecrets(['telegram'])).toEqual(['HEARTH_CORE_JWKS', 'TELEGRAM_WEBHOOK_SECRET', 'TELEGRAM_BOT_TOKEN', 'HEARTH_LOG_KEY']);
     expect(deploymentSecrets(['whatsapp'])).toEqual([
       'HEARTH_CORE_JWKS',
       'WHATSAPP_VERIFY_TOKEN',
       'WHATSAPP_APP_SECRET',
       'WHATSAPP_ACCESS_TOKEN',
+      'HEARTH_LOG_KEY',
       'WHATSAPP_PHONE_NUMBER_ID',
     ]);
   });

@@ -18,7 +18,7 @@ export const ApiVarsSchema = z.object({
   HEARTH_CLIENT_JWKS_URL: z
     .url({ error: 'HEARTH_CLIENT_JWKS_URL must be the https URL of a JWK Set' })
     // Keys fetched in the clear can be swapped on the way: every token would then verify.
-    .refine((url) => !isPlainTextOffLoopback(new URL(url)) && /^https?:$/.test(new URL(url).protocol), {
+    .refine((url) => !URL.canParse(url) || (!isPlainTextOffLoopback(new URL(url)) && /^https?:$/.test(new URL(url).protocol)), {
       error: 'HEARTH_CLIENT_JWKS_URL must be the https URL of a JWK Set (http only on loopback)',
     })
     .optional(),
