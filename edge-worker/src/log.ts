@@ -16,7 +16,6 @@ let threshold = RANK.info;
 // Until the configuration is read: a key nobody has, so nothing readable is logged meanwhile.
 // Made on first use: workerd refuses random values in the global scope.
 let pseudonymize: ((text: string) => string) | undefined;
-let pseudonymKey: Uint8Array | undefined;
 
 /**
  * Set once the configuration is read: lines below `level` are dropped (HEARTH_LOG_LEVEL), and
@@ -24,10 +23,7 @@ let pseudonymKey: Uint8Array | undefined;
  */
 export function configureLog(level: LogLevel, key: Uint8Array | undefined): void {
   threshold = RANK[level];
-  if (key && key !== pseudonymKey) {
-    pseudonymKey = key;
-    pseudonymize = pseudonymizer(key);
-  }
+  if (key) pseudonymize = pseudonymizer(key);
 }
 
 export function log(level: LogLevel, event: string, fields: Record<string, unknown> = {}): void {

@@ -1,5 +1,5 @@
 import { availableParallelism, hostname } from 'node:os';
-import { RedactionEnvSchema, isPlainTextOffLoopback, redactionConfigFromEnv, wholeNumber, type RedactionConfig } from '@hearth/shared';
+import { LogKeySchema, RedactionEnvSchema, isPlainTextOffLoopback, redactionConfigFromEnv, wholeNumber, type RedactionConfig } from '@hearth/shared';
 import { z } from 'zod';
 import { parseEnv } from './env.js';
 import { ConfigError } from './errors.js';
@@ -40,7 +40,7 @@ const CoreEnvSchema = z.object({
   HEARTH_ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
   HEARTH_EXPERIMENTS: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  HEARTH_LOG_KEY: z.string().min(16, 'HEARTH_LOG_KEY must be at least 16 characters (e.g. openssl rand -hex 32)').optional(),
+  HEARTH_LOG_KEY: LogKeySchema.optional(),
   HEARTH_ALLOW_INSECURE_EDGE: z.enum(['on', 'off'], { error: 'HEARTH_ALLOW_INSECURE_EDGE must be on or off (default)' }).default('off'),
 }).superRefine((e, ctx) => {
   // The tunnel carries the core's token and every reply: in the clear only on this machine.

@@ -27,7 +27,6 @@ import { isRevoked, revokeToken } from './revocations.js';
 import { UnansweredMessages } from './unanswered.js';
 import { CLIENT_HEADER, type RelayRoute } from './internal-headers.js';
 
-
 /** A user message's announcement to the user's devices, once it is stored. */
 export interface Announcement {
   user: string;

@@ -30,10 +30,7 @@ const PENDING = 'acked_at IS NULL AND dead_at IS NULL';
 
 /**
  * Stores a message unless its id is known already (a platform retry: `duplicate`, whatever
- * the queue's state) or the queue holds `max` pending messages (`full`).
- */
-/**
- * Stores a message unless it is known, the queue holds `queueMax` pending messages, or its
+ * the queue's state), the queue holds `queueMax` pending messages, or its
  * sender already holds `queueMaxPerSender` of them: one sender filling the queue would
  * otherwise refuse everyone else (they get 503 + Retry-After; the others are still accepted).
  */

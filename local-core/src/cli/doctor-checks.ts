@@ -1,6 +1,6 @@
 import { access, open, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { isLoopbackHost, type CoreKeySet } from '@hearth/shared';
+import { isLoopbackHost, isPlainTextOffLoopback, type CoreKeySet } from '@hearth/shared';
 import type { CoreConfig } from '../config.js';
 import { ConfigError, ModelNotFoundError } from '../errors.js';
 import { resolveModelPath } from '../inference/model-path.js';
@@ -228,7 +228,7 @@ export async function checkEdge(edgeUrl: string): Promise<{ edge: CheckResult; c
   let edge: CheckResult;
   if (!response.ok) {
     edge = fail('edge', 'edge', `${url} answered HTTP ${response.status}`, "check that HEARTH_EDGE_URL is the Hearth edge; its log (npm run start:edge, or npx wrangler tail) says what is wrong");
-  } else if (parsed.protocol === 'http:' && !isLoopback(parsed)) {
+  } else if (isPlainTextOffLoopback(parsed)) {
     edge = warn('edge', 'edge', `${edgeUrl} answered in ${elapsed} ms, over plain http`, 'use the https:// URL of the deployed edge: the tunnel carries your messages');
   } else {
     edge = ok('edge', 'edge', `${edgeUrl} answered /healthz in ${elapsed} ms`);

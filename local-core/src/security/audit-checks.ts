@@ -1,4 +1,4 @@
-import { TELEGRAM_PLACEHOLDER_SENDERS, isLoopbackHost } from '@hearth/shared';
+import { TELEGRAM_PLACEHOLDER_SENDERS, isLoopbackHost, isPlainTextOffLoopback } from '@hearth/shared';
 import { nodeVersionProblem } from '../node-version.js';
 import type { PluginInfo } from '../plugins/plugin-info.js';
 import type { NamespaceSupport } from '../plugins/sandbox.js';
@@ -135,7 +135,7 @@ function checkNetwork(facts: AuditFacts): Finding[] {
   }
   const edgeUrl = facts.core.HEARTH_EDGE_URL;
   const edgeHost = edgeUrl ? hostOf(edgeUrl) : undefined;
-  if (edgeUrl && edgeHost && /^(?:http|ws):/.test(edgeUrl) && !isLoopbackHost(edgeHost)) {
+  if (edgeUrl && edgeHost && isPlainTextOffLoopback(new URL(edgeUrl))) {
     findings.push({
       id: 'edge-insecure',
       severity: 'high',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CLIENT_AUDIENCE, reservedAudienceProblem } from '../client/token.js';
 import { wholeNumber } from './env-schema.js';
-import { isPlainTextOffLoopback } from './transport.js';
+import { isLoopbackHost } from './transport.js';
 
 /**
  * The client API's settings (the `/v1` routes): whose tokens the edge trusts, and how much each
@@ -13,12 +13,14 @@ import { isPlainTextOffLoopback } from './transport.js';
 /** Asymmetric JWS algorithms only: with a public JWKS, an HMAC "signed" with the public key is the classic confusion. */
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
 
+const isHttpsOrLoopback = (url: URL) => url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+
 export const ApiVarsSchema = z.object({
   HEARTH_CLIENT_JWKS: z.string().optional(),
   HEARTH_CLIENT_JWKS_URL: z
     .url({ error: 'HEARTH_CLIENT_JWKS_URL must be the https URL of a JWK Set' })
     // Keys fetched in the clear can be swapped on the way: every token would then verify.
-    .refine((url) => !URL.canParse(url) || (!isPlainTextOffLoopback(new URL(url)) && /^https?:$/.test(new URL(url).protocol)), {
+    .refine((url) => !URL.canParse(url) || isHttpsOrLoopback(new URL(url)), {
       error: 'HEARTH_CLIENT_JWKS_URL must be the https URL of a JWK Set (http only on loopback)',
     })
     .optional(),

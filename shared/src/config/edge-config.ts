@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AccessPolicySchema, AdmissibleSenderSchema, SenderKeySchema, type AccessSettings } from '../access/access.js';
-import { logKeyOf } from '../redaction/pseudonyms.js';
+import { LogKeySchema, logKeyOf } from '../redaction/pseudonyms.js';
 import { parseCoreKeySet, type CoreKeySet } from '../crypto/core-keys.js';
 import { type ApiConfig, ApiVarsSchema, apiConfigOf } from './api-config.js';
 import { wholeNumber } from './env-schema.js';
@@ -93,7 +93,7 @@ const EdgeVarsSchema = z.object({
   HEARTH_EXPIRED_NOTICE: z.string().max(1000).optional(),
   HEARTH_DIAGNOSTICS: z.enum(['on', 'off'], { error: 'HEARTH_DIAGNOSTICS must be on or off' }).default('off'),
   HEARTH_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'HEARTH_LOG_LEVEL must be debug, info, warn or error' }).default('info'),
-  HEARTH_LOG_KEY: z.string().min(16, 'HEARTH_LOG_KEY must be at least 16 characters (e.g. openssl rand -hex 32)').optional(),
+  HEARTH_LOG_KEY: LogKeySchema.optional(),
   ...ApiVarsSchema.shape,
 });
 
@@ -237,6 +237,8 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
   }
   const api = apiConfigOf(v, problems);
   if (problems.length > 0 || !coreKeys) return { ok: false, problems };
+  // Without HEARTH_LOG_KEY, the app secret: WhatsApp ids reach the edge only where it is set.
+  const logSecret = v.HEARTH_LOG_KEY ?? v.WHATSAPP_APP_SECRET;
   return {
     ok: true,
     config: {
@@ -267,7 +269,7 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
       api,
       diagnostics: v.HEARTH_DIAGNOSTICS === 'on',
       logLevel: v.HEARTH_LOG_LEVEL,
-      logKey: v.HEARTH_LOG_KEY || v.WHATSAPP_APP_SECRET ? logKeyOf(v.HEARTH_LOG_KEY ?? v.WHATSAPP_APP_SECRET ?? '') : undefined,
+      logKey: logSecret ? logKeyOf(logSecret) : undefined,
     },
   };
 }

@@ -9,4 +9,4 @@ export { ibanValid } from './ibans.js';
 export { cpfValid, dniNieValid, ninoValid, ssnValid } from './national-ids.js';
 export { isPhoneNumber } from './phones.js';
 export { SECRET_RULE_NAMES } from './secrets.js';
-export { logKeyOf, pseudonymOf, pseudonymizer, randomLogKey } from './pseudonyms.js';
+export { LogKeySchema, logKeyOf, pseudonymOf, pseudonymizer, randomLogKey } from './pseudonyms.js';

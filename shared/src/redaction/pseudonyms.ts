@@ -1,5 +1,6 @@
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { z } from 'zod';
 
 /**
  * WhatsApp ids are phone numbers: the sender and conversation (`whatsapp:15551234567`) and,
@@ -15,6 +16,9 @@ const PSEUDONYM_CHARS = 12;
 const CACHE_MAX = 1_000;
 
 const encoder = new TextEncoder();
+
+/** `HEARTH_LOG_KEY`, at either end. */
+export const LogKeySchema = z.string().min(16, 'HEARTH_LOG_KEY must be at least 16 characters (e.g. openssl rand -hex 32)');
 
 /** A pseudonym key from a secret (`HEARTH_LOG_KEY`, or another secret of that end). */
 export function logKeyOf(secret: string | Uint8Array): Uint8Array {
