@@ -93,6 +93,35 @@ describe('pairing: unknown sender → code → hearth pair approve → answered'
     expect(sendsTo(chat).filter((c) => !isNotice(c.body.text))).toHaveLength(1);
   });
 
+  it('counts what the edge turns away and shows it in hearth pair list: a group holds one code, however many members ask', async () => {
+    const group = -1005504;
+    const ask = (member: number) => {
+      const update = textUpdate(group, '/ask hello');
+      return {
+        ...update,
+        message: {
+          ...update.message,
+          chat: { id: group, type: 'supergroup', title: 'Lab' },
+          from: { id: member, is_bot: false, first_name: `Member ${member}` },
+          entities: [{ type: 'bot_command', offset: 0, length: 4 }],
+        },
+      };
+    };
+    expect(await (await system.postUpdate(ask(5504))).json()).toMatchObject({ withheld: 1 });
+    await codeSentTo(group);
+    // A second member of the same group: refused, no second notice, counted.
+    expect(await (await system.postUpdate(ask(5505))).json()).toMatchObject({ stored: 0, withheld: 1 });
+
+    const listed = await pair('list', '--json');
+    expect(listed.code).toBe(0);
+    const json = JSON.parse(listed.stdout) as { refusals: { reason: string; count: number }[] };
+    expect(json.refusals.find((r) => r.reason === 'source_pending')?.count).toBeGreaterThanOrEqual(1);
+    const text = await pair('list');
+    expect(text.stdout).toContain('codes turned away (many mean someone is flooding pairing):');
+    expect(text.stdout).toMatch(/ {2}\d+ since \S+Z, last \S+Z {2}refused: their group or channel already had a code waiting/);
+    expect(sendsTo(group).filter((c) => isNotice(c.body.text))).toHaveLength(1);
+  });
+
   it('needs the core key: a CLI with another key is refused by the edge', async () => {
     const other = new CoreProcess({ ...system.coreCliEnv, HEARTH_KEY_FILE: `${system.coreCliEnv.HEARTH_KEY_FILE}.other` }, ['keygen']);
     expect(await other.exited).toBe(0);
