@@ -5,6 +5,12 @@ import { waitFor } from './helpers.js';
 // The defaults: 5 open streams per token, 20 per user (HEARTH_API_STREAMS_TOKEN / _USER).
 const PER_TOKEN = 5;
 
+/** Closes the sockets and waits until each saw the Relay's close: nothing of this file is left running. */
+async function closeAll(sockets: ClientSocket[]): Promise<void> {
+  for (const socket of sockets) socket.close();
+  await waitFor(async () => (sockets.every((s) => s.closed) ? true : undefined), 'every socket closed');
+}
+
 describe('open streams per token and per user', () => {
   it('refuses a stream past the token cap with 429, lets another token of the user in, and frees a slot on close', async () => {
     const user = freshUser('streams');
@@ -34,8 +40,8 @@ describe('open streams per token and per user', () => {
     }, 'a slot freed by the closed socket');
     again.webSocket?.accept();
     again.webSocket?.close(1000, 'done');
-    for (const socket of [...sockets, otherSocket]) socket.close();
     await sse.body?.cancel();
+    await closeAll([...sockets, otherSocket]);
   });
 
   it('refuses past the user cap, whatever the token', async () => {
@@ -52,7 +58,6 @@ describe('open streams per token and per user', () => {
     expect(await refused.json()).toMatchObject({ error: { code: 'too_many_streams', message: expect.stringContaining('per user') } });
     // Another user is not affected.
     const stranger = await ClientSocket.open((await clientToken(freshUser('stranger'))).token);
-    stranger.close();
-    for (const socket of opened) socket.close();
+    await closeAll([...opened, stranger]);
   });
 });

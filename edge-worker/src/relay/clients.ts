@@ -123,6 +123,8 @@ export class ClientHub {
       writer.write(encoder.encode(text)).catch(() => stream.close('client gone'));
     };
     streams.add(stream);
+    // A client that goes away cancels the response: its slot is free at once, not at the next write.
+    writer.closed.catch(() => stream.close('client gone'));
     write('retry: 3000\n\n');
     keepalive = setInterval(() => write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
     void this.catchUp(stream, after);
