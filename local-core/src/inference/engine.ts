@@ -50,6 +50,11 @@ export interface TurnTool {
   description: string;
   /** The arguments' JSON Schema (an object schema). */
   parameters: Readonly<Record<string, unknown>>;
+  /**
+   * Whether a call waits for the owner's yes first (a destructive or open-world MCP tool, the
+   * owner's config, a plugin manifest): `call` then asks, and runs only after approval.
+   */
+  needsApproval?: boolean;
   /** Runs it; resolves with what the model is told: the result, or `{ error }` (never throws). */
   call(args: unknown): Promise<unknown>;
 }
