@@ -14,7 +14,7 @@ import {
 import { LRUCache } from 'lru-cache';
 import { runBuiltinCommand, unknownCommandReply } from './commands/builtin.js';
 import { completionOptions } from './inference/completion-options.js';
-import type { Engine, ReplyOptions } from './inference/engine.js';
+import type { Engine, GenerationStop, ReplyOptions } from './inference/engine.js';
 import type { PipelineLearning } from './learning/feedback.js';
 import type { Logger } from './logger.js';
 import type { Memory } from './memory/memory.js';
@@ -65,11 +65,19 @@ export const STOPPED_MARK = ' …';
 export const TIMED_OUT_NOTE = '\n\n(cut short: it was taking too long)';
 
 /** A reply and when it was stored (ms): the assistant turn's `created_at`, its history cursor. */
+/** A completion's end as the ack carries it (`stop` is the default, left out). */
+const wireStop = (stop: GenerationStop | undefined) => ({
+  ...(stop?.toolCalls ? { tool_calls: stop.toolCalls } : {}),
+  ...(stop && stop.reason !== 'stop' ? { finish_reason: stop.reason } : {}),
+});
+
 interface Reply {
   text: string;
   createdAt: number;
   /** Set for a completion generated now (not for one answered again from its record). */
   usage?: TokenUsage;
+  /** A completion's end, with the calls of the client's functions it made. */
+  stop?: GenerationStop;
 }
 
 /**
@@ -181,13 +189,13 @@ export class Pipeline {
     }
     if (this.abort.signal.aborted) return;
 
-    const { text, createdAt, usage } = reply;
+    const { text, createdAt, usage, stop } = reply;
     const buttons = this.options.learning?.replied(message, performance.now() - started);
     // created_at: the edge gives live API clients the cursor this core's history will have.
     const sent = this.options.send({
       type: 'ack',
       message_id: message.message_id,
-      reply: { key: replyKeyFor(message.message_id), text, created_at: createdAt, ...(buttons ? { buttons } : {}), ...(usage ? { usage } : {}) },
+      reply: { key: replyKeyFor(message.message_id), text, created_at: createdAt, ...(buttons ? { buttons } : {}), ...(usage ? { usage } : {}), ...wireStop(stop) },
     });
     if (sent) this.options.metrics?.acked('replied', (performance.now() - started) / 1000);
     log.info(
@@ -313,7 +321,7 @@ export class Pipeline {
    * answered again, not generated again). It streams and acks like any delivery.
    */
   private async complete(message: Message, completion: NonNullable<Message['completion']>, stream: boolean): Promise<Reply> {
-    const { text, usage } = await this.generateText(message, completionOptions(completion, (t) => this.modelText(t)), stream, false);
+    const { text, usage, stop } = await this.generateText(message, completionOptions(completion, (t) => this.modelText(t)), stream, false);
     const createdAt = replyCreatedAt(message);
     this.options.memory.recordAnswer(this.answerRecord(message, text, createdAt));
     return { text, createdAt, usage };
@@ -339,7 +347,7 @@ export class Pipeline {
     engineOptions: Omit<ReplyOptions, 'signal' | 'onText' | 'context'>,
     streaming: boolean,
     recalled: boolean,
-  ): Promise<{ text: string; usage: TokenUsage }> {
+  ): Promise<{ text: string; usage: TokenUsage; stop?: GenerationStop }> {
     const canceller = new AbortController();
     const timeout = AbortSignal.timeout(this.options.generationTimeoutMs ?? 60_000);
     const signal = AbortSignal.any([this.abort.signal, canceller.signal, timeout]);
@@ -351,6 +359,7 @@ export class Pipeline {
       const generating = performance.now();
       let tokens = 0;
       let read = 0;
+      let stop: GenerationStop | undefined;
       const text = await this.options.engine.reply(input.message, {
         ...engineOptions,
         signal,
@@ -360,6 +369,9 @@ export class Pipeline {
         },
         onPromptTokens: (count) => {
           read = count;
+        },
+        onStop: (end) => {
+          stop = end;
         },
         ...(stream ? { onText: (chunk: string) => stream.push(chunk) } : {}),
       });
@@ -371,7 +383,9 @@ export class Pipeline {
         return { text: text.trim() === '' ? '(stopped)' : `${text}${STOPPED_MARK}`, usage };
       }
       if (timeout.aborted && !this.abort.signal.aborted) return { text: `${text.trim() === '' ? '(no reply in time)' : text}${TIMED_OUT_NOTE}`, usage };
-      return { text: text.trim() === '' ? EMPTY_REPLY_NOTICE : text, usage };
+      // Calls of the client's functions are the answer: no text beside them is not an empty reply.
+      if (stop?.toolCalls) return { text, usage, stop };
+      return { text: text.trim() === '' ? EMPTY_REPLY_NOTICE : text, usage, ...(stop ? { stop } : {}) };
     } finally {
       this.cancellers.delete(message.message_id);
     }

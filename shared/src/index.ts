@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './completion.js';
 export * from './message.js';
 export * from './commands.js';
 export * from './tunnel/frames.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CompletionRequestSchema } from './completion.js';
 
 /**
  * The normalized message: what every platform adapter produces and what the core consumes.
@@ -36,26 +37,6 @@ export const EntitySchema = z.object({
   length: z.number().int().nonnegative(),
   value: z.string().optional(),
 });
-
-/**
- * An OpenAI-style chat completion carried as a message (`POST /v1/chat/completions`). It is
- * stateless: the conversation comes whole with each request, so the core answers `content.text`
- * (the last user message) after `history` (the earlier turns, oldest first; `system` turns are
- * the system prompt), and keeps nothing of it in memory. It still goes through the Relay's
- * queue, so it gets the same windows, failover and idempotent replies as any message.
- */
-export const CompletionRequestSchema = z.object({
-  history: z
-    .array(z.object({ role: z.enum(['system', 'user', 'assistant']), text: z.string().max(65_536) }))
-    .max(256),
-  /** Most tokens to generate (the core's own limit caps it). */
-  max_tokens: z.number().int().positive().max(32_768).optional(),
-  temperature: z.number().min(0).max(2).optional(),
-  top_p: z.number().gt(0).max(1).optional(),
-  /** The model the client asked for, as `/v1/models` lists it. */
-  model: z.string().max(256).optional(),
-});
-export type CompletionRequest = z.infer<typeof CompletionRequestSchema>;
 
 export const MessageSchema = z.object({
   message_id: z.string().min(1).max(256),

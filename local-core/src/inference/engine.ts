@@ -1,5 +1,5 @@
 import { setTimeout } from 'node:timers/promises';
-import type { Message } from '@hearth/shared';
+import type { ClientTool, FinishReason, Message, ResponseFormat, ToolCall, ToolChoice } from '@hearth/shared';
 
 export interface ReplyOptions {
   /** Stops generation; the text produced so far is returned (not thrown away). */
@@ -42,6 +42,32 @@ export interface ReplyOptions {
    * checks it; an engine without function calling ignores them.
    */
   tools?: readonly TurnTool[];
+  /**
+   * A completion's client functions and how the model may use them. They are never run here:
+   * a call ends the generation and goes back to the client (see `onStop`).
+   */
+  clientTools?: ClientTools;
+  /** A completion's reply shape (JSON), held by a grammar while generating. */
+  responseFormat?: ResponseFormat;
+  /**
+   * The model goes on with its last turn of `history` (after the results of the calls it made)
+   * instead of answering the message's text.
+   */
+  continueTurn?: boolean;
+  /** How generation ended, once: with `tool_calls`, the calls (the reply's text is what the model said beside them). */
+  onStop?: (stop: GenerationStop) => void;
+}
+
+/** Client functions offered for one completion: `choice` as OpenAI's `tool_choice`; `parallel`: more than one call a turn. */
+export interface ClientTools {
+  tools: readonly ClientTool[];
+  choice: ToolChoice;
+  parallel: boolean;
+}
+
+export interface GenerationStop {
+  reason: FinishReason;
+  toolCalls?: ToolCall[];
 }
 
 /** A function offered to the model for one turn: a plugin's tool, its checks already bound in. */
@@ -61,7 +87,21 @@ export interface TurnTool {
 
 export interface ConversationHistory {
   generation: number;
-  turns: readonly { role: 'user' | 'assistant'; text: string }[];
+  turns: readonly HistoryTurn[];
+}
+
+export interface HistoryTurn {
+  role: 'user' | 'assistant';
+  text: string;
+  /** A completion's assistant turn: the client's functions it called, each with what the client answered. */
+  calls?: readonly AnsweredCall[];
+}
+
+export interface AnsweredCall {
+  name: string;
+  /** JSON text, as the model wrote it. */
+  arguments: string;
+  result: string;
 }
 
 /**

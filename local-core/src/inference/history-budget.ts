@@ -15,7 +15,8 @@ export const HISTORY_BUDGET = { trimAt: 0.75, keep: 0.4 } as const;
 const itemText = (item: ChatHistoryItem): string => {
   if (item.type === 'user') return item.text;
   if (item.type === 'system') return typeof item.text === 'string' ? item.text : JSON.stringify(item.text);
-  return item.response.map((part) => (typeof part === 'string' ? part : '')).join('');
+  // A completion's function calls take their name, arguments and result in the context.
+  return item.response.map((part) => (typeof part === 'string' ? part : part.type === 'functionCall' ? JSON.stringify([part.name, part.params, part.result]) : '')).join('');
 };
 
 /**

@@ -2,6 +2,7 @@ import { freemem } from 'node:os';
 import { basename } from 'node:path';
 import type { Message } from '@hearth/shared';
 import {
+  LlamaChat,
   LlamaChatSession,
   LlamaLogLevel,
   type ChatHistoryItem,
@@ -17,6 +18,7 @@ import type { ConversationHistory, Engine, ReplyOptions } from './engine.js';
 import { HISTORY_BUDGET, trimHistory } from './history-budget.js';
 import { resolveModelPath } from './model-path.js';
 import { withRecalled } from './prompt.js';
+import { generateCompletion } from './llama-completion.js';
 import { chatFunctionsFor } from './tool-functions.js';
 
 /** The engine's part of the core configuration (see config.ts for each setting). */
@@ -141,9 +143,10 @@ export class LlamaEngine implements Engine {
   }
 
   async reply(message: Message, options: ReplyOptions = {}): Promise<string> {
-    const { signal, onText, context = [], history, ephemeral = false } = options;
+    if (options.ephemeral) return this.complete(message, options);
+    const { signal, onText, context = [], history } = options;
     const id = message.conversation.id;
-    const conversation = ephemeral ? await this.start(history, options.systemPrompt) : await this.conversationFor(id, history, options.systemPrompt);
+    const conversation = await this.conversationFor(id, history, options.systemPrompt);
     conversation.busy = true;
     const metered = conversation.sequence.tokenMeter.getState();
     try {
@@ -166,14 +169,40 @@ export class LlamaEngine implements Engine {
         this.log.warn({ conversationId: id, tools: options.tools?.length, contextSize: this.context.contextSize }, 'plugin tools left out of this turn: their descriptions do not fit the context');
         return prompt(undefined);
       });
-      // What the sequence evaluated as input: for a completion (a cleared sequence) its whole prompt.
       options.onPromptTokens?.(conversation.sequence.tokenMeter.diff(metered).usedInputTokens);
-      if (!ephemeral) this.keepWithinBudget(id, conversation);
+      this.keepWithinBudget(id, conversation);
+      options.onStop?.({ reason: 'stop' });
       return text.trim();
     } finally {
       conversation.busy = false;
-      // A completion never keeps a sequence: it goes back, cleared, as a reset conversation's does.
-      if (ephemeral) this.spare.push(await this.release(conversation));
+    }
+  }
+
+  /**
+   * An OpenAI-style completion: the request's turns on a borrowed sequence, given back cleared
+   * as a reset conversation's is (a completion never keeps one). See llama-completion.ts.
+   */
+  private async complete(message: Message, options: ReplyOptions): Promise<string> {
+    const sequence = await this.takeSequence();
+    const chat = new LlamaChat({ contextSequence: sequence });
+    const metered = sequence.tokenMeter.getState();
+    try {
+      const { text, stop } = await generateCompletion(this.llama, chat, {
+        system: options.systemPrompt === undefined ? this.options.systemPrompt : fitSystemPrompt(this.model, this.context, options.systemPrompt).text,
+        turns: options.history?.turns ?? [],
+        text: options.continueTurn ? undefined : withRecalled(message.content.text, options.context ?? []),
+        maxTokens: Math.min(options.maxTokens ?? this.options.maxTokens, this.options.maxTokens),
+        options,
+        fit: (history) => trimHistory(history, this.historyBudget(), (t) => this.model.tokenize(t).length),
+      });
+      // What the sequence evaluated as input: a cleared sequence, so the whole prompt.
+      options.onPromptTokens?.(sequence.tokenMeter.diff(metered).usedInputTokens);
+      options.onStop?.(stop);
+      return text.trim();
+    } finally {
+      chat.dispose({ disposeSequence: false });
+      await sequence.clearHistory();
+      this.spare.push(sequence);
     }
   }
 
@@ -238,7 +267,7 @@ export class LlamaEngine implements Engine {
 
   /** A session on a free sequence, seeded with `history`; not resident until the caller makes it so. */
   private async start(history: ConversationHistory | undefined, systemPrompt: string | undefined): Promise<Conversation> {
-    const sequence = this.spare.pop() ?? (this.context.sequencesLeft > 0 ? this.context.getSequence() : await this.evictIdle());
+    const sequence = await this.takeSequence();
     const system = systemPrompt === undefined ? this.options.systemPrompt : fitSystemPrompt(this.model, this.context, systemPrompt).text;
     const session = new LlamaChatSession({ contextSequence: sequence, systemPrompt: system, autoDisposeSequence: true });
     if (history && history.turns.length > 0) {
@@ -249,6 +278,11 @@ export class LlamaEngine implements Engine {
       session.setChatHistory(seeded);
     }
     return { sequence, session, busy: false, generation: history?.generation ?? 0 };
+  }
+
+  /** A free sequence: a spare one, a new one while the context has any left, else an idle conversation's. */
+  private async takeSequence(): Promise<LlamaContextSequence> {
+    return this.spare.pop() ?? (this.context.sequencesLeft > 0 ? this.context.getSequence() : await this.evictIdle());
   }
 
   /** Tokens of history a conversation keeps after trimming, leaving room for replies. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SenderKeySchema } from '../access/access.js';
 import { ConversationSummarySchema, HistoryItemSchema, HistoryQuerySchema } from '../client/history.js';
+import { FinishReasonSchema, ToolCallSchema } from '../completion.js';
 import { ReplyButtonsSchema } from '../reply-buttons.js';
 
 /**
@@ -48,13 +49,19 @@ export const AckFrame = frame('ack', {
   reply: z
     .object({
       key: z.string().min(1).max(300),
-      text: z.string().min(1).max(65_536),
+      /** Empty only beside `tool_calls` (a model that only calls functions says nothing). */
+      text: z.string().max(65_536),
       buttons: ReplyButtonsSchema.optional(),
       /** When the core stored the reply in its history (ms): its cursor for API clients. */
       created_at: z.number().int().nonnegative().optional(),
       /** For a completion generated now (not one answered again from its record). */
       usage: TokenUsageSchema.optional(),
+      /** A completion's calls of the client's functions: the client runs them. */
+      tool_calls: z.array(ToolCallSchema).min(1).max(64).optional(),
+      /** A completion's end, as OpenAI's `finish_reason` (absent: `stop`). */
+      finish_reason: FinishReasonSchema.optional(),
     })
+    .refine((reply) => reply.text.length > 0 || reply.tool_calls !== undefined, { message: 'a reply has text or tool calls', path: ['text'] })
     .optional(),
 });
 
@@ -265,6 +272,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export type CoreFrameBody = DistributiveOmit<CoreFrame, 'v'>;
 export type EdgeFrameBody = DistributiveOmit<EdgeFrame, 'v'>;
 export type HelloFrame = z.infer<typeof HelloFrame>;
+export type AckFrame = z.infer<typeof AckFrame>;
 export type ReplyFrame = z.infer<typeof ReplyFrame>;
 export type DeliverFrame = z.infer<typeof DeliverFrame>;
 export type CancelFrame = z.infer<typeof CancelFrame>;
