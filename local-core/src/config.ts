@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseEnv } from './env.js';
 import { ConfigError } from './errors.js';
 import { loadJobsConfig, type JobsConfig } from './jobs/config.js';
+import { loadMcpConfig, type McpConfig } from './mcp/config.js';
 import { loadMemoryConfig, type MemoryConfig } from './memory/config.js';
 import { loadMqttConfig, type MqttConfig } from './mqtt/config.js';
 import { loadPluginsConfig, type PluginsConfig } from './plugins/config.js';
@@ -94,6 +95,8 @@ export interface CoreConfig {
   mqtt: MqttConfig | undefined;
   /** Plugins (HEARTH_PLUGINS, HEARTH_PLUGINS_DIR); undefined (a config built by hand): none. */
   plugins?: PluginsConfig | undefined;
+  /** MCP servers whose tools the model may use (HEARTH_MCP_CONFIG); undefined (a config built by hand): none. */
+  mcp?: McpConfig | undefined;
   /** The variants and experiment file (HEARTH_EXPERIMENTS, see learning/variants.ts); undefined: one `default` variant. */
   experimentsFile?: string | undefined;
 }
@@ -122,13 +125,14 @@ function loadParts<T extends Record<string, unknown>>(loaders: { [K in keyof T]:
  * const config = loadCoreConfig(process.env);
  */
 export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
-  const { e, memory, jobs, recall, redaction, plugins } = loadParts<{
+  const { e, memory, jobs, recall, redaction, plugins, mcp } = loadParts<{
     e: z.infer<typeof CoreEnvSchema>;
     memory: MemoryConfig;
     jobs: JobsConfig;
     recall: RecallConfig;
     redaction: RedactionConfig;
     plugins: PluginsConfig;
+    mcp: McpConfig;
   }>({
     e: () => parseEnv(CoreEnvSchema, env),
     memory: () => loadMemoryConfig(env),
@@ -136,6 +140,7 @@ export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
     recall: () => loadRecallConfig(env),
     redaction: () => redactionConfigFromEnv(parseEnv(RedactionEnvSchema, env)),
     plugins: () => loadPluginsConfig(env),
+    mcp: () => loadMcpConfig(env),
   });
   return {
     memory,
@@ -143,6 +148,7 @@ export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
     recall,
     redaction,
     plugins,
+    mcp,
     // Its client id derives from the core id, so it is read once the core's variables are valid.
     mqtt: loadMqttConfig(env, e.HEARTH_CORE_ID),
     edgeUrl: e.HEARTH_EDGE_URL.replace(/\/+$/, ''),

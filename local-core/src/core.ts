@@ -7,6 +7,8 @@ import { queueCreditWindow } from './jobs/credits.js';
 import type { JobQueue } from './jobs/job-queue.js';
 import { startLearning } from './learning/index.js';
 import { readKeySet } from './keys/key-store.js';
+import type { McpServers } from './mcp/servers.js';
+import { startMcp } from './mcp/start.js';
 import type { Logger } from './logger.js';
 import type { Memory } from './memory/memory.js';
 import { openMemory } from './memory/open-memory.js';
@@ -62,6 +64,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
   let recall: Recall | undefined;
   let queue: JobQueue<DeliverFrame>;
   let plugins: RunningPlugins | undefined;
+  let mcp: McpServers | undefined;
   // Declared here, set once the tunnel exists: pushes before that wait in the outbox.
   let tunnel: TunnelClient | undefined;
   try {
@@ -75,6 +78,9 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
       ? await startPlugins({ config: config.plugins, databasePath: config.memory.databasePath, log, env: process.env, send: (frame) => tunnel?.send(frame) ?? false })
       : undefined;
     if (plugins) opened.push(plugins);
+    // MCP servers (HEARTH_MCP_CONFIG): connected in the background, sandboxed unless trusted.
+    mcp = config.mcp ? await startMcp({ config: config.mcp, log, env: process.env }) : undefined;
+    if (mcp) opened.push(mcp);
   } catch (error) {
     // Whatever opened before the failure (Redis down, a bad embedding model) is released.
     for (const part of opened.reverse()) await part.close();
@@ -99,6 +105,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     generationTimeoutMs: config.generationTimeoutMs,
     send: (frame) => tunnel?.send(frame) ?? false,
     plugins: plugins?.registry,
+    mcp,
     learning: learning.feedback,
   });
 
@@ -150,6 +157,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
       : undefined;
   } catch (error) {
     await queue.close({ timeoutMs: 0 });
+    await mcp?.close();
     await plugins?.close();
     await recall?.close();
     await memory.close();
@@ -234,6 +242,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     await tunnel.stop();
     await admin?.close();
     await pipeline.stop();
+    await mcp?.close();
     await plugins?.close();
     // The engines (every variant's) and the learning tables' connection.
     await learning.close();

@@ -17,6 +17,7 @@ import { completionOptions } from './inference/completion-options.js';
 import type { Engine, GenerationStop, ReplyOptions } from './inference/engine.js';
 import type { PipelineLearning } from './learning/feedback.js';
 import type { Logger } from './logger.js';
+import type { McpTools } from './mcp/servers.js';
 import type { Memory } from './memory/memory.js';
 import type { PluginRouter } from './plugins/registry.js';
 import type { Recall } from './recall/recall.js';
@@ -45,6 +46,8 @@ export interface PipelineOptions {
   learning?: PipelineLearning;
   /** Plugins: commands not built in go to them, their tools are offered to the model. */
   plugins?: PluginRouter | undefined;
+  /** MCP servers: their tools are offered beside the plugins' (a name a plugin has stays the plugin's). */
+  mcp?: McpTools | undefined;
 }
 
 /** What the pipeline reports as it works (CoreMetrics implements it). */
@@ -288,7 +291,8 @@ export class Pipeline {
     const conversationId = message.conversation.id;
     const { generation, turns } = await memory.recall(conversationId);
     const history = { generation, turns: turns.map((turn) => ({ role: turn.role, text: turn.text })) };
-    const tools = this.options.plugins?.toolsFor(message) ?? [];
+    const pluginTools = this.options.plugins?.toolsFor(message) ?? [];
+    const tools = [...pluginTools, ...(this.options.mcp?.toolsFor(message, new Set(pluginTools.map((tool) => tool.name))) ?? [])];
     const { text } = await this.generateText(message, { history, ...(tools.length > 0 ? { tools } : {}) }, stream, true);
     const createdAt = replyCreatedAt(message);
     memory.remember({

@@ -133,6 +133,9 @@ pair
 // `hearth plugins ...` (list, enable, disable, new).
 (await import('./plugins.js')).registerPluginsCommand(program);
 
+// `hearth mcp ...` (add, list, remove, test MCP servers).
+(await import('./mcp.js')).registerMcpCommand(program);
+
 // `hearth token ...` (client tokens for phones, browsers and OpenAI clients).
 (await import('./token.js')).registerTokenCommand(program);
 

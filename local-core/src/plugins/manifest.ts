@@ -18,8 +18,8 @@ const COMMAND_NAME = /^[a-z0-9_]{1,32}$/;
 const TOOL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,63}$/;
 const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::([1-9]\d{0,4}))?$/;
 const SECRET = /^[A-Z][A-Z0-9_]{0,63}$/;
-/** Variables of the core itself or of Node: a plugin may not be handed them as "secrets". */
-const RESERVED_SECRET = /^(?:HEARTH_|TELEGRAM_|WHATSAPP_|MQTT_|REDIS_|CLOUDFLARE_|WRANGLER_|NODE_|UV_|npm_)|^(?:LOG_LEVEL|PATH|HOME|USER)$/i;
+/** Variables of the core itself or of Node: a plugin (or an MCP server) may not be handed them as "secrets". */
+export const RESERVED_SECRET = /^(?:HEARTH_|TELEGRAM_|WHATSAPP_|MQTT_|REDIS_|CLOUDFLARE_|WRANGLER_|NODE_|UV_|npm_)|^(?:LOG_LEVEL|PATH|HOME|USER)$/i;
 
 /** Defaults and caps of a plugin's budgets. */
 export const LIMITS = {

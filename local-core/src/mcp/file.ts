@@ -1,0 +1,183 @@
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, relative } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { RESERVED_SECRET } from '../plugins/manifest.js';
+
+/** A server's name in mcp.json: it prefixes its tools' names (`files__read_file`). */
+export const ServerNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a server name is 1-32 of a-z 0-9 _ -, starting with a letter, e.g. "files" (its tools are offered as files__TOOL)');
+
+const VARIABLE = /\$\{([^}]*)\}/g;
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/**
+ * A value of `env` or `headers`: literal text with `${VAR}` taken from the core's environment
+ * when the server is started, so secrets stay out of the file. The core's own variables are refused.
+ */
+const SecretValueSchema = z
+  .string()
+  .max(4_096)
+  .superRefine((value, ctx) => {
+    for (const [, name = ''] of value.matchAll(VARIABLE)) {
+      if (!VARIABLE_NAME.test(name)) ctx.addIssue({ code: 'custom', message: `\${${name}} is not a variable name (A-Z a-z 0-9 _)` });
+      else if (RESERVED_SECRET.test(name)) {
+        ctx.addIssue({ code: 'custom', message: `\${${name}} belongs to the core, a platform or Node (HEARTH_*, TELEGRAM_*, WHATSAPP_*, MQTT_*, REDIS_*, NODE_*, …) and is never given to an MCP server` });
+      }
+    }
+  });
+
+const absolutePath = z.string().refine(isAbsolute, 'must be an absolute path, e.g. "/home/me/notes"');
+
+/** A folder a sandboxed server sees: read-only unless `writable`. */
+const FolderSchema = z
+  .union([absolutePath, z.strictObject({ path: absolutePath, writable: z.boolean().default(false) })])
+  .transform((folder) => (typeof folder === 'string' ? { path: folder, writable: false } : folder));
+
+/** Per tool (its MCP name, or "*" for the rest): ask the owner first always, never, or as its annotations say (the default). */
+const ApproveSchema = z.record(z.string().min(1).max(128), z.enum(['always', 'never'], { error: 'approve values are "always" or "never"' })).default({});
+
+const common = {
+  approve: ApproveSchema,
+  /** A call running longer than this gives the model `{ error }`. */
+  timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+};
+
+/** A program spoken to over stdin/stdout: sandboxed unless `trusted`. */
+export const StdioEntrySchema = z
+  .strictObject({
+    type: z.literal('stdio').optional(),
+    command: z.string().min(1).max(4_096),
+    args: z.array(z.string().max(4_096)).max(256).default([]),
+    env: z.record(z.string().regex(VARIABLE_NAME, 'an env name is A-Z a-z 0-9 _'), SecretValueSchema).default({}),
+    cwd: absolutePath.optional(),
+    trusted: z.boolean().default(false),
+    folders: z.array(FolderSchema).max(64).default([]),
+    hosts: z.array(z.string()).default([]),
+    ...common,
+  })
+  .superRefine((entry, ctx) => {
+    const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (entry.hosts.length > 0) {
+      problem('hosts', 'a sandboxed stdio server gets no network in this version (hosts is not supported); use an HTTP server entry (url), or mark it "trusted": true to run it unsandboxed');
+    }
+    if (entry.trusted && entry.folders.length > 0) problem('folders', 'a trusted server runs unsandboxed and sees every folder: drop folders, or drop "trusted" to sandbox it');
+    if (!entry.trusted) {
+      for (const name of Object.keys(entry.env)) if (/^LD_|^DYLD_/.test(name)) problem('env', `${name} would change how the sandbox itself starts; it is refused for sandboxed servers`);
+      if (entry.cwd && !entry.folders.some((folder) => inside(entry.cwd ?? '', folder.path))) problem('cwd', 'cwd must be inside one of folders (the server sees nothing else)');
+    }
+  });
+
+/** A server at an HTTP URL (streamable HTTP): contacted there only, a public address unless `lan`. */
+export const HttpEntrySchema = z
+  .strictObject({
+    type: z.enum(['http', 'streamable-http']).optional(),
+    url: z.url({ protocol: /^https?$/, error: 'url must be an http(s) URL, e.g. "https://mcp.example.com/mcp"' }),
+    headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'a header name is A-Z a-z 0-9 -'), SecretValueSchema).default({}),
+    /** The server is on this machine or the local network: loopback and private addresses allowed. */
+    lan: z.boolean().default(false),
+    ...common,
+  })
+  .superRefine((entry, ctx) => {
+    const url = new URL(entry.url);
+    if (url.username || url.password) ctx.addIssue({ code: 'custom', path: ['url'], message: 'no credentials in the url: send them in headers, as $' + '{VAR}' });
+    if (url.protocol === 'http:' && !entry.lan) ctx.addIssue({ code: 'custom', path: ['url'], message: 'plain http only to a server on your network ("lan": true); use https' });
+  });
+
+export type StdioEntry = z.output<typeof StdioEntrySchema>;
+export type HttpEntry = z.output<typeof HttpEntrySchema>;
+export type McpEntry = ({ kind: 'stdio' } & StdioEntry) | ({ kind: 'http' } & HttpEntry);
+/** One configured server, by name. */
+export type McpServerEntry = McpEntry & { name: string };
+
+const inside = (path: string, folder: string) => {
+  const rel = relative(folder, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+};
+
+/** The raw file: `mcpServers` checked entry by entry below; other top-level keys (another client's) are kept. */
+const FileSchema = z.looseObject({ mcpServers: z.record(z.string(), z.unknown()).default({}) });
+
+/**
+ * Parses an mcp.json text into its servers, each checked as stdio (`command`) or HTTP (`url`).
+ *
+ * @throws ConfigError naming the file, the server and each problem
+ * @example
+ * parseMcpFile('{"mcpServers":{"files":{"command":"node","args":["server.js"]}}}', 'mcp.json');
+ */
+export function parseMcpFile(text: string, file: string): McpServerEntry[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${file} is not JSON (${error instanceof Error ? error.message : String(error)}); the format is { "mcpServers": { NAME: { "command", "args" } | { "url" } } }`);
+  }
+  const raw = FileSchema.safeParse(json);
+  if (!raw.success) throw new ConfigError(`${file}: the file must be an object with "mcpServers": { NAME: entry }`);
+  const problems: string[] = [];
+  const servers: McpServerEntry[] = [];
+  for (const [name, value] of Object.entries(raw.data.mcpServers)) {
+    const where = `${file}: mcpServers.${name}`;
+    const named = ServerNameSchema.safeParse(name);
+    if (!named.success) problems.push(`${where}: ${named.error.issues[0]?.message}`);
+    const parsed = parseEntry(value);
+    if (!parsed.ok) problems.push(...parsed.problems.map((problem) => `${where}${problem}`));
+    else if (named.success) servers.push({ ...parsed.entry, name });
+  }
+  if (problems.length > 0) throw new ConfigError(problems.join('\n'));
+  return servers.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** One entry, as stdio or HTTP by which of `command` and `url` it has. */
+export function parseEntry(value: unknown): { ok: true; entry: McpEntry } | { ok: false; problems: string[] } {
+  const has = (key: string) => typeof value === 'object' && value !== null && key in value;
+  if (has('command') === has('url')) return { ok: false, problems: [': an entry has either "command" (a program run over stdio) or "url" (an HTTP server), not both or neither'] };
+  const parsed = has('command') ? StdioEntrySchema.safeParse(value) : HttpEntrySchema.safeParse(value);
+  if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((issue) => `${issue.path.length ? `.${issue.path.join('.')}` : ''}: ${issue.message}`) };
+  return { ok: true, entry: has('command') ? { kind: 'stdio', ...(parsed.data as StdioEntry) } : { kind: 'http', ...(parsed.data as HttpEntry) } };
+}
+
+/** The servers in `file`; none when it does not exist. @throws ConfigError for a bad file */
+export async function readMcpFile(file: string): Promise<McpServerEntry[]> {
+  if (!existsSync(file)) return [];
+  return parseMcpFile(await readFile(file, 'utf8'), file);
+}
+
+/**
+ * Changes one entry of the file (undefined removes it), keeping the others and any other keys
+ * as written; the new entry is checked first. Written owner-only, replaced atomically.
+ *
+ * @throws ConfigError when the new entry is invalid
+ */
+export async function updateMcpFile(file: string, name: string, entry: Record<string, unknown> | undefined): Promise<void> {
+  const json = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>) : {};
+  const servers = { ...((json.mcpServers as Record<string, unknown> | undefined) ?? {}) };
+  if (entry === undefined) delete servers[name];
+  else servers[name] = entry;
+  const text = `${JSON.stringify({ ...json, mcpServers: servers }, null, 2)}\n`;
+  parseMcpFile(text, file);
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, text, { mode: 0o600 });
+  await chmod(temporary, 0o600);
+  await rename(temporary, file);
+}
+
+/**
+ * `value` with each `${VAR}` replaced from `env`.
+ *
+ * @returns the text, or the names that are not set
+ * @example
+ * expandSecrets('Bearer ${TOKEN}', { TOKEN: 'abc' }); // { ok: true, value: 'Bearer abc' }
+ */
+export function expandSecrets(value: string, env: Readonly<Record<string, string | undefined>>): { ok: true; value: string } | { ok: false; missing: string[] } {
+  const missing: string[] = [];
+  const expanded = value.replace(VARIABLE, (_whole, name: string) => {
+    const found = RESERVED_SECRET.test(name) ? undefined : env[name];
+    if (found === undefined || found === '') missing.push(name);
+    return found ?? '';
+  });
+  return missing.length > 0 ? { ok: false, missing } : { ok: true, value: expanded };
+}

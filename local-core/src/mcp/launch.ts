@@ -1,0 +1,110 @@
+import { accessSync, constants, existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import type { StdioServerParameters } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { NamespaceSupport } from '../plugins/sandbox.js';
+import { expandSecrets, type StdioEntry } from './file.js';
+
+/** A server Hearth will not start or contact, and why (what the owner reads in the log and the CLI). */
+export class McpRefusal extends Error {
+  override readonly name = 'McpRefusal';
+}
+
+/** What the dynamic loader and common interpreters need (merged-/usr systems have links for /lib and /bin). */
+const SYSTEM = ['/usr', '/lib', '/lib64', '/lib32', '/bin', '/sbin', '/etc/ld.so.cache', '/etc/alternatives', '/etc/ssl', '/etc/ca-certificates'];
+const SANDBOX_PATH = ['/usr/local/bin', '/usr/bin', '/bin'];
+
+/**
+ * How to start a stdio server. Trusted: the program itself, with the SDK's small default
+ * environment plus its `env`. Otherwise bubblewrap in front: its own mount, network, pid, IPC,
+ * UTS and user namespaces, no capabilities, a file system of the system folders, the program's
+ * folder and the granted folders only (read-only unless writable), an empty /tmp as HOME, no
+ * network at all, its own /proc; ended with the core. The core's environment is never passed:
+ * only PATH, HOME and the entry's `env` (with `${VAR}` filled in).
+ *
+ * @throws McpRefusal when namespaces are unavailable (never run bare), a secret is unset, the program or a folder is missing
+ * @example
+ * const params = stdioLaunch(entry, process.env, namespaceSupport());
+ * new StdioClientTransport({ ...params, stderr: 'pipe' });
+ */
+export function stdioLaunch(entry: StdioEntry, env: Readonly<Record<string, string | undefined>>, namespaces: NamespaceSupport): StdioServerParameters {
+  const declared = declaredEnv(entry.env, env);
+  if (entry.trusted) {
+    return { command: entry.command, args: entry.args, env: { ...getDefaultEnvironment(), ...declared }, ...(entry.cwd ? { cwd: entry.cwd } : {}) };
+  }
+  if (!namespaces.ok) {
+    throw new McpRefusal(`it is not trusted and ${namespaces.reason}, so it cannot be sandboxed; it is never run bare: install bubblewrap, or mark it "trusted": true if you trust the program`);
+  }
+  const program = findProgram(entry.command, env.PATH ?? '');
+  for (const folder of entry.folders) {
+    if (!existsSync(folder.path) || !statSync(folder.path).isDirectory()) throw new McpRefusal(`the granted folder ${folder.path} does not exist`);
+  }
+  // The program's folder (and its link target's), and node's: scripts start with #!/usr/bin/env node.
+  const node = realpathSync(process.execPath);
+  const programFolders = [...new Set([dirname(program), dirname(realpathSync(program)), dirname(node)])];
+  const binds = [
+    ...SYSTEM.filter((path) => existsSync(path) || isLink(path)).flatMap((path) => (isLink(path) ? ['--symlink', realpathSync(path), path] : ['--ro-bind', path, path])),
+    ...programFolders.flatMap((path) => ['--ro-bind', path, path]),
+    ...entry.folders.flatMap((folder) => [folder.writable ? '--bind' : '--ro-bind', folder.path, folder.path]),
+  ];
+  return {
+    command: namespaces.bwrap,
+    args: [
+      '--unshare-all',
+      '--die-with-parent',
+      '--new-session',
+      '--cap-drop',
+      'ALL',
+      // An empty /tmp first: a granted folder under /tmp is bound over it afterwards.
+      '--tmpfs',
+      '/tmp',
+      ...binds,
+      '--proc',
+      '/proc',
+      '--dev',
+      '/dev',
+      '--chdir',
+      entry.cwd ?? '/tmp',
+      '--',
+      program,
+      ...entry.args,
+    ],
+    // bubblewrap hands its environment to the program: only this, never the core's.
+    env: { PATH: [...programFolders, ...SANDBOX_PATH].join(':'), HOME: '/tmp', ...declared },
+  };
+}
+
+/** The entry's env with `${VAR}` filled from the core's environment. @throws McpRefusal naming unset variables */
+export function declaredEnv(values: Readonly<Record<string, string>>, env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).map(([name, value]) => [name, expanded(`env ${name}`, value, env)]));
+}
+
+/** `value` with its `${VAR}` filled in. @throws McpRefusal naming the unset variables */
+export function expanded(what: string, value: string, env: Readonly<Record<string, string | undefined>>): string {
+  const result = expandSecrets(value, env);
+  if (!result.ok) throw new McpRefusal(`${what} needs ${result.missing.map((name) => `\${${name}}`).join(', ')}, not set in the core's environment`);
+  return result.value;
+}
+
+/** The program's absolute path: as given, or the first executable of that name on PATH. */
+function findProgram(command: string, path: string): string {
+  const candidates = command.includes('/') ? [resolve(command)] : path.split(delimiter).filter(isAbsolute).map((folder) => join(folder, command));
+  const found = candidates.find((candidate) => {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return statSync(candidate).isFile();
+    } catch {
+      return false;
+    }
+  });
+  if (!found) throw new McpRefusal(`the program ${command} is not found${command.includes('/') ? '' : ' on PATH'} (or is not executable)`);
+  return found;
+}
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
