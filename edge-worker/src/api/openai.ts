@@ -1,46 +1,26 @@
-import { COMPLETION_CONVERSATION_PREFIX, seal, type CompletionRequest, type TokenUsage } from '@hearth/shared';
+import { COMPLETION_CONVERSATION_PREFIX, seal, type TokenUsage, type ToolCall } from '@hearth/shared';
 import type { Context } from 'hono';
-import { z } from 'zod';
 import type { AppEnv } from '../app-env.js';
 import { log } from '../log.js';
 import type { CompletionEvent } from '../relay/completions.js';
-import { relayFor } from '../relay/stub.js';
 import { composeApiMessage } from './compose.js';
 import { ApiError } from './errors.js';
+import { relayFor } from '../relay/stub.js';
 import { completionEvents } from './ndjson.js';
+import { type ChatCompletionBody, completionOf } from './openai-request.js';
 import { relayClientRequest } from './relay-request.js';
 
-const TextPart = z.object({ type: z.literal('text'), text: z.string() });
+type FinishReason = NonNullable<Extract<CompletionEvent, { type: 'done' }>['finish_reason']>;
 
-/**
- * The OpenAI chat completion request, as far as a local model can honour it. Unknown options
- * (penalties, seeds...) are accepted and ignored, as other OpenAI-compatible
- * servers do; tools, images and n > 1 are refused, since answering without them would mislead.
- */
-export const ChatCompletionSchema = z.object({
-  model: z.string().min(1).max(256),
-  messages: z
-    .array(
-      z.object({
-        role: z.enum(['system', 'developer', 'user', 'assistant'], { error: 'roles are system, developer, user and assistant (no tools)' }),
-        content: z.union([z.string().max(65_536), z.array(TextPart).max(64)], { error: 'content is a string or text parts' }),
-      }),
-    )
-    .min(1)
-    .max(256),
-  stream: z.boolean().optional(),
-  max_tokens: z.number().int().positive().max(32_768).nullish(),
-  max_completion_tokens: z.number().int().positive().max(32_768).nullish(),
-  temperature: z.number().min(0).max(2).nullish(),
-  top_p: z.number().gt(0).max(1).nullish(),
-  n: z.literal(1, { error: 'n must be 1' }).nullish(),
-  /** `include_usage`: a last chunk (no choices) says how many tokens the model read and wrote. */
-  stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
+/** The assistant's message: its text, or its calls of the client's functions (content null when it said nothing). */
+const messageOf = (done: Extract<CompletionEvent, { type: 'done' }>) => ({
+  role: 'assistant',
+  content: done.tool_calls && done.text === '' ? null : done.text,
+  refusal: null,
+  ...(done.tool_calls ? { tool_calls: done.tool_calls.map(wireCall) } : {}),
 });
-type ChatCompletionBody = z.infer<typeof ChatCompletionSchema>;
 
-const textOf = (content: ChatCompletionBody['messages'][number]['content']) =>
-  typeof content === 'string' ? content : content.map((part) => part.text).join('');
+const wireCall = (call: ToolCall) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } });
 
 /** OpenAI's `usage` object. */
 const usageOf = (usage: TokenUsage) => ({ ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens });
@@ -49,23 +29,6 @@ const STATUS_OF: Record<string, 502 | 503 | 504> = { core_offline: 503, queue_fu
 
 const failure = (event: Extract<CompletionEvent, { type: 'error' }>) =>
   new ApiError(STATUS_OF[event.code] ?? 502, event.code, event.message, STATUS_OF[event.code] === 503 ? { headers: { 'Retry-After': '30' } } : {});
-
-/** The request as a completion message: the last user turn is the text, the rest its history. */
-function completionOf(body: ChatCompletionBody): { text: string; completion: CompletionRequest } {
-  const last = body.messages.at(-1);
-  if (last?.role !== 'user') throw new ApiError(400, 'invalid_request', 'messages: the last message must be from the user');
-  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
-  return {
-    text: textOf(last.content),
-    completion: {
-      history: body.messages.slice(0, -1).map((m) => ({ role: m.role === 'developer' ? 'system' : m.role, text: textOf(m.content) })),
-      model: body.model,
-      ...(maxTokens ? { max_tokens: maxTokens } : {}),
-      ...(typeof body.temperature === 'number' ? { temperature: body.temperature } : {}),
-      ...(typeof body.top_p === 'number' ? { top_p: body.top_p } : {}),
-    },
-  };
-}
 
 /**
  * `POST /v1/chat/completions` (chat:write), compatible with OpenAI's: existing clients and SDKs
@@ -101,7 +64,7 @@ export async function chatCompletions(c: Context<AppEnv>, body: ChatCompletionBo
     return c.json({
       ...chunk,
       object: 'chat.completion',
-      choices: [{ index: 0, message: { role: 'assistant', content: event.text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+      choices: [{ index: 0, message: messageOf(event), logprobs: null, finish_reason: event.finish_reason ?? 'stop' }],
       ...(event.usage ? { usage: usageOf(event.usage) } : {}),
     });
   }
@@ -110,7 +73,7 @@ export async function chatCompletions(c: Context<AppEnv>, body: ChatCompletionBo
   const writer = writable.getWriter();
   const encoder = new TextEncoder();
   const send = (data: unknown) => writer.write(encoder.encode(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`));
-  const delta = (content: Record<string, string>, finish: 'stop' | null = null) =>
+  const delta = (content: Record<string, unknown>, finish: FinishReason | null = null) =>
     send({ ...chunk, object: 'chat.completion.chunk', choices: [{ index: 0, delta: content, logprobs: null, finish_reason: finish }] });
   c.executionCtx.waitUntil(
     (async () => {
@@ -124,7 +87,12 @@ export async function chatCompletions(c: Context<AppEnv>, body: ChatCompletionBo
           } else if (event.type === 'done') {
             // The ack's text is the reply; the partials were a preview of it. Send what they lacked.
             if (event.text.startsWith(written) && event.text.length > written.length) await delta({ content: event.text.slice(written.length) });
-            await delta({}, 'stop');
+            for (const [index, call] of (event.tool_calls ?? []).entries()) {
+              // As OpenAI streams a call: its id and name first, then its arguments.
+              await delta({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] });
+              await delta({ tool_calls: [{ index, function: { arguments: call.arguments } }] });
+            }
+            await delta({}, event.finish_reason ?? 'stop');
             if (body.stream_options?.include_usage && event.usage) await send({ ...chunk, object: 'chat.completion.chunk', choices: [], usage: usageOf(event.usage) });
             await send('[DONE]');
             break;

@@ -9,7 +9,8 @@ import { ApiError } from './errors.js';
 import { FeedbackRequestSchema, postFeedback } from './feedback.js';
 import { ConversationParamSchema, ConversationsQuerySchema, MessagesQuerySchema, conversationMessages, listConversations } from './history.js';
 import { PostMessageSchema, postMessage } from './messages.js';
-import { ChatCompletionSchema, chatCompletions, listModels } from './openai.js';
+import { chatCompletions, listModels } from './openai.js';
+import { ChatCompletionSchema } from './openai-request.js';
 import { events, socket } from './streams.js';
 import { validate } from './validate.js';
 

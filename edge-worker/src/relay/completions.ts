@@ -1,4 +1,4 @@
-import { TokenUsageSchema } from '@hearth/shared';
+import { type AckFrame, FinishReasonSchema, TokenUsageSchema, ToolCallSchema } from '@hearth/shared';
 import { z } from 'zod';
 
 /**
@@ -8,10 +8,24 @@ import { z } from 'zod';
  */
 export const CompletionEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('delta'), text: z.string() }),
-  z.object({ type: z.literal('done'), text: z.string(), usage: TokenUsageSchema.optional() }),
+  z.object({
+    type: z.literal('done'),
+    text: z.string(),
+    usage: TokenUsageSchema.optional(),
+    tool_calls: z.array(ToolCallSchema).optional(),
+    finish_reason: FinishReasonSchema.optional(),
+  }),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
 ]);
 export type CompletionEvent = z.infer<typeof CompletionEventSchema>;
+
+/** What an ack's reply says to the caller waiting on a completion. */
+export const completionEnd = ({ text, usage, tool_calls, finish_reason }: NonNullable<AckFrame['reply']>): Omit<Extract<CompletionEvent, { type: 'done' }>, 'type'> => ({
+  text,
+  ...(usage ? { usage } : {}),
+  ...(tool_calls ? { tool_calls } : {}),
+  ...(finish_reason ? { finish_reason } : {}),
+});
 
 interface OpenCompletion {
   writer: WritableStreamDefaultWriter<Uint8Array>;

@@ -53,6 +53,7 @@ import { adapterOf, showTyping } from '../platforms/registry.js';
 import type { OutboundReply } from '../platforms/outbound.js';
 import type { Refusal } from '../api/errors.js';
 import { ClientApi, type Announcement } from './client-api.js';
+import { completionEnd } from './completions.js';
 import { CORE_ID_HEADER, RELAY_ROUTE_HEADER, type RelayRoute } from './internal-headers.js';
 import type { HistoryAnswer } from './clients.js';
 import { pruneRevocations } from './revocations.js';
@@ -351,7 +352,7 @@ export class Relay extends DurableObject<Env> {
         if (reply && !replied) log('info', 'reply_duplicate_dropped', { key: reply.key });
         this.api.completions.end(
           frame.message_id,
-          reply ? { type: 'done', text: reply.text, ...(reply.usage ? { usage: reply.usage } : {}) } : { type: 'error', code: 'core_error', message: 'the core could not answer this request' },
+          reply ? { type: 'done', ...completionEnd(reply) } : { type: 'error', code: 'core_error', message: 'the core could not answer this request' },
         );
         this.pump();
         if (replied) await this.flushOutbox();
