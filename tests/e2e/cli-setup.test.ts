@@ -196,7 +196,7 @@ describe('hearth doctor', () => {
   it('--json: all ok against a real edge that has this core key', async () => {
     const { code, stdout, output } = await hearth(['doctor', '--json'], { ...system.coreCliEnv, HEARTH_MODEL: TEST_MODEL, REDIS_URL });
     const checks = JSON.parse(stdout) as Check[];
-    expect(checks.map((c) => c.check)).toEqual(['node', 'settings', 'plugins', 'key', 'model', 'gpu', 'redis', 'edge', 'clock', 'tunnel']);
+    expect(checks.map((c) => c.check)).toEqual(['node', 'settings', 'plugins', 'key', 'model', 'gpu', 'redis', 'mcp', 'edge', 'clock', 'tunnel']);
     const { gpu, plugins, ...rest } = byId(checks);
     for (const check of Object.values(rest)) expect(check, output).toMatchObject({ status: 'ok' });
     // Without bubblewrap plugins run in the engine alone: a warning, never a failure.

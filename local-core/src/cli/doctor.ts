@@ -3,6 +3,7 @@ import { loadCoreConfig, type CoreConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { checkEdge, checkGpu, checkKey, checkModel, checkNode, checkPluginSandbox, checkRedis, checkTunnel } from './doctor-checks.js';
 import { fail, formatChecks, ok, type CheckResult } from './doctor-report.js';
+import { checkMcpServers } from '../mcp/probe.js';
 import { runCommand } from './run.js';
 
 /** Runs one step of the checks, showing what it is doing meanwhile. */
@@ -39,6 +40,8 @@ export async function runDoctor(env: NodeJS.ProcessEnv, progress: Progress = qui
   results.push(await progress('looking for the model', () => checkModel(config)));
   results.push(await progress('loading llama.cpp to see which GPU backend it picks', () => checkGpu(config)));
   results.push(await progress('pinging Redis', () => checkRedis(config)));
+  const { mcp } = config;
+  if (mcp) results.push(await progress('connecting to the MCP servers', () => checkMcpServers(mcp, env)));
   const edge = await progress(`asking the edge at ${config.edgeUrl}`, () => checkEdge(config.edgeUrl));
   results.push(edge.edge, edge.clock);
   results.push(await progress('opening a tunnel with the core key', () => checkTunnel(config, key.keySet, edge.reachable)));
@@ -68,7 +71,7 @@ export function spinner(stream: NodeJS.WriteStream = process.stderr): Progress {
 export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
-    .description('check Node.js and its security fixes, the plugin sandbox, the core key, the model, the GPU backend, Redis, the edge, clock skew and the key at the edge; says how to fix what fails')
+    .description('check Node.js and its security fixes, the plugin sandbox, the core key, the model, the GPU backend, Redis, the MCP servers, the edge, clock skew and the key at the edge; says how to fix what fails')
     .option('--json', 'print the checks as a JSON array for programs', false)
     .action((options: { json: boolean }) =>
       runCommand(async () => {

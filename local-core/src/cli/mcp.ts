@@ -1,15 +1,12 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.js';
-import { createLogger } from '../logger.js';
 import { loadMcpConfig } from '../mcp/config.js';
-import { McpConnection } from '../mcp/connection.js';
 import { type McpServerEntry, readMcpFile, ServerNameSchema, updateMcpFile } from '../mcp/file.js';
+import { PROBE_MS, probeServer } from '../mcp/probe.js';
 import { needsApproval, offeredName } from '../mcp/tools.js';
-import { namespaceSupport } from '../plugins/sandbox.js';
 import { runCommand } from './run.js';
 
-const CONNECT_MS = 20_000;
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** `K=VAR` as `{ K: "${VAR}" }`; `K=text with ${VAR}` kept as written. A literal secret is refused (it would sit in the file and the shell history). */
@@ -26,13 +23,7 @@ function byName(pairs: readonly string[], what: string): Record<string, string> 
   );
 }
 
-/** One server's connection for a command: connected (or not) within CONNECT_MS. */
-async function probe(entry: McpServerEntry): Promise<McpConnection> {
-  const connection = new McpConnection({ entry, log: createLogger('silent'), env: process.env, namespaces: namespaceSupport });
-  connection.start();
-  await connection.settled(CONNECT_MS);
-  return connection;
-}
+const probe = (entry: McpServerEntry) => probeServer(entry, process.env);
 
 /** What a server is and may do, as `hearth mcp list` prints it. */
 export function describeEntry(entry: McpServerEntry): string[] {
@@ -138,7 +129,7 @@ export function registerMcpCommand(program: Command): void {
         const tools = connection.tools.map((tool) => ({ name: tool.name, offeredAs: offeredName(entry.name, tool.name) ?? null, needsApproval: needsApproval(entry, tool), annotations: tool.annotations ?? {} }));
         await connection.close();
         if (state !== 'ready') {
-          process.stderr.write(`hearth: ${name} does not connect (${state}): ${problem ?? `no answer within ${CONNECT_MS / 1000} s`}\n`);
+          process.stderr.write(`hearth: ${name} does not connect (${state}): ${problem ?? `no answer within ${PROBE_MS / 1000} s`}\n`);
           process.exitCode = 1;
           return;
         }

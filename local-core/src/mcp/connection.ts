@@ -205,7 +205,7 @@ export class McpConnection extends EventEmitter<{ change: [] }> {
       const headers = Object.fromEntries(Object.entries(entry.headers).map(([name, value]) => [name, expanded(`header ${name}`, value, env)]));
       return new StreamableHTTPClientTransport(url, { requestInit: { headers }, fetch: pinnedFetch(url, entry.lan, this.options.lookup) });
     }
-    const transport = new StdioClientTransport({ ...stdioLaunch(entry, env, entry.trusted ? { ok: false, reason: 'trusted' } : this.options.namespaces()), stderr: 'pipe' });
+    const transport = new StdioClientTransport({ ...stdioLaunch(entry, env, this.options.namespaces), stderr: 'pipe' });
     const stderr = transport.stderr;
     if (stderr instanceof Readable) {
       // The program's diagnostics go to the log, a line at a time, cut and rate-limited.

@@ -24,14 +24,16 @@ const SANDBOX_PATH = ['/usr/local/bin', '/usr/bin', '/bin'];
  *
  * @throws McpRefusal when namespaces are unavailable (never run bare), a secret is unset, the program or a folder is missing
  * @example
- * const params = stdioLaunch(entry, process.env, namespaceSupport());
+ * const params = stdioLaunch(entry, process.env, namespaceSupport);
  * new StdioClientTransport({ ...params, stderr: 'pipe' });
  */
-export function stdioLaunch(entry: StdioEntry, env: Readonly<Record<string, string | undefined>>, namespaces: NamespaceSupport): StdioServerParameters {
+export function stdioLaunch(entry: StdioEntry, env: Readonly<Record<string, string | undefined>>, support: () => NamespaceSupport): StdioServerParameters {
   const declared = declaredEnv(entry.env, env);
   if (entry.trusted) {
     return { command: entry.command, args: entry.args, env: { ...getDefaultEnvironment(), ...declared }, ...(entry.cwd ? { cwd: entry.cwd } : {}) };
   }
+  // Probed only for a server to sandbox (it runs bubblewrap once).
+  const namespaces = support();
   if (!namespaces.ok) {
     throw new McpRefusal(`it is not trusted and ${namespaces.reason}, so it cannot be sandboxed; it is never run bare: install bubblewrap, or mark it "trusted": true if you trust the program`);
   }

@@ -19,6 +19,9 @@ export interface McpServerStatus {
   tools: string[];
 }
 
+/** A tool's input schema longer than this is not offered: every turn carries it to the model. */
+const MAX_SCHEMA_CHARS = 8_192;
+
 interface Offer {
   connection: McpConnection;
   tool: Tool;
@@ -121,6 +124,7 @@ export class McpServers implements McpTools {
       for (const tool of connection.tools) {
         const name = offeredName(connection.name, tool.name);
         if (!name) this.warnOnce(`${connection.name}/${tool.name}`, 'its name cannot be made a function name of 64 characters; not offered');
+        else if (JSON.stringify(tool.inputSchema).length > MAX_SCHEMA_CHARS) this.warnOnce(name, `its input schema is over ${MAX_SCHEMA_CHARS} characters (it would fill the model's context)`);
         else if (offers.has(name)) this.warnOnce(name, `another server's tool has this name; ${offers.get(name)?.connection.name} keeps it`);
         else offers.set(name, { connection, tool, needsApproval: needsApproval(connection.entry, tool) });
       }
