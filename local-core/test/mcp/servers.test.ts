@@ -133,6 +133,32 @@ describe('an HTTP MCP server (streamable HTTP on loopback)', { timeout: 30_000 }
     }
   });
 
+  it('gives the model { error } while it is gone, and is dialled again once it is back', async () => {
+    const { log } = capturingLogger('debug');
+    const first = await startHttpServer();
+    const port = Number(new URL(first.url).port);
+    const servers = McpServers.start([{ ...entryOf({ url: first.url, lan: true }), name: 'flaky' }], { log, env: {}, namespaces: namespaceSupport, backoff: { baseMs: 20, capMs: 200 } });
+    const connection = servers.connection('flaky') as McpConnection;
+    try {
+      expect(await connection.settled(10_000)).toBe('ready');
+      const [weather] = servers.toolsFor(message, new Set());
+      await first.close();
+      expect(await weather?.call({ city: 'Oslo' })).toMatchObject({ error: expect.stringContaining('flaky__weather failed') });
+      await until(connection, () => connection.state === 'down');
+      const again = await startHttpServer(port);
+      try {
+        await until(connection, () => connection.state === 'ready');
+        const [back] = servers.toolsFor(message, new Set());
+        expect(await back?.call({ city: 'Oslo' })).toBe('sunny in Oslo (auth: none)');
+      } finally {
+        await servers.close();
+        await again.close();
+      }
+    } finally {
+      await servers.close();
+    }
+  });
+
   it('is refused on loopback unless the entry says lan, before any request reaches it', async () => {
     const { log } = capturingLogger('debug');
     const before = http.requests();

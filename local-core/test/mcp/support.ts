@@ -50,9 +50,10 @@ export function until(connection: McpConnection, predicate: () => boolean): Prom
 
 /**
  * A streamable HTTP MCP server on a loopback port (stateless: a server and transport per
- * request), with one tool, `weather`, which says which Authorization header it was sent.
+ * request), with one tool, `weather`, which says which Authorization header it was sent; on
+ * `port` when given (a server started again where it was).
  */
-export async function startHttpServer(): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
+export async function startHttpServer(port = 0): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
   let requests = 0;
   const http: Server = createServer(async (req, res) => {
     requests += 1;
@@ -68,10 +69,10 @@ export async function startHttpServer(): Promise<{ url: string; requests: () => 
     await server.connect(transport);
     await transport.handleRequest(req, res);
   });
-  await new Promise<void>((done) => http.listen(0, '127.0.0.1', done));
-  const { port } = http.address() as { port: number };
+  await new Promise<void>((done) => http.listen(port, '127.0.0.1', done));
+  const bound = (http.address() as { port: number }).port;
   return {
-    url: `http://127.0.0.1:${port}/mcp`,
+    url: `http://127.0.0.1:${bound}/mcp`,
     requests: () => requests,
     close: () =>
       new Promise((done) => {
