@@ -227,10 +227,13 @@ export class Pipeline {
     return reply;
   }
 
-  /** The answer on disk (after a restart): its createdAt, so the ack repeats the same cursor. */
+  /**
+   * The answer on disk (after a restart): its createdAt, so the ack repeats the same cursor. A
+   * completion that answered with calls only kept no text: it is generated again (it is stateless).
+   */
   private storedAnswer(messageId: string): Reply | undefined {
     const stored = this.options.memory.answerFor(messageId);
-    return stored && { text: stored.replyText, createdAt: stored.createdAt };
+    return stored && stored.replyText !== '' ? { text: stored.replyText, createdAt: stored.createdAt } : undefined;
   }
 
   /** One answer per message id, however many times it is delivered meanwhile. */
