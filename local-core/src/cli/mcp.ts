@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.js';
 import { loadMcpConfig } from '../mcp/config.js';
-import { type McpServerEntry, readMcpFile, ServerNameSchema, updateMcpFile } from '../mcp/file.js';
+import { type McpServerEntry, readMcpFile, updateMcpFile } from '../mcp/file.js';
 import { PROBE_MS, probeServer } from '../mcp/probe.js';
 import { needsApproval, offeredName } from '../mcp/tools.js';
 import { runCommand } from './run.js';
@@ -62,16 +62,13 @@ export function registerMcpCommand(program: Command): void {
     .option('--force', 'replace a server of that name', false)
     .action((name: string, command: string[], options: { url?: string; header: string[]; env: string[]; folder: string[]; writable: string[]; trusted: boolean; lan: boolean; force: boolean }) =>
       runCommand(async () => {
-        const named = ServerNameSchema.safeParse(name);
-        if (!named.success) throw new ConfigError(`"${name}": ${named.error.issues[0]?.message}`);
-        if (!options.force && (await readMcpFile(file())).some((server) => server.name === name)) throw new ConfigError(`${name} is already in ${file()}; --force replaces it`);
         if ((command.length > 0) === (options.url !== undefined)) throw new ConfigError('give either a command (hearth mcp add NAME -- COMMAND ARGS...) or --url URL');
         const [program, ...args] = command;
         const folders = [...options.folder.map((path) => resolve(path)), ...options.writable.map((path) => ({ path: resolve(path), writable: true }))];
         const entry = program
           ? { command: program, args, ...(options.env.length ? { env: byName(options.env, 'env') } : {}), ...(options.trusted ? { trusted: true } : {}), ...(folders.length ? { folders } : {}) }
           : { url: options.url, ...(options.header.length ? { headers: byName(options.header, 'header') } : {}), ...(options.lan ? { lan: true } : {}) };
-        await updateMcpFile(file(), name, entry);
+        await updateMcpFile(file(), name, entry, { replace: options.force });
         process.stdout.write(`added ${name} to ${file()} (hearth mcp test ${name} checks it; a running core picks it up when restarted)\n`);
       }),
     );
@@ -111,7 +108,6 @@ export function registerMcpCommand(program: Command): void {
     .description('remove a server from the file')
     .action((name: string) =>
       runCommand(async () => {
-        await find(name);
         await updateMcpFile(file(), name, undefined);
         process.stdout.write(`removed ${name} from ${file()}\n`);
       }),

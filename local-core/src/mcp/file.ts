@@ -147,22 +147,41 @@ export async function readMcpFile(file: string): Promise<McpServerEntry[]> {
 
 /**
  * Changes one entry of the file (undefined removes it), keeping the others and any other keys
- * as written; the new entry is checked first. Written owner-only, replaced atomically.
+ * as written (a broken entry elsewhere can still be removed). The new entry is checked first.
+ * Written owner-only, replaced atomically.
  *
- * @throws ConfigError when the new entry is invalid
+ * @throws ConfigError when the file is not JSON, the new entry is invalid, the one to remove is not there, or `add` finds one (without `replace`)
  */
-export async function updateMcpFile(file: string, name: string, entry: Record<string, unknown> | undefined): Promise<void> {
-  const json = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>) : {};
-  const servers = { ...((json.mcpServers as Record<string, unknown> | undefined) ?? {}) };
-  if (entry === undefined) delete servers[name];
-  else servers[name] = entry;
-  const text = `${JSON.stringify({ ...json, mcpServers: servers }, null, 2)}\n`;
-  parseMcpFile(text, file);
+export async function updateMcpFile(file: string, name: string, entry: Record<string, unknown> | undefined, { replace = false } = {}): Promise<void> {
+  const json = existsSync(file) ? rawFile(await readFile(file, 'utf8'), file) : {};
+  const servers: Record<string, unknown> = { ...((json.mcpServers as Record<string, unknown> | undefined) ?? {}) };
+  if (entry === undefined) {
+    if (!(name in servers)) throw new ConfigError(`no MCP server ${name} in ${file} (hearth mcp list shows them)`);
+    delete servers[name];
+  } else {
+    if (name in servers && !replace) throw new ConfigError(`${name} is already in ${file}; --force replaces it`);
+    const named = ServerNameSchema.safeParse(name);
+    const parsed = parseEntry(entry);
+    const problems = [...(named.success ? [] : [`: ${named.error.issues[0]?.message}`]), ...(parsed.ok ? [] : parsed.problems)];
+    if (problems.length > 0) throw new ConfigError(problems.map((problem) => `mcpServers.${name}${problem}`).join('\n'));
+    servers[name] = entry;
+  }
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, text, { mode: 0o600 });
+  await writeFile(temporary, `${JSON.stringify({ ...json, mcpServers: servers }, null, 2)}\n`, { mode: 0o600 });
   await chmod(temporary, 0o600);
   await rename(temporary, file);
+}
+
+/** The file as an object, without checking its entries. @throws ConfigError when it is not a JSON object */
+function rawFile(text: string, file: string): Record<string, unknown> {
+  try {
+    const json: unknown = JSON.parse(text);
+    if (typeof json === 'object' && json !== null && !Array.isArray(json)) return json as Record<string, unknown>;
+  } catch {
+    // Said below, as for any other shape.
+  }
+  throw new ConfigError(`${file} is not a JSON object; fix or remove it (the format is { "mcpServers": { NAME: entry } })`);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { namespaceSupport } from '../../src/plugins/sandbox.js';
@@ -72,5 +72,15 @@ describe('hearth mcp (the real CLI, spawned)', { timeout: 60_000 }, () => {
     expect(await hearth(['mcp', 'remove', 'weather'])).toMatchObject({ code: 0, stdout: `removed weather from ${file()}\n` });
     expect(Object.keys(JSON.parse(await readFile(file(), 'utf8')).mcpServers)).toEqual(['tools']);
     expect(await hearth(['mcp', 'remove', 'weather'])).toMatchObject({ code: 1, stderr: expect.stringContaining('no MCP server weather') });
+  });
+
+  it('names a broken entry written by hand, and can still remove it', async () => {
+    const json = JSON.parse(await readFile(file(), 'utf8'));
+    await writeFile(file(), JSON.stringify({ ...json, mcpServers: { ...json.mcpServers, broken: { command: 'x', hosts: ['a.example'] } } }));
+    expect(await hearth(['mcp', 'list', '--offline'])).toMatchObject({ code: 1, stderr: expect.stringContaining('mcpServers.broken.hosts: a sandboxed stdio server gets no network') });
+    expect(await hearth(['mcp', 'remove', 'broken'])).toMatchObject({ code: 0 });
+    expect((await hearth(['mcp', 'list', '--offline'])).stdout).toContain('tools — stdio, sandboxed');
+    await writeFile(file(), '{ not json');
+    expect(await hearth(['mcp', 'remove', 'tools'])).toMatchObject({ code: 1, stderr: expect.stringContaining('is not a JSON object; fix or remove it') });
   });
 });
