@@ -2,6 +2,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { LogKeySchema, RedactionEnvSchema, isPlainTextOffLoopback, redactionConfigFromEnv, wholeNumber, type RedactionConfig } from '@hearth/shared';
 import { z } from 'zod';
 import { parseEnv } from './env.js';
+import { type ApprovalConfig, loadApprovalConfig } from './approval/config.js';
 import { ConfigError } from './errors.js';
 import { loadJobsConfig, type JobsConfig } from './jobs/config.js';
 import { loadMcpConfig, type McpConfig } from './mcp/config.js';
@@ -97,6 +98,8 @@ export interface CoreConfig {
   plugins?: PluginsConfig | undefined;
   /** MCP servers whose tools the model may use (HEARTH_MCP_CONFIG); undefined (a config built by hand): none. */
   mcp?: McpConfig | undefined;
+  /** Who approves risky tool calls, and how long a turn waits (HEARTH_OWNER, HEARTH_APPROVAL_*); undefined: tools needing approval are never offered. */
+  approval?: ApprovalConfig | undefined;
   /** The variants and experiment file (HEARTH_EXPERIMENTS, see learning/variants.ts); undefined: one `default` variant. */
   experimentsFile?: string | undefined;
 }
@@ -125,7 +128,7 @@ function loadParts<T extends Record<string, unknown>>(loaders: { [K in keyof T]:
  * const config = loadCoreConfig(process.env);
  */
 export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
-  const { e, memory, jobs, recall, redaction, plugins, mcp } = loadParts<{
+  const { e, memory, jobs, recall, redaction, plugins, mcp, approval } = loadParts<{
     e: z.infer<typeof CoreEnvSchema>;
     memory: MemoryConfig;
     jobs: JobsConfig;
@@ -133,6 +136,7 @@ export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
     redaction: RedactionConfig;
     plugins: PluginsConfig;
     mcp: McpConfig;
+    approval: ApprovalConfig;
   }>({
     e: () => parseEnv(CoreEnvSchema, env),
     memory: () => loadMemoryConfig(env),
@@ -141,6 +145,7 @@ export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
     redaction: () => redactionConfigFromEnv(parseEnv(RedactionEnvSchema, env)),
     plugins: () => loadPluginsConfig(env),
     mcp: () => loadMcpConfig(env),
+    approval: () => loadApprovalConfig(env),
   });
   return {
     memory,
@@ -149,6 +154,7 @@ export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
     redaction,
     plugins,
     mcp,
+    approval,
     // Its client id derives from the core id, so it is read once the core's variables are valid.
     mqtt: loadMqttConfig(env, e.HEARTH_CORE_ID),
     edgeUrl: e.HEARTH_EDGE_URL.replace(/\/+$/, ''),

@@ -15,6 +15,7 @@ import { openMemory } from './memory/open-memory.js';
 import { type MqttBridge, startMqttBridge } from './mqtt/bridge.js';
 import { startAdminServer } from './observability/admin-server.js';
 import { CoreMetrics } from './observability/metrics.js';
+import { ApprovalDesk } from './approval/desk.js';
 import { Pipeline } from './pipeline.js';
 import { type RunningPlugins, startPlugins } from './plugins/start.js';
 import { Recall } from './recall/recall.js';
@@ -107,6 +108,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     plugins: plugins?.registry,
     mcp,
     learning: learning.feedback,
+    approvals: config.approval && new ApprovalDesk({ config: config.approval, send: (frame) => tunnel?.send(frame) ?? false, log, redaction: config.redaction }),
   });
 
   // Deliveries received and not yet done here: they count against the window until acked.
@@ -175,6 +177,11 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     software: `hearth-core/${VERSION}`,
     model: { id: engine.modelId, description: engine.describe().slice(0, 512) },
     onDeliver: (frame) => {
+      // A press answers a turn that is running: behind the job queue it would wait for that turn.
+      if (frame.press) {
+        pipeline.handle(frame).catch((error: unknown) => log.warn({ err: error instanceof Error ? error.message : String(error), messageId: frame.message_id }, 'press not handled; the Relay will redeliver it'));
+        return;
+      }
       held.add(frame.message_id);
       // A delivery already queued or running (a redelivery of it) is one job: its ack answers both.
       queue

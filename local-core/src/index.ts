@@ -1,12 +1,15 @@
 export { loadCoreConfig, type CoreConfig } from './config.js';
 export { startCore, createEngine, type RunningCore } from './core.js';
 export { ConfigError, ModelNotFoundError } from './errors.js';
-export { EchoEngine, type Engine } from './inference/engine.js';
+export { EchoEngine, type Engine, type ReplyOptions, type TurnTool } from './inference/engine.js';
 export { LlamaEngine, type LlamaEngineOptions } from './inference/llama-engine.js';
 export { resolveModelPath } from './inference/model-path.js';
 export { ensureKeySet, readKeySet, writeNewKeySet } from './keys/key-store.js';
 export { createLogger, type Logger } from './logger.js';
 export { Pipeline, EMPTY_REPLY_NOTICE } from './pipeline.js';
+export { ApprovalDesk, EXPIRED_NOTE, NOT_RUN, type PipelineApprovals } from './approval/desk.js';
+export { loadApprovalConfig, type ApprovalConfig } from './approval/config.js';
+export { loadMemoryConfig, openMemory } from './memory/index.js';
 export { TunnelClient, type TunnelClientOptions } from './tunnel/client.js';
 export { startEdgeProcess, type EdgeProcess, type EdgeProcessOptions } from './cli/edge-process.js';
 export { PluginProcess, type PluginProcessOptions } from './plugins/plugin-process.js';

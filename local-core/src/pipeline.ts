@@ -12,9 +12,11 @@ import {
   type TokenUsage,
 } from '@hearth/shared';
 import { LRUCache } from 'lru-cache';
+import { TurnDeadline } from './approval/deadline.js';
+import type { ApprovalTurn, PipelineApprovals } from './approval/desk.js';
 import { runBuiltinCommand, unknownCommandReply } from './commands/builtin.js';
 import { completionOptions } from './inference/completion-options.js';
-import type { Engine, GenerationStop, ReplyOptions } from './inference/engine.js';
+import type { Engine, GenerationStop, ReplyOptions, TurnTool } from './inference/engine.js';
 import type { PipelineLearning } from './learning/feedback.js';
 import type { Logger } from './logger.js';
 import type { McpTools } from './mcp/servers.js';
@@ -48,6 +50,8 @@ export interface PipelineOptions {
   plugins?: PluginRouter | undefined;
   /** MCP servers: their tools are offered beside the plugins' (a name a plugin has stays the plugin's). */
   mcp?: McpTools | undefined;
+  /** The owner's Run / Skip for tools that need it; none: such tools are never offered. */
+  approvals?: PipelineApprovals | undefined;
 }
 
 /** What the pipeline reports as it works (CoreMetrics implements it). */
@@ -95,6 +99,8 @@ export class Pipeline {
   private readonly answered: LRUCache<string, Reply>;
   private readonly running = new Map<string, Promise<Reply>>();
   private readonly cancellers = new Map<string, AbortController>();
+  /** Generations running, by message id: what an approval waits under (the stop signal, the held time limit). */
+  private readonly turns = new Map<string, ApprovalTurn>();
   /** Cancels that came before their generation started (still being unsealed). */
   private readonly earlyCancels = new LRUCache<string, true>({ max: 1_000 });
   private readonly stoppedAt = new Map<string, number>();
@@ -173,6 +179,13 @@ export class Pipeline {
     if (this.options.learning?.takeFeedback(message)) {
       // A rating is recorded, not answered: acked with no reply, the model never asked.
       this.options.send({ type: 'ack', message_id: message.message_id });
+      return;
+    }
+    const press = this.options.approvals?.takePress(message);
+    if (press) {
+      // A Run / Skip answers the turn waiting for it (delivered beside it), never the model.
+      const reply = press.reply ? { reply: { key: replyKeyFor(message.message_id), text: press.reply } } : {};
+      this.options.send({ type: 'ack', message_id: message.message_id, ...reply });
       return;
     }
 
@@ -294,8 +307,7 @@ export class Pipeline {
     const conversationId = message.conversation.id;
     const { generation, turns } = await memory.recall(conversationId);
     const history = { generation, turns: turns.map((turn) => ({ role: turn.role, text: turn.text })) };
-    const pluginTools = this.options.plugins?.toolsFor(message) ?? [];
-    const tools = [...pluginTools, ...(this.options.mcp?.toolsFor(message, new Set(pluginTools.map((tool) => tool.name))) ?? [])];
+    const tools = this.turnTools(message);
     const { text } = await this.generateText(message, { history, ...(tools.length > 0 ? { tools } : {}) }, stream, true);
     const createdAt = replyCreatedAt(message);
     memory.remember({
@@ -320,6 +332,16 @@ export class Pipeline {
       this.options.log.warn({ err: error instanceof Error ? error.message : String(error), conversationId }, 'recall could not store a message'),
     );
     return { text, createdAt };
+  }
+
+  /** The plugins' tools for this turn; those needing the owner's approval ask first, or are left out. */
+  private turnTools(message: Message): TurnTool[] {
+    const pluginTools = this.options.plugins?.toolsFor(message) ?? [];
+    // MCP servers' tools beside them: a name a plugin tool has stays the plugin's.
+    const offered = [...pluginTools, ...(this.options.mcp?.toolsFor(message, new Set(pluginTools.map((tool) => tool.name))) ?? [])];
+    const { approvals } = this.options;
+    if (!approvals) return offered.filter((tool) => !tool.needsApproval);
+    return approvals.guard(offered, message, () => this.turns.get(message.message_id));
   }
 
   /**
@@ -356,8 +378,10 @@ export class Pipeline {
     recalled: boolean,
   ): Promise<{ text: string; usage: TokenUsage; stop?: GenerationStop }> {
     const canceller = new AbortController();
-    const timeout = AbortSignal.timeout(this.options.generationTimeoutMs ?? 60_000);
-    const signal = AbortSignal.any([this.abort.signal, canceller.signal, timeout]);
+    // Held while an approval waits for the owner: a person's answer is not generation time.
+    const timeout = new TurnDeadline(this.options.generationTimeoutMs ?? 60_000);
+    const signal = AbortSignal.any([this.abort.signal, canceller.signal, timeout.signal]);
+    this.turns.set(message.message_id, { signal, hold: () => timeout.hold() });
     const stream = streaming ? new StreamBuffer(message.message_id, this.options.send) : undefined;
     this.cancellers.set(message.message_id, canceller);
     if (this.earlyCancels.delete(message.message_id)) canceller.abort(new Error('stopped by the sender'));
@@ -395,6 +419,8 @@ export class Pipeline {
       return { text: text.trim() === '' ? EMPTY_REPLY_NOTICE : text, usage, ...(stop ? { stop } : {}) };
     } finally {
       this.cancellers.delete(message.message_id);
+      this.turns.delete(message.message_id);
+      timeout.dispose();
     }
   }
 }

@@ -17,3 +17,4 @@ export * from './redaction/index.js';
 export * from './client/index.js';
 export * from './config/api-config.js';
 export * from './feedback.js';
+export * from './approval.js';

@@ -1,4 +1,4 @@
-import { accessPolicyFor, isStopCommand, seal, senderKeyOf } from '@hearth/shared';
+import { accessPolicyFor, isApprovalPress, isStopCommand, seal, senderKeyOf } from '@hearth/shared';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { admissionOf, pairingSourceOf } from '../access/admission.js';
@@ -65,7 +65,7 @@ export async function platformWebhook(c: Context<AppEnv>): Promise<Response> {
       admission === 'pairing'
         ? { sender: senderKeyOf(message), source: pairingSourceOf(message), ...(message.sender.name ? { name: message.sender.name } : {}) }
         : undefined;
-    const { outcome } = await relay.enqueue(envelope, { gate, stops: isStopCommand(message) }).catch((cause: unknown) => {
+    const { outcome } = await relay.enqueue(envelope, { gate, stops: isStopCommand(message), press: isApprovalPress(message) }).catch((cause: unknown) => {
       // An overloaded, reset or unreachable Relay: nothing was committed for sure, so the platform
       // must keep the POST and retry it (a 500 would say the same, but not when).
       log('warn', 'relay_unavailable', { ...fields, error: describeError(cause) });

@@ -24,7 +24,10 @@ interface Slot extends LiveSession {
  * - a conversation stays with the core it last went to while that core is connected, and
  *   waits for it when it is busy (its context is warm there);
  * - a conversation without a live core goes to the core with the most free credits (spread);
- * - a message delivered `maxAttempts` times is dead-lettered instead.
+ * - a message delivered `maxAttempts` times is dead-lettered instead;
+ * - a press (an approval's Run/Skip) goes to the session holding its conversation's turn (which
+ *   waits for it), else where the conversation lives, else anywhere, whatever the windows say:
+ *   it takes no sequence, and waiting for a credit would wait for the turn it unblocks.
  *
  * Returns what it delivered and what it dead-lettered, for logs.
  */
@@ -57,13 +60,21 @@ function dispatchPass({ sql, sessions, limits, now, deliver }: DispatchInput): {
   let capacity = slots.reduce((n, s) => n + Math.max(0, s.free), 0);
   let delivered = 0;
   const dead: Deliverable[] = [];
-  if (capacity === 0) return { delivered, dead };
+  if (slots.length === 0) return { delivered, dead };
 
   for (const item of selectDeliverable(sql, SCAN_LIMIT)) {
-    if (capacity === 0) break;
+    if (capacity === 0 && !item.press) continue;
     if (item.attempts >= limits.maxAttempts) {
       deadLetter(sql, item.seq, 'max_attempts', now);
       dead.push(item);
+      continue;
+    }
+    if (item.press) {
+      const slot = pressSlot(item, slots, byCore);
+      if (!slot) continue;
+      markInFlight(sql, item, slot.session, now, now + limits.ackTimeoutMs);
+      delivered++;
+      deliver(slot, item);
       continue;
     }
     const pinned = item.affinity ? byCore.get(item.affinity) : undefined;
@@ -79,6 +90,12 @@ function dispatchPass({ sql, sessions, limits, now, deliver }: DispatchInput): {
     deliver(slot, item);
   }
   return { delivered, dead };
+}
+
+/** Where a press goes: the holder of the turn that asked, else the conversation's core, else any. */
+function pressSlot(item: Deliverable, slots: Slot[], byCore: Map<string, Slot[]>): Slot | undefined {
+  const holder = item.holder ? slots.find((s) => s.session.sessionId === item.holder) : undefined;
+  return holder ?? mostFree((item.affinity ? byCore.get(item.affinity) : undefined) ?? slots);
 }
 
 function mostFree(slots: Slot[]): Slot | undefined {

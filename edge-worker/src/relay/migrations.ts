@@ -94,6 +94,10 @@ const MIGRATIONS: readonly string[] = [
      seen_at        INTEGER NOT NULL
    );
    CREATE INDEX seen_core_tokens_until ON seen_core_tokens (accepted_until);`,
+
+  // 7: presses answering a question the core waits on (approvals): a lane of their own per conversation,
+  // delivered beside the turn in flight and outside the window (press = 1).
+  'ALTER TABLE messages ADD COLUMN press INTEGER NOT NULL DEFAULT 0;',
 ];
 
 /** Brings the schema up to date; runs inside the object's constructor, before any event. */

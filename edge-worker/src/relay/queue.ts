@@ -7,6 +7,11 @@ import { parseApiConversationId, type DeliveryLimits } from '@hearth/shared';
  * `rowsWritten` also counts a conflicting insert.
  *
  * A message is pending while neither acked nor dead; in flight while a session holds it.
+ *
+ * Each conversation has two lanes, each in order with one delivery in flight: its messages, and
+ * presses answering a question the core is waiting on (approval buttons, `press = 1`). A press is
+ * delivered while the turn that asked is in flight, to the session holding it, outside the window;
+ * the messages' order never depends on it.
  */
 export interface Envelope {
   message_id: string;
@@ -22,6 +27,10 @@ export interface Deliverable extends Envelope {
   affinity: string | null;
   /** The core that last held this message (a redelivery), if any. */
   last_core: string | null;
+  /** 1: a press (its own lane); 0: a message. */
+  press: number;
+  /** For a press: the session holding its conversation's message in flight (the turn that asked), if any. */
+  holder: string | null;
 }
 
 export type EnqueueOutcome = 'stored' | 'duplicate' | 'full';
@@ -39,18 +48,20 @@ export function insertMessage(
   envelope: Envelope,
   now: number,
   { queueMax, queueMaxPerSender }: Pick<DeliveryLimits, 'queueMax' | 'queueMaxPerSender'>,
+  { press = false }: { press?: boolean } = {},
 ): EnqueueOutcome {
   if (sql.exec('SELECT 1 FROM messages WHERE message_id = ?', envelope.message_id).toArray().length > 0) return 'duplicate';
   if (pendingCount(sql) >= queueMax) return 'full';
   if (pendingOfSender(sql, envelope.conversation_id) >= queueMaxPerSender) return 'full';
   const inserted = sql
     .exec(
-      `INSERT INTO messages (message_id, conversation_id, sealed, enqueued_at) VALUES (?, ?, ?, ?)
+      `INSERT INTO messages (message_id, conversation_id, sealed, enqueued_at, press) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (message_id) DO NOTHING RETURNING seq`,
       envelope.message_id,
       envelope.conversation_id,
       envelope.sealed,
       now,
+      press ? 1 : 0,
     )
     .toArray();
   return inserted.length > 0 ? 'stored' : 'duplicate';
@@ -75,17 +86,20 @@ function pendingOfSender(sql: SqlStorage, conversationId: string): number {
 }
 
 /**
- * The oldest pending message of each conversation that has nothing in flight, oldest
- * conversation first, with the core it has affinity to. A conversation whose head is in
- * flight yields nothing: that is the per-conversation order.
+ * The oldest pending message of each conversation's lane that has nothing in flight, oldest
+ * first, with the core it has affinity to. A lane whose head is in flight yields nothing: that is
+ * the per-conversation order (the press lane's head is looked up beside the messages', never
+ * in front of it).
  */
 export function selectDeliverable(sql: SqlStorage, limit: number): Deliverable[] {
   return sql
     .exec<Deliverable & Record<string, SqlStorageValue>>(
-      `SELECT m.seq, m.message_id, m.conversation_id, m.sealed, m.attempts, a.core_id AS affinity, m.core_id AS last_core
+      `SELECT m.seq, m.message_id, m.conversation_id, m.sealed, m.attempts, a.core_id AS affinity, m.core_id AS last_core, m.press,
+              CASE WHEN m.press = 1 THEN (SELECT t.session_id FROM messages t WHERE t.conversation_id = m.conversation_id AND t.press = 0
+                                             AND t.session_id IS NOT NULL AND t.${PENDING} LIMIT 1) END AS holder
          FROM messages m LEFT JOIN affinity a ON a.conversation_id = m.conversation_id
         WHERE m.${PENDING} AND m.session_id IS NULL
-          AND m.seq = (SELECT MIN(seq) FROM messages h WHERE h.conversation_id = m.conversation_id AND h.${PENDING})
+          AND m.seq = (SELECT MIN(seq) FROM messages h WHERE h.conversation_id = m.conversation_id AND h.press = m.press AND h.${PENDING})
         ORDER BY m.seq
         LIMIT ?`,
       limit,
@@ -145,7 +159,7 @@ export function ackMessage(sql: SqlStorage, messageId: string, now: number): boo
 export function inFlightOf(sql: SqlStorage, conversationId: string): { message_id: string; session_id: string } | undefined {
   return sql
     .exec<{ message_id: string; session_id: string }>(
-      `SELECT message_id, session_id FROM messages WHERE conversation_id = ? AND session_id IS NOT NULL AND ${PENDING} LIMIT 1`,
+      `SELECT message_id, session_id FROM messages WHERE conversation_id = ? AND press = 0 AND session_id IS NOT NULL AND ${PENDING} LIMIT 1`,
       conversationId,
     )
     .toArray()[0];
@@ -216,11 +230,11 @@ export function expireOlderThan(sql: SqlStorage, cutoff: number, now: number): {
     .toArray();
 }
 
-/** Deliveries in flight per session id. */
+/** Deliveries in flight per session id, against its window (presses are outside it). */
 export function inFlightBySession(sql: SqlStorage): Map<string, number> {
   const rows = sql
     .exec<{ session_id: string; n: number }>(
-      'SELECT session_id, COUNT(*) AS n FROM messages WHERE session_id IS NOT NULL GROUP BY session_id',
+      'SELECT session_id, COUNT(*) AS n FROM messages WHERE session_id IS NOT NULL AND press = 0 GROUP BY session_id',
     )
     .toArray();
   return new Map(rows.map((row) => [row.session_id, row.n]));

@@ -134,11 +134,17 @@ export class Relay extends DurableObject<Env> {
    * (the sender must be paired), the message is queued only if the owner approved the sender;
    * otherwise the gate's outcome says what happened instead (see pairing.ts). `stops`: the
    * message is a `/stop`, so the core generating this conversation's reply is told at once
-   * (the message itself waits its turn like any other).
+   * (the message itself waits its turn like any other). `press`: it answers a question the core
+   * is waiting on (an approval button), and goes in the conversation's press lane (queue.ts).
    */
   async enqueue(
     envelope: Envelope,
-    { gate, stops = false, announce }: { gate?: PairingGate | undefined; stops?: boolean; announce?: Announcement | undefined } = {},
+    {
+      gate,
+      stops = false,
+      press = false,
+      announce,
+    }: { gate?: PairingGate | undefined; stops?: boolean; press?: boolean; announce?: Announcement | undefined } = {},
   ): Promise<{ outcome: EnqueueOutcome | Exclude<GateOutcome, 'approved'> }> {
     const now = Date.now();
     if (gate) {
@@ -152,7 +158,7 @@ export class Relay extends DurableObject<Env> {
         return { outcome: gated.outcome };
       }
     }
-    const outcome = insertMessage(this.sql, envelope, now, this.config.delivery);
+    const outcome = insertMessage(this.sql, envelope, now, this.config.delivery, { press });
     if (outcome === 'full') log('warn', 'queue_full', { message_id: envelope.message_id, max: this.config.delivery.queueMax });
     this.counters.add(`messages_${outcome}`);
     if (outcome === 'stored' && stops) this.cancelInFlight(envelope.conversation_id);
@@ -509,6 +515,7 @@ export class Relay extends DurableObject<Env> {
           conversation_id: item.conversation_id,
           attempt: item.attempts + 1,
           sealed: item.sealed,
+          ...(item.press ? { press: true as const } : {}),
         });
       },
     });

@@ -76,6 +76,8 @@ export const ManifestSchema = z
           name: z.string().regex(TOOL_NAME, 'a tool name is 1-64 of a-z A-Z 0-9 _, starting with a letter or _'),
           description: z.string().min(1).max(1_000),
           parameters,
+          /** A call waits for the owner's Run / Skip first (see approval/). */
+          approval: z.boolean().default(false),
         }),
       )
       .max(32)

@@ -144,6 +144,7 @@ export class PluginRegistry implements PluginRouter {
       name,
       description: tool.description,
       parameters: tool.parameters,
+      ...(tool.approval ? { needsApproval: true } : {}),
       call: (args: unknown) => this.callTool(offered, name, args, message),
     }));
   }

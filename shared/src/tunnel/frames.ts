@@ -154,6 +154,12 @@ export const DeliverFrame = frame('deliver', {
   conversation_id: z.string().min(1).max(256),
   attempt: z.number().int().positive(),
   sealed: z.string().min(1),
+  /**
+   * A press answering a question the core is waiting on (an approval's Run/Skip): delivered
+   * while the conversation's turn is still in flight, outside the window; the core handles it at
+   * once, not behind its job queue. A core that ignores the field handles it in turn (too late).
+   */
+  press: z.literal(true).optional(),
 });
 
 const PendingPairing = z.object({
