@@ -92,7 +92,8 @@ describe('a tool marked for approval, over Telegram', () => {
     await system.telegram.waitFor(() => sendsTo(OWNER).length > 0, 30_000);
     const [question] = sendsTo(OWNER);
     expect(question?.body.text).toBe('Run the tool wipe?\n{"path":"notes.txt"}');
-    const keyboard = (question?.body.reply_markup as { inline_keyboard: { text: string; callback_data: string }[][] }).inline_keyboard;
+    const markup = question?.body.reply_markup as { inline_keyboard: { text: string; callback_data: string }[][] } | undefined;
+    const keyboard = markup?.inline_keyboard ?? [];
     expect(keyboard[0]?.map((button) => button.text)).toEqual(['Run', 'Skip']);
     const run = keyboard[0]?.[0]?.callback_data ?? '';
     expect(runs).toEqual([]);
