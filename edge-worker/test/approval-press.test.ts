@@ -1,6 +1,8 @@
 import { approvalButtonData, MessageSchema, seal, unseal, type Message } from '@hearth/shared';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
+import buttonReply from './fixtures/whatsapp/interactive-button-reply.json';
 import { TestTunnel, chatMessage, coreKeys, enqueue, freshRelay, postWebhook, textUpdate, type RelayStub } from './helpers.js';
+import { postWhatsApp, textWebhook } from './whatsapp-helpers.js';
 
 const QUESTION = 'Q7xk2mP9vR4tW1yZ3bN5cA';
 
@@ -143,6 +145,36 @@ describe('through the Telegram webhook', () => {
     const feedback = await tunnel.next('deliver');
     expect(feedback.press).toBeUndefined();
     expect(MessageSchema.parse(JSON.parse(await unseal(feedback.sealed, coreKeys()))).content.text).toBe('fb:u:abc');
+    tunnel.send({ type: 'ack', message_id: feedback.message_id });
+    const lookAlike = await tunnel.next('deliver');
+    expect(lookAlike.press).toBeUndefined();
+    tunnel.send({ type: 'ack', message_id: lookAlike.message_id });
+    await tunnel.barrier();
+    tunnel.close();
+  });
+});
+
+describe('through the WhatsApp webhook', () => {
+  it('delivers a pressed reply button carrying approval data beside the turn', async () => {
+    const from = '16505557701';
+    expect((await postWhatsApp(textWebhook([{ from, id: 'wamid.approval-turn-7701', body: 'wipe my notes' }]))).status).toBe(200);
+    const tunnel = await TestTunnel.viaRoute('core-press-wa');
+    await tunnel.hello(1, 'core-press-wa');
+    // The webhook's Relay is shared with the other tests: what they left is acked out of the way.
+    for (let frame = await tunnel.next('deliver'); frame.conversation_id !== `whatsapp:${from}`; frame = await tunnel.next('deliver')) {
+      tunnel.send({ type: 'ack', message_id: frame.message_id });
+    }
+
+    const data = approvalButtonData('run', QUESTION);
+    const body = structuredClone(buttonReply);
+    const value = body.entry[0]!.changes[0]!.value;
+    value.metadata.phone_number_id = inject('whatsappPhoneNumberId');
+    value.contacts[0]!.wa_id = from;
+    Object.assign(value.messages[0]!, { from, id: 'wamid.approval-press-7701', interactive: { type: 'button_reply', button_reply: { id: data, title: 'Run' } } });
+    expect((await postWhatsApp(body)).status).toBe(200);
+    const press = await tunnel.next('deliver');
+    expect(press).toMatchObject({ conversation_id: `whatsapp:${from}`, press: true });
+    expect(MessageSchema.parse(JSON.parse(await unseal(press.sealed, coreKeys()))).content.entities).toEqual([{ type: 'button', offset: 0, length: 0, value: data }]);
     tunnel.close();
   });
 });
