@@ -87,7 +87,8 @@ app.onError((error, c) => {
     const status = error.status as ContentfulStatusCode;
     log(status >= 500 ? 'error' : 'warn', 'request_rejected', { ...fields, status, ...(error instanceof ApiError ? { code: error.code } : {}), reason: error.message });
     const code = error instanceof ApiError ? error.code : (ERROR_CODES[status] ?? 'error');
-    const response = c.json({ ok: false, error: { code, message: error.message, type: errorTypeOf(status) } }, status);
+    const type = (error instanceof ApiError ? error.errorType : undefined) ?? errorTypeOf(status);
+    const response = c.json({ ok: false, error: { code, message: error.message, type } }, status);
     // Headers an exception carries (WWW-Authenticate, Retry-After) reach the client.
     for (const [name, value] of error.res?.headers ?? []) response.headers.set(name, value);
     if (status === 503 && !response.headers.has('Retry-After')) response.headers.set('Retry-After', '30');

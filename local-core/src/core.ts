@@ -18,8 +18,11 @@ import { CoreMetrics } from './observability/metrics.js';
 import { ApprovalDesk } from './approval/desk.js';
 import { Pipeline } from './pipeline.js';
 import { type RunningPlugins, startPlugins } from './plugins/start.js';
+import { createEmbedder } from './recall/create-embedder.js';
+import type { Embedder } from './recall/embedder.js';
 import { Recall } from './recall/recall.js';
 import { TunnelClient } from './tunnel/client.js';
+import { answerEmbed, embeddingModelOf } from './tunnel/embed-answer.js';
 import { answerHistory } from './tunnel/history-answer.js';
 import { VERSION } from './version.js';
 
@@ -63,6 +66,8 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
   const opened: { close(): unknown }[] = [];
   let memory: Memory;
   let recall: Recall | undefined;
+  // `/v1/embeddings` is answered with recall's embedder, or one of its own while recall is off.
+  let embedder: Embedder;
   let queue: JobQueue<DeliverFrame>;
   let plugins: RunningPlugins | undefined;
   let mcp: McpServers | undefined;
@@ -73,6 +78,9 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     opened.push(memory);
     recall = config.recall.enabled ? await Recall.open({ dbPath: config.memory.databasePath, config: config.recall }) : undefined;
     if (recall) opened.push(recall);
+    embedder = recall?.embedder ?? (await createEmbedder(config.recall));
+    const ownEmbedder = embedder;
+    if (!recall) opened.push({ close: () => ownEmbedder.dispose() });
     queue = await createJobQueue<DeliverFrame>(config.jobs, log, { workerName: config.coreId });
     // Plugins (HEARTH_PLUGINS): each in a sandboxed child; pushes go out through the tunnel.
     plugins = config.plugins?.enabled
@@ -162,6 +170,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     await mcp?.close();
     await plugins?.close();
     await recall?.close();
+    if (!recall) await embedder.dispose();
     await memory.close();
     await learning.close();
     throw error;
@@ -176,6 +185,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     log,
     software: `hearth-core/${VERSION}`,
     model: { id: engine.modelId, description: engine.describe().slice(0, 512) },
+    models: [{ kind: 'chat', id: engine.modelId, description: engine.describe().slice(0, 512) }, embeddingModelOf(embedder)],
     onDeliver: (frame) => {
       // A press answers a turn that is running: behind the job queue it would wait for that turn.
       if (frame.press) {
@@ -196,6 +206,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     onReplyStored: (frame) => plugins?.outbox.confirm(frame.key),
     // API clients' history, from this disk (with Redis, every core's disk holds the same turns).
     onHistory: (frame) => tunnel?.send(answerHistory(frame, memory.apiHistory, log)),
+    onEmbed: (frame) => void answerEmbed(frame, embedder, log).then((result) => tunnel?.send(result)),
   });
   // Progress frames keep long generations from passing the edge's ack deadline.
   tunnel.on('ready', (session) => pipeline.setAckTimeout(session.ackTimeoutMs));
@@ -254,6 +265,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     // The engines (every variant's) and the learning tables' connection.
     await learning.close();
     await recall?.close();
+    if (!recall) await embedder.dispose();
     await memory.close();
     log.info('core stopped');
   };

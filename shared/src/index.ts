@@ -4,6 +4,7 @@ export * from './message.js';
 export * from './commands.js';
 export * from './tunnel/frames.js';
 export * from './tunnel/codec.js';
+export * from './tunnel/embed.js';
 export * from './crypto/core-keys.js';
 export * from './crypto/clock-skew.js';
 export * from './crypto/tunnel-token.js';

@@ -11,18 +11,21 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
  */
 export class ApiError extends HTTPException {
   override readonly name = 'ApiError';
+  /** The OpenAI error `type` when it is not the status's (OpenAI's 404 `model_not_found` is an `invalid_request_error`). */
+  readonly errorType: string | undefined;
 
   constructor(
     status: ContentfulStatusCode,
     readonly code: string,
     message: string,
-    options: { headers?: Record<string, string>; cause?: unknown } = {},
+    options: { headers?: Record<string, string>; cause?: unknown; errorType?: string } = {},
   ) {
     super(status, {
       message,
       cause: options.cause,
       ...(options.headers ? { res: new Response(null, { status, headers: options.headers }) } : {}),
     });
+    this.errorType = options.errorType;
   }
 }
 

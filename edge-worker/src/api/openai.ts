@@ -5,7 +5,7 @@ import { log } from '../log.js';
 import type { CompletionEvent } from '../relay/completions.js';
 import { composeApiMessage } from './compose.js';
 import { ApiError } from './errors.js';
-import { relayFor } from '../relay/stub.js';
+import { matchModel } from './models.js';
 import { completionEvents } from './ndjson.js';
 import { type ChatCompletionBody, completionOf } from './openai-request.js';
 import { relayClientRequest } from './relay-request.js';
@@ -38,6 +38,7 @@ const failure = (event: Extract<CompletionEvent, { type: 'error' }>) =>
  */
 export async function chatCompletions(c: Context<AppEnv>, body: ChatCompletionBody): Promise<Response> {
   const { user } = c.get('client');
+  await matchModel(c, 'chat', body.model);
   const { text, completion } = completionOf(body);
   const id = crypto.randomUUID();
   const message = composeApiMessage({ user, conversation: `${COMPLETION_CONVERSATION_PREFIX}${id}`, text, completion, clientId: '1', now: Date.now() });
@@ -110,11 +111,4 @@ export async function chatCompletions(c: Context<AppEnv>, body: ChatCompletionBo
     })(),
   );
   return new Response(readable, { headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store' } });
-}
-
-/** `GET /v1/models` (chat:read): the models the connected cores answer with (none while all are offline). */
-export async function listModels(c: Context<AppEnv>): Promise<Response> {
-  const models = await relayFor(c.env).models();
-  // `created` is when the model was made; the edge does not know it.
-  return c.json({ object: 'list', data: models.map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: 'hearth', description: m.description })) });
 }

@@ -7,9 +7,11 @@ import { loadConfig } from '../config.js';
 import { relayFor } from '../relay/stub.js';
 import { ApiError } from './errors.js';
 import { FeedbackRequestSchema, postFeedback } from './feedback.js';
+import { EmbeddingsSchema, createEmbeddings } from './embeddings.js';
 import { ConversationParamSchema, ConversationsQuerySchema, MessagesQuerySchema, conversationMessages, listConversations } from './history.js';
 import { PostMessageSchema, postMessage } from './messages.js';
-import { chatCompletions, listModels } from './openai.js';
+import { listModels, retrieveModel } from './models.js';
+import { chatCompletions } from './openai.js';
 import { ChatCompletionSchema } from './openai-request.js';
 import { events, socket } from './streams.js';
 import { validate } from './validate.js';
@@ -47,5 +49,8 @@ v1.get('/conversations/:id/messages', clientAuth('chat:read'), validate('param',
 v1.get('/events', clientAuth('sync'), events);
 v1.get('/ws', clientAuth('sync'), socket);
 v1.post('/chat/completions', clientAuth('chat:write'), validate('json', ChatCompletionSchema), (c) => chatCompletions(c, c.req.valid('json')));
+v1.post('/embeddings', clientAuth('chat:write'), validate('json', EmbeddingsSchema), (c) => createEmbeddings(c, c.req.valid('json')));
 v1.get('/models', clientAuth('chat:read'), listModels);
+// Ids may hold slashes (the built-in embedder's does), sent as they are or as %2F.
+v1.get('/models/:id{.+}', clientAuth('chat:read'), (c) => retrieveModel(c, c.req.param('id')));
 v1.get('/admin/status', clientAuth('admin'), async (c) => c.json(await relayFor(c.env).stats()));

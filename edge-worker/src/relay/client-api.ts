@@ -19,7 +19,9 @@ import { log } from '../log.js';
 import { CLIENT_TAG, ClientHub, SubscriberSchema, type HistoryAnswer, type Subscriber } from './clients.js';
 import { CompletionStreams } from './completions.js';
 import type { RelayCounters } from './counters.js';
+import { connectedModels, type ConnectedModels } from './core-models.js';
 import type { LiveSession } from './dispatch.js';
+import { EmbedRequests } from './embed-requests.js';
 import { PendingRequests } from './pending-requests.js';
 import { ackMessage, conversationOf, insertMessage, type EnqueueOutcome, type Envelope } from './queue.js';
 import { RateLimiter } from './rate-limit.js';
@@ -54,6 +56,8 @@ export interface RelayHost {
 export class ClientApi {
   /** Completions in progress: the Relay ends them on ack and notices their redelivery. */
   readonly completions = new CompletionStreams();
+  /** Embedding requests sent to cores, waiting for their vectors. */
+  readonly embeddings: EmbedRequests;
   private readonly clients: ClientHub;
   private readonly historyRequests = new PendingRequests<HistoryAnswer>();
   private limiters: { user: RateLimiter; token: RateLimiter } | undefined;
@@ -67,6 +71,12 @@ export class ClientApi {
     private readonly host: RelayHost,
   ) {
     this.clients = new ClientHub(ctx, (user, query, options) => this.history(user, query, options));
+    this.embeddings = new EmbedRequests({
+      cores: () => this.answeringCores().filter(({ ws }) => ws.readyState === WebSocket.OPEN),
+      send: (ws, frame) => this.host.send(ws, frame),
+      // A caller on the line waits for the home machine as for a completion.
+      timeoutMs: () => this.host.config().api.completionTimeoutMs,
+    });
   }
 
   /** Whether a hibernating socket is an API client's (else a core's tunnel). */
@@ -143,13 +153,12 @@ export class ClientApi {
   /** A tunnel ended: the history requests sent on it will not be answered. */
   sessionEnded(sessionId: string): void {
     this.historyRequests.settleSession(sessionId, { ok: false, code: 'core_error', message: 'the core disconnected before answering' });
+    this.embeddings.sessionEnded(sessionId);
   }
 
-  /** The models connected cores answer with, once each, for `GET /v1/models`. */
-  models(): { id: string; description: string }[] {
-    const seen = new Map<string, { id: string; description: string }>();
-    for (const { session } of this.host.sessions()) if (session.ready && session.model) seen.set(session.model.id, session.model);
-    return [...seen.values()];
+  /** The models connected cores answer with, once each, for `GET /v1/models` and matching `model`. */
+  models(): ConnectedModels {
+    return connectedModels(this.answeringCores().filter(({ ws }) => ws.readyState === WebSocket.OPEN));
   }
 
   /** The owner revoked a client token: refuse it from now on, and end the streams it opened. */

@@ -58,6 +58,8 @@ import { CORE_ID_HEADER, RELAY_ROUTE_HEADER, type RelayRoute } from './internal-
 import type { HistoryAnswer } from './clients.js';
 import { pruneRevocations } from './revocations.js';
 import { claimCoreToken, pruneSeenCoreTokens } from './seen-core-tokens.js';
+import type { ConnectedModels } from './core-models.js';
+import type { EmbedAnswer } from './embed-requests.js';
 
 /** The buttons of a reply frame, as an OutboundReply field (absent when there are none). */
 const buttonsOf = (reply: { buttons?: ReplyButtons | undefined }): { buttons?: ReplyButtons } =>
@@ -202,9 +204,14 @@ export class Relay extends DurableObject<Env> {
     return this.api.history(user, query);
   }
 
-  /** The models connected cores answer with, for `GET /v1/models`. */
-  async models(): Promise<{ id: string; description: string }[]> {
+  /** The models connected cores answer with, for `GET /v1/models` and matching `model`. */
+  async models(): Promise<ConnectedModels> {
     return this.api.models();
+  }
+
+  /** Embeddings of `input` with the embedding model `model`, computed by a core that has it: see EmbedRequests. */
+  async embed(model: string, input: string[]): Promise<EmbedAnswer> {
+    return this.api.embeddings.embed(model, input);
   }
 
   // ---- the tunnel ----------------------------------------------------------------------------
@@ -310,6 +317,7 @@ export class Relay extends DurableObject<Env> {
           ready: true,
           servesHistory: frame.serves_history === true,
           ...(frame.model ? { model: frame.model } : {}),
+          ...(frame.models ? { models: frame.models } : {}),
         });
         this.send(ws, {
           type: 'welcome',
@@ -377,6 +385,8 @@ export class Relay extends DurableObject<Env> {
       }
       case 'history_result':
         return this.api.onHistoryResult(frame);
+      case 'embed_result':
+        return this.api.embeddings.onResult(frame);
       case 'access':
         return this.access(ws, session, frame.request_id, frame.command);
       case 'ping':

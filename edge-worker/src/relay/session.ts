@@ -1,3 +1,4 @@
+import { CoreModelSchema } from '@hearth/shared';
 import { z } from 'zod';
 
 /**
@@ -15,6 +16,8 @@ const SessionSchema = z.object({
   servesHistory: z.boolean().default(false),
   /** The model it answers with, for `GET /v1/models`. */
   model: z.object({ id: z.string(), description: z.string() }).optional(),
+  /** Every model it answers with (chat, embedding), for `/v1/models` and matching `model`. */
+  models: z.array(CoreModelSchema).optional(),
 });
 export type Session = z.infer<typeof SessionSchema>;
 

@@ -19,10 +19,13 @@ export const RecallEnvSchema = z.object({
   HEARTH_EMBED_THREADS: wholeNumber('HEARTH_EMBED_THREADS', 1, 64).default(1),
 });
 
+/** A GGUF embedding model carries its own tokenizer: HEARTH_EMBED_TOKENIZER is for ONNX models. */
+export const isGguf = (path: string): boolean => path.toLowerCase().endsWith('.gguf');
+
 export interface RecallConfig {
   /** Whether relevant memories are added to prompts (notes can be managed either way). */
   enabled: boolean;
-  /** A sentence-embedding ONNX model; unset means the built-in hashing embedder. */
+  /** A GGUF or sentence-embedding ONNX model; unset means the built-in hashing embedder. */
   modelPath: string | undefined;
   /** Its tokenizer.json; defaults to `tokenizer.json` beside the model. */
   tokenizerPath: string | undefined;
@@ -43,7 +46,9 @@ export function loadRecallConfig(env: NodeJS.ProcessEnv): RecallConfig {
   if (e.HEARTH_EMBED_MODEL === undefined && tokenizerPath !== undefined) {
     throw new ConfigError('HEARTH_EMBED_TOKENIZER is set but HEARTH_EMBED_MODEL is not: set both (a model and its tokenizer.json) or neither');
   }
-  if (e.HEARTH_EMBED_MODEL !== undefined && tokenizerPath === undefined) {
+  if (e.HEARTH_EMBED_MODEL !== undefined && isGguf(e.HEARTH_EMBED_MODEL)) {
+    if (tokenizerPath !== undefined) throw new ConfigError('HEARTH_EMBED_TOKENIZER is set but HEARTH_EMBED_MODEL is a GGUF, which holds its own tokenizer: unset it');
+  } else if (e.HEARTH_EMBED_MODEL !== undefined && tokenizerPath === undefined) {
     const beside = join(dirname(e.HEARTH_EMBED_MODEL), 'tokenizer.json');
     if (!existsSync(beside)) {
       throw new ConfigError(`HEARTH_EMBED_TOKENIZER is not set and there is no ${beside}: set it to the tokenizer.json of HEARTH_EMBED_MODEL`);

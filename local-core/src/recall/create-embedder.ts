@@ -1,12 +1,14 @@
 import { dirname, join } from 'node:path';
 import type { Embedder } from './embedder.js';
-import type { RecallConfig } from './config.js';
+import { isGguf, type RecallConfig } from './config.js';
+import { GgufEmbedder } from './gguf-embedder.js';
 import { HashingEmbedder } from './hashing-embedder.js';
 import { ModelEmbedder } from './model-embedder.js';
 
 /**
- * The embedder the configuration asks for: the sentence-embedding model when
- * HEARTH_EMBED_MODEL is set, else the built-in hashing embedder (no download, no files).
+ * The embedder the configuration asks for: the model HEARTH_EMBED_MODEL names (a `.gguf`, run
+ * by node-llama-cpp, or a sentence-embedding `.onnx` with its tokenizer), else the built-in
+ * hashing embedder (no download, no files).
  *
  * @throws ConfigError naming HEARTH_EMBED_MODEL / HEARTH_EMBED_TOKENIZER when their files are missing or unusable
  * @example
@@ -14,6 +16,7 @@ import { ModelEmbedder } from './model-embedder.js';
  */
 export async function createEmbedder(config: Pick<RecallConfig, 'modelPath' | 'tokenizerPath' | 'threads'>): Promise<Embedder> {
   if (config.modelPath === undefined) return HashingEmbedder.create({ threads: config.threads });
+  if (isGguf(config.modelPath)) return GgufEmbedder.create({ modelPath: config.modelPath, threads: config.threads });
   return ModelEmbedder.create({
     modelPath: config.modelPath,
     // loadRecallConfig always fills it when a model is set; the file beside the model otherwise.

@@ -16,6 +16,8 @@ export interface Embedder {
   readonly suggestedMinScore: number;
   /** One L2-normalised vector per text, in order (the zero vector for a text with no features). */
   embed(texts: readonly string[]): Promise<Float32Array[]>;
+  /** Tokens the model reads for `text`, for OpenAI's `usage`; embedders without a tokenizer count words. */
+  countTokens?(text: string): number;
   dispose(): Promise<void>;
 }
 

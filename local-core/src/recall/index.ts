@@ -4,6 +4,7 @@ export { loadRecallConfig, RecallEnvSchema, type RecallConfig } from './config.j
 export { createEmbedder } from './create-embedder.js';
 export type { Embedder } from './embedder.js';
 export { NoteFileError } from './errors.js';
+export { GgufEmbedder, InputTooLongError, type GgufEmbedderOptions } from './gguf-embedder.js';
 export { HashingEmbedder, HASHING_VERSION, type HashingEmbedderOptions } from './hashing-embedder.js';
 export { ModelEmbedder, type ModelEmbedderOptions } from './model-embedder.js';
 export { Recall, type ContextOptions, type NoteFileResult, type RecallContext, type RememberResult } from './recall.js';

@@ -11,7 +11,9 @@ import {
   type CancelFrame,
   type CoreFrameBody,
   type CoreKeySet,
+  type CoreModel,
   type DeliverFrame,
+  type EmbedFrame,
   type HelloFrame,
   type HistoryFrame,
   type ReplyStoredFrame,
@@ -48,6 +50,14 @@ export interface TunnelClientOptions {
   onHistory?: (frame: HistoryFrame) => void;
   /** The model this core answers with, as `GET /v1/models` lists it (said in hello). */
   model?: HelloFrame['model'];
+  /** Every model it answers with, chat and embedding (said in hello; `model` stays for older edges). */
+  models?: CoreModel[];
+  /**
+   * The edge asks for embeddings (`POST /v1/embeddings`); the core answers with one
+   * `embed_result` of the same `request_id` (see embed-answer.ts). The edge sends them only to
+   * a core whose hello lists an embedding model.
+   */
+  onEmbed?: (frame: EmbedFrame) => void;
   software?: string;
 }
 
@@ -178,6 +188,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
           credits: this.credits,
           ...(this.options.software ? { software: this.options.software } : {}),
           ...(this.options.model ? { model: this.options.model } : {}),
+          ...(this.options.models ? { models: this.options.models } : {}),
           ...(this.options.onHistory ? { serves_history: true } : {}),
         }),
       );
@@ -250,6 +261,10 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
         if (this.options.onHistory) this.options.onHistory(frame);
         // A core that does not serve history still answers, so the edge does not wait it out.
         else this.send({ type: 'history_result', request_id: frame.request_id, ok: false, error: 'this core does not serve history' });
+        return;
+      case 'embed':
+        if (this.options.onEmbed) this.options.onEmbed(frame);
+        else this.send({ type: 'embed_result', request_id: frame.request_id, ok: false, error: 'this core does not compute embeddings' });
         return;
       case 'access_result':
         // Answers to owner commands, which use their own short session (owner-request.ts).

@@ -3,6 +3,7 @@ import { SenderKeySchema } from '../access/access.js';
 import { ConversationSummarySchema, HistoryItemSchema, HistoryQuerySchema } from '../client/history.js';
 import { FinishReasonSchema, ToolCallSchema } from '../completion.js';
 import { ReplyButtonsSchema } from '../reply-buttons.js';
+import { EMBED_MAX_INPUTS } from './embed.js';
 
 /**
  * The tunnel protocol between a core (client) and the Relay (server). Every frame carries the
@@ -18,6 +19,18 @@ const credits = z.number().int().min(0).max(10_000);
 
 // core → edge ------------------------------------------------------------------------------
 
+const modelId = z.string().min(1).max(256);
+
+/**
+ * A model a core answers with, as `GET /v1/models` lists it: `chat` answers completions,
+ * `embedding` answers `/v1/embeddings` with vectors of `dimensions`.
+ */
+export const CoreModelSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('chat'), id: modelId, description: z.string().max(512) }),
+  z.object({ kind: z.literal('embedding'), id: modelId, description: z.string().max(512), dimensions: z.number().int().positive().max(65_536) }),
+]);
+export type CoreModel = z.infer<typeof CoreModelSchema>;
+
 /** First frame on a new tunnel: who the core is and its window (most unacked deliveries it takes). */
 export const HelloFrame = frame('hello', {
   core_id: z.string().min(1).max(128),
@@ -25,6 +38,8 @@ export const HelloFrame = frame('hello', {
   software: z.string().max(128).optional(),
   /** The model this core answers with, as `GET /v1/models` lists it. */
   model: z.object({ id: z.string().min(1).max(256), description: z.string().max(512) }).optional(),
+  /** Every model this core answers with (`model` is its chat model, for edges from before this list). */
+  models: z.array(CoreModelSchema).max(16).optional(),
   /** This core answers `history` requests from its disk (owner sessions of the CLI do not). */
   serves_history: z.boolean().optional(),
 });
@@ -108,6 +123,20 @@ export const HistoryResultFrame = frame('history_result', {
   items: z.array(HistoryItemSchema).optional(),
   has_more: z.boolean().optional(),
   conversations: z.array(ConversationSummarySchema).optional(),
+});
+
+/**
+ * The answer to an `embed` request: `ok: false` with `error` (`code` `input_too_long` when an
+ * input is past what the model reads, the caller's to fix), or one vector per input, in order,
+ * each base64 of little-endian float32 (see embed.ts), and the tokens the model read.
+ */
+export const EmbedResultFrame = frame('embed_result', {
+  request_id: requestId,
+  ok: z.boolean(),
+  error: z.string().max(1_000).optional(),
+  code: z.string().max(64).optional(),
+  vectors: z.array(z.string().max(350_000)).max(EMBED_MAX_INPUTS).optional(),
+  prompt_tokens: z.number().int().nonnegative().optional(),
 });
 
 /**
@@ -223,6 +252,16 @@ export const HistoryFrame = frame('history', {
 });
 
 /**
+ * A client asks for embeddings of `input` with `model` (`POST /v1/embeddings`): computed at
+ * home, answered by one `embed_result`. Sent only to a core whose hello lists the model.
+ */
+export const EmbedFrame = frame('embed', {
+  request_id: requestId,
+  model: modelId,
+  input: z.array(z.string().min(1)).min(1).max(EMBED_MAX_INPUTS),
+});
+
+/**
  * The sender asked to stop (`/stop`) while the core is generating `message_id`: stop, and ack
  * with what was produced so far. The `/stop` message itself follows as an ordinary delivery.
  */
@@ -255,6 +294,7 @@ export const CoreFrame = z.discriminatedUnion('type', [
   ReplyFrame,
   AccessFrame,
   HistoryResultFrame,
+  EmbedResultFrame,
   PingFrame,
   PongFrame,
 ]);
@@ -265,6 +305,7 @@ export const EdgeFrame = z.discriminatedUnion('type', [
   ErrorFrame,
   AccessResultFrame,
   HistoryFrame,
+  EmbedFrame,
   ReplyStoredFrame,
   PingFrame,
   PongFrame,
@@ -287,6 +328,8 @@ export type AccessCommand = z.infer<typeof AccessFrame>['command'];
 export type AccessResultFrame = z.infer<typeof AccessResultFrame>;
 export type HistoryFrame = z.infer<typeof HistoryFrame>;
 export type HistoryResultFrame = z.infer<typeof HistoryResultFrame>;
+export type EmbedFrame = z.infer<typeof EmbedFrame>;
+export type EmbedResultFrame = z.infer<typeof EmbedResultFrame>;
 
 /**
  * The heartbeat, byte for byte. The Relay answers it with a WebSocket auto-response so a
