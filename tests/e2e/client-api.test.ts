@@ -24,7 +24,8 @@ const openai = (apiKey = token) => new OpenAI({ apiKey, baseURL: `${system.edge.
 describe('the official openai client against the edge', () => {
   it('lists the core\'s model', async () => {
     const models = await openai().models.list();
-    expect(models.data.map((m) => m.id)).toEqual(['stories260K']);
+    // The chat model, and the embedding model of /v1/embeddings (see embeddings.test.ts).
+    expect(models.data.map((m) => m.id)).toEqual(['stories260K', expect.stringMatching(/^hearth-hash-v1\//)]);
   });
 
   it('gets a completion the model wrote', async () => {
@@ -126,13 +127,13 @@ describe('one user, two devices', () => {
 describe('tokens the owner manages with the CLI', () => {
   it('refuses a token once `hearth token revoke` told the edge', async () => {
     const doomed = await issueToken(system, 'bob');
-    expect((await openai(doomed).models.list()).data.length).toBe(1);
+    expect((await openai(doomed).models.list()).data.length).toBe(2); // the chat and the embedding model
     await hearthCli(system, ['token', 'revoke', doomed]);
     const error = await openai(doomed).models.list().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
     expect((error as InstanceType<typeof OpenAI.AuthenticationError>).code).toBe('revoked');
     // Ada's token is untouched.
-    expect((await openai().models.list()).data.length).toBe(1);
+    expect((await openai().models.list()).data.length).toBe(2);
   });
 
   it('gives a token only the scopes asked for', async () => {
