@@ -197,7 +197,7 @@ describe('Pipeline for OpenAI-style completions', () => {
     const call = { id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' };
     // The model's side of it: a call instead of text, as the llama engine reports one.
     const calling = new EchoEngine();
-    vi.spyOn(calling, 'reply').mockImplementation(async (_message, options) => {
+    const calls = vi.spyOn(calling, 'reply').mockImplementation(async (_message, options) => {
       options?.onStop?.({ reason: 'tool_calls', toolCalls: [call] });
       return '';
     });
@@ -205,12 +205,12 @@ describe('Pipeline for OpenAI-style completions', () => {
     const { pipeline, ackOf } = setup(calling);
     await pipeline.handle(await delivery(message));
     expect(await ackOf(message.message_id)).toMatchObject({ text: '', tool_calls: [call], finish_reason: 'tool_calls' });
-    expect(calling.reply.mock.calls[0]?.[1]).toMatchObject({ clientTools: { tools: [{ name: 'get_weather' }], choice: 'required', parallel: true } });
+    expect(calls.mock.calls[0]?.[1]).toMatchObject({ clientTools: { tools: [{ name: 'get_weather' }], choice: 'required', parallel: true } });
 
     const restarted = setup(calling);
     await restarted.pipeline.handle(await delivery(message, 2));
     expect(await restarted.ackOf(message.message_id)).toMatchObject({ text: '', tool_calls: [call] });
-    expect(calling.reply).toHaveBeenCalledTimes(2);
+    expect(calls).toHaveBeenCalledTimes(2);
   });
 
   it('sends a text that looks like a command to the model, and without a system turn sets no system prompt', async () => {
