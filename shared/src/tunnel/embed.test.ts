@@ -6,9 +6,10 @@ describe('embedding vectors over the tunnel', () => {
   it('encode as little-endian float32 base64 (what the openai SDK decodes) and back, exactly', () => {
     const vector = Float32Array.from([1, -0.5, 1 / 3, 3.4028234663852886e38, -0, 1e-45]);
     const encoded = float32ToBase64(vector);
-    const bytes = Buffer.from(encoded, 'base64');
-    expect(Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4))).toEqual(Array.from(vector));
-    expect(bytes.readFloatLE(4)).toBe(-0.5);
+    const bytes = Uint8Array.from(atob(encoded), (ch) => ch.charCodeAt(0));
+    // As the SDK reads them in a browser; DataView says the order is little-endian.
+    expect(Array.from(new Float32Array(bytes.buffer))).toEqual(Array.from(vector));
+    expect(new DataView(bytes.buffer).getFloat32(4, true)).toBe(-0.5);
     expect(Array.from(base64ToFloat32(encoded)!)).toEqual(Array.from(vector));
     expect(base64ToFloat32('AAA=')).toBeUndefined();
     expect(base64ToFloat32('not base64!')).toBeUndefined();
