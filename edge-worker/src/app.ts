@@ -14,6 +14,7 @@ import { platformHandshake, platformWebhook } from './platforms/webhook.js';
 import { tunnelUpgrade } from './tunnel/route.js';
 import { ApiError, errorTypeOf } from './api/errors.js';
 import { v1 } from './api/routes.js';
+import { mcp } from './mcp/route.js';
 
 /** Webhook bodies past this are refused with 413 before they are read (Telegram's are a few KiB). */
 export const MAX_WEBHOOK_BYTES = 1_048_576;
@@ -69,6 +70,7 @@ app.get('/webhooks/:platform', platformHandshake);
 
 app.get('/tunnel', coreAuth('tunnel'), tunnelUpgrade);
 app.route('/v1', v1);
+app.route('/mcp', mcp);
 app.get('/admin/dead-letters', coreAuth('admin'), listDeadLetters);
 
 app.use('/diagnostics/*', async (c, next) => {

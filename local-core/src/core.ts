@@ -24,6 +24,7 @@ import { Recall } from './recall/recall.js';
 import { TunnelClient } from './tunnel/client.js';
 import { answerEmbed, embeddingModelOf } from './tunnel/embed-answer.js';
 import { answerHistory } from './tunnel/history-answer.js';
+import { answerNoteSearch } from './mcp-server/note-search-answer.js';
 import { VERSION } from './version.js';
 
 /** A running core: its parts, for status and tests, and an orderly `stop`. */
@@ -207,6 +208,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<Runnin
     // API clients' history, from this disk (with Redis, every core's disk holds the same turns).
     onHistory: (frame) => tunnel?.send(answerHistory(frame, memory.apiHistory, log)),
     onEmbed: (frame) => void answerEmbed(frame, embedder, log).then((result) => tunnel?.send(result)),
+    onNoteSearch: (frame) => void answerNoteSearch(frame, recall, log).then((result) => tunnel?.send(result)),
   });
   // Progress frames keep long generations from passing the edge's ack deadline.
   tunnel.on('ready', (session) => pipeline.setAckTimeout(session.ackTimeoutMs));

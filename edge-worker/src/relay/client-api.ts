@@ -22,6 +22,8 @@ import type { RelayCounters } from './counters.js';
 import { connectedModels, type ConnectedModels } from './core-models.js';
 import type { LiveSession } from './dispatch.js';
 import { EmbedRequests } from './embed-requests.js';
+import { askInRelay, type AskAnswer } from './mcp-asks.js';
+import { NoteSearches } from './note-searches.js';
 import { PendingRequests } from './pending-requests.js';
 import { ackMessage, conversationOf, insertMessage, type EnqueueOutcome, type Envelope } from './queue.js';
 import { RateLimiter } from './rate-limit.js';
@@ -58,6 +60,8 @@ export class ClientApi {
   readonly completions = new CompletionStreams();
   /** Embedding requests sent to cores, waiting for their vectors. */
   readonly embeddings: EmbedRequests;
+  /** MCP note searches sent to cores, waiting for their hits. */
+  readonly notes: NoteSearches;
   private readonly clients: ClientHub;
   private readonly historyRequests = new PendingRequests<HistoryAnswer>();
   private limiters: { user: RateLimiter; token: RateLimiter } | undefined;
@@ -76,6 +80,11 @@ export class ClientApi {
       send: (ws, frame) => this.host.send(ws, frame),
       // A caller on the line waits for the home machine as for a completion.
       timeoutMs: () => this.host.config().api.completionTimeoutMs,
+    });
+    this.notes = new NoteSearches({
+      cores: () => this.answeringCores().filter(({ ws }) => ws.readyState === WebSocket.OPEN),
+      send: (ws, frame) => this.host.send(ws, frame),
+      timeoutMs: () => this.host.config().api.historyTimeoutMs,
     });
   }
 
@@ -154,6 +163,7 @@ export class ClientApi {
   sessionEnded(sessionId: string): void {
     this.historyRequests.settleSession(sessionId, { ok: false, code: 'core_error', message: 'the core disconnected before answering' });
     this.embeddings.sessionEnded(sessionId);
+    this.notes.sessionEnded(sessionId);
   }
 
   /** The models connected cores answer with, once each, for `GET /v1/models` and matching `model`. */
@@ -266,6 +276,22 @@ export class ClientApi {
       await this.host.scheduleAlarm();
     }
     return new Response(stream, { headers: { 'Content-Type': 'application/x-ndjson' } });
+  }
+
+  /** MCP `ask`: `text` in the user's API conversation, answered with the reply's text (see mcp-asks.ts). */
+  async ask(user: string, conversation: string, text: string): Promise<AskAnswer> {
+    const message = composeApiMessage({ user, conversation, text, device: 'mcp', now: Date.now() });
+    const sealed = await seal(JSON.stringify(message), this.host.config().coreKeys);
+    return askInRelay(
+      {
+        completions: this.completions,
+        coreConnected: () => this.openAnsweringCore() !== undefined,
+        enqueue: (envelope, options) => this.host.enqueue(envelope, options),
+        timeoutMs: () => this.host.config().api.completionTimeoutMs,
+      },
+      { message_id: message.message_id, conversation_id: message.conversation.id, sealed },
+      { announce: { user, item: userItemOf(message, conversation) }, stops: isStopCommand(message) },
+    );
   }
 
   /** Nobody waits for a completion any more: stop its generation and take it out of the queue. */

@@ -60,6 +60,8 @@ import { pruneRevocations } from './revocations.js';
 import { claimCoreToken, pruneSeenCoreTokens } from './seen-core-tokens.js';
 import type { ConnectedModels } from './core-models.js';
 import type { EmbedAnswer } from './embed-requests.js';
+import type { AskAnswer } from './mcp-asks.js';
+import type { NoteSearchAnswer } from './note-searches.js';
 
 /** The buttons of a reply frame, as an OutboundReply field (absent when there are none). */
 const buttonsOf = (reply: { buttons?: ReplyButtons | undefined }): { buttons?: ReplyButtons } =>
@@ -212,6 +214,16 @@ export class Relay extends DurableObject<Env> {
   /** Embeddings of `input` with the embedding model `model`, computed by a core that has it: see EmbedRequests. */
   async embed(model: string, input: string[]): Promise<EmbedAnswer> {
     return this.api.embeddings.embed(model, input);
+  }
+
+  /** MCP `ask`: a turn in the user's API conversation, answered with the reply once the core acks it. */
+  async ask(user: string, conversation: string, text: string): Promise<AskAnswer> {
+    return this.api.ask(user, conversation, text);
+  }
+
+  /** MCP `search_notes`: the user's and the shared notes most like `query`, found by a core's recall. */
+  async searchNotes(user: string, query: string, limit: number): Promise<NoteSearchAnswer> {
+    return this.api.notes.search(user, query, limit);
   }
 
   // ---- the tunnel ----------------------------------------------------------------------------
@@ -387,6 +399,8 @@ export class Relay extends DurableObject<Env> {
         return this.api.onHistoryResult(frame);
       case 'embed_result':
         return this.api.embeddings.onResult(frame);
+      case 'note_search_result':
+        return this.api.notes.onResult(frame);
       case 'access':
         return this.access(ws, session, frame.request_id, frame.command);
       case 'ping':

@@ -14,6 +14,7 @@ import {
   type CoreModel,
   type DeliverFrame,
   type EmbedFrame,
+  type NoteSearchFrame,
   type HelloFrame,
   type HistoryFrame,
   type ReplyStoredFrame,
@@ -58,6 +59,8 @@ export interface TunnelClientOptions {
    * a core whose hello lists an embedding model.
    */
   onEmbed?: (frame: EmbedFrame) => void;
+  /** An MCP client searches a user's notes (`search_notes`); answered with one `note_search_result` (see mcp-server/note-search-answer.ts). */
+  onNoteSearch?: (frame: NoteSearchFrame) => void;
   software?: string;
 }
 
@@ -265,6 +268,10 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       case 'embed':
         if (this.options.onEmbed) this.options.onEmbed(frame);
         else this.send({ type: 'embed_result', request_id: frame.request_id, ok: false, error: 'this core does not compute embeddings' });
+        return;
+      case 'note_search':
+        if (this.options.onNoteSearch) this.options.onNoteSearch(frame);
+        else this.send({ type: 'note_search_result', request_id: frame.request_id, ok: false, error: 'this core does not search notes' });
         return;
       case 'access_result':
         // Answers to owner commands, which use their own short session (owner-request.ts).

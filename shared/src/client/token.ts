@@ -12,9 +12,10 @@ import { ApiUserIdSchema } from './ids.js';
  * exist; a deployment may also trust its identity provider's JWKS (edge configuration).
  *
  * Scopes gate routes: `chat:write` (send), `chat:read` (history, models), `sync` (the live
- * stream and catch-up across devices), `admin` (the edge's status).
+ * stream and catch-up across devices), `admin` (the edge's status), `mcp` (Hearth's MCP
+ * server at `/mcp`: ask, history and note search for another agent; never granted by default).
  */
-export const ClientScopeSchema = z.enum(['chat:write', 'chat:read', 'sync', 'admin']);
+export const ClientScopeSchema = z.enum(['chat:write', 'chat:read', 'sync', 'admin', 'mcp']);
 export type ClientScope = z.infer<typeof ClientScopeSchema>;
 export const CLIENT_SCOPES = ClientScopeSchema.options;
 /** What `hearth token issue` grants unless told otherwise. */

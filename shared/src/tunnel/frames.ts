@@ -280,6 +280,34 @@ export const ErrorFrame = frame('error', {
   fatal: z.boolean(),
 });
 
+// note search (MCP `search_notes`) -----------------------------------------------------------
+
+/** Most hits one `note_search` asks for. */
+export const NOTE_SEARCH_MAX_HITS = 20;
+
+/** One note a search found: where it is (`file#chunk`), its text (cut to a snippet) and its cosine score. */
+export const NoteHitSchema = z.object({ ref: z.string().max(600), text: z.string().max(4_000), score: z.number() });
+export type NoteHit = z.infer<typeof NoteHitSchema>;
+
+/** The answer to a `note_search`: `ok: false` with `error`, or the hits, best first. */
+export const NoteSearchResultFrame = frame('note_search_result', {
+  request_id: requestId,
+  ok: z.boolean(),
+  error: z.string().max(1_000).optional(),
+  hits: z.array(NoteHitSchema).max(NOTE_SEARCH_MAX_HITS).optional(),
+});
+
+/**
+ * An MCP client searches a user's notes (`search_notes`): recall is at home, so a core answers
+ * with one `note_search_result`, from the user's notes and the shared ones.
+ */
+export const NoteSearchFrame = frame('note_search', {
+  request_id: requestId,
+  user: z.string().min(1).max(64),
+  query: z.string().min(1).max(4_000),
+  limit: z.number().int().min(1).max(NOTE_SEARCH_MAX_HITS),
+});
+
 // both ways --------------------------------------------------------------------------------
 
 export const PingFrame = frame('ping', {});
@@ -295,6 +323,7 @@ export const CoreFrame = z.discriminatedUnion('type', [
   AccessFrame,
   HistoryResultFrame,
   EmbedResultFrame,
+  NoteSearchResultFrame,
   PingFrame,
   PongFrame,
 ]);
@@ -306,6 +335,7 @@ export const EdgeFrame = z.discriminatedUnion('type', [
   AccessResultFrame,
   HistoryFrame,
   EmbedFrame,
+  NoteSearchFrame,
   ReplyStoredFrame,
   PingFrame,
   PongFrame,
@@ -330,6 +360,8 @@ export type HistoryFrame = z.infer<typeof HistoryFrame>;
 export type HistoryResultFrame = z.infer<typeof HistoryResultFrame>;
 export type EmbedFrame = z.infer<typeof EmbedFrame>;
 export type EmbedResultFrame = z.infer<typeof EmbedResultFrame>;
+export type NoteSearchFrame = z.infer<typeof NoteSearchFrame>;
+export type NoteSearchResultFrame = z.infer<typeof NoteSearchResultFrame>;
 
 /**
  * The heartbeat, byte for byte. The Relay answers it with a WebSocket auto-response so a

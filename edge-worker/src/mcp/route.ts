@@ -1,0 +1,47 @@
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { AppEnv } from '../app-env.js';
+import { ApiError } from '../api/errors.js';
+import { MAX_API_BODY_BYTES } from '../api/routes.js';
+import { clientAuth } from '../auth/client-token.js';
+import { loadConfig } from '../config.js';
+import { relayFor } from '../relay/stub.js';
+import { hearthMcpServer } from './tools.js';
+
+/**
+ * Hearth as an MCP server, mounted at `/mcp` (streamable HTTP): other agents ask the home
+ * assistant, read a conversation and search the notes, with a client token holding the `mcp`
+ * scope. Stateless (a Worker keeps no sessions): each POST gets its own server and transport,
+ * answered as JSON; there is no standalone SSE stream to GET.
+ */
+export const mcp = new Hono<AppEnv>();
+
+mcp.use(async (c, next) => {
+  c.set('config', loadConfig(c.env));
+  await next();
+});
+mcp.use(
+  bodyLimit({
+    maxSize: MAX_API_BODY_BYTES,
+    onError: () => {
+      throw new ApiError(413, 'payload_too_large', `body exceeds ${MAX_API_BODY_BYTES} bytes`);
+    },
+  }),
+);
+
+mcp.post('/', clientAuth('mcp'), async (c) => {
+  const server = hearthMcpServer(relayFor(c.env), c.get('client').user);
+  const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+  await server.connect(transport);
+  try {
+    return await transport.handleRequest(c.req.raw);
+  } finally {
+    // The JSON answer is complete when handleRequest resolves: nothing of this request lives on.
+    await server.close();
+  }
+});
+// Authenticated first, so an agent without a token learns that before the method.
+mcp.on(['GET', 'DELETE'], '/', clientAuth('mcp'), () => {
+  throw new ApiError(405, 'method_not_allowed', 'this MCP server is stateless: POST JSON-RPC requests to /mcp', { headers: { Allow: 'POST' } });
+});

@@ -1,0 +1,54 @@
+import type { EdgeFrameBody, NoteHit, NoteSearchResultFrame } from '@hearth/shared';
+import { log } from '../log.js';
+import type { LiveSession } from './dispatch.js';
+import { PendingRequests } from './pending-requests.js';
+
+/** A core's note hits, best first, or why there are none. */
+export type NoteSearchAnswer = { ok: true; hits: NoteHit[] } | { ok: false; code: 'core_offline' | 'core_timeout' | 'core_error'; message: string };
+
+/** What of the Relay note searches use. */
+export interface NoteSearchHost {
+  /** Connected cores that answer API clients, with open sockets. */
+  cores(): LiveSession[];
+  send(ws: WebSocket, frame: EdgeFrameBody): void;
+  timeoutMs(): number;
+}
+
+/**
+ * MCP `search_notes` at the Relay: recall lives at home, so each search goes to one connected
+ * core as a `note_search` frame and waits for its `note_search_result` (by request id) until
+ * the timeout or the end of that core's session. Nothing of it is kept here.
+ */
+export class NoteSearches {
+  private readonly pending = new PendingRequests<NoteSearchAnswer>();
+
+  constructor(private readonly host: NoteSearchHost) {}
+
+  /** The `limit` notes of `user` (and the shared ones) most like `query`. */
+  async search(user: string, query: string, limit: number): Promise<NoteSearchAnswer> {
+    const core = this.host.cores()[0];
+    if (!core) return { ok: false, code: 'core_offline', message: 'no core is connected to search the notes; try again when it is' };
+    const timeoutMs = this.host.timeoutMs();
+    const requestId = crypto.randomUUID();
+    const answer = this.pending.wait(requestId, core.session.sessionId, timeoutMs, () => ({
+      ok: false,
+      code: 'core_timeout',
+      message: `the core did not answer within ${timeoutMs} ms`,
+    }));
+    this.host.send(core.ws, { type: 'note_search', request_id: requestId, user, query, limit });
+    return answer;
+  }
+
+  /** A core's answer to a note search. */
+  onResult(frame: NoteSearchResultFrame): void {
+    const answer: NoteSearchAnswer = frame.ok
+      ? { ok: true, hits: frame.hits ?? [] }
+      : { ok: false, code: 'core_error', message: frame.error ?? 'the core could not search its notes' };
+    if (!this.pending.settle(frame.request_id, answer)) log('warn', 'note_search_result_unexpected', { request_id: frame.request_id });
+  }
+
+  /** A tunnel ended: the searches sent on it will not be answered. */
+  sessionEnded(sessionId: string): void {
+    this.pending.settleSession(sessionId, { ok: false, code: 'core_error', message: 'the core disconnected before answering' });
+  }
+}
