@@ -5,6 +5,7 @@ import { loadMcpConfig } from '../mcp/config.js';
 import { type McpServerEntry, readMcpFile, updateMcpFile } from '../mcp/file.js';
 import { PROBE_MS, probeServer } from '../mcp/probe.js';
 import { needsApproval, offeredName } from '../mcp/tools.js';
+import { registerMcpServe } from '../mcp-server/serve-command.js';
 import { runCommand } from './run.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -39,7 +40,7 @@ export function describeEntry(entry: McpServerEntry): string[] {
   return lines;
 }
 
-/** `hearth mcp add|list|remove|test`. */
+/** `hearth mcp add|list|remove|test`, and `serve` (Hearth's own tools to a local agent, see mcp-server/). */
 export function registerMcpCommand(program: Command): void {
   const mcp = program.command('mcp').description('MCP servers whose tools the model may use (HEARTH_MCP_CONFIG, default .hearth/mcp.json); a running core reads the file when it starts');
   const file = () => loadMcpConfig(process.env).file;
@@ -48,6 +49,7 @@ export function registerMcpCommand(program: Command): void {
     if (!entry) throw new ConfigError(`no MCP server ${name} in ${file()} (hearth mcp list shows them)`);
     return entry;
   };
+  registerMcpServe(mcp);
 
   mcp
     .command('add <name> [command...]')
