@@ -353,7 +353,7 @@ export class Pipeline {
     const { text, usage, stop } = await this.generateText(message, completionOptions(completion, (t) => this.modelText(t)), stream, false);
     const createdAt = replyCreatedAt(message);
     this.options.memory.recordAnswer(this.answerRecord(message, text, createdAt));
-    return { text, createdAt, usage };
+    return { text, createdAt, usage, ...(stop ? { stop } : {}) };
   }
 
   /** Text as the model may read it: redacted when HEARTH_REDACT_MODEL_INPUT says so. */
