@@ -57,14 +57,14 @@ describe('a press reaching a busy core', { timeout: 30_000 }, () => {
       const deliver = async (m: Message, press = false) =>
         edge.send({ type: 'deliver', message_id: m.message_id, conversation_id: m.conversation.id, attempt: 1, sealed: await seal(JSON.stringify(m), publicKeySet(keys)), ...(press ? { press: true as const } : {}) });
       await deliver(message('telegram:81:1', 'a long story'));
-      await edge.next((frame) => frame.type === 'progress' && frame.message_id === 'telegram:81:1');
+      await edge.next((frame): frame is Extract<CoreFrame, { type: 'progress' }> => frame.type === 'progress' && frame.message_id === 'telegram:81:1');
       await deliver(message('telegram:81:cb:2', 'ap:r:Q7xk2mP9vR4tW1yZ3bN5cA', true), true);
       const ack = await edge.next((frame): frame is Extract<CoreFrame, { type: 'ack' }> => frame.type === 'ack' && frame.message_id === 'telegram:81:cb:2');
       expect(ack.reply?.text).toBe(EXPIRED_NOTE);
       // The turn is still running: nothing acked it yet.
       expect(edge.received.some((frame) => frame.type === 'ack' && frame.message_id === 'telegram:81:1')).toBe(false);
       edge.send({ type: 'cancel', message_id: 'telegram:81:1' });
-      await edge.next((frame) => frame.type === 'ack' && frame.message_id === 'telegram:81:1');
+      await edge.next((frame): frame is Extract<CoreFrame, { type: 'ack' }> => frame.type === 'ack' && frame.message_id === 'telegram:81:1');
     } finally {
       await core.stop();
     }
