@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadApprovalConfig } from '../../src/approval/config.js';
 import { TurnDeadline } from '../../src/approval/deadline.js';
 import { ConfigError } from '../../src/errors.js';
@@ -28,24 +28,33 @@ describe('approval settings', () => {
 });
 
 describe('TurnDeadline', () => {
-  it('aborts when the time is up, and not while held', async () => {
+  // Fake timers: "no abort while held" is shown by moving time past the limit, not by sleeping.
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('aborts when the time is up, and not while held', () => {
     const deadline = new TurnDeadline(30);
     const release = deadline.hold();
-    const aborted = new Promise((resolve) => deadline.signal.addEventListener('abort', resolve));
-    // Held: the 30 ms pass without an abort; a timer longer than them proves it.
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    vi.advanceTimersByTime(80);
     expect(deadline.aborted).toBe(false);
     release();
     release();
-    await aborted;
+    vi.advanceTimersByTime(29);
+    expect(deadline.aborted).toBe(false);
+    vi.advanceTimersByTime(1);
     expect(deadline.aborted).toBe(true);
+    expect(deadline.signal.aborted).toBe(true);
   });
 
-  it('never fires once disposed', async () => {
+  it('never fires once disposed', () => {
     const deadline = new TurnDeadline(10);
     deadline.dispose();
     deadline.hold()();
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    vi.advanceTimersByTime(40);
     expect(deadline.aborted).toBe(false);
   });
 });

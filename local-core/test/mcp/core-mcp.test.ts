@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCoreConfig } from '../../src/config.js';
 import { startCore } from '../../src/core.js';
@@ -45,7 +44,7 @@ describe('MCP servers in the core lifecycle', { timeout: 30_000 }, () => {
     await writeFile(join(dir, 'mcp.json'), JSON.stringify({ mcpServers: { tools: { command: process.execPath, args: [join(FIXTURES, 'tools-server.mjs')], trusted: true, env: { PID_FILE: pidFile } } } }));
     const core = await startCore(loadCoreConfig(env), silentLogger());
     try {
-      while (!existsSync(pidFile)) await sleep(20);
+      await expect.poll(() => existsSync(pidFile), { timeout: 20_000 }).toBe(true);
     } finally {
       await core.stop();
     }
