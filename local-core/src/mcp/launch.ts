@@ -1,8 +1,8 @@
-import { accessSync, constants, existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { StdioServerParameters } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { NamespaceSupport } from '../plugins/sandbox.js';
+import { bwrapArgs, isLink, type NamespaceSupport, readOnlyBinds } from '../plugins/sandbox.js';
 import { expandSecrets, type StdioEntry } from './file.js';
 
 /** A server Hearth will not start or contact, and why (what the owner reads in the log and the CLI). */
@@ -45,32 +45,13 @@ export function stdioLaunch(entry: StdioEntry, env: Readonly<Record<string, stri
   const node = realpathSync(process.execPath);
   const programFolders = [...new Set([dirname(program), dirname(realpathSync(program)), dirname(node)])];
   const binds = [
-    ...SYSTEM.filter((path) => existsSync(path) || isLink(path)).flatMap((path) => (isLink(path) ? ['--symlink', realpathSync(path), path] : ['--ro-bind', path, path])),
+    ...readOnlyBinds(SYSTEM.filter((path) => existsSync(path) || isLink(path))),
     ...programFolders.flatMap((path) => ['--ro-bind', path, path]),
     ...entry.folders.flatMap((folder) => [folder.writable ? '--bind' : '--ro-bind', folder.path, folder.path]),
   ];
   return {
     command: namespaces.bwrap,
-    args: [
-      '--unshare-all',
-      '--die-with-parent',
-      '--new-session',
-      '--cap-drop',
-      'ALL',
-      // An empty /tmp first: a granted folder under /tmp is bound over it afterwards.
-      '--tmpfs',
-      '/tmp',
-      ...binds,
-      '--proc',
-      '/proc',
-      '--dev',
-      '/dev',
-      '--chdir',
-      entry.cwd ?? '/tmp',
-      '--',
-      program,
-      ...entry.args,
-    ],
+    args: bwrapArgs(binds, entry.cwd ?? '/tmp', [program, ...entry.args]),
     // bubblewrap hands its environment to the program: only this, never the core's.
     env: { PATH: [...programFolders, ...SANDBOX_PATH].join(':'), HOME: '/tmp', ...declared },
   };
@@ -101,12 +82,4 @@ function findProgram(command: string, path: string): string {
   });
   if (!found) throw new McpRefusal(`the program ${command} is not found${command.includes('/') ? '' : ' on PATH'} (or is not executable)`);
   return found;
-}
-
-function isLink(path: string): boolean {
-  try {
-    return lstatSync(path).isSymbolicLink();
-  } catch {
-    return false;
-  }
 }

@@ -91,31 +91,26 @@ export function sandboxFor(memoryMb: number, namespaces: NamespaceSupport | unde
   ];
   if (!namespaces?.ok) return { execPath: process.execPath, execArgv: nodeArgv, namespaces: false };
   const node = realpathSync(process.execPath);
-  const binds = [...systemFolders(), ...new Set([dirname(node), ...folders])].flatMap((path) => (isLink(path) ? ['--symlink', realpathSync(path), path] : ['--ro-bind', path, path]));
+  const binds = readOnlyBinds([...systemFolders(), ...new Set([dirname(node), ...folders])]);
   return {
     execPath: namespaces.bwrap,
-    execArgv: [
-      '--unshare-all',
-      '--die-with-parent',
-      '--new-session',
-      '--cap-drop',
-      'ALL',
-      // An empty /tmp first: node or the runtime may live under it, and a later mount would hide them.
-      '--tmpfs',
-      '/tmp',
-      ...binds,
-      '--proc',
-      '/proc',
-      '--dev',
-      '/dev',
-      '--chdir',
-      '/',
-      '--',
-      node,
-      ...nodeArgv,
-    ],
+    execArgv: bwrapArgs(binds, '/', [node, ...nodeArgv]),
     namespaces: true,
   };
+}
+
+/**
+ * bubblewrap's command line for a program that is not trusted: every namespace of its own, no
+ * capabilities, ended with the core, an empty /tmp first (a later bind under /tmp stays
+ * visible), then `binds`, its own /proc and /dev, started in `chdir`.
+ */
+export function bwrapArgs(binds: readonly string[], chdir: string, command: readonly string[]): string[] {
+  return ['--unshare-all', '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--tmpfs', '/tmp', ...binds, '--proc', '/proc', '--dev', '/dev', '--chdir', chdir, '--', ...command];
+}
+
+/** Read-only binds of `paths` at the same place; a symbolic link (merged /usr's /lib, /bin) is made again as one. */
+export function readOnlyBinds(paths: readonly string[]): string[] {
+  return paths.flatMap((path) => (isLink(path) ? ['--symlink', realpathSync(path), path] : ['--ro-bind', path, path]));
 }
 
 /** What the dynamic loader needs to start node (merged-/usr systems have links for /lib and /bin). */
@@ -123,7 +118,7 @@ function systemFolders(): string[] {
   return ['/usr', '/lib', '/lib64', '/lib32', '/bin', '/etc/ld.so.cache'].filter((path) => existsSync(path) || isLink(path));
 }
 
-function isLink(path: string): boolean {
+export function isLink(path: string): boolean {
   try {
     return lstatSync(path).isSymbolicLink();
   } catch {
