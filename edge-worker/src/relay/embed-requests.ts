@@ -1,21 +1,12 @@
-import type { EdgeFrameBody, EmbedResultFrame } from '@hearth/shared';
+import type { EmbedResultFrame } from '@hearth/shared';
 import { log } from '../log.js';
 import { modelsOf } from './core-models.js';
-import type { LiveSession } from './dispatch.js';
-import { PendingRequests } from './pending-requests.js';
+import { type CoreRequestHost, PendingRequests } from './pending-requests.js';
 
 /** A core's embeddings (base64 float32, one per input), or why there are none. */
 export type EmbedAnswer =
   | { ok: true; vectors: string[]; promptTokens: number }
   | { ok: false; code: 'core_offline' | 'core_timeout' | 'core_error' | 'invalid_input'; message: string };
-
-/** What of the Relay embedding requests use. */
-export interface EmbedHost {
-  /** Connected cores that answer API clients, with open sockets. */
-  cores(): LiveSession[];
-  send(ws: WebSocket, frame: EdgeFrameBody): void;
-  timeoutMs(): number;
-}
 
 /**
  * `POST /v1/embeddings` at the Relay: the vectors are computed at home, so each request goes to
@@ -25,7 +16,7 @@ export interface EmbedHost {
 export class EmbedRequests {
   private readonly pending = new PendingRequests<EmbedAnswer>();
 
-  constructor(private readonly host: EmbedHost) {}
+  constructor(private readonly host: CoreRequestHost) {}
 
   /** Embeds `input` with `model` (an embedding model's id, as hello listed it) on a core that has it. */
   async embed(model: string, input: string[]): Promise<EmbedAnswer> {

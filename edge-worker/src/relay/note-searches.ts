@@ -1,18 +1,9 @@
-import type { EdgeFrameBody, NoteHit, NoteSearchResultFrame } from '@hearth/shared';
+import type { NoteHit, NoteSearchResultFrame } from '@hearth/shared';
 import { log } from '../log.js';
-import type { LiveSession } from './dispatch.js';
-import { PendingRequests } from './pending-requests.js';
+import { type CoreRequestHost, PendingRequests } from './pending-requests.js';
 
 /** A core's note hits, best first, or why there are none. */
 export type NoteSearchAnswer = { ok: true; hits: NoteHit[] } | { ok: false; code: 'core_offline' | 'core_timeout' | 'core_error'; message: string };
-
-/** What of the Relay note searches use. */
-export interface NoteSearchHost {
-  /** Connected cores that answer API clients, with open sockets. */
-  cores(): LiveSession[];
-  send(ws: WebSocket, frame: EdgeFrameBody): void;
-  timeoutMs(): number;
-}
 
 /**
  * MCP `search_notes` at the Relay: recall lives at home, so each search goes to one connected
@@ -22,7 +13,7 @@ export interface NoteSearchHost {
 export class NoteSearches {
   private readonly pending = new PendingRequests<NoteSearchAnswer>();
 
-  constructor(private readonly host: NoteSearchHost) {}
+  constructor(private readonly host: CoreRequestHost) {}
 
   /** The `limit` notes of `user` (and the shared ones) most like `query`. */
   async search(user: string, query: string, limit: number): Promise<NoteSearchAnswer> {

@@ -1,3 +1,14 @@
+import type { EdgeFrameBody } from '@hearth/shared';
+import type { LiveSession } from './dispatch.js';
+
+/** What of the Relay a request to a core uses (embeddings, note searches). */
+export interface CoreRequestHost {
+  /** Connected cores that answer API clients, with open sockets. */
+  cores(): LiveSession[];
+  send(ws: WebSocket, frame: EdgeFrameBody): void;
+  timeoutMs(): number;
+}
+
 /**
  * Requests the Relay sent to a core and waits on (history), by request id: each is answered
  * once, by the core's frame, by its timeout, or by the end of the session it went to.
