@@ -1,7 +1,7 @@
 import { MessageSchema, unseal } from '@hearth/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { apiFetch, clientToken, freshUser } from './api-helpers.js';
-import { TestTunnel, coreKeys } from './helpers.js';
+import { apiFetch, clientToken, closeApiCores, connectApiCore, freshUser } from './api-helpers.js';
+import { coreKeys } from './helpers.js';
 
 const complete = (token: string, body: unknown) => apiFetch('/v1/chat/completions', token, { method: 'POST', body: JSON.stringify(body) });
 const request = (extra: Record<string, unknown> = {}) => ({
@@ -17,19 +17,9 @@ const request = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-let core: TestTunnel | undefined;
-afterEach(() => {
-  core?.close();
-  core = undefined;
-});
+afterEach(closeApiCores);
 
-async function connectCore() {
-  const id = `core-${crypto.randomUUID().slice(0, 8)}`;
-  core = await TestTunnel.viaRoute(id);
-  core.send({ type: 'hello', core_id: id, credits: 2, serves_history: true, model: { id: 'stories260K', description: 'llama (cpu)' } });
-  await core.next('welcome');
-  return core;
-}
+const connectCore = () => connectApiCore({ id: 'stories260K', description: 'llama (cpu)' });
 
 describe('POST /v1/chat/completions', () => {
   it('queues a stateless completion (history and settings sealed in the message) and answers OpenAI-shaped', async () => {

@@ -1,6 +1,6 @@
 import { ClientEventSchema, signClientToken, type ClientEvent, type ClientScope, type CoreKeySet } from '@hearth/shared';
 import { SELF } from 'cloudflare:test';
-import { coreKeys, waitFor } from './helpers.js';
+import { TestTunnel, coreKeys, waitFor } from './helpers.js';
 
 let users = 0;
 /** A user id no other test uses (rate limits and streams are per user). */
@@ -59,4 +59,21 @@ export class ClientSocket {
   close(): void {
     this.ws.close(1000, 'test done');
   }
+}
+
+const apiCores: TestTunnel[] = [];
+
+/** A fake core on the tunnel that answers API clients (`serves_history`), with `model` in its hello when given; closed by {@link closeApiCores}. */
+export async function connectApiCore(model?: { id: string; description: string }): Promise<TestTunnel> {
+  const id = `core-${crypto.randomUUID().slice(0, 8)}`;
+  const core = await TestTunnel.viaRoute(id);
+  apiCores.push(core);
+  core.send({ type: 'hello', core_id: id, credits: 2, serves_history: true, ...(model ? { model } : {}) });
+  await core.next('welcome');
+  return core;
+}
+
+/** Closes the cores {@link connectApiCore} opened (in `afterEach`). */
+export function closeApiCores(): void {
+  for (const core of apiCores.splice(0)) core.close();
 }

@@ -1,7 +1,7 @@
 import { MessageSchema, unseal } from '@hearth/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { apiFetch, clientToken, freshUser } from './api-helpers.js';
-import { TestTunnel, coreKeys } from './helpers.js';
+import { apiFetch, clientToken, closeApiCores, connectApiCore, freshUser } from './api-helpers.js';
+import { coreKeys } from './helpers.js';
 
 /** The OpenAI function-calling fields at the edge: carried sealed to the core, its calls answered OpenAI-shaped. */
 const complete = (token: string, body: unknown) => apiFetch('/v1/chat/completions', token, { method: 'POST', body: JSON.stringify(body) });
@@ -18,19 +18,9 @@ const request = (extra: Record<string, unknown> = {}) => ({
 });
 const CALL = { id: 'call_0123456789abcdef01234567', name: 'get_weather', arguments: '{"city":"Paris"}' };
 
-let core: TestTunnel | undefined;
-afterEach(() => {
-  core?.close();
-  core = undefined;
-});
+afterEach(closeApiCores);
 
-async function connectCore() {
-  const id = `core-${crypto.randomUUID().slice(0, 8)}`;
-  core = await TestTunnel.viaRoute(id);
-  core.send({ type: 'hello', core_id: id, credits: 2, serves_history: true, model: { id: 'stories260K', description: 'llama (cpu)' } });
-  await core.next('welcome');
-  return core;
-}
+const connectCore = () => connectApiCore({ id: 'stories260K', description: 'llama (cpu)' });
 
 const opened = async (delivery: { sealed: string }) => MessageSchema.parse(JSON.parse(await unseal(delivery.sealed, coreKeys())));
 

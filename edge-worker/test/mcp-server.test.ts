@@ -1,21 +1,11 @@
 import { MessageSchema, encodeCursor, unseal, type HistoryItem } from '@hearth/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { apiFetch, clientToken, freshUser } from './api-helpers.js';
-import { TestTunnel, coreKeys } from './helpers.js';
+import { apiFetch, clientToken, closeApiCores, connectApiCore, freshUser } from './api-helpers.js';
+import { coreKeys } from './helpers.js';
 
-let core: TestTunnel | undefined;
-afterEach(() => {
-  core?.close();
-  core = undefined;
-});
+afterEach(closeApiCores);
 
-async function connectCore() {
-  const id = `core-${crypto.randomUUID().slice(0, 8)}`;
-  core = await TestTunnel.viaRoute(id);
-  core.send({ type: 'hello', core_id: id, credits: 2, serves_history: true });
-  await core.next('welcome');
-  return core;
-}
+const connectCore = () => connectApiCore();
 
 let ids = 0;
 /** One JSON-RPC request to `/mcp`, as a streamable HTTP client sends it. */
