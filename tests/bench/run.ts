@@ -34,10 +34,24 @@ async function roundTrip(system: System, route: Route, chatId: number, text: str
     body: JSON.stringify(update),
   });
   if (response.status !== 200) throw new Error(`${route} answered ${response.status}`);
-  const answers = (calls: typeof system.telegram.calls) =>
-    calls.find((c) => c.body.chat_id === String(chatId) && (c.body.reply_parameters as { message_id: number }).message_id === update.message.message_id);
-  await system.telegram.waitFor((calls) => answers(calls) !== undefined, 30_000);
-  return (answers(system.telegram.calls)?.at ?? Number.NaN) - started;
+  const key = `${chatId}:${update.message.message_id}`;
+  await system.telegram.waitFor((calls) => answerAt(calls, key) !== undefined, 30_000);
+  return (answerAt(system.telegram.calls, key) ?? Number.NaN) - started;
+}
+
+/** When each reply reached the fake Bot API, by chat and the message it answers; grown as calls come. */
+const answered = new Map<string, number>();
+let indexedCalls = 0;
+let indexedList: unknown;
+function answerAt(calls: System['telegram']['calls'], key: string): number | undefined {
+  if (indexedList !== calls) [indexedList, indexedCalls] = [calls, 0];
+  for (; indexedCalls < calls.length; indexedCalls++) {
+    const call = calls[indexedCalls];
+    // sendChatAction (typing) and other calls carry no reply_parameters: they answer nothing.
+    const repliesTo = (call?.body.reply_parameters as { message_id?: number } | undefined)?.message_id;
+    if (call && repliesTo !== undefined && !answered.has(`${String(call.body.chat_id)}:${repliesTo}`)) answered.set(`${String(call.body.chat_id)}:${repliesTo}`, call.at);
+  }
+  return answered.get(key);
 }
 
 async function latency(system: System, route: Route, n: number): Promise<number[]> {
