@@ -240,13 +240,10 @@ export class Pipeline {
     return reply;
   }
 
-  /**
-   * The answer on disk (after a restart): its createdAt, so the ack repeats the same cursor. A
-   * completion that answered with calls only kept no text: it is generated again (it is stateless).
-   */
+  /** The answer on disk (after a restart): its createdAt, so the ack repeats the same cursor, and a completion's calls. */
   private storedAnswer(messageId: string): Reply | undefined {
     const stored = this.options.memory.answerFor(messageId);
-    return stored && stored.replyText !== '' ? { text: stored.replyText, createdAt: stored.createdAt } : undefined;
+    return stored && { text: stored.replyText, createdAt: stored.createdAt, ...(stored.stop ? { stop: stored.stop } : {}) };
   }
 
   /** One answer per message id, however many times it is delivered meanwhile. */
@@ -352,7 +349,7 @@ export class Pipeline {
   private async complete(message: Message, completion: NonNullable<Message['completion']>, stream: boolean): Promise<Reply> {
     const { text, usage, stop } = await this.generateText(message, completionOptions(completion, (t) => this.modelText(t)), stream, false);
     const createdAt = replyCreatedAt(message);
-    this.options.memory.recordAnswer(this.answerRecord(message, text, createdAt));
+    this.options.memory.recordAnswer({ ...this.answerRecord(message, text, createdAt), stop });
     return { text, createdAt, usage, ...(stop ? { stop } : {}) };
   }
 

@@ -193,7 +193,7 @@ describe('Pipeline for OpenAI-style completions', () => {
     expect(restarted.reply).not.toHaveBeenCalled();
   });
 
-  it("acks a completion answered with calls of the client's functions with its tool_calls, and generates it again after a restart (calls keep no text)", async () => {
+  it("acks a completion answered with calls of the client's functions with its tool_calls, and after a restart acks the same calls from its record", async () => {
     const call = { id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' };
     // The model's side of it: a call instead of text, as the llama engine reports one.
     const calling = new EchoEngine();
@@ -204,13 +204,30 @@ describe('Pipeline for OpenAI-style completions', () => {
     const message = completion(9, 'weather?', { history: [], tools: [{ name: 'get_weather' }], tool_choice: 'required' });
     const { pipeline, ackOf } = setup(calling);
     await pipeline.handle(await delivery(message));
-    expect(await ackOf(message.message_id)).toMatchObject({ text: '', tool_calls: [call], finish_reason: 'tool_calls' });
+    const first = await ackOf(message.message_id);
+    expect(first).toMatchObject({ text: '', tool_calls: [call], finish_reason: 'tool_calls' });
     expect(calls.mock.calls[0]?.[1]).toMatchObject({ clientTools: { tools: [{ name: 'get_weather' }], choice: 'required', parallel: true } });
 
+    // Not generated again: a model may not make the same calls twice, and the client got these.
     const restarted = setup(calling);
     await restarted.pipeline.handle(await delivery(message, 2));
-    expect(await restarted.ackOf(message.message_id)).toMatchObject({ text: '', tool_calls: [call] });
-    expect(calls).toHaveBeenCalledTimes(2);
+    const { usage: _usage, ...recorded } = first;
+    expect(await restarted.ackOf(message.message_id)).toEqual(recorded);
+    expect(calls).toHaveBeenCalledTimes(1);
+  });
+
+  it('keeps a completion cut by max_tokens as length after a restart', async () => {
+    const cut = new EchoEngine();
+    const replies = vi.spyOn(cut, 'reply').mockImplementation(async (_message, options) => {
+      options?.onStop?.({ reason: 'length' });
+      return 'once upon a';
+    });
+    const message = completion(10, 'a story', { history: [], max_tokens: 3 });
+    await setup(cut).pipeline.handle(await delivery(message));
+    const restarted = setup(cut);
+    await restarted.pipeline.handle(await delivery(message, 2));
+    expect(await restarted.ackOf(message.message_id)).toMatchObject({ text: 'once upon a', finish_reason: 'length' });
+    expect(replies).toHaveBeenCalledTimes(1);
   });
 
   it('sends a text that looks like a command to the model, and without a system turn sets no system prompt', async () => {

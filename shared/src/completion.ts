@@ -35,6 +35,10 @@ export type ResponseFormat = z.infer<typeof ResponseFormatSchema>;
 export const FinishReasonSchema = z.enum(['stop', 'length', 'tool_calls']);
 export type FinishReason = z.infer<typeof FinishReasonSchema>;
 
+/** How a completion ended: why, and the calls of the client's functions it made. */
+export const GenerationStopSchema = z.object({ reason: FinishReasonSchema, toolCalls: z.array(ToolCallSchema).optional() });
+export type GenerationStop = z.infer<typeof GenerationStopSchema>;
+
 const CompletionTurnSchema = z.discriminatedUnion('role', [
   z.object({ role: z.enum(['system', 'user']), text: z.string().max(65_536) }),
   /** The model's turn: its text, and the calls it made (their results follow as `tool` turns). */

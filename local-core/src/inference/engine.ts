@@ -1,5 +1,5 @@
 import { setTimeout } from 'node:timers/promises';
-import type { ClientTool, FinishReason, Message, ResponseFormat, ToolCall, ToolChoice } from '@hearth/shared';
+import type { ClientTool, GenerationStop, Message, ResponseFormat, ToolChoice } from '@hearth/shared';
 
 export interface ReplyOptions {
   /** Stops generation; the text produced so far is returned (not thrown away). */
@@ -65,10 +65,7 @@ export interface ClientTools {
   parallel: boolean;
 }
 
-export interface GenerationStop {
-  reason: FinishReason;
-  toolCalls?: ToolCall[];
-}
+export type { GenerationStop };
 
 /** A function offered to the model for one turn: a plugin's tool, its checks already bound in. */
 export interface TurnTool {

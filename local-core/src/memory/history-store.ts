@@ -1,3 +1,4 @@
+import { GenerationStopSchema, type GenerationStop } from '@hearth/shared';
 import { ApiHistory } from './api-history.js';
 import { type Db, migrate } from './database.js';
 
@@ -24,6 +25,8 @@ export interface Answer {
   replyKey: string;
   replyText: string;
   createdAt: number;
+  /** A completion's end when it was not a plain `stop` (its tool calls, or `length`). */
+  stop?: GenerationStop | undefined;
 }
 
 /** A user's rating of a reply, identified by the reply's message id (its reply key). */
@@ -77,6 +80,8 @@ const MIGRATIONS = [
    CREATE INDEX turns_by_conversation_time ON turns (conversation_id, created_at, message_id);`,
   // The device an API client sent a turn from: after a reload its other devices still say so.
   'ALTER TABLE turns ADD COLUMN device TEXT;',
+  // A completion's end (JSON: finish reason and tool calls): a redelivery after a restart repeats it.
+  'ALTER TABLE answers ADD COLUMN stop TEXT;',
 ];
 
 interface TurnRow {
@@ -135,11 +140,11 @@ export class HistoryStore {
          WHERE conversation_id = ? AND generation = ? ORDER BY seq DESC LIMIT ?`,
       ),
       forgetOlder: db.prepare<[string, number]>('DELETE FROM turns WHERE conversation_id = ? AND generation < ?'),
-      insertAnswer: db.prepare<[string, string, string, number]>(
-        'INSERT INTO answers (message_id, reply_key, reply_text, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING',
+      insertAnswer: db.prepare<[string, string, string, number, string | null]>(
+        'INSERT INTO answers (message_id, reply_key, reply_text, created_at, stop) VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING',
       ),
-      answer: db.prepare<[string], { reply_key: string; reply_text: string; created_at: number }>(
-        'SELECT reply_key, reply_text, created_at FROM answers WHERE message_id = ?',
+      answer: db.prepare<[string], { reply_key: string; reply_text: string; created_at: number; stop: string | null }>(
+        'SELECT reply_key, reply_text, created_at, stop FROM answers WHERE message_id = ?',
       ),
       pruneAnswers: db.prepare<[number]>('DELETE FROM answers WHERE created_at < ?'),
       upsertFeedback: db.prepare<[string, string, string, number]>(
@@ -195,12 +200,21 @@ export class HistoryStore {
   /** The answer recorded for a delivered message, if it was answered (and not yet pruned). */
   answer(messageId: string): Answer | undefined {
     const row = this.statements.answer.get(messageId);
-    return row && { messageId, replyKey: row.reply_key, replyText: row.reply_text, createdAt: row.created_at };
+    if (!row) return undefined;
+    const answer: Answer = { messageId, replyKey: row.reply_key, replyText: row.reply_text, createdAt: row.created_at };
+    if (row.stop === null) return answer;
+    // Our own column, but a file on disk: a damaged record is answered again, not thrown.
+    try {
+      return { ...answer, stop: GenerationStopSchema.parse(JSON.parse(row.stop)) };
+    } catch {
+      return undefined;
+    }
   }
 
   /** Records an answer; the first one recorded for a message wins (it is the one that was sent). */
   recordAnswer(answer: Answer): void {
-    this.statements.insertAnswer.run(answer.messageId, answer.replyKey, answer.replyText, answer.createdAt);
+    const stop = answer.stop && answer.stop.reason !== 'stop' ? JSON.stringify(answer.stop) : null;
+    this.statements.insertAnswer.run(answer.messageId, answer.replyKey, answer.replyText, answer.createdAt, stop);
   }
 
   /** Deletes answer records created before `before` (ms); returns how many. */

@@ -97,6 +97,22 @@ describe('HistoryStore (L3)', () => {
     expect(store.answer('m:new')).toBeDefined();
   });
 
+  it("keeps a completion's tool calls with its answer, and answers a damaged record again rather than throwing", () => {
+    const db = openDatabase(':memory:');
+    cleanups.push(() => {
+      db.close();
+    });
+    const store = new HistoryStore(db);
+    const stop = { reason: 'tool_calls' as const, toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }] };
+    store.recordAnswer({ messageId: 'm:calls', replyKey: 'k:calls', replyText: '', createdAt: 1_000, stop });
+    store.recordAnswer({ messageId: 'm:plain', replyKey: 'k:plain', replyText: 'hi', createdAt: 1_000, stop: { reason: 'stop' } });
+    expect(store.answer('m:calls')).toEqual({ messageId: 'm:calls', replyKey: 'k:calls', replyText: '', createdAt: 1_000, stop });
+    expect(store.answer('m:plain')).toEqual({ messageId: 'm:plain', replyKey: 'k:plain', replyText: 'hi', createdAt: 1_000 });
+
+    db.prepare("UPDATE answers SET stop = '{\"reason\":\"bogus\"}' WHERE message_id = 'm:calls'").run();
+    expect(store.answer('m:calls')).toBeUndefined();
+  });
+
   it("keeps one rating per user and reply: a new rating replaces the user's earlier one", () => {
     const store = memoryStore();
     store.recordFeedback({ messageId: 'r:1', userId: 'telegram:1', rating: 'up', createdAt: 10 });
