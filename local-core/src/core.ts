@@ -6,6 +6,7 @@ import { createJobQueue } from './jobs/create-queue.js';
 import { queueCreditWindow } from './jobs/credits.js';
 import type { JobQueue } from './jobs/job-queue.js';
 import { startLearning } from './learning/index.js';
+import type { EngineLoader } from './learning/variant-engine.js';
 import { readKeySet } from './keys/key-store.js';
 import type { McpServers } from './mcp/servers.js';
 import { startMcp } from './mcp/start.js';
@@ -37,6 +38,15 @@ export interface RunningCore extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
+/** What a program starting the core in its own process may supply instead of what configuration picks. */
+export interface StartCoreOptions {
+  /**
+   * Loads each variant's engine in place of HEARTH_ENGINE's (node-llama-cpp, or echo): an engine
+   * of one's own, with the rest of the core (tunnel, queue, plugins, MCP, approvals) as configured.
+   */
+  loadEngine?: EngineLoader;
+}
+
 /** Builds the engine chosen by configuration; the model is loaded once, here. */
 export async function createEngine(config: CoreConfig, log: Logger): Promise<Engine> {
   if (config.engine === 'echo') {
@@ -59,10 +69,10 @@ export async function createEngine(config: CoreConfig, log: Logger): Promise<Eng
  * @example
  * await using core = await startCore(loadCoreConfig(process.env), createLogger('info'));
  */
-export async function startCore(config: CoreConfig, log: Logger): Promise<RunningCore> {
+export async function startCore(config: CoreConfig, log: Logger, options: StartCoreOptions = {}): Promise<RunningCore> {
   const keySet = await readKeySet(config.keyFile);
   // Variants (HEARTH_EXPERIMENTS; else one, the configured model) routed by user, and feedback.
-  const learning = await startLearning(config, log);
+  const learning = await startLearning(config, log, options.loadEngine);
   const engine = learning.engine;
   const opened: { close(): unknown }[] = [];
   let memory: Memory;

@@ -1,5 +1,5 @@
 export { loadCoreConfig, type CoreConfig } from './config.js';
-export { startCore, createEngine, type RunningCore } from './core.js';
+export { startCore, createEngine, type RunningCore, type StartCoreOptions } from './core.js';
 export { ConfigError, ModelNotFoundError } from './errors.js';
 export { EchoEngine, type Engine, type ReplyOptions, type TurnTool } from './inference/engine.js';
 export { LlamaEngine, type LlamaEngineOptions } from './inference/llama-engine.js';
