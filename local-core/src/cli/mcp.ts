@@ -35,7 +35,8 @@ export function describeEntry(entry: McpServerEntry): string[] {
   const how = entry.trusted ? 'TRUSTED (unsandboxed: sees every file, the network, other processes)' : 'sandboxed';
   const folders = entry.folders.map((folder) => `${folder.path} (${folder.writable ? 'writable' : 'read-only'})`);
   const lines = [`${entry.name} — stdio, ${how}: ${[entry.command, ...entry.args].join(' ')}`];
-  if (!entry.trusted) lines.push(`  folders: ${folders.join(', ') || 'none'}; network: none`);
+  const network = entry.hosts.length > 0 ? `${entry.hosts.join(', ')} through the core's proxy${entry.lan.length > 0 ? ` (lan: ${entry.lan.join(', ')})` : ''}` : 'none';
+  if (!entry.trusted) lines.push(`  folders: ${folders.join(', ') || 'none'}; network: ${network}`);
   if (Object.keys(entry.env).length > 0) lines.push(`  env: ${Object.entries(entry.env).map(([name, value]) => `${name}=${value}`).join(', ')}`);
   return lines;
 }
@@ -59,16 +60,31 @@ export function registerMcpCommand(program: Command): void {
     .option('--env <name=VAR>', 'an environment variable for the program, from the core environment variable VAR (repeatable)', collect, [])
     .option('--folder <path>', 'a folder the sandboxed program may read (repeatable)', collect, [])
     .option('--writable <path>', 'a folder the sandboxed program may read and write (repeatable)', collect, [])
+    .option('--host <name[:port]>', 'a host the sandboxed program may reach through the core (ports 80 and 443 unless given; repeatable)', collect, [])
+    .option('--lan-address <address:port>', 'a non-public address a --host may resolve to (repeatable)', collect, [])
     .option('--trusted', 'run the program unsandboxed (only for a program you trust)', false)
     .option('--lan', 'the HTTP server is on this machine or the local network', false)
     .option('--force', 'replace a server of that name', false)
-    .action((name: string, command: string[], options: { url?: string; header: string[]; env: string[]; folder: string[]; writable: string[]; trusted: boolean; lan: boolean; force: boolean }) =>
+    .action(
+      (
+        name: string,
+        command: string[],
+        options: { url?: string; header: string[]; env: string[]; folder: string[]; writable: string[]; host: string[]; lanAddress: string[]; trusted: boolean; lan: boolean; force: boolean },
+      ) =>
       runCommand(async () => {
         if ((command.length > 0) === (options.url !== undefined)) throw new ConfigError('give either a command (hearth mcp add NAME -- COMMAND ARGS...) or --url URL');
         const [program, ...args] = command;
         const folders = [...options.folder.map((path) => resolve(path)), ...options.writable.map((path) => ({ path: resolve(path), writable: true }))];
         const entry = program
-          ? { command: program, args, ...(options.env.length ? { env: byName(options.env, 'env') } : {}), ...(options.trusted ? { trusted: true } : {}), ...(folders.length ? { folders } : {}) }
+          ? {
+              command: program,
+              args,
+              ...(options.env.length ? { env: byName(options.env, 'env') } : {}),
+              ...(options.trusted ? { trusted: true } : {}),
+              ...(folders.length ? { folders } : {}),
+              ...(options.host.length ? { hosts: options.host } : {}),
+              ...(options.lanAddress.length ? { lan: options.lanAddress } : {}),
+            }
           : { url: options.url, ...(options.header.length ? { headers: byName(options.header, 'header') } : {}), ...(options.lan ? { lan: true } : {}) };
         await updateMcpFile(file(), name, entry, { replace: options.force });
         process.stdout.write(`added ${name} to ${file()} (hearth mcp test ${name} checks it; a running core picks it up when restarted)\n`);

@@ -12,6 +12,8 @@ import { LogLimiter } from '../plugins/log-limiter.js';
 import type { NamespaceSupport } from '../plugins/sandbox.js';
 import { backoffDelay } from '../tunnel/backoff.js';
 import { VERSION } from '../version.js';
+import { parseLanGrants } from '../plugins/address-policy.js';
+import { EgressProxy } from './egress-proxy.js';
 import type { McpServerEntry } from './file.js';
 import { type HostLookup, pinnedFetch } from './http-fetch.js';
 import { expanded, McpRefusal, stdioLaunch } from './launch.js';
@@ -31,7 +33,7 @@ export interface McpConnectionOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** bubblewrap for untrusted stdio servers (see launch.ts); without it they are refused. */
   namespaces: () => NamespaceSupport;
-  /** The resolver for HTTP servers' names (tests inject one). */
+  /** The resolver for HTTP servers' names and a stdio server's hosts (tests inject one). */
   lookup?: HostLookup;
   /** Backoff's first step and cap (ms), defaults 500 and 30 000. */
   backoff?: { baseMs: number; capMs: number };
@@ -57,6 +59,8 @@ export class McpConnection extends EventEmitter<{ change: [] }> {
   private readonly stopping = new AbortController();
   private running: Promise<void> | undefined;
   private readonly stderrLimit = new LogLimiter();
+  /** A sandboxed server's way to its hosts, opened at its first start and kept across restarts. */
+  private egress: Promise<EgressProxy> | undefined;
 
   constructor(private readonly options: McpConnectionOptions) {
     super();
@@ -122,6 +126,7 @@ export class McpConnection extends EventEmitter<{ change: [] }> {
     this.stopping.abort();
     await this.client?.close().catch(() => undefined);
     await this.running;
+    await (await this.egress?.catch(() => undefined))?.dispose();
     this.setState('closed', undefined, []);
   }
 
@@ -154,7 +159,7 @@ export class McpConnection extends EventEmitter<{ change: [] }> {
 
   /** One connection: resolves once it is ready, with a promise of its end. */
   private async connect(): Promise<Promise<void>> {
-    const transport = this.transport();
+    const transport = this.transport(await this.egressSocket());
     const client = new Client(
       { name: 'hearth', version: VERSION },
       {
@@ -198,14 +203,25 @@ export class McpConnection extends EventEmitter<{ change: [] }> {
     return tools.slice(0, MAX_TOOLS);
   }
 
-  private transport(): Transport {
+  /** The egress proxy's socket for a sandboxed server that names hosts; else undefined. */
+  private async egressSocket(): Promise<string | undefined> {
+    const { entry, log, lookup } = this.options;
+    if (entry.kind !== 'stdio' || entry.trusted || entry.hosts.length === 0) return undefined;
+    this.egress ??= EgressProxy.open({ server: this.name, hosts: entry.hosts, lan: parseLanGrants(entry.lan), log, ...(lookup ? { lookup } : {}) }).catch((error: unknown) => {
+      this.egress = undefined; // tried again at the next start
+      throw error;
+    });
+    return (await this.egress).socketPath;
+  }
+
+  private transport(egressSocket: string | undefined): Transport {
     const { entry, env } = this.options;
     if (entry.kind === 'http') {
       const url = new URL(entry.url);
       const headers = Object.fromEntries(Object.entries(entry.headers).map(([name, value]) => [name, expanded(`header ${name}`, value, env)]));
       return new StreamableHTTPClientTransport(url, { requestInit: { headers }, fetch: pinnedFetch(url, entry.lan, this.options.lookup) });
     }
-    const transport = new StdioClientTransport({ ...stdioLaunch(entry, env, this.options.namespaces), stderr: 'pipe' });
+    const transport = new StdioClientTransport({ ...stdioLaunch(entry, env, this.options.namespaces, egressSocket), stderr: 'pipe' });
     const stderr = transport.stderr;
     if (stderr instanceof Readable) {
       // The program's diagnostics go to the log, a line at a time, cut and rate-limited.

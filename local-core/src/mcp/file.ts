@@ -3,7 +3,8 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { RESERVED_SECRET } from '../plugins/manifest.js';
+import { parseLanGrant } from '../plugins/address-policy.js';
+import { HOST, RESERVED_SECRET } from '../plugins/manifest.js';
 
 /** A server's name in mcp.json: it prefixes its tools' names (`files__read_file`). */
 export const ServerNameSchema = z
@@ -55,14 +56,20 @@ export const StdioEntrySchema = z
     cwd: absolutePath.optional(),
     trusted: z.boolean().default(false),
     folders: z.array(FolderSchema).max(64).default([]),
-    hosts: z.array(z.string()).default([]),
+    /** Names (`host`: ports 80 and 443, or `host:port`) reached through Hearth's checked proxy (egress-proxy.ts). */
+    hosts: z.array(z.string().regex(HOST, 'a host is a name or name:port, lower-case, e.g. "api.github.com" or "mcp.example.com:8443"')).max(32).default([]),
+    /** Non-public addresses those names may resolve to, as a plugin's permissions.lan: `ADDRESS[/BITS]:PORT`. */
+    lan: z.array(z.string().max(64)).max(32).default([]),
     ...common,
   })
   .superRefine((entry, ctx) => {
     const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-    if (entry.hosts.length > 0) {
-      problem('hosts', 'a sandboxed stdio server gets no network in this version (hosts is not supported); use an HTTP server entry (url), or mark it "trusted": true to run it unsandboxed');
+    for (const grant of entry.lan) {
+      const parsed = parseLanGrant(grant);
+      if (!parsed.ok) problem('lan', parsed.problem);
     }
+    if (entry.lan.length > 0 && entry.hosts.length === 0) problem('lan', 'lan grants the addresses of hosts: list the hosts too');
+    if (entry.trusted && entry.hosts.length > 0) problem('hosts', 'a trusted server runs unsandboxed with the network of the core: drop hosts, or drop "trusted" to sandbox it');
     if (entry.trusted && entry.folders.length > 0) problem('folders', 'a trusted server runs unsandboxed and sees every folder: drop folders, or drop "trusted" to sandbox it');
     if (!entry.trusted) {
       for (const name of Object.keys(entry.env)) if (/^LD_|^DYLD_/.test(name)) problem('env', `${name} would change how the sandbox itself starts; it is refused for sandboxed servers`);

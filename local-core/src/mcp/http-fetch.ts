@@ -10,7 +10,8 @@ import { McpRefusal } from './launch.js';
 /** Resolves a name to all its addresses (the system's resolver unless a test injects one). */
 export type HostLookup = (host: string) => Promise<ResolvedAddress[]>;
 
-const systemLookup: HostLookup = async (host) =>
+/** The system resolver: every address of a name, in its order. */
+export const systemLookup: HostLookup = async (host) =>
   (await dnsLookup(host, { all: true, verbatim: true })).map(({ address, family }) => ({ address, family: family === 6 ? 6 : 4 }));
 
 const METHODS = new Set<FetchRequest['method']>(['GET', 'POST', 'DELETE']);

@@ -128,11 +128,17 @@ function describe(address: string): { shown: string; what: string } {
  * refusedAddress('api.example.com', [{ address: '127.0.0.1', family: 4 }], 8080, []);
  * // 'api.example.com resolves to 127.0.0.1, a loopback address (this machine); grant it in permissions.lan ("127.0.0.1:8080") if the plugin must reach it'
  */
-export function refusedAddress(host: string, addresses: readonly ResolvedAddress[], port: number, grants: readonly LanGrant[]): string | null {
+export function refusedAddress(
+  host: string,
+  addresses: readonly ResolvedAddress[],
+  port: number,
+  grants: readonly LanGrant[],
+  where: { field: string; who: string } = { field: 'permissions.lan', who: 'the plugin' },
+): string | null {
   const refused = addresses.find(({ address }) => !isPublicAddress(address) && !lanAllows(grants, address, port));
   if (!refused) return null;
   const { shown, what } = describe(refused.address);
   const among = addresses.length > 1 ? ` (one of the ${addresses.length} addresses it resolves to)` : '';
   const subject = isIP(host) ? `${shown} is ${what}` : `${host} resolves to ${shown}, ${what}${among}`;
-  return `${subject}; grant it in permissions.lan ("${grantFor(refused.address, port)}") if the plugin must reach it`;
+  return `${subject}; grant it in ${where.field} ("${grantFor(refused.address, port)}") if ${where.who} must reach it`;
 }

@@ -16,7 +16,8 @@ const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:
 const COMMAND_NAME = /^[a-z0-9_]{1,32}$/;
 // What node-llama-cpp and chat templates accept as a function name.
 const TOOL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,63}$/;
-const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::([1-9]\d{0,4}))?$/;
+/** A host name or address, lower-case, with an optional port: what a network grant names. */
+export const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::([1-9]\d{0,4}))?$/;
 const SECRET = /^[A-Z][A-Z0-9_]{0,63}$/;
 /** Variables of the core itself or of Node: a plugin (or an MCP server) may not be handed them as "secrets". */
 export const RESERVED_SECRET = /^(?:HEARTH_|TELEGRAM_|WHATSAPP_|MQTT_|REDIS_|CLOUDFLARE_|WRANGLER_|NODE_|UV_|npm_)|^(?:LOG_LEVEL|PATH|HOME|USER)$/i;

@@ -53,9 +53,9 @@ describe('MCP servers in the core lifecycle', { timeout: 30_000 }, () => {
   });
 
   it('refuses to start with a bad mcp.json, naming the server and the problem', async () => {
-    await writeFile(join(dir, 'mcp.json'), JSON.stringify({ mcpServers: { tools: { command: 'x', hosts: ['api.example.com'] } } }));
+    await writeFile(join(dir, 'mcp.json'), JSON.stringify({ mcpServers: { tools: { command: 'x', trusted: true, hosts: ['api.example.com'] } } }));
     const started = startCore(loadCoreConfig(env), silentLogger());
     await expect(started).rejects.toBeInstanceOf(ConfigError);
-    await expect(started).rejects.toThrow(/mcpServers\.tools\.hosts: a sandboxed stdio server gets no network/);
+    await expect(started).rejects.toThrow(/mcpServers\.tools\.hosts: a trusted server runs unsandboxed with the network/);
   });
 });

@@ -39,6 +39,7 @@ describe('mcp.json', () => {
           { path: '/srv/out', writable: true },
         ],
         hosts: [],
+        lan: [],
         approve: {},
         timeoutMs: 30_000,
       },
@@ -56,7 +57,10 @@ describe('mcp.json', () => {
       `mcp.json: mcpServers.s.env.TOKEN: ${ref('TELEGRAM_BOT_TOKEN')} belongs to the core, a platform or Node`,
     );
     expect(problems({ s: { url: 'https://a.example/mcp', headers: { 'X-Key': ref('HEARTH_LOG_KEY') } } })).toContain('never given to an MCP server');
-    expect(problems({ s: { command: 'x', hosts: ['api.example.com'] } })).toContain('mcpServers.s.hosts: a sandboxed stdio server gets no network in this version');
+    expect(problems({ s: { command: 'x', trusted: true, hosts: ['api.example.com'] } })).toContain('mcpServers.s.hosts: a trusted server runs unsandboxed with the network of the core');
+    expect(problems({ s: { command: 'x', hosts: ['API.example.com', 'https://a.example/'] } })).toContain('mcpServers.s.hosts.0: a host is a name or name:port, lower-case');
+    expect(problems({ s: { command: 'x', hosts: ['a.example'], lan: ['10.0.0.1'] } })).toContain('mcpServers.s.lan: "10.0.0.1" is not ADDRESS:PORT');
+    expect(problems({ s: { command: 'x', lan: ['10.0.0.1:80'] } })).toContain('mcpServers.s.lan: lan grants the addresses of hosts: list the hosts too');
     expect(problems({ s: { command: 'x', trusted: true, folders: ['/srv'] } })).toContain('mcpServers.s.folders: a trusted server runs unsandboxed and sees every folder');
     expect(problems({ s: { command: 'x', folders: ['relative/dir'] } })).toContain('must be an absolute path');
     expect(problems({ s: { command: 'x', folders: ['/srv'], cwd: '/etc' } })).toContain('mcpServers.s.cwd: cwd must be inside one of folders');
@@ -66,7 +70,7 @@ describe('mcp.json', () => {
     expect(problems({ s: { command: 'x', trustd: true } })).toContain('mcpServers.s: Unrecognized key: "trustd"');
     expect(problems({ s: { command: 'x', approve: { t: 'maybe' } } })).toContain('approve values are "always" or "never"');
     // Every problem at once, one line each.
-    expect(problems({ a: { command: 'x', hosts: ['h'] }, b: { url: 'http://h/' } }).split('\n')).toHaveLength(2);
+    expect(problems({ a: { command: 'x', trusted: true, hosts: ['h'] }, b: { url: 'http://h/' } }).split('\n')).toHaveLength(2);
   });
 
   it('lives at HEARTH_MCP_CONFIG, else in the data folder; the core configuration carries it', () => {

@@ -26,13 +26,13 @@ afterAll(async () => {
 
 describe('hearth mcp (the real CLI, spawned)', { timeout: 60_000 }, () => {
   it('add writes a sandboxed stdio entry and an HTTP one with secrets by name, owner-only', async () => {
-    const stdio = await hearth(['mcp', 'add', 'tools', '--folder', FIXTURES, '--folder', NODE_MODULES, '--', process.execPath, join(FIXTURES, 'tools-server.mjs')]);
+    const stdio = await hearth(['mcp', 'add', 'tools', '--folder', FIXTURES, '--folder', NODE_MODULES, '--host', 'api.example.com', '--lan-address', '10.0.0.5:443', '--', process.execPath, join(FIXTURES, 'tools-server.mjs')]);
     expect(stdio).toMatchObject({ code: 0, stdout: expect.stringContaining(`added tools to ${file()}`) });
     const remote = await hearth(['mcp', 'add', 'weather', '--url', http.url, '--lan', '--header', 'Authorization=WEATHER_TOKEN']);
     expect(remote.code).toBe(0);
     expect(JSON.parse(await readFile(file(), 'utf8'))).toEqual({
       mcpServers: {
-        tools: { command: process.execPath, args: [join(FIXTURES, 'tools-server.mjs')], folders: [FIXTURES, NODE_MODULES] },
+        tools: { command: process.execPath, args: [join(FIXTURES, 'tools-server.mjs')], folders: [FIXTURES, NODE_MODULES], hosts: ['api.example.com'], lan: ['10.0.0.5:443'] },
         weather: { url: http.url, headers: { Authorization: ref('WEATHER_TOKEN') }, lan: true },
       },
     });
@@ -57,7 +57,7 @@ describe('hearth mcp (the real CLI, spawned)', { timeout: 60_000 }, () => {
     const listed = await hearth(['mcp', 'list'], { WEATHER_TOKEN: 't' });
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain(`tools — stdio, sandboxed: ${process.execPath} ${join(FIXTURES, 'tools-server.mjs')}`);
-    expect(listed.stdout).toContain(`  folders: ${FIXTURES} (read-only), ${NODE_MODULES} (read-only); network: none`);
+    expect(listed.stdout).toContain(`  folders: ${FIXTURES} (read-only), ${NODE_MODULES} (read-only); network: api.example.com through the core's proxy (lan: 10.0.0.5:443)`);
     expect(listed.stdout).toMatch(/tools — [^\n]*\n[^\n]*\n {2}connects: 9 tools/);
     expect(listed.stdout).toContain(`weather — http ${http.url}\n  addresses: this machine and the local network allowed (lan); headers: Authorization: \${WEATHER_TOKEN}\n  connects: 1 tools`);
 
@@ -76,8 +76,8 @@ describe('hearth mcp (the real CLI, spawned)', { timeout: 60_000 }, () => {
 
   it('names a broken entry written by hand, and can still remove it', async () => {
     const json = JSON.parse(await readFile(file(), 'utf8'));
-    await writeFile(file(), JSON.stringify({ ...json, mcpServers: { ...json.mcpServers, broken: { command: 'x', hosts: ['a.example'] } } }));
-    expect(await hearth(['mcp', 'list', '--offline'])).toMatchObject({ code: 1, stderr: expect.stringContaining('mcpServers.broken.hosts: a sandboxed stdio server gets no network') });
+    await writeFile(file(), JSON.stringify({ ...json, mcpServers: { ...json.mcpServers, broken: { command: 'x', trusted: true, hosts: ['a.example'] } } }));
+    expect(await hearth(['mcp', 'list', '--offline'])).toMatchObject({ code: 1, stderr: expect.stringContaining('mcpServers.broken.hosts: a trusted server runs unsandboxed with the network') });
     expect(await hearth(['mcp', 'remove', 'broken'])).toMatchObject({ code: 0 });
     expect((await hearth(['mcp', 'list', '--offline'])).stdout).toContain('tools — stdio, sandboxed');
     await writeFile(file(), '{ not json');

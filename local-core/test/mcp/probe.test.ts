@@ -35,7 +35,7 @@ describe("hearth doctor's MCP check", { timeout: 30_000 }, () => {
   });
 
   it('fails on a file the core would refuse, with the problem', async () => {
-    const config = await write('bad.json', { s: { command: 'x', hosts: ['a.example'] } });
-    expect(await checkMcpServers(config, {})).toMatchObject({ status: 'fail', finding: expect.stringContaining('mcpServers.s.hosts: a sandboxed stdio server gets no network') });
+    const config = await write('bad.json', { s: { command: 'x', trusted: true, hosts: ['a.example'] } });
+    expect(await checkMcpServers(config, {})).toMatchObject({ status: 'fail', finding: expect.stringContaining('mcpServers.s.hosts: a trusted server runs unsandboxed with the network') });
   });
 });
