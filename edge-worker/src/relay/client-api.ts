@@ -11,6 +11,7 @@ import {
   type HistoryItem,
   type HistoryQuery,
   type HistoryResultFrame,
+  type ReplyButtons,
 } from '@hearth/shared';
 import { composeApiMessage, userItemOf } from '../api/compose.js';
 import { refusalResponse, type Refusal } from '../api/errors.js';
@@ -35,6 +36,17 @@ import { CLIENT_HEADER, type RelayRoute } from './internal-headers.js';
 export interface Announcement {
   user: string;
   item: HistoryItem;
+}
+
+/** A reply or push in an API conversation, as its user's devices are shown it. */
+export interface AnnouncedReply {
+  key: string;
+  inReplyTo: string | null;
+  text: string;
+  /** When the core stored it (its history's cursor); else now. */
+  createdAt?: number | undefined;
+  buttons?: ReplyButtons | undefined;
+  push?: boolean;
 }
 
 /** What of the Relay the client API works with. */
@@ -238,12 +250,16 @@ export class ClientApi {
     this.clients.publish(user, { type: 'message', item });
   }
 
-  /** A reply in an API conversation, to the user's devices (completions are answered on their own line). */
-  announceReply(conversationId: string, reply: { key: string; inReplyTo: string | null; text: string; createdAt?: number | undefined }): void {
+  /**
+   * A reply in an API conversation, to the user's devices (completions are answered on their own
+   * line), with its buttons in one list. A push (`push`: the owner's question during a turn)
+   * answers nothing: the message it is about stays unanswered until the turn's reply.
+   */
+  announceReply(conversationId: string, reply: AnnouncedReply): void {
     const api = parseApiConversationId(conversationId);
     if (!api || api.conversation.startsWith(COMPLETION_CONVERSATION_PREFIX)) return;
     const at = reply.createdAt ?? Date.now();
-    if (reply.inReplyTo) this.unanswered.answered(reply.inReplyTo);
+    if (reply.inReplyTo && !reply.push) this.unanswered.answered(reply.inReplyTo);
     this.clients.publish(api.user, {
       type: 'message',
       item: {
@@ -254,6 +270,7 @@ export class ClientApi {
         text: reply.text,
         created_at: at,
         in_reply_to: reply.inReplyTo,
+        ...(reply.buttons ? { buttons: reply.buttons.flat() } : {}),
       },
     });
   }

@@ -10,6 +10,8 @@ export interface OutboxRow extends OutboundReply {
   attempts: number;
   /** Parts of a long reply already delivered: a retry resumes after them, never repeats them. */
   partsSent: number;
+  /** Another unsent reply of its conversation waits behind it. */
+  more: boolean;
 }
 
 export function insertReply(sql: SqlStorage, key: string, reply: OutboundReply, now: number): { duplicate: boolean } {
@@ -36,6 +38,10 @@ export function insertReply(sql: SqlStorage, key: string, reply: OutboundReply, 
 const CONVERSATION_HEAD = `sent_at IS NULL AND failed_at IS NULL
   AND rowid = (SELECT MIN(rowid) FROM outbox p WHERE p.conversation_id = o.conversation_id AND p.sent_at IS NULL AND p.failed_at IS NULL)`;
 
+/**
+ * Due conversation heads, through the index of unsent replies: ordered by rowid, SQLite walked
+ * the whole table, sent replies (kept for dedupe) included.
+ */
 export function dueReplies(sql: SqlStorage, now: number, limit = 50): OutboxRow[] {
   return sql
     .exec<{
@@ -46,10 +52,14 @@ export function dueReplies(sql: SqlStorage, now: number, limit = 50): OutboxRow[
       buttons: string | null;
       attempts: number;
       parts_sent: number;
+      more: number;
     }>(
-      `SELECT key, conversation_id, in_reply_to, text, buttons, attempts, parts_sent FROM outbox o
+      `SELECT key, conversation_id, in_reply_to, text, buttons, attempts, parts_sent,
+              EXISTS (SELECT 1 FROM outbox n WHERE n.conversation_id = o.conversation_id AND n.rowid > o.rowid
+                         AND n.sent_at IS NULL AND n.failed_at IS NULL) AS more
+         FROM outbox o
         WHERE ${CONVERSATION_HEAD} AND next_attempt_at <= ?
-        ORDER BY rowid LIMIT ?`,
+        ORDER BY next_attempt_at LIMIT ?`,
       now,
       limit,
     )
@@ -63,6 +73,7 @@ export function dueReplies(sql: SqlStorage, now: number, limit = 50): OutboxRow[
       ...(row.buttons ? { buttons: ReplyButtonsSchema.parse(JSON.parse(row.buttons)) } : {}),
       attempts: row.attempts,
       partsSent: row.parts_sent,
+      more: row.more === 1,
     }));
 }
 

@@ -1,9 +1,8 @@
-import { parseApiConversationId, type DeliveryLimits } from '@hearth/shared';
-
 /**
  * The message queue in the Relay's SQLite: per-conversation FIFO with one delivery in flight
  * per conversation, ack deadlines, attempts and dead letters. Plain functions over
- * `SqlStorage` so the rules read in one place. Changes are counted with RETURNING:
+ * `SqlStorage` so the rules read in one place (queue-index.ts keeps the pending part in memory
+ * and admits, hands out and acks through them). Changes are counted with RETURNING:
  * `rowsWritten` also counts a conflicting insert.
  *
  * A message is pending while neither acked nor dead; in flight while a session holds it.
@@ -20,110 +19,37 @@ export interface Envelope {
   sealed: string;
 }
 
-export interface Deliverable extends Envelope {
-  seq: number;
-  attempts: number;
-  /** The core this conversation last went to, if any. */
-  affinity: string | null;
-  /** The core that last held this message (a redelivery), if any. */
-  last_core: string | null;
-  /** 1: a press (its own lane); 0: a message. */
-  press: number;
-  /** For a press: the session holding its conversation's message in flight (the turn that asked), if any. */
-  holder: string | null;
-}
-
 export type EnqueueOutcome = 'stored' | 'duplicate' | 'full';
 
 const PENDING = 'acked_at IS NULL AND dead_at IS NULL';
 
-/**
- * Stores a message unless its id is known already (a platform retry: `duplicate`, whatever
- * the queue's state), the queue holds `queueMax` pending messages, or its
- * sender already holds `queueMaxPerSender` of them: one sender filling the queue would
- * otherwise refuse everyone else (they get 503 + Retry-After; the others are still accepted).
- */
-export function insertMessage(
-  sql: SqlStorage,
-  envelope: Envelope,
-  now: number,
-  { queueMax, queueMaxPerSender }: Pick<DeliveryLimits, 'queueMax' | 'queueMaxPerSender'>,
-  { press = false }: { press?: boolean } = {},
-): EnqueueOutcome {
-  if (sql.exec('SELECT 1 FROM messages WHERE message_id = ?', envelope.message_id).toArray().length > 0) return 'duplicate';
-  if (pendingCount(sql) >= queueMax) return 'full';
-  if (pendingOfSender(sql, envelope.conversation_id) >= queueMaxPerSender) return 'full';
-  const inserted = sql
-    .exec(
-      `INSERT INTO messages (message_id, conversation_id, sealed, enqueued_at, press) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (message_id) DO NOTHING RETURNING seq`,
-      envelope.message_id,
-      envelope.conversation_id,
-      envelope.sealed,
-      now,
-      press ? 1 : 0,
-    )
-    .toArray();
-  return inserted.length > 0 ? 'stored' : 'duplicate';
-}
-
-export function pendingCount(sql: SqlStorage): number {
-  return sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM messages WHERE ${PENDING}`).one().n;
+/** Whether a message id was stored before (pending, answered or dead): a platform retry. */
+export function knownMessage(sql: SqlStorage, messageId: string): boolean {
+  return sql.exec('SELECT 1 FROM messages WHERE message_id = ?', messageId).toArray().length > 0;
 }
 
 /**
- * Pending messages of the sender of a conversation, read from its id (the edge keeps no sender
- * beside the sealed message): an API user's conversations (`api:<user>:…`) together, else the
- * chat, a group counting as one sender however many people write in it.
+ * Marks a message in flight on a session, counts the attempt and pins its conversation to the
+ * core; returns its sealed body (read by the same statement).
  */
-function pendingOfSender(sql: SqlStorage, conversationId: string): number {
-  const api = parseApiConversationId(conversationId);
-  // A range over the conversation index: every `api:<user>:` id sorts between these two.
-  const [from, to] = api ? [`api:${api.user}:`, `api:${api.user};`] : [conversationId, conversationId];
-  return sql
-    .exec<{ n: number }>(`SELECT COUNT(*) AS n FROM messages WHERE conversation_id >= ? AND conversation_id <= ? AND ${PENDING}`, from, to)
-    .one().n;
-}
-
-/**
- * The oldest pending message of each conversation's lane that has nothing in flight, oldest
- * first, with the core it has affinity to. A lane whose head is in flight yields nothing: that is
- * the per-conversation order (the press lane's head is looked up beside the messages', never
- * in front of it).
- */
-export function selectDeliverable(sql: SqlStorage, limit: number): Deliverable[] {
-  return sql
-    .exec<Deliverable & Record<string, SqlStorageValue>>(
-      `SELECT m.seq, m.message_id, m.conversation_id, m.sealed, m.attempts, a.core_id AS affinity, m.core_id AS last_core, m.press,
-              CASE WHEN m.press = 1 THEN (SELECT t.session_id FROM messages t WHERE t.conversation_id = m.conversation_id AND t.press = 0
-                                             AND t.session_id IS NOT NULL AND t.${PENDING} LIMIT 1) END AS holder
-         FROM messages m LEFT JOIN affinity a ON a.conversation_id = m.conversation_id
-        WHERE m.${PENDING} AND m.session_id IS NULL
-          AND m.seq = (SELECT MIN(seq) FROM messages h WHERE h.conversation_id = m.conversation_id AND h.press = m.press AND h.${PENDING})
-        ORDER BY m.seq
-        LIMIT ?`,
-      limit,
-    )
-    .toArray();
-}
-
-/** Marks a message in flight on a session, counts the attempt and pins its conversation to the core. */
 export function markInFlight(
   sql: SqlStorage,
-  item: Deliverable,
+  item: { seq: number; conversation_id: string; affinity: string | null },
   session: { sessionId: string; coreId: string },
   now: number,
   deadline: number,
-): void {
-  sql.exec(
-    `UPDATE messages SET session_id = ?, core_id = ?, delivered_at = ?, deadline_at = ?, attempts = attempts + 1
-      WHERE seq = ?`,
-    session.sessionId,
-    session.coreId,
-    now,
-    deadline,
-    item.seq,
-  );
+): string {
+  const { sealed } = sql
+    .exec<{ sealed: string }>(
+      `UPDATE messages SET session_id = ?, core_id = ?, delivered_at = ?, deadline_at = ?, attempts = attempts + 1
+        WHERE seq = ? RETURNING sealed`,
+      session.sessionId,
+      session.coreId,
+      now,
+      deadline,
+      item.seq,
+    )
+    .one();
   if (item.affinity !== session.coreId) {
     sql.exec(
       `INSERT INTO affinity (conversation_id, core_id, updated_at) VALUES (?, ?, ?)
@@ -133,6 +59,7 @@ export function markInFlight(
       now,
     );
   }
+  return sealed;
 }
 
 /**
@@ -153,16 +80,6 @@ export function ackMessage(sql: SqlStorage, messageId: string, now: number): boo
       )
       .toArray().length > 0
   );
-}
-
-/** The message of a conversation a core is working on now, and the session holding it. */
-export function inFlightOf(sql: SqlStorage, conversationId: string): { message_id: string; session_id: string } | undefined {
-  return sql
-    .exec<{ message_id: string; session_id: string }>(
-      `SELECT message_id, session_id FROM messages WHERE conversation_id = ? AND press = 0 AND session_id IS NOT NULL AND ${PENDING} LIMIT 1`,
-      conversationId,
-    )
-    .toArray()[0];
 }
 
 /** The conversation a stored message belongs to (replies are routed by it). */
@@ -228,16 +145,6 @@ export function expireOlderThan(sql: SqlStorage, cutoff: number, now: number): {
       cutoff,
     )
     .toArray();
-}
-
-/** Deliveries in flight per session id, against its window (presses are outside it). */
-export function inFlightBySession(sql: SqlStorage): Map<string, number> {
-  const rows = sql
-    .exec<{ session_id: string; n: number }>(
-      'SELECT session_id, COUNT(*) AS n FROM messages WHERE session_id IS NOT NULL AND press = 0 GROUP BY session_id',
-    )
-    .toArray();
-  return new Map(rows.map((row) => [row.session_id, row.n]));
 }
 
 /** When the queue next needs attention: the earliest ack deadline, and the oldest pending message. */

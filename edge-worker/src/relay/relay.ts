@@ -24,21 +24,16 @@ import { dispatch, type LiveSession } from './dispatch.js';
 import { migrate } from './migrations.js';
 import { approveSender, listApproved, listPending, listRefusals, pendingPairings, pruneExpiredPairings, revokeSender, takePairing } from './access-store.js';
 import { RelayCounters } from './counters.js';
-import { deferReply, dueReplies, insertReply, markFailed, markPartSent, markRetry, markSent, nextDueAt, pruneFinished, unsentCount } from './outbox.js';
+import { deferReply, dueReplies, insertReply, markFailed, markPartSent, markRetry, markSent, nextDueAt, pruneFinished, unsentCount, type OutboxRow } from './outbox.js';
 import { gateSender, type GateOutcome, type PairingGate } from './pairing.js';
 import { RecentTimes } from './recent-times.js';
 import { SendPacer } from './send-pacing.js';
 import {
-  ackMessage,
   conversationOf,
   deadLetterCount,
   expireOlderThan,
   extendDeadline,
-  inFlightBySession,
-  inFlightOf,
-  insertMessage,
   listDeadLetters,
-  pendingCount,
   pruneAcked,
   queueTimes,
   releaseOrphans,
@@ -48,6 +43,7 @@ import {
   type EnqueueOutcome,
   type Envelope,
 } from './queue.js';
+import { QueueIndex } from './queue-index.js';
 import { readSession, writeSession, type Session } from './session.js';
 import { adapterOf, showTyping } from '../platforms/registry.js';
 import type { OutboundReply } from '../platforms/outbound.js';
@@ -87,6 +83,8 @@ const DEDUPE_WINDOW_MS = 7 * 86_400_000;
  */
 export class Relay extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** The pending messages, indexed in memory (the table stays the truth). */
+  private readonly queue: QueueIndex;
   /** Last frame seen per session, in memory: after a wake-up, sockets get the benefit of the doubt. */
   private readonly lastSeen = new Map<string, number>();
   private readonly wokeAt = Date.now();
@@ -102,21 +100,12 @@ export class Relay extends DurableObject<Env> {
   private alarmAt: number | undefined;
   private flushing: Promise<void> | undefined;
   private flushAgain = false;
+  /** A pump is due at the end of this turn: several events in one turn share it. */
+  private pumpQueued = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.api = new ClientApi(ctx, {
-      sql: this.sql,
-      counters: this.counters,
-      config: () => this.config,
-      sessions: () => this.sessions(),
-      send: (ws, frame) => this.send(ws, frame),
-      enqueue: (envelope, options) => this.enqueue(envelope, options),
-      cancelInFlight: (conversationId) => this.cancelInFlight(conversationId),
-      pump: () => this.pump(),
-      scheduleAlarm: () => this.scheduleAlarm(),
-    });
     // Heartbeats are answered by the runtime without waking a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     migrate(this.sql);
@@ -124,6 +113,19 @@ export class Relay extends DurableObject<Env> {
     const live = new Set(this.sessions().map(({ session }) => session.sessionId));
     const released = releaseOrphans(this.sql, live);
     if (released > 0) log('info', 'relay_released_orphans', { count: released });
+    this.queue = new QueueIndex(this.sql);
+    this.api = new ClientApi(ctx, {
+      sql: this.sql,
+      queue: this.queue,
+      counters: this.counters,
+      config: () => this.config,
+      sessions: () => this.sessions(),
+      send: (ws, frame) => this.send(ws, frame),
+      enqueue: (envelope, options) => this.enqueue(envelope, options),
+      cancelInFlight: (conversationId) => this.cancelInFlight(conversationId),
+      pump: () => this.pump(),
+      needAlarmBy: (at) => this.needAlarmBy(at),
+    });
     // A broken configuration must not reset the object (that is what a throw here does);
     // the webhook already answers 503 and logs the variable to fix.
     ctx.blockConcurrencyWhile(() =>
@@ -162,7 +164,7 @@ export class Relay extends DurableObject<Env> {
         return { outcome: gated.outcome };
       }
     }
-    const outcome = insertMessage(this.sql, envelope, now, this.config.delivery, { press });
+    const outcome = this.queue.insert(envelope, now, this.config.delivery, { press });
     if (outcome === 'full') log('warn', 'queue_full', { message_id: envelope.message_id, max: this.config.delivery.queueMax });
     this.counters.add(`messages_${outcome}`);
     if (outcome === 'stored' && stops) this.cancelInFlight(envelope.conversation_id);
@@ -170,7 +172,7 @@ export class Relay extends DurableObject<Env> {
     if (outcome === 'stored' && announce) this.api.announce(announce);
     if (outcome === 'stored') {
       this.pump();
-      await this.scheduleAlarm();
+      await this.needAlarmBy(now + this.config.delivery.queueTtlMs);
     }
     return { outcome };
   }
@@ -283,8 +285,10 @@ export class Relay extends DurableObject<Env> {
    */
   async sweep(now: number): Promise<void> {
     this.dropSilentSessions(now);
-    for (const overdue of releaseOverdue(this.sql, now)) log('warn', 'ack_deadline_passed', overdue);
-    this.expireOld(now);
+    const overdue = releaseOverdue(this.sql, now);
+    for (const item of overdue) log('warn', 'ack_deadline_passed', item);
+    const expired = this.expireOld(now);
+    if (overdue.length > 0 || expired > 0) this.queue.reload();
     pruneAcked(this.sql, now - DEDUPE_WINDOW_MS);
     pruneFinished(this.sql, now - DEDUPE_WINDOW_MS);
     pruneExpiredPairings(this.sql, now);
@@ -354,12 +358,10 @@ export class Relay extends DurableObject<Env> {
         // Entries leave with the ack; one that never comes (a dead letter) is all this could keep.
         if (this.lastPartial.size > 10_000) this.lastPartial.clear();
         this.lastPartial.set(frame.message_id, now);
-        if (extendDeadline(this.sql, frame.message_id, now + delivery.ackTimeoutMs)) this.typing(frame.message_id);
-        return;
+        return this.progress(frame.message_id, now + delivery.ackTimeoutMs);
       }
       case 'progress':
-        if (extendDeadline(this.sql, frame.message_id, Date.now() + delivery.ackTimeoutMs)) this.typing(frame.message_id);
-        return;
+        return this.progress(frame.message_id, Date.now() + delivery.ackTimeoutMs);
       case 'ack': {
         const { reply } = frame;
         this.lastPartial.delete(frame.message_id);
@@ -367,11 +369,11 @@ export class Relay extends DurableObject<Env> {
           const now = Date.now();
           // The reply is kept even when the ack is void (the delivery moved on): it answers the
           // message, and the other core's answer will be the duplicate.
-          const target = reply ? conversationOf(this.sql, frame.message_id) : undefined;
+          const target = reply ? this.conversationOf(frame.message_id) : undefined;
           const stored = reply && target
             ? this.storeReply(reply.key, { conversationId: target, inReplyTo: frame.message_id, text: reply.text, ...buttonsOf(reply) }, now, reply.created_at)
             : false;
-          return { acked: ackMessage(this.sql, frame.message_id, now), replied: stored };
+          return { acked: this.queue.ack(frame.message_id, now), replied: stored };
         });
         this.counters.add(acked ? 'acks' : 'acks_void');
         if (!acked) log('warn', 'ack_ignored', { session_id: session.sessionId, message_id: frame.message_id });
@@ -435,7 +437,7 @@ export class Relay extends DurableObject<Env> {
           const pairing = takePairing(this.sql, code, now);
           if (!pairing) return undefined;
           approveSender(this.sql, pairing.sender, pairing.name, now);
-          const outcome = insertMessage(this.sql, pairing.held, now, this.config.delivery);
+          const outcome = this.queue.insert(pairing.held, now, this.config.delivery);
           return { pairing, released: outcome === 'stored' };
         });
         if (!approved) {
@@ -446,7 +448,7 @@ export class Relay extends DurableObject<Env> {
         log('info', 'sender_paired', { sender: pairing.sender, core_id: session.coreId, released });
         answer({ ok: true, approved: { sender: pairing.sender, ...(pairing.name ? { name: pairing.name } : {}), released } });
         this.pump();
-        return this.scheduleAlarm();
+        return this.needAlarmBy(now + this.config.delivery.queueTtlMs);
       }
       case 'revoke': {
         const revoked = revokeSender(this.sql, command.sender);
@@ -480,7 +482,7 @@ export class Relay extends DurableObject<Env> {
    * TYPING_EVERY_MS per conversation (Telegram's indicator lasts about 5 s). Best effort.
    */
   private typing(messageId: string): void {
-    const conversationId = conversationOf(this.sql, messageId);
+    const conversationId = this.conversationOf(messageId);
     if (!conversationId) return;
     const now = Date.now();
     if (now - (this.lastTyping.get(conversationId) ?? 0) < TYPING_EVERY_MS) return;
@@ -491,17 +493,16 @@ export class Relay extends DurableObject<Env> {
   }
 
   private status(now: number): EdgeStatus {
-    const inFlight = inFlightBySession(this.sql);
     return {
-      pending: pendingCount(this.sql),
-      in_flight: [...inFlight.values()].reduce((sum, n) => sum + n, 0),
+      pending: this.queue.pending,
+      in_flight: this.queue.inFlightTotal(),
       dead_letters: deadLetterCount(this.sql),
       outbox_unsent: unsentCount(this.sql),
       pairing_pending: pendingPairings(this.sql, now),
       cores: this.sessions().map(({ session }) => ({
         core_id: session.coreId,
         window: session.window,
-        in_flight: inFlight.get(session.sessionId) ?? 0,
+        in_flight: this.queue.inFlightOf(session.sessionId),
       })),
       since: this.wokeAt,
       counters: this.counters.snapshot(),
@@ -510,41 +511,77 @@ export class Relay extends DurableObject<Env> {
 
   /** Tells the core working on a conversation's message to stop (a `/stop` arrived). */
   private cancelInFlight(conversationId: string): void {
-    const inFlight = inFlightOf(this.sql, conversationId);
+    const inFlight = this.queue.heldIn(conversationId);
     if (!inFlight) return;
-    const holder = this.sessions().find(({ session }) => session.sessionId === inFlight.session_id);
+    const holder = this.sessions().find(({ session }) => session.sessionId === inFlight.sessionId);
     if (!holder) return;
-    this.send(holder.ws, { type: 'cancel', message_id: inFlight.message_id });
-    log('info', 'generation_cancelled', { message_id: inFlight.message_id, core_id: holder.session.coreId });
+    this.send(holder.ws, { type: 'cancel', message_id: inFlight.messageId });
+    log('info', 'generation_cancelled', { message_id: inFlight.messageId, core_id: holder.session.coreId });
   }
 
-  /** Delivers queued messages to ready cores (see dispatch.ts for the rules). */
+  /** The conversation of a message: from the index while it is pending, else from the table. */
+  private conversationOf(messageId: string): string | undefined {
+    return this.queue.entry(messageId)?.conversationId ?? conversationOf(this.sql, messageId);
+  }
+
+  /** Someone still works on a delivery (see extendDeadline): its deadline moves, the chat shows typing. */
+  private progress(messageId: string, deadline: number): void {
+    // Not in flight: nothing to extend, and no statement to spend finding that out.
+    if (!this.queue.entry(messageId)?.sessionId) return;
+    if (extendDeadline(this.sql, messageId, deadline)) this.typing(messageId);
+  }
+
+  /**
+   * Delivers queued messages to ready cores at the end of this turn (see dispatch.ts for the
+   * rules): the events of one turn (an ack, a credit, a message) share one pass.
+   */
   private pump(): void {
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    queueMicrotask(() => {
+      this.pumpQueued = false;
+      try {
+        this.pumpNow();
+      } catch (error) {
+        log('error', 'relay_pump_failed', { error: describeError(error) });
+      }
+    });
+  }
+
+  private pumpNow(): void {
     const ready = this.sessions().filter(({ ws, session }) => session.ready && ws.readyState === WebSocket.OPEN);
     if (ready.length === 0) return;
-    const { dead } = dispatch({
-      sql: this.sql,
+    const now = Date.now();
+    const { delivery } = this.config;
+    const { delivered, dead } = dispatch({
+      queue: this.queue,
       sessions: ready,
-      limits: this.config.delivery,
-      now: Date.now(),
-      deliver: (slot, item) => {
-        this.counters.add(item.attempts > 0 ? 'redeliveries' : 'deliveries');
+      limits: delivery,
+      now,
+      deliver: ({ slot, entry, sealed }) => {
+        // Attempts count this one already: more than one is a redelivery.
+        this.counters.add(entry.attempts > 1 ? 'redeliveries' : 'deliveries');
         // Text of the first attempt already reached the caller: another core would start over.
-        if (item.attempts > 0 && this.api.completions.streamed(item.message_id)) {
-          this.api.completions.end(item.message_id, { type: 'error', code: 'core_lost', message: 'the core answering this went away; retry the request' });
+        if (entry.attempts > 1 && this.api.completions.streamed(entry.messageId)) {
+          this.api.completions.end(entry.messageId, { type: 'error', code: 'core_lost', message: 'the core answering this went away; retry the request' });
         }
         this.send(slot.ws, {
           type: 'deliver',
-          message_id: item.message_id,
-          conversation_id: item.conversation_id,
-          attempt: item.attempts + 1,
-          sealed: item.sealed,
-          ...(item.press ? { press: true as const } : {}),
+          message_id: entry.messageId,
+          conversation_id: entry.conversationId,
+          attempt: entry.attempts,
+          sealed,
+          ...(entry.press ? { press: true as const } : {}),
         });
       },
     });
-    for (const item of dead) log('error', 'dead_lettered', { message_id: item.message_id, reason: 'max_attempts', attempts: item.attempts });
+    for (const item of dead) log('error', 'dead_lettered', { message_id: item.messageId, reason: 'max_attempts', attempts: item.attempts });
     this.counters.add('dead_lettered', dead.length);
+    if (delivered > 0) {
+      this.needAlarmBy(now + delivery.ackTimeoutMs).catch((error: unknown) =>
+        log('error', 'relay_alarm_not_armed', { error: describeError(error) }),
+      );
+    }
   }
 
   private onSessionEnd(ws: WebSocket, why: string): void {
@@ -552,6 +589,7 @@ export class Relay extends DurableObject<Env> {
     if (!session) return;
     this.lastSeen.delete(session.sessionId);
     const released = releaseSession(this.sql, session.sessionId);
+    if (released > 0) this.queue.reload();
     this.api.sessionEnded(session.sessionId);
     log('info', 'tunnel_closed', { core_id: session.coreId, session_id: session.sessionId, why, released });
     this.pump();
@@ -575,9 +613,10 @@ export class Relay extends DurableObject<Env> {
   }
 
   /** Dead-letters messages past the queue TTL, telling their senders when configured to. */
-  private expireOld(now: number): void {
+  private expireOld(now: number): number {
     const { queueTtlMs, expiredNotice } = this.config.delivery;
-    for (const expired of expireOlderThan(this.sql, now - queueTtlMs, now)) {
+    const expiredRows = expireOlderThan(this.sql, now - queueTtlMs, now);
+    for (const expired of expiredRows) {
       log('warn', 'message_expired', expired);
       if (expiredNotice) {
         // Stamped with the clock, not `now`: the notice is due at once.
@@ -585,6 +624,16 @@ export class Relay extends DurableObject<Env> {
         this.storeReply(`expired:${expired.message_id}`, notice, Date.now());
       }
     }
+    return expiredRows.length;
+  }
+
+  /**
+   * Something needs the alarm by `at`: nothing to do when it is armed for then or sooner (when it
+   * rings, the sweep arms it again for whatever is next), else it is armed afresh.
+   */
+  private needAlarmBy(at: number): Promise<void> {
+    if (this.alarmAt !== undefined && this.alarmAt <= at && this.alarmAt > Date.now()) return Promise.resolve();
+    return this.scheduleAlarm();
   }
 
   /** Arms the alarm for the earliest thing that needs time to pass. */
@@ -613,12 +662,18 @@ export class Relay extends DurableObject<Env> {
     }
     this.flushing = (async () => {
       try {
+        let wakeAt: number | undefined;
         do {
           this.flushAgain = false;
           // A sent reply may unblock the next one of its conversation: go again until quiet.
-          while ((await this.sendDueReplies()) > 0) {}
+          for (;;) {
+            const pass = await this.sendDueReplies();
+            if (pass.wakeAt !== undefined) wakeAt = Math.min(wakeAt ?? pass.wakeAt, pass.wakeAt);
+            if (!pass.again) break;
+          }
         } while (this.flushAgain);
-        await this.scheduleAlarm();
+        // Only a reply held back (paced, retried) needs the alarm; a sent one needs nothing more.
+        if (wakeAt !== undefined) await this.needAlarmBy(wakeAt);
       } finally {
         this.flushing = undefined;
       }
@@ -628,51 +683,64 @@ export class Relay extends DurableObject<Env> {
 
   /**
    * One pass over due replies, one part each (a long reply goes part by part, resuming after the
-   * last part delivered), within the platform's pacing. Returns how many parts were sent.
+   * last part delivered), within the platform's pacing. The heads of different conversations go
+   * out together: each conversation's order holds, as only its oldest unsent reply is due.
+   * Returns whether another pass may find more (a part or a reply unblocked), and when the
+   * earliest reply held back is due again.
    */
-  private async sendDueReplies(): Promise<number> {
-    let sent = 0;
+  private async sendDueReplies(): Promise<{ again: boolean; wakeAt: number | undefined }> {
     const config = this.config;
-    for (const row of dueReplies(this.sql, Date.now())) {
-      const fields = { key: row.key, conversation_id: row.conversationId, attempt: row.attempts + 1 };
-      const adapter = adapterOf(config, row.conversationId);
-      if (!adapter) {
-        markFailed(this.sql, row.key, Date.now(), 'its platform is not set up at this edge');
-        log('error', 'reply_failed', { ...fields, error: 'platform not set up' });
-        continue;
-      }
-      const parts = adapter.parts(row);
-      const part = { index: row.partsSent, count: parts.length, text: parts[row.partsSent] ?? '' };
-      const wait = this.pacer.wait(adapter.platform, row.conversationId, adapter.pacing(row.conversationId, config), Date.now());
-      if (wait > 0) {
-        deferReply(this.sql, row.key, Date.now() + wait);
-        continue;
-      }
-      this.pacer.record(adapter.platform, row.conversationId, Date.now());
-      const outcome = await adapter.sendPart(row, part, config);
-      const partFields = parts.length > 1 ? { ...fields, part: part.index + 1, parts: parts.length } : fields;
-      if (outcome.ok) {
-        if (part.index + 1 < parts.length) {
-          markPartSent(this.sql, row.key);
-        } else {
-          markSent(this.sql, row.key, Date.now());
-          this.counters.add('replies_sent');
-          log('info', 'reply_sent', partFields);
-        }
-        sent++;
-      } else if (!outcome.retryable || row.attempts + 1 >= SEND_MAX_ATTEMPTS) {
-        markFailed(this.sql, row.key, Date.now(), outcome.description);
-        this.counters.add('replies_failed');
-        log('error', 'reply_failed', { ...partFields, status: outcome.status, error: outcome.description });
-      } else {
-        const backoff = Math.min(SEND_BACKOFF_MAX_MS, SEND_BACKOFF_BASE_MS * 2 ** row.attempts);
-        const delay = Math.max(backoff * (0.5 + Math.random() / 2), outcome.retryAfterMs ?? 0);
-        markRetry(this.sql, row.key, Date.now() + delay, outcome.description, outcome.status !== 429);
-        this.counters.add(outcome.status === 429 ? 'sends_rate_limited' : 'sends_retried');
-        log('warn', 'reply_retry', { ...partFields, status: outcome.status, delay_ms: Math.round(delay) });
-      }
+    const outcomes = await Promise.all(dueReplies(this.sql, Date.now()).map((row) => this.sendReply(row, config)));
+    let again = false;
+    let wakeAt: number | undefined;
+    for (const outcome of outcomes) {
+      if (outcome === 'sent_more') again = true;
+      else if (typeof outcome === 'number') wakeAt = Math.min(wakeAt ?? outcome, outcome);
     }
-    return sent;
+    return { again, wakeAt };
+  }
+
+  /** Sends one part of a due reply: `sent_more` when another is due behind it, the time it waits until when held back. */
+  private async sendReply(row: OutboxRow, config: EdgeConfig): Promise<'sent' | 'sent_more' | 'failed' | number> {
+    const fields = { key: row.key, conversation_id: row.conversationId, attempt: row.attempts + 1 };
+    const adapter = adapterOf(config, row.conversationId);
+    if (!adapter) {
+      markFailed(this.sql, row.key, Date.now(), 'its platform is not set up at this edge');
+      log('error', 'reply_failed', { ...fields, error: 'platform not set up' });
+      return row.more ? 'sent_more' : 'failed';
+    }
+    const parts = adapter.parts(row);
+    const part = { index: row.partsSent, count: parts.length, text: parts[row.partsSent] ?? '' };
+    const wait = this.pacer.wait(adapter.platform, row.conversationId, adapter.pacing(row.conversationId, config), Date.now());
+    if (wait > 0) {
+      deferReply(this.sql, row.key, Date.now() + wait);
+      return Date.now() + wait;
+    }
+    this.pacer.record(adapter.platform, row.conversationId, Date.now());
+    const outcome = await adapter.sendPart(row, part, config);
+    const partFields = parts.length > 1 ? { ...fields, part: part.index + 1, parts: parts.length } : fields;
+    if (outcome.ok) {
+      if (part.index + 1 < parts.length) {
+        markPartSent(this.sql, row.key);
+        return 'sent_more';
+      }
+      markSent(this.sql, row.key, Date.now());
+      this.counters.add('replies_sent');
+      log('info', 'reply_sent', partFields);
+      return row.more ? 'sent_more' : 'sent';
+    }
+    if (!outcome.retryable || row.attempts + 1 >= SEND_MAX_ATTEMPTS) {
+      markFailed(this.sql, row.key, Date.now(), outcome.description);
+      this.counters.add('replies_failed');
+      log('error', 'reply_failed', { ...partFields, status: outcome.status, error: outcome.description });
+      return row.more ? 'sent_more' : 'failed';
+    }
+    const backoff = Math.min(SEND_BACKOFF_MAX_MS, SEND_BACKOFF_BASE_MS * 2 ** row.attempts);
+    const delay = Math.max(backoff * (0.5 + Math.random() / 2), outcome.retryAfterMs ?? 0);
+    markRetry(this.sql, row.key, Date.now() + delay, outcome.description, outcome.status !== 429);
+    this.counters.add(outcome.status === 429 ? 'sends_rate_limited' : 'sends_retried');
+    log('warn', 'reply_retry', { ...partFields, status: outcome.status, delay_ms: Math.round(delay) });
+    return Date.now() + delay;
   }
 
   private refuseVersion(ws: WebSocket, coreVersion: number): void {
