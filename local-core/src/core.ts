@@ -127,7 +127,15 @@ export async function startCore(config: CoreConfig, log: Logger, options: StartC
     plugins: plugins?.registry,
     mcp,
     learning: learning.feedback,
-    approvals: config.approval && new ApprovalDesk({ config: config.approval, send: (frame) => tunnel?.send(frame) ?? false, log, redaction: config.redaction }),
+    approvals:
+      config.approval &&
+      new ApprovalDesk({
+        config: config.approval,
+        send: (frame) => tunnel?.send(frame) ?? false,
+        log,
+        redaction: config.redaction,
+        recordShown: (shown) => memory.apiHistory.show(shown),
+      }),
   });
 
   // Deliveries received and not yet done here: they count against the window until acked.

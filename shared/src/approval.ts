@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { ApiConversationSchema } from './client/ids.js';
 import type { Message } from './message.js';
 
 /**
@@ -36,3 +38,15 @@ export function approvalOf(message: Pick<Message, 'content'>): { decision: Appro
 
 /** Whether a message is a press of an approval button: the edge delivers it out of order. */
 export const isApprovalPress = (message: Pick<Message, 'content'>): boolean => approvalOf(message) !== undefined;
+
+/**
+ * The body of `POST /v1/press`: an API client presses a button it was shown (`buttons` of a
+ * message in history or on its stream), in the conversation the message is in.
+ */
+export const PressRequestSchema = z.object({
+  conversation_id: ApiConversationSchema,
+  data: z.string().refine((data) => parseApprovalButton(data) !== undefined, 'data is the data of a Run or Skip button (ap:r:... or ap:s:...)'),
+  /** The client's id for this press: a retry with it is taken once (or the `Idempotency-Key` header). */
+  client_id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'client_id is 1-64 characters of A-Z a-z 0-9 . _ -').optional(),
+});
+export type PressRequest = z.infer<typeof PressRequestSchema>;

@@ -6,7 +6,7 @@ import { describeError, log } from '../log.js';
 import { relayFor } from '../relay/stub.js';
 import { composeApiMessage, userItemOf } from './compose.js';
 import { ApiError } from './errors.js';
-import { deviceOf } from './relay-request.js';
+import { deviceOf, idempotencyKeyOf } from './relay-request.js';
 
 export const PostMessageSchema = z.object({
   conversation_id: ApiConversationSchema,
@@ -24,10 +24,7 @@ export const PostMessageSchema = z.object({
 export async function postMessage(c: Context<AppEnv>, body: z.infer<typeof PostMessageSchema>): Promise<Response> {
   const { user } = c.get('client');
   const config = c.get('config');
-  const idempotencyKey = c.req.header('Idempotency-Key');
-  if (idempotencyKey !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(idempotencyKey)) {
-    throw new ApiError(400, 'invalid_request', 'Idempotency-Key is 1-64 characters of A-Z a-z 0-9 . _ -');
-  }
+  const idempotencyKey = idempotencyKeyOf(c);
   const device = deviceOf(c);
   const message = composeApiMessage({ user, conversation: body.conversation_id, text: body.text, clientId: body.client_id ?? idempotencyKey, device, now: Date.now() });
   const sealed = await seal(JSON.stringify(message), config.coreKeys);

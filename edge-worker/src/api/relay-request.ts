@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env.js';
+import { ApiError } from './errors.js';
 import type { Subscriber } from '../relay/clients.js';
 import { CLIENT_HEADER, RELAY_ROUTE_HEADER, relayHeaders, type RelayRoute } from '../relay/internal-headers.js';
 import { relayFor } from '../relay/stub.js';
@@ -8,6 +9,15 @@ import { relayFor } from '../relay/stub.js';
 export function deviceOf(c: Context<AppEnv>): string | undefined {
   const device = c.req.header('X-Hearth-Device');
   return device && /^[A-Za-z0-9 ._-]{1,64}$/.test(device) ? device : undefined;
+}
+
+/** The request's `Idempotency-Key`, if any; 400 when it is not a client id. */
+export function idempotencyKeyOf(c: Context<AppEnv>): string | undefined {
+  const key = c.req.header('Idempotency-Key');
+  if (key !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(key)) {
+    throw new ApiError(400, 'invalid_request', 'Idempotency-Key is 1-64 characters of A-Z a-z 0-9 . _ -');
+  }
+  return key;
 }
 
 /** The authenticated client of a `/v1` request, as the Relay's streams know it. */

@@ -10,6 +10,7 @@ import { FeedbackRequestSchema, postFeedback } from './feedback.js';
 import { EmbeddingsSchema, createEmbeddings } from './embeddings.js';
 import { ConversationParamSchema, ConversationsQuerySchema, MessagesQuerySchema, conversationMessages, listConversations } from './history.js';
 import { PostMessageSchema, postMessage } from './messages.js';
+import { PressRequestSchema, postPress } from './press.js';
 import { listModels, retrieveModel } from './models.js';
 import { chatCompletions } from './openai.js';
 import { ChatCompletionSchema } from './openai-request.js';
@@ -42,6 +43,7 @@ v1.use(
 
 v1.post('/messages', clientAuth('chat:write'), validate('json', PostMessageSchema), (c) => postMessage(c, c.req.valid('json')));
 v1.post('/feedback', clientAuth('chat:write'), validate('json', FeedbackRequestSchema), (c) => postFeedback(c, c.req.valid('json')));
+v1.post('/press', clientAuth('chat:write'), validate('json', PressRequestSchema), (c) => postPress(c, c.req.valid('json')));
 v1.get('/conversations', clientAuth('chat:read'), validate('query', ConversationsQuerySchema), (c) => listConversations(c, c.req.valid('query')));
 v1.get('/conversations/:id/messages', clientAuth('chat:read'), validate('param', ConversationParamSchema), validate('query', MessagesQuerySchema), (c) =>
   conversationMessages(c, c.req.valid('param').id, c.req.valid('query')),

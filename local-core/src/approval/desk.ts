@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { approvalOf, type ApprovalDecision, type CoreFrameBody, type Message, type RedactionConfig } from '@hearth/shared';
+import { COMPLETION_CONVERSATION_PREFIX, approvalOf, parseApiConversationId, type ApprovalDecision, type CoreFrameBody, type Message, type RedactionConfig } from '@hearth/shared';
 import { LRUCache } from 'lru-cache';
 import type { TurnTool } from '../inference/engine.js';
 import type { Logger } from '../logger.js';
+import type { ShownItem } from '../memory/api-history.js';
 import type { ApprovalConfig } from './config.js';
 import { approvalButtons, approvalQuestion } from './question.js';
 
@@ -36,6 +37,11 @@ export interface ApprovalDeskOptions {
   log: Logger;
   /** Whether the model sees redacted text: the question then shows the arguments so too. */
   redaction?: RedactionConfig | undefined;
+  /**
+   * Keeps a question asked in an API conversation in that conversation's history (API clients
+   * read it there after a reload; platforms keep their own copy of what was sent).
+   */
+  recordShown?: ((shown: ShownItem) => void) | undefined;
 }
 
 /** Said to a press whose question is over (answered, timed out, or from before a restart). */
@@ -49,8 +55,8 @@ export const NOT_RUN = {
   unasked: 'the owner could not be asked (no connection to the edge); not run',
 } as const;
 
-/** Platforms whose messages can carry the buttons (API clients and MQTT devices have none). */
-const WITH_BUTTONS = new Set(['telegram', 'whatsapp']);
+/** Platforms whose messages can carry the buttons (API clients press with POST /v1/press; MQTT devices have none). */
+const WITH_BUTTONS = new Set(['telegram', 'whatsapp', 'api']);
 
 type Outcome = ApprovalDecision | 'timeout' | 'stopped';
 
@@ -88,7 +94,9 @@ export class ApprovalDesk implements PipelineApprovals {
   }
 
   guard(tools: readonly TurnTool[], message: Message, turn: () => ApprovalTurn | undefined): TurnTool[] {
-    const askable = this.options.config.owners.has(message.sender.id) && WITH_BUTTONS.has(message.platform);
+    // A completion's caller reads only its own answer: a question put there would never be seen.
+    const completion = parseApiConversationId(message.conversation.id)?.conversation.startsWith(COMPLETION_CONVERSATION_PREFIX) === true;
+    const askable = this.options.config.owners.has(message.sender.id) && WITH_BUTTONS.has(message.platform) && !completion;
     const left: string[] = [];
     const offered = tools.flatMap((tool) => {
       if (!this.needsApproval(tool)) return [tool];
@@ -138,18 +146,28 @@ export class ApprovalDesk implements PipelineApprovals {
     const log = this.options.log.child({ tool: tool.name, conversationId: message.conversation.id, messageId: message.message_id });
     const id = randomBytes(16).toString('base64url');
     const started = performance.now();
-    const sent = this.options.send({
-      type: 'reply',
+    const question = {
       key: `approval:${id}`,
-      conversation_id: message.conversation.id,
-      in_reply_to: message.message_id,
+      conversationId: message.conversation.id,
+      inReplyTo: message.message_id,
       text: approvalQuestion(tool.name, args, this.options.redaction),
       buttons: approvalButtons(id),
+      createdAt: Date.now(),
+    };
+    const sent = this.options.send({
+      type: 'reply',
+      key: question.key,
+      conversation_id: question.conversationId,
+      in_reply_to: question.inReplyTo,
+      text: question.text,
+      buttons: question.buttons,
+      created_at: question.createdAt,
     });
     if (!sent) {
       log.warn('tool approval not asked: the tunnel is down; not run');
       return { error: NOT_RUN.unasked };
     }
+    if (parseApiConversationId(question.conversationId)) this.options.recordShown?.({ ...question, buttons: question.buttons.flat() });
     const outcome = await this.wait(id, tool.name, message, turn);
     log.info({ decision: outcome, approver: message.sender.id, ms: Math.round(performance.now() - started) }, 'tool approval');
     return outcome === 'run' ? tool.call(args) : { error: NOT_RUN[outcome] };

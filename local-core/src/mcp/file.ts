@@ -9,7 +9,14 @@ import { HOST, RESERVED_SECRET } from '../plugins/manifest.js';
 /** A server's name in mcp.json: it prefixes its tools' names (`files__read_file`). */
 export const ServerNameSchema = z
   .string()
-  .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a server name is 1-32 of a-z 0-9 _ -, starting with a letter, e.g. "files" (its tools are offered as files__TOOL)');
+  // No two separators in a row and none at the end: the first `__` of an offered name then always ends the server's part.
+  .regex(
+    /^(?=.{1,32}$)[a-z][a-z0-9]*(?:[_-][a-z0-9]+)*$/,
+    'a server name is 1-32 of a-z 0-9 _ -, starting with a letter, with no two of _ - in a row nor one at the end, e.g. "files" (its tools are offered as files__TOOL)',
+  );
+
+/** The server's part of its tools' offered names (see tools.ts offeredName): `my-files` and `my_files` are one. */
+const offeredPrefix = (name: string) => name.replace(/-/g, '_');
 
 const VARIABLE = /\$\{([^}]*)\}/g;
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -132,6 +139,12 @@ export function parseMcpFile(text: string, file: string): McpServerEntry[] {
     const parsed = parseEntry(value);
     if (!parsed.ok) problems.push(...parsed.problems.map((problem) => `${where}${problem}`));
     else if (named.success) servers.push({ ...parsed.entry, name });
+  }
+  const seen = new Map<string, string>();
+  for (const { name } of servers) {
+    const other = seen.get(offeredPrefix(name));
+    if (other) problems.push(`${file}: mcpServers.${name}: its tools would be offered under the same names as ${other}'s (${offeredPrefix(name)}__TOOL); rename one`);
+    seen.set(offeredPrefix(name), name);
   }
   if (problems.length > 0) throw new ConfigError(problems.join('\n'));
   return servers.sort((a, b) => a.name.localeCompare(b.name));

@@ -1,61 +1,15 @@
-import { approvalOf, generateCoreKeySet, publicKeySet, seal, type CoreFrameBody, type CoreKeySet, type Message, type ReplyFrame } from '@hearth/shared';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { ApprovalConfig } from '../../src/approval/config.js';
+import { approvalOf, type Message } from '@hearth/shared';
+import { describe, expect, it } from 'vitest';
 import { ApprovalDesk, EXPIRED_NOTE, NOT_RUN } from '../../src/approval/desk.js';
-import { EchoEngine, type ReplyOptions, type TurnTool } from '../../src/inference/engine.js';
-import { loadMemoryConfig } from '../../src/memory/config.js';
-import type { Memory } from '../../src/memory/memory.js';
-import { openMemory } from '../../src/memory/open-memory.js';
+import type { TurnTool } from '../../src/inference/engine.js';
 import { Pipeline, TIMED_OUT_NOTE } from '../../src/pipeline.js';
-import { capturingLogger, silentLogger } from '../support.js';
-import { manifest, messageIn, openRegistry } from '../plugins/support.js';
+import { messageIn } from '../plugins/support.js';
+import { silentLogger } from '../support.js';
+import { ScriptedEngine, useApprovalRig } from './rig.js';
 
-/**
- * The owner's approval at the engine boundary: a scripted engine calls the `wipe` tool of a real
- * plugin (its manifest says `"approval": true`) the way node-llama-cpp would, through the handler
- * the pipeline offers, and answers with what the call returned. The plugin counts its real runs.
- */
-class ScriptedEngine extends EchoEngine {
-  offered: string[][] = [];
-  override async reply(message: Message, options: ReplyOptions = {}): Promise<string> {
-    this.offered.push((options.tools ?? []).map((tool) => tool.name));
-    const wipe = options.tools?.find((tool) => tool.name === 'wipe');
-    if (!message.content.text.startsWith('wipe') || !wipe) return super.reply(message, options);
-    return JSON.stringify(await wipe.call({ path: 'notes.txt' }));
-  }
-}
+const rig = useApprovalRig();
+const { setup, wipes } = rig;
 
-const DANGER = `
-export default {
-  commands: { wipes: async (_args, ctx) => String((await ctx.data.get('wipes')) ?? 0) },
-  tools: { wipe: async (args, ctx) => { await ctx.data.put('wipes', ((await ctx.data.get('wipes')) ?? 0) + 1); return { wiped: args.path }; } },
-};
-`;
-const WIPE_TOOL = {
-  name: 'wipe',
-  description: 'deletes a file',
-  parameters: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'], additionalProperties: false },
-  approval: true,
-};
-
-let keys: CoreKeySet;
-let memory: Memory;
-let system: Awaited<ReturnType<typeof openRegistry>>;
-beforeAll(async () => {
-  keys = await generateCoreKeySet();
-  memory = await openMemory({ ...loadMemoryConfig({}), databasePath: ':memory:' }, silentLogger());
-  system = await openRegistry([
-    { name: 'danger', manifest: manifest('danger', { commands: [{ name: 'wipes', description: 'how many wipes ran' }], tools: [WIPE_TOOL], permissions: { data: true } }), handler: DANGER },
-  ]);
-}, 30_000);
-afterAll(async () => {
-  await system?.close();
-  await memory?.close();
-});
-
-const wipes = async () => Number(await system.registry.runCommand('wipes', '', messageIn(1, '/wipes')));
-
-let chat = 5_000;
 let presses = 0;
 /** A press of a button in `chat`, by `sender` (the chat's own user unless said). */
 function press(data: string, chatId: number, sender = `telegram:${chatId}`): Message {
@@ -69,38 +23,6 @@ function press(data: string, chatId: number, sender = `telegram:${chatId}`): Mes
     reply_to: null,
     timestamp: 1,
   };
-}
-
-function setup({ owners, timeoutMs = 30_000, generationTimeoutMs }: { owners?: string[]; timeoutMs?: number; generationTimeoutMs?: number } = {}) {
-  chat += 1;
-  const id = chat;
-  const engine = new ScriptedEngine();
-  const sent: CoreFrameBody[] = [];
-  const send = (frame: CoreFrameBody) => sent.push(frame) > 0;
-  const config: ApprovalConfig = { timeoutMs, owners: new Set(owners ?? [`telegram:${id}`]), always: new Set(), never: new Set() };
-  const { log, lines } = capturingLogger('info');
-  const approvals = new ApprovalDesk({ config, send, log });
-  const pipeline = new Pipeline({ keySet: keys, engine, memory, log, plugins: system.registry, approvals, send, ...(generationTimeoutMs ? { generationTimeoutMs } : {}) });
-  const deliver = async (message: Message, extra: { press?: true } = {}) => {
-    const sealed = await seal(JSON.stringify(message), publicKeySet(keys));
-    await pipeline.handle({ v: 1, type: 'deliver', message_id: message.message_id, conversation_id: message.conversation.id, attempt: 1, sealed, ...extra });
-  };
-  const ackOf = (messageId: string) => sent.find((frame) => frame.type === 'ack' && frame.message_id === messageId);
-  const replyTo = (messageId: string) => {
-    const ack = ackOf(messageId);
-    return ack?.type === 'ack' ? ack.reply?.text : undefined;
-  };
-  const questions = () => sent.filter((frame): frame is Omit<ReplyFrame, 'v'> => frame.type === 'reply');
-  /** Sends the turn, and resolves with the question it asks once it is pushed. */
-  const ask = async (text = 'wipe my notes') => {
-    const turn = messageIn(id, text);
-    const done = deliver(turn);
-    await vi.waitFor(() => expect(questions()).toHaveLength(1));
-    const question = questions()[0] as Omit<ReplyFrame, 'v'>;
-    const [run, skip] = (question.buttons?.[0] ?? []).map((button) => button.data);
-    return { turn, done, question, run: run ?? '', skip: skip ?? '' };
-  };
-  return { id, engine, sent, lines, pipeline, deliver, ackOf, replyTo, questions, ask };
 }
 
 describe('a tool that needs approval, asked of the owner', () => {
@@ -214,14 +136,14 @@ describe('a tool that needs approval, asked of the owner', () => {
 describe('who is asked', () => {
   it('never offers the tool in a turn whose sender is not the owner, and asks nothing', async () => {
     const { engine, deliver, questions, replyTo } = setup({ owners: ['telegram:1'] });
-    const turn = messageIn(chat, 'wipe my notes');
+    const turn = messageIn(rig.chat, 'wipe my notes');
     await deliver(turn);
     expect(engine.offered.at(-1)).toEqual([]);
     expect(questions()).toEqual([]);
     expect(replyTo(turn.message_id)).toBe('wipe my notes');
   });
 
-  it('offers it nowhere without buttons (an API client), even to the owner', async () => {
+  it('offers it nowhere without buttons (an MQTT device), even to the owner', async () => {
     const { id, engine, deliver, questions } = setup();
     const turn = { ...messageIn(id, 'wipe my notes'), platform: 'mqtt' as const };
     await deliver(turn);
@@ -231,8 +153,8 @@ describe('who is asked', () => {
 
   it('offers no tool needing approval when the pipeline has no approvals at all', async () => {
     const engine = new ScriptedEngine();
-    const pipeline = new Pipeline({ keySet: keys, engine, memory, log: silentLogger(), plugins: system.registry, send: () => true });
-    await pipeline.replyTo(messageIn(chat, 'wipe my notes'));
+    const pipeline = new Pipeline({ keySet: rig.keys, engine, memory: rig.memory, log: silentLogger(), plugins: rig.registry, send: () => true });
+    await pipeline.replyTo(messageIn(rig.chat, 'wipe my notes'));
     expect(engine.offered.at(-1)).toEqual([]);
   });
 });

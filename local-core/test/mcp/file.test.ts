@@ -53,6 +53,9 @@ describe('mcp.json', () => {
       'mcp.json: mcpServers.both: an entry has either "command" (a program run over stdio) or "url" (an HTTP server), not both or neither',
     );
     expect(problems({ 'Bad.Name': { command: 'x' } })).toContain('mcp.json: mcpServers.Bad.Name: a server name is 1-32 of a-z 0-9 _ -');
+    // Else server a's tool b__c and server a__b's tool c would both be offered as a__b__c.
+    for (const name of ['a__b', 'a-_b', 'files_', 'x'.repeat(33)]) expect(problems({ [name]: { command: 'x' } })).toContain('no two of _ - in a row nor one at the end');
+    expect(problems({ 'my-files': { command: 'x' }, my_files: { command: 'y' } })).toContain("its tools would be offered under the same names as my-files's (my_files__TOOL)");
     expect(problems({ s: { command: 'x', env: { TOKEN: ref('TELEGRAM_BOT_TOKEN') } } })).toContain(
       `mcp.json: mcpServers.s.env.TOKEN: ${ref('TELEGRAM_BOT_TOKEN')} belongs to the core, a platform or Node`,
     );

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ReplyButtonSchema } from '../reply-buttons.js';
 import { CursorSchema } from './cursor.js';
 
 /**
@@ -18,6 +19,11 @@ export const HistoryItemSchema = z.object({
   in_reply_to: z.string().max(300).nullable(),
   /** The device that sent a user turn, when it said (`X-Hearth-Device`). */
   device: z.string().max(64).optional(),
+  /**
+   * Buttons under an assistant message (the owner's Run / Skip of a tool call): a press is
+   * `POST /v1/press` with the button's `data`.
+   */
+  buttons: z.array(ReplyButtonSchema).min(1).max(10).optional(),
 });
 export type HistoryItem = z.infer<typeof HistoryItemSchema>;
 

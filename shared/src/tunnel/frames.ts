@@ -108,6 +108,8 @@ export const ReplyFrame = frame('reply', {
   in_reply_to: z.string().min(1).max(256).nullable(),
   text: z.string().min(1).max(65_536),
   buttons: ReplyButtonsSchema.optional(),
+  /** When the core stored the push in its history (ms): its cursor for API clients. */
+  created_at: z.number().int().nonnegative().optional(),
 });
 
 const requestId = z.string().min(1).max(64);
