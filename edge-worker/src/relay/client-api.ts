@@ -26,7 +26,8 @@ import { EmbedRequests } from './embed-requests.js';
 import { askInRelay, type AskAnswer } from './mcp-asks.js';
 import { NoteSearches } from './note-searches.js';
 import { PendingRequests } from './pending-requests.js';
-import { ackMessage, conversationOf, insertMessage, type EnqueueOutcome, type Envelope } from './queue.js';
+import { conversationOf, type EnqueueOutcome, type Envelope } from './queue.js';
+import type { QueueIndex } from './queue-index.js';
 import { RateLimiter } from './rate-limit.js';
 import { isRevoked, revokeToken } from './revocations.js';
 import { UnansweredMessages } from './unanswered.js';
@@ -52,6 +53,7 @@ export interface AnnouncedReply {
 /** What of the Relay the client API works with. */
 export interface RelayHost {
   readonly sql: SqlStorage;
+  readonly queue: QueueIndex;
   readonly counters: RelayCounters;
   config(): EdgeConfig;
   sessions(): LiveSession[];
@@ -59,7 +61,8 @@ export interface RelayHost {
   enqueue(envelope: Envelope, options: { announce?: Announcement; stops?: boolean }): Promise<{ outcome: EnqueueOutcome | string }>;
   cancelInFlight(conversationId: string): void;
   pump(): void;
-  scheduleAlarm(): Promise<void>;
+  /** Something needs the alarm by `at` (a queued message's expiry). */
+  needAlarmBy(at: number): Promise<void>;
 }
 
 /**
@@ -284,13 +287,14 @@ export class ClientApi {
     if (this.answeringCores().length === 0) return refuse('core_offline', 'no core is connected to answer; try again when it is');
     const config = this.host.config();
     const stream = this.completions.start(envelope.message_id, config.api.completionTimeoutMs, (why) => this.dropCompletion(envelope, why));
-    const outcome = insertMessage(this.host.sql, envelope, Date.now(), config.delivery);
+    const now = Date.now();
+    const outcome = this.host.queue.insert(envelope, now, config.delivery);
     this.host.counters.add(`completions_${outcome}`);
     if (outcome !== 'stored') {
       this.completions.end(envelope.message_id, { type: 'error', code: outcome === 'full' ? 'queue_full' : 'duplicate', message: `request not queued (${outcome})` });
     } else {
       this.host.pump();
-      await this.host.scheduleAlarm();
+      await this.host.needAlarmBy(now + config.delivery.queueTtlMs);
     }
     return new Response(stream, { headers: { 'Content-Type': 'application/x-ndjson' } });
   }
@@ -314,7 +318,7 @@ export class ClientApi {
   /** Nobody waits for a completion any more: stop its generation and take it out of the queue. */
   private dropCompletion(envelope: Envelope, why: string): void {
     this.host.cancelInFlight(envelope.conversation_id);
-    ackMessage(this.host.sql, envelope.message_id, Date.now());
+    this.host.queue.ack(envelope.message_id, Date.now());
     log('info', 'completion_abandoned', { message_id: envelope.message_id, why });
   }
 
