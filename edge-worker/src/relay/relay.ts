@@ -371,7 +371,7 @@ export class Relay extends DurableObject<Env> {
           // message, and the other core's answer will be the duplicate.
           const target = reply ? this.conversationOf(frame.message_id) : undefined;
           const stored = reply && target
-            ? this.storeReply(reply.key, { conversationId: target, inReplyTo: frame.message_id, text: reply.text, ...buttonsOf(reply) }, now, reply.created_at)
+            ? this.storeReply(reply.key, { conversationId: target, inReplyTo: frame.message_id, text: reply.text, ...buttonsOf(reply) }, now, { createdAt: reply.created_at })
             : false;
           return { acked: this.queue.ack(frame.message_id, now), replied: stored };
         });
@@ -391,6 +391,7 @@ export class Relay extends DurableObject<Env> {
           frame.key,
           { conversationId: frame.conversation_id, inReplyTo: frame.in_reply_to, text: frame.text, ...buttonsOf(frame) },
           Date.now(),
+          { createdAt: frame.created_at, push: true },
         );
         // Stored now or before: either way the core may forget it.
         this.send(ws, { type: 'reply_stored', key: frame.key });
@@ -415,12 +416,13 @@ export class Relay extends DurableObject<Env> {
   /**
    * Keeps a reply under its idempotency key, once; returns false for a key seen before. Platforms
    * get it through the outbox; API clients on their streams, at once (nothing waits to be sent).
+   * `push`: the core sent it unasked (a question during a turn), so it answers no message.
    */
-  private storeReply(key: string, reply: OutboundReply, now: number, createdAt?: number): boolean {
+  private storeReply(key: string, reply: OutboundReply, now: number, { createdAt, push = false }: { createdAt?: number | undefined; push?: boolean } = {}): boolean {
     if (insertReply(this.sql, key, reply, now).duplicate) return false;
     if (parseApiConversationId(reply.conversationId)) {
       markSent(this.sql, key, now);
-      this.api.announceReply(reply.conversationId, { key, inReplyTo: reply.inReplyTo, text: reply.text, createdAt });
+      this.api.announceReply(reply.conversationId, { key, inReplyTo: reply.inReplyTo, text: reply.text, createdAt, buttons: reply.buttons, push });
     }
     return true;
   }
