@@ -1,7 +1,6 @@
 import type { DeliverFrame } from '@hearth/shared';
 import type { CoreConfig } from './config.js';
 import { EchoEngine, type Engine } from './inference/engine.js';
-import { LlamaEngine } from './inference/llama-engine.js';
 import { createJobQueue } from './jobs/create-queue.js';
 import { queueCreditWindow } from './jobs/credits.js';
 import type { JobQueue } from './jobs/job-queue.js';
@@ -9,16 +8,15 @@ import { startLearning } from './learning/index.js';
 import type { EngineLoader } from './learning/variant-engine.js';
 import { readKeySet } from './keys/key-store.js';
 import type { McpServers } from './mcp/servers.js';
-import { startMcp } from './mcp/start.js';
 import type { Logger } from './logger.js';
 import type { Memory } from './memory/memory.js';
 import { openMemory } from './memory/open-memory.js';
-import { type MqttBridge, startMqttBridge } from './mqtt/bridge.js';
+import type { MqttBridge } from './mqtt/bridge.js';
 import { startAdminServer } from './observability/admin-server.js';
 import { CoreMetrics } from './observability/metrics.js';
 import { ApprovalDesk } from './approval/desk.js';
 import { Pipeline } from './pipeline.js';
-import { type RunningPlugins, startPlugins } from './plugins/start.js';
+import type { RunningPlugins } from './plugins/start.js';
 import { createEmbedder } from './recall/create-embedder.js';
 import type { Embedder } from './recall/embedder.js';
 import { Recall } from './recall/recall.js';
@@ -53,6 +51,8 @@ export async function createEngine(config: CoreConfig, log: Logger): Promise<Eng
     log.warn('HEARTH_ENGINE=echo: diagnostic engine, replies repeat the message');
     return new EchoEngine(config.echoDelayMs, config.sequences ?? 4);
   }
+  // node-llama-cpp (~40 MB resident once imported) only for a core that runs a model.
+  const { LlamaEngine } = await import('./inference/llama-engine.js');
   return LlamaEngine.create(config, log);
 }
 
@@ -94,12 +94,13 @@ export async function startCore(config: CoreConfig, log: Logger, options: StartC
     if (!recall) opened.push({ close: () => ownEmbedder.dispose() });
     queue = await createJobQueue<DeliverFrame>(config.jobs, log, { workerName: config.coreId });
     // Plugins (HEARTH_PLUGINS): each in a sandboxed child; pushes go out through the tunnel.
+    // Each optional part's modules are imported only when it is configured (idle memory).
     plugins = config.plugins?.enabled
-      ? await startPlugins({ config: config.plugins, databasePath: config.memory.databasePath, log, env: process.env, send: (frame) => tunnel?.send(frame) ?? false })
+      ? await (await import('./plugins/start.js')).startPlugins({ config: config.plugins, databasePath: config.memory.databasePath, log, env: process.env, send: (frame) => tunnel?.send(frame) ?? false })
       : undefined;
     if (plugins) opened.push(plugins);
     // MCP servers (HEARTH_MCP_CONFIG): connected in the background, sandboxed unless trusted.
-    mcp = config.mcp ? await startMcp({ config: config.mcp, log, env: process.env }) : undefined;
+    mcp = config.mcp ? await (await import('./mcp/start.js')).startMcp({ config: config.mcp, log, env: process.env }) : undefined;
     if (mcp) opened.push(mcp);
   } catch (error) {
     // Whatever opened before the failure (Redis down, a bad embedding model) is released.
@@ -175,7 +176,7 @@ export async function startCore(config: CoreConfig, log: Logger, options: StartC
   let mqtt: MqttBridge | undefined;
   try {
     mqtt = config.mqtt
-      ? await startMqttBridge({
+      ? await (await import('./mqtt/bridge.js')).startMqttBridge({
           config: config.mqtt,
           log,
           replyTo: (message) => pipeline.replyTo(message),

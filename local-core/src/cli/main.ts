@@ -6,10 +6,7 @@ import { writeNewKeySet } from '../keys/key-store.js';
 import { createLogger, logKeyFor } from '../logger.js';
 import { VERSION } from '../version.js';
 import { fetchDeadLetters, formatDeadLetters } from './dead-letters.js';
-import { runDev } from './dev.js';
-import { runEdge } from './edge.js';
 import { loadEnvFile } from './env-file.js';
-import { pullModel } from '../inference/model-pull.js';
 import { formatPairResult, pairCommand } from './pair.js';
 import { assertReachable, formatStatus, gatherStatus } from './status.js';
 import { runCommand, untilSignal } from './run.js';
@@ -69,6 +66,7 @@ program
   .action((uri: string, options: { dir?: string; json: boolean }) =>
     runCommand(async () => {
       const directory = options.dir ?? loadCoreConfig(process.env).modelsDirs[0] ?? 'models';
+      const { pullModel } = await import('../inference/model-pull.js');
       const path = await pullModel(uri, directory, { progress: process.stderr.isTTY && !options.json });
       process.stdout.write(options.json ? `${JSON.stringify({ path })}\n` : `${path}\nrun it: HEARTH_MODEL=${path} npm run start:core\n`);
     }),
@@ -127,37 +125,43 @@ pair
   .option('--json', 'print JSON for programs', false)
   .action((options: { json: boolean }) => runPair({ action: 'list' }, options));
 
-// `hearth notes ...` (long-term recall); onnxruntime is loaded only when a notes command runs.
-(await import('./notes.js')).registerNotesCommand(program);
+// The long-running `hearth start` loads none of the other commands' modules (MCP's SDK, the
+// plugin tooling, ...): they would stay resident for the life of the core.
+if (process.argv[2] !== 'start') await registerCommandFamilies();
 
-// `hearth plugins ...` (list, enable, disable, new).
-(await import('./plugins.js')).registerPluginsCommand(program);
+async function registerCommandFamilies(): Promise<void> {
+  // `hearth notes ...` (long-term recall); onnxruntime is loaded only when a notes command runs.
+  (await import('./notes.js')).registerNotesCommand(program);
 
-// `hearth mcp ...` (add, list, remove, test MCP servers).
-(await import('./mcp.js')).registerMcpCommand(program);
+  // `hearth plugins ...` (list, enable, disable, new).
+  (await import('./plugins.js')).registerPluginsCommand(program);
 
-// `hearth token ...` (client tokens for phones, browsers and OpenAI clients).
-(await import('./token.js')).registerTokenCommand(program);
+  // `hearth mcp ...` (add, list, remove, test MCP servers).
+  (await import('./mcp.js')).registerMcpCommand(program);
 
-// `hearth experiments ...`, `hearth feedback list`, `hearth dataset export` (learning from feedback).
-(await import('./experiments.js')).registerExperimentsCommands(program);
-(await import('./dataset.js')).registerDatasetCommand(program);
+  // `hearth token ...` (client tokens for phones, browsers and OpenAI clients).
+  (await import('./token.js')).registerTokenCommand(program);
 
-// `hearth init` (first set-up) and `hearth doctor` (what is wrong, and how to fix it).
-(await import('./init.js')).registerInitCommand(program);
-(await import('./doctor.js')).registerDoctorCommand(program);
-(await import('./security.js')).registerSecurityCommand(program);
+  // `hearth experiments ...`, `hearth feedback list`, `hearth dataset export` (learning from feedback).
+  (await import('./experiments.js')).registerExperimentsCommands(program);
+  (await import('./dataset.js')).registerDatasetCommand(program);
+
+  // `hearth init` (first set-up) and `hearth doctor` (what is wrong, and how to fix it).
+  (await import('./init.js')).registerInitCommand(program);
+  (await import('./doctor.js')).registerDoctorCommand(program);
+  (await import('./security.js')).registerSecurityCommand(program);
+}
 
 program
   .command('edge')
   .description('run the edge alone under workerd (wrangler dev) on this machine')
   .option('--port <port>', 'port on 127.0.0.1 (HEARTH_EDGE_PORT)', port, port(defaultPort()))
-  .action((options: { port: number }) => runCommand(() => runEdge(options.port)));
+  .action((options: { port: number }) => runCommand(async () => (await import('./edge.js')).runEdge(options.port)));
 
 program
   .command('dev')
   .description('run the whole system locally: the edge under workerd and the core connected to it')
   .option('--port <port>', 'edge port on 127.0.0.1 (HEARTH_EDGE_PORT)', port, port(defaultPort()))
-  .action((options: { port: number }) => runCommand(() => runDev(options.port)));
+  .action((options: { port: number }) => runCommand(async () => (await import('./dev.js')).runDev(options.port)));
 
 await program.parseAsync();

@@ -1,6 +1,5 @@
 import type { Logger } from '../logger.js';
 import { redactRedisUrl } from '../memory/redis.js';
-import { BullJobQueue } from './bullmq-queue.js';
 import type { JobsConfig } from './config.js';
 import type { JobQueue } from './job-queue.js';
 import { LocalJobQueue } from './local-queue.js';
@@ -18,6 +17,8 @@ export async function createJobQueue<T>(config: JobsConfig, log: Logger, options
     log.info({ queue: config.queueName }, 'job queue: in-process (no REDIS_URL)');
     return new LocalJobQueue<T>(config.retry, config.queueName);
   }
+  // BullMQ and ioredis are imported only for a core on Redis.
+  const { BullJobQueue } = await import('./bullmq-queue.js');
   const queue = await BullJobQueue.connect<T>({
     redisUrl: config.redisUrl,
     name: config.queueName,

@@ -1,6 +1,5 @@
 import type { CoreConfig } from '../config.js';
 import { EchoEngine } from '../inference/engine.js';
-import { LlamaEngine } from '../inference/llama-engine.js';
 import type { Logger } from '../logger.js';
 import type { EngineLoader } from './variant-engine.js';
 
@@ -15,6 +14,7 @@ export function engineLoader(config: CoreConfig, log: Logger): EngineLoader {
       log.warn({ variant: variant.name }, 'HEARTH_ENGINE=echo: diagnostic engine, replies repeat the message');
       return new EchoEngine(config.echoDelayMs, sequences ?? config.sequences ?? 4);
     }
+    const { LlamaEngine } = await import('../inference/llama-engine.js');
     return LlamaEngine.create(
       {
         ...config,

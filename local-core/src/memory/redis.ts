@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import { HearthError } from '@hearth/shared';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 
 /**
@@ -93,6 +93,8 @@ export interface ConnectRedisOptions {
  * const redis = await connectRedis(process.env.REDIS_URL, { name: 'sessions', log });
  */
 export async function connectRedis(url: string, options: ConnectRedisOptions): Promise<Redis> {
+  // Imported here: a core without REDIS_URL never loads ioredis.
+  const { Redis } = await import('ioredis');
   const client = new Redis(url, {
     lazyConnect: true,
     connectionName: `hearth-${options.name}`,

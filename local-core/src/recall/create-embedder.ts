@@ -1,9 +1,7 @@
 import { dirname, join } from 'node:path';
 import type { Embedder } from './embedder.js';
 import { isGguf, type RecallConfig } from './config.js';
-import { GgufEmbedder } from './gguf-embedder.js';
 import { HashingEmbedder } from './hashing-embedder.js';
-import { ModelEmbedder } from './model-embedder.js';
 
 /**
  * The embedder the configuration asks for: the model HEARTH_EMBED_MODEL names (a `.gguf`, run
@@ -16,7 +14,9 @@ import { ModelEmbedder } from './model-embedder.js';
  */
 export async function createEmbedder(config: Pick<RecallConfig, 'modelPath' | 'tokenizerPath' | 'threads'>): Promise<Embedder> {
   if (config.modelPath === undefined) return HashingEmbedder.create({ threads: config.threads });
-  if (isGguf(config.modelPath)) return GgufEmbedder.create({ modelPath: config.modelPath, threads: config.threads });
+  // node-llama-cpp and onnxruntime are imported only for the embedder that runs on them.
+  if (isGguf(config.modelPath)) return (await import('./gguf-embedder.js')).GgufEmbedder.create({ modelPath: config.modelPath, threads: config.threads });
+  const { ModelEmbedder } = await import('./model-embedder.js');
   return ModelEmbedder.create({
     modelPath: config.modelPath,
     // loadRecallConfig always fills it when a model is set; the file beside the model otherwise.

@@ -7,3 +7,15 @@ export class NoteFileError extends HearthError {
     super('note_unreadable', message, options);
   }
 }
+
+/** A text past what the model reads at once: the caller's to shorten, not a failure of ours. */
+export class InputTooLongError extends HearthError {
+  override readonly name = 'InputTooLongError';
+  constructor(
+    readonly index: number,
+    tokens: number,
+    limit: number,
+  ) {
+    super('input_too_long', `input[${index}] is ${tokens} tokens; this model reads at most ${limit - 1}: shorten it`);
+  }
+}

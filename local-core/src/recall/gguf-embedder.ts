@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import { HearthError } from '@hearth/shared';
 import { type Llama, type LlamaEmbeddingContext, LlamaLogLevel, type LlamaModel, getLlama } from 'node-llama-cpp';
 import { ConfigError } from '../errors.js';
 import { l2Normalize, type Embedder } from './embedder.js';
+import { InputTooLongError } from './errors.js';
+
+export { InputTooLongError };
 
 export interface GgufEmbedderOptions {
   /** A GGUF model; an embedding model (nomic-embed, bge, ...) gives vectors worth comparing. */
@@ -13,18 +15,6 @@ export interface GgufEmbedderOptions {
   threads?: number;
   /** Most tokens one text may have (default 4096, or less when the model was trained on less). */
   contextSize?: number;
-}
-
-/** A text past what the model reads at once: the caller's to shorten, not a failure of ours. */
-export class InputTooLongError extends HearthError {
-  override readonly name = 'InputTooLongError';
-  constructor(
-    readonly index: number,
-    tokens: number,
-    limit: number,
-  ) {
-    super('input_too_long', `input[${index}] is ${tokens} tokens; this model reads at most ${limit - 1}: shorten it`);
-  }
 }
 
 /** The file's sha256 (first 12 hex digits), streamed: it names the vector space, not the path. */

@@ -1,7 +1,7 @@
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
 import { batches, sessionOptions, type Embedder } from './embedder.js';
 import { featuriseBatch } from './features.js';
-import { buildHashingModel, HASHING_DEFAULTS, type HashingModelParams } from './hashing-model.js';
+import { HASHING_DEFAULTS, type HashingModelParams } from './hashing-params.js';
 
 /** Bump when features.ts changes what a text hashes to: stored vectors then stop matching. */
 export const HASHING_VERSION = 'v1';
@@ -20,7 +20,8 @@ export interface HashingEmbedderOptions {
  * seeded random projection and L2 normalisation (an ONNX graph built in code and run by
  * onnxruntime-node). No download, no training, deterministic: two cores with the same
  * parameters give identical vectors. It matches shared words and word pieces, not synonyms;
- * configure a sentence-embedding model for that.
+ * configure a sentence-embedding model for that. onnxruntime and the graph (together ~40 MB
+ * resident) are loaded on the first `embed`, so a core that never recalls never holds them.
  *
  * @example
  * const embedder = await HashingEmbedder.create();
@@ -33,30 +34,44 @@ export class HashingEmbedder implements Embedder {
   // queries through (hashing and projection noise, shared character grams). See HASHING_DEFAULTS.
   readonly suggestedMinScore = 0.12;
   private disposed = false;
+  private session: Promise<InferenceSession> | undefined;
 
   private constructor(
-    private readonly session: InferenceSession,
     readonly params: HashingModelParams,
+    private readonly threads: number,
   ) {
     this.name = `hearth-hash-${HASHING_VERSION}/${params.buckets}x${params.dimensions}/s${params.seed}`;
     this.dimensions = params.dimensions;
   }
 
-  /** Builds the graph (a few tens of milliseconds) and loads it into onnxruntime. */
+  /** Checks the parameters; the graph is built (a few tens of milliseconds) when first needed. */
   static async create(options: HashingEmbedderOptions = {}): Promise<HashingEmbedder> {
     const params = { ...HASHING_DEFAULTS, ...options.params };
     if (!Number.isInteger(Math.log2(params.buckets))) throw new Error(`buckets must be a power of two, got ${params.buckets}`);
-    const session = await InferenceSession.create(buildHashingModel(params), sessionOptions(options.threads ?? 1));
-    return new HashingEmbedder(session, params);
+    return new HashingEmbedder(params, options.threads ?? 1);
+  }
+
+  /** The onnxruntime session, created once; a failed creation is retried by the next call. */
+  private sessionOnce(): Promise<InferenceSession> {
+    this.session ??= (async () => {
+      const [{ InferenceSession }, { buildHashingModel }] = await Promise.all([import('onnxruntime-node'), import('./hashing-model.js')]);
+      return InferenceSession.create(buildHashingModel(this.params), sessionOptions(this.threads));
+    })().catch((error: unknown) => {
+      this.session = undefined;
+      throw error;
+    });
+    return this.session;
   }
 
   async embed(texts: readonly string[]): Promise<Float32Array[]> {
     if (this.disposed) throw new Error(`embedder ${this.name} is disposed`);
     const { buckets, dimensions } = this.params;
+    const session = await this.sessionOnce();
+    const { Tensor } = await import('onnxruntime-node');
     const vectors: Float32Array[] = [];
     for (const batch of batches(texts, BATCH)) {
       const features = new Tensor('float32', featuriseBatch(batch, buckets), [batch.length, buckets]);
-      const { embedding } = await this.session.run({ features });
+      const { embedding } = await session.run({ features });
       const data = embedding?.data;
       if (!(data instanceof Float32Array)) throw new Error('the hashing graph gave no float32 embedding');
       // Copies, so each vector owns its memory rather than pinning the whole batch output.
@@ -68,6 +83,8 @@ export class HashingEmbedder implements Embedder {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.session.release();
+    // A session being created is released once it exists.
+    const session = await this.session?.catch(() => undefined);
+    await session?.release();
   }
 }

@@ -2,7 +2,7 @@ import { type CoreFrameBody, type CoreModel, EMBED_RESULT_MAX_BYTES, type EmbedF
 import type { Logger } from '../logger.js';
 import type { Embedder } from '../recall/embedder.js';
 import { words } from '../recall/features.js';
-import { InputTooLongError } from '../recall/gguf-embedder.js';
+import { InputTooLongError } from '../recall/errors.js';
 import { HashingEmbedder } from '../recall/hashing-embedder.js';
 
 type EmbedResult = Extract<CoreFrameBody, { type: 'embed_result' }>;
