@@ -3,7 +3,8 @@
 
 /**
  * @typedef {{ cursor: string, message_id: string, conversation_id: string, role: 'user' | 'assistant',
- *   text: string, created_at: number, in_reply_to: string | null, device?: string }} HistoryItem
+ *   text: string, created_at: number, in_reply_to: string | null, device?: string,
+ *   buttons?: { label: string, data: string }[] }} HistoryItem
  * @typedef {{ conversation_id: string, title: string, preview: string, turns: number, updated_at: number }} ConversationSummary
  * @typedef {{ type: 'message', item: HistoryItem }
  *   | { type: 'delta', conversation_id: string, in_reply_to: string, seq: number, text: string }
@@ -152,6 +153,14 @@ export function createApi({ token, device }) {
      */
     rate(messageId, rating, clientId) {
       return request('POST', '/v1/feedback', { message_id: messageId, rating, client_id: clientId });
+    },
+    /**
+     * Presses a button under a message (the owner's Run / Skip of a tool call).
+     * @param {string} conversationId
+     * @param {string} data the button's `data`
+     */
+    press(conversationId, data) {
+      return request('POST', '/v1/press', { conversation_id: conversationId, data });
     },
   };
 }

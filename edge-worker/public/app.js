@@ -92,6 +92,16 @@ const view = new MessageView(ui.messages, {
     }
     current.ratings = rememberRating(current.user, current.ratings, replyId, rating);
   },
+  onPress: async (item, data) => {
+    const current = session;
+    if (!current) return;
+    try {
+      await current.api.press(item.conversation_id, data);
+    } catch (error) {
+      report(error);
+      throw error;
+    }
+  },
 });
 
 // ---- signing in and out ----

@@ -29,7 +29,8 @@ export class MessageView {
   /**
    * @param {HTMLOListElement} list the scrolling `role="log"` list
    * @param {{ isMine: (item: HistoryItem) => boolean, onChange: () => void,
-   *   ratingOf: (replyId: string) => Rating | undefined, onRate: (replyId: string, rating: Rating) => Promise<void> }} options
+   *   ratingOf: (replyId: string) => Rating | undefined, onRate: (replyId: string, rating: Rating) => Promise<void>,
+   *   onPress: (item: HistoryItem, data: string) => Promise<void> }} options
    */
   constructor(list, options) {
     this.list = list;
@@ -66,7 +67,14 @@ export class MessageView {
   upsert(item, { live }) {
     this.keepScrolled(() => {
       let bubble = this.find(item.message_id);
+      // A question with buttons is asked during the turn: the reply is still to come after it.
+      if (item.buttons) {
+        if (!bubble) this.addQuestion(item);
+        return;
+      }
       if (!bubble && item.role === 'assistant' && item.in_reply_to) bubble = this.replyTo(item.in_reply_to);
+      // The turn is over: a question it asked can no longer be answered.
+      if (item.role === 'assistant' && item.in_reply_to) this.closeQuestions(item.in_reply_to);
       // Our own message, echoed by the stream before POST /v1/messages answered.
       if (!bubble && item.role === 'user') {
         bubble = [.../** @type {NodeListOf<HTMLLIElement>} */ (this.list.querySelectorAll('.msg[data-state="sending"]'))].find((b) => b.querySelector('.text')?.textContent === item.text) ?? null;
@@ -91,6 +99,56 @@ export class MessageView {
       this.addRating(bubble, item);
       this.insert(bubble);
     });
+  }
+
+  /**
+   * A question under which the owner presses one button (Run / Skip): the press is sent at once
+   * and every button of the question is disabled from then on (the chosen one shown pressed).
+   * It goes before the reply still pending for the message it is about.
+   * @param {HistoryItem} item
+   */
+  addQuestion(item) {
+    const bubble = this.bubble('assistant', item.text, 'done', item.created_at);
+    bubble.dataset.id = item.message_id;
+    if (item.in_reply_to) bubble.dataset.asks = item.in_reply_to;
+    const group = document.createElement('div');
+    group.className = 'choices';
+    group.setAttribute('role', 'group');
+    group.setAttribute('aria-label', 'Answer');
+    for (const choice of item.buttons ?? []) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = choice.label;
+      button.setAttribute('aria-pressed', 'false');
+      button.addEventListener('click', async () => {
+        const buttons = /** @type {NodeListOf<HTMLButtonElement>} */ (group.querySelectorAll('button'));
+        for (const b of buttons) b.disabled = true;
+        try {
+          await this.options.onPress(item, choice.data);
+          button.setAttribute('aria-pressed', 'true');
+          group.removeAttribute('data-error');
+        } catch (error) {
+          group.dataset.error = error instanceof Error ? error.message : String(error);
+          button.title = `Not sent: ${group.dataset.error}`;
+          for (const b of buttons) b.disabled = false;
+        }
+      });
+      group.append(button);
+    }
+    bubble.append(group);
+    const pending = item.in_reply_to ? this.replyTo(item.in_reply_to) : null;
+    if (pending && pending.dataset.state === 'pending') pending.before(bubble);
+    else this.insert(bubble);
+  }
+
+  /**
+   * Disables the buttons of the questions asked about `messageId` (its reply came).
+   * @param {string} messageId
+   */
+  closeQuestions(messageId) {
+    for (const button of /** @type {NodeListOf<HTMLButtonElement>} */ (this.list.querySelectorAll(`.msg[data-asks="${CSS.escape(messageId)}"] .choices button`))) {
+      button.disabled = true;
+    }
   }
 
   /**

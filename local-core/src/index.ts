@@ -11,6 +11,7 @@ export { ApprovalDesk, EXPIRED_NOTE, NOT_RUN, type PipelineApprovals } from './a
 export { loadApprovalConfig, type ApprovalConfig } from './approval/config.js';
 export { loadMemoryConfig, openMemory } from './memory/index.js';
 export { TunnelClient, type TunnelClientOptions } from './tunnel/client.js';
+export { answerHistory } from './tunnel/history-answer.js';
 export { startEdgeProcess, type EdgeProcess, type EdgeProcessOptions } from './cli/edge-process.js';
 export { PluginProcess, type PluginProcessOptions } from './plugins/plugin-process.js';
 export { namespaceSupport } from './plugins/sandbox.js';
