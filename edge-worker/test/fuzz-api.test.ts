@@ -18,7 +18,7 @@ import {
 import { waitFor } from './helpers.js';
 
 /**
- * The client API under garbage: random and mutated bodies for /v1/messages and
+ * The client API under garbage: random and mutated bodies for /v1/messages, /v1/press and
  * /v1/chat/completions, random path and query parameters, random Authorization headers, random
  * query strings for the streams, random frames on an authenticated /v1/ws socket. Invariants:
  * no 5xx but the documented 503 (queue full, core offline), always with Retry-After; no handler
@@ -64,6 +64,15 @@ const validPost = fc.record(
   { requiredKeys: ['conversation_id', 'text'] },
 );
 
+const validPress = fc.record(
+  {
+    conversation_id: fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/),
+    data: fc.tuple(fc.constantFrom('r', 's'), fc.stringMatching(/^[A-Za-z0-9_-]{22}$/)).map(([decision, id]) => `ap:${decision}:${id}`),
+    client_id: fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/),
+  },
+  { requiredKeys: ['conversation_id', 'data'] },
+);
+
 const validCompletion = fc.record(
   {
     model: fc.constantFrom('hearth', 'gpt-4o', 'x'),
@@ -96,6 +105,27 @@ describe('fuzz: client API bodies', { timeout: fuzzTimeout() }, () => {
         await validAround();
       }),
       150,
+    );
+    expect(accepted).toBeGreaterThan(0);
+  });
+
+  it('POST /v1/press: random and mutated bodies; a row only for a 202', async () => {
+    let accepted = 0;
+    await checkProperty(
+      'api.press_body',
+      fc.asyncProperty(fc.oneof(anyJson, fc.tuple(validPress, mutation).map(([p, m]) => applyMutation(p, m)), validPress), async (body) => {
+        const token = await tokenFor(freshUser('fuzz'));
+        const before = await messageCount();
+        const response = await api('/v1/press', token, { method: 'POST', body: JSON.stringify(body) });
+        const answer = response.status === 202 ? ((await response.clone().json()) as { id: string; duplicate: boolean }) : undefined;
+        await expectWellFormed(response, 'POST /v1/press');
+        expect((await messageCount()) - before).toBe(answer && !answer.duplicate ? 1 : 0);
+        if (answer) {
+          accepted++;
+          mustDeliver.add(answer.id);
+        }
+      }),
+      100,
     );
     expect(accepted).toBeGreaterThan(0);
   });
@@ -168,6 +198,7 @@ describe('fuzz: client API parameters, headers and streams', { timeout: fuzzTime
     const route = fc.constantFrom(
       ['POST', '/v1/messages'],
       ['POST', '/v1/chat/completions'],
+      ['POST', '/v1/press'],
       ['GET', '/v1/conversations'],
       ['GET', '/v1/conversations/c-1/messages'],
       ['GET', '/v1/events'],
