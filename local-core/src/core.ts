@@ -24,6 +24,7 @@ import { TunnelClient } from './tunnel/client.js';
 import { answerEmbed, embeddingModelOf } from './tunnel/embed-answer.js';
 import { answerHistory } from './tunnel/history-answer.js';
 import { answerNoteSearch } from './mcp-server/note-search-answer.js';
+import { answerOwnerTools } from './mcp-server/owner-tools-answer.js';
 import { VERSION } from './version.js';
 
 /** A running core: its parts, for status and tests, and an orderly `stop`. */
@@ -228,6 +229,8 @@ export async function startCore(config: CoreConfig, log: Logger, options: StartC
     onHistory: (frame) => tunnel?.send(answerHistory(frame, memory.apiHistory, log)),
     onEmbed: (frame) => void answerEmbed(frame, embedder, log).then((result) => tunnel?.send(result)),
     onNoteSearch: (frame) => void answerNoteSearch(frame, recall, log).then((result) => tunnel?.send(result)),
+    onOwnerTools: (frame) =>
+      void answerOwnerTools(frame, { plugins: plugins?.registry, mcp, expose: config.mcp?.expose ?? new Set(), log }).then((result) => tunnel?.send(result)),
   });
   // Progress frames keep long generations from passing the edge's ack deadline.
   tunnel.on('ready', (session) => pipeline.setAckTimeout(session.ackTimeoutMs));

@@ -21,6 +21,7 @@ import type { PipelineLearning } from './learning/feedback.js';
 import type { Logger } from './logger.js';
 import type { McpTools } from './mcp/servers.js';
 import type { Memory } from './memory/memory.js';
+import { offeredTools } from './mcp/offered-tools.js';
 import type { PluginRouter } from './plugins/registry.js';
 import type { Recall } from './recall/recall.js';
 import { StreamBuffer } from './stream-buffer.js';
@@ -333,9 +334,7 @@ export class Pipeline {
 
   /** The plugins' tools for this turn; those needing the owner's approval ask first, or are left out. */
   private turnTools(message: Message): TurnTool[] {
-    const pluginTools = this.options.plugins?.toolsFor(message) ?? [];
-    // MCP servers' tools beside them: a name a plugin tool has stays the plugin's.
-    const offered = [...pluginTools, ...(this.options.mcp?.toolsFor(message, new Set(pluginTools.map((tool) => tool.name))) ?? [])];
+    const offered = offeredTools(message, this.options);
     const { approvals } = this.options;
     if (!approvals) return offered.filter((tool) => !tool.needsApproval);
     return approvals.guard(offered, message, () => this.turns.get(message.message_id));

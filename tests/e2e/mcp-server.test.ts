@@ -7,19 +7,28 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hearthCli, issueToken } from '../support/client-api.js';
 import { HEARTH_BIN } from '../support/core-process.js';
+import { NOTES_SERVER, recordedCalls } from '../support/mcp-servers.js';
 import { startSystem, type System } from '../support/system.js';
 
 /**
  * Hearth as an MCP server end to end: the real edge under workerd and a real core on a real
  * GGUF, reached by the official SDK's own client, over streamable HTTP at `/mcp` with a token
- * of the mcp scope, and over stdio through `hearth mcp serve` as a desktop agent runs it.
+ * of the mcp scope, and over stdio through `hearth mcp serve` as a desktop agent runs it. The
+ * core has an MCP server of its own (the notes fixture) and exposes its tools
+ * (HEARTH_MCP_EXPOSE): the read-only one is listed and run at home, the destructive one (it
+ * needs the owner's Run) never.
  */
 let system: System;
 let token: string;
 let coreDir: string;
+let callsFile: string;
+const HEARTH_OWN = ['ask', 'recent_history', 'search_notes'];
 beforeAll(async () => {
   coreDir = await mkdtemp(join(tmpdir(), 'hearth-mcp-core-'));
-  system = await startSystem({ coreEnv: { HEARTH_DATA_DIR: coreDir } });
+  callsFile = join(coreDir, 'calls.jsonl');
+  const notesServer = { command: process.execPath, args: [NOTES_SERVER], env: { CALLS_FILE: callsFile }, trusted: true };
+  await writeFile(join(coreDir, 'mcp.json'), JSON.stringify({ mcpServers: { notes: notesServer } }));
+  system = await startSystem({ coreEnv: { HEARTH_DATA_DIR: coreDir, HEARTH_MCP_EXPOSE: 'notes__read_note,notes__delete_note' } });
   token = await issueToken(system, 'ada', ['mcp']);
   // A note for ada in the running core's recall, added as the owner does.
   const notes = join(coreDir, 'house.md');
@@ -42,11 +51,28 @@ describe("Hearth's tools through /mcp with the SDK's client", () => {
     await expect(httpClient({})).rejects.toThrow(/missing_token/);
   });
 
+  it("lists the owner's exposed tool beside Hearth's own once the core's MCP server is up, and runs it at home", async () => {
+    const client = await httpClient({ Authorization: `Bearer ${token}` });
+    try {
+      // The core connects its MCP servers in the background.
+      await expect.poll(async () => (await client.listTools()).tools.map((t) => t.name).sort(), { timeout: 30_000 }).toEqual([...HEARTH_OWN, 'notes__read_note'].sort());
+      const read = await client.callTool({ name: 'notes__read_note', arguments: { name: 'groceries' } });
+      expect(read.isError).toBeFalsy();
+      expect(textOf(read)).toContain('groceries: milk, eggs');
+      // Named in HEARTH_MCP_EXPOSE, but destructive: not offered, and not run when called anyway.
+      const deleted = await client.callTool({ name: 'notes__delete_note', arguments: { name: 'groceries' } });
+      expect(deleted.isError).toBe(true);
+      expect(await recordedCalls(callsFile)).toEqual([{ tool: 'read_note', args: { name: 'groceries' } }]);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('lists the tools, asks the model in a named conversation, reads it back and finds the note', async () => {
     const client = await httpClient({ Authorization: `Bearer ${token}` });
     try {
       const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name).sort()).toEqual(['ask', 'recent_history', 'search_notes']);
+      expect(tools.map((t) => t.name).sort()).toEqual([...HEARTH_OWN, 'notes__read_note'].sort());
 
       const asked = await client.callTool({ name: 'ask', arguments: { conversation: 'agent', text: 'Once upon a time there was a dog' } }, undefined, { timeout: 120_000 });
       expect(asked.isError).toBeFalsy();
@@ -85,7 +111,7 @@ describe('hearth mcp serve (stdio) for a local agent', () => {
     await client.connect(transport);
     try {
       const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name).sort()).toEqual(['ask', 'recent_history', 'search_notes']);
+      expect(tools.map((t) => t.name).sort()).toEqual([...HEARTH_OWN, 'notes__read_note'].sort());
       const history = JSON.parse(textOf(await client.callTool({ name: 'recent_history', arguments: { conversation: 'agent', limit: 1 } }))) as {
         turns: { role: string }[];
       };

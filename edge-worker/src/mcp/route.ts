@@ -6,8 +6,23 @@ import { ApiError } from '../api/errors.js';
 import { MAX_API_BODY_BYTES } from '../api/routes.js';
 import { clientAuth } from '../auth/client-token.js';
 import { loadConfig } from '../config.js';
+import { log } from '../log.js';
 import { relayFor } from '../relay/stub.js';
-import { hearthMcpServer } from './tools.js';
+import { HEARTH_TOOLS, hearthMcpServer, unavailableTool } from './tools.js';
+
+/**
+ * The owner's tools live at home: they are asked of a core only for a request that lists tools
+ * or calls one that is not Hearth's own (initialize, ask, ... cost no round trip).
+ */
+async function ownerToolsNeeded(request: Request): Promise<{ list: boolean; calls: string[] }> {
+  const body: unknown = await request
+    .clone()
+    .json()
+    .catch(() => undefined);
+  const messages = (Array.isArray(body) ? body : [body]).filter((m): m is { method?: unknown; params?: { name?: unknown } } => typeof m === 'object' && m !== null);
+  const calls = messages.flatMap((m) => (m.method === 'tools/call' && typeof m.params?.name === 'string' && !HEARTH_TOOLS.has(m.params.name) ? [m.params.name] : []));
+  return { list: messages.some((m) => m.method === 'tools/list'), calls };
+}
 
 /**
  * Hearth as an MCP server, mounted at `/mcp` (streamable HTTP): other agents ask the home
@@ -31,7 +46,16 @@ mcp.use(
 );
 
 mcp.post('/', clientAuth('mcp'), async (c) => {
-  const server = hearthMcpServer(relayFor(c.env), c.get('client').user);
+  const relay = relayFor(c.env);
+  const { user } = c.get('client');
+  const needed = await ownerToolsNeeded(c.req.raw);
+  const ownerTools = needed.list || needed.calls.length > 0 ? await relay.ownerTools(user) : undefined;
+  const server = hearthMcpServer(relay, user, ownerTools);
+  if (ownerTools && !ownerTools.ok) {
+    // Listing says only Hearth's own tools then; a call of an owner's tool says why it cannot run.
+    log('warn', 'mcp_owner_tools_unavailable', { code: ownerTools.code });
+    for (const name of needed.calls) unavailableTool(server, name, ownerTools);
+  }
   const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   await server.connect(transport);
   try {

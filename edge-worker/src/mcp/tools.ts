@@ -1,7 +1,9 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { ApiConversationSchema, COMPLETION_CONVERSATION_PREFIX, HISTORY_PAGE_MAX, NOTE_SEARCH_MAX_HITS, type HistoryItem } from '@hearth/shared';
+import { ApiConversationSchema, COMPLETION_CONVERSATION_PREFIX, HISTORY_PAGE_MAX, NOTE_SEARCH_MAX_HITS, type HistoryItem, type OwnerTool } from '@hearth/shared';
 import { z } from 'zod';
+import { log } from '../log.js';
+import type { OwnerToolsAnswer } from '../relay/owner-tools.js';
 import type { relayFor } from '../relay/stub.js';
 
 type RelayStub = ReturnType<typeof relayFor>;
@@ -42,15 +44,31 @@ async function recentTurns(relay: RelayStub, user: string, id: string, limit: nu
   return text(JSON.stringify({ conversation: id, turns: tail.map(turnOf), note: `read the first ${RECENT_MAX_PAGES * HISTORY_PAGE_MAX} turns only` }));
 }
 
+/** Hearth's own tools: an exposed tool of the owner's by one of these names is not offered. */
+export const HEARTH_TOOLS: ReadonlySet<string> = new Set(['ask', 'recent_history', 'search_notes']);
+
+/** The arguments' schema the SDK validates a call against: the tool's own JSON Schema, or any object when zod cannot read it. */
+function argumentsSchema(tool: OwnerTool): z.ZodType<Record<string, unknown>> {
+  try {
+    const schema = z.fromJSONSchema(tool.input_schema);
+    if (schema instanceof z.ZodObject) return schema as z.ZodType<Record<string, unknown>>;
+  } catch {
+    // An unusual schema: the core checks the arguments itself.
+  }
+  return z.looseObject({});
+}
+
 /**
- * Hearth's MCP server for one authenticated user: `ask`, `recent_history`, `search_notes`.
- * Each call goes over the tunnel to the home core (the edge keeps nothing); a core that is
- * offline or slow is a tool result with `isError`, which the agent can read and act on.
+ * Hearth's MCP server for one authenticated user: `ask`, `recent_history`, `search_notes`,
+ * and the owner's exposed tools when `ownerTools` lists them (the route asks a core only for
+ * the requests that need them). Each call goes over the tunnel to the home core (the edge keeps
+ * nothing); a core that is offline or slow is a tool result with `isError`, which the agent can
+ * read and act on.
  *
  * @example
- * const server = hearthMcpServer(relayFor(env), 'ada');
+ * const server = hearthMcpServer(relayFor(env), 'ada', await relayFor(env).ownerTools('ada'));
  */
-export function hearthMcpServer(relay: RelayStub, user: string): McpServer {
+export function hearthMcpServer(relay: RelayStub, user: string, ownerTools?: OwnerToolsAnswer): McpServer {
   const server = new McpServer({ name: 'hearth', version: '1' }, { instructions: "Hearth is the owner's home assistant: ask it, read its conversations, search its notes." });
   server.registerTool(
     'ask',
@@ -91,5 +109,24 @@ export function hearthMcpServer(relay: RelayStub, user: string): McpServer {
       return answer.ok ? text(JSON.stringify({ hits: answer.hits })) : failed(answer);
     },
   );
+  for (const tool of ownerTools?.ok ? ownerTools.tools : []) {
+    if (HEARTH_TOOLS.has(tool.name)) {
+      log('warn', 'mcp_owner_tool_shadowed', { tool: tool.name });
+      continue;
+    }
+    server.registerTool(
+      tool.name,
+      { description: tool.description, inputSchema: argumentsSchema(tool), annotations: { readOnlyHint: false, openWorldHint: true } },
+      async (args) => {
+        const answer = await relay.callOwnerTool(user, tool.name, args);
+        return answer.ok ? text(answer.text, answer.isError) : failed(answer);
+      },
+    );
+  }
   return server;
+}
+
+/** A stand-in for a tool a call names while no core can list the owner's tools: the agent reads why. */
+export function unavailableTool(server: McpServer, name: string, refusal: { code: string; message: string }): void {
+  server.registerTool(name, { description: "one of the owner's tools, unavailable now", inputSchema: z.looseObject({}) }, async () => failed(refusal));
 }

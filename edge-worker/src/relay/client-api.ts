@@ -25,6 +25,7 @@ import type { LiveSession } from './dispatch.js';
 import { EmbedRequests } from './embed-requests.js';
 import { askInRelay, type AskAnswer } from './mcp-asks.js';
 import { NoteSearches } from './note-searches.js';
+import { OwnerTools } from './owner-tools.js';
 import { PendingRequests } from './pending-requests.js';
 import { conversationOf, type EnqueueOutcome, type Envelope } from './queue.js';
 import type { QueueIndex } from './queue-index.js';
@@ -77,6 +78,8 @@ export class ClientApi {
   readonly embeddings: EmbedRequests;
   /** MCP note searches sent to cores, waiting for their hits. */
   readonly notes: NoteSearches;
+  /** MCP calls of the owner's exposed tools sent to cores, waiting for their answers. */
+  readonly ownerTools: OwnerTools;
   private readonly clients: ClientHub;
   private readonly historyRequests = new PendingRequests<HistoryAnswer>();
   private limiters: { user: RateLimiter; token: RateLimiter } | undefined;
@@ -100,6 +103,12 @@ export class ClientApi {
       cores: () => this.answeringCores().filter(({ ws }) => ws.readyState === WebSocket.OPEN),
       send: (ws, frame) => this.host.send(ws, frame),
       timeoutMs: () => this.host.config().api.historyTimeoutMs,
+    });
+    this.ownerTools = new OwnerTools({
+      cores: () => this.answeringCores().filter(({ ws }) => ws.readyState === WebSocket.OPEN),
+      send: (ws, frame) => this.host.send(ws, frame),
+      // A tool may take as long as a model's answer (an MCP server's call, a plugin's fetch).
+      timeoutMs: () => this.host.config().api.completionTimeoutMs,
     });
   }
 
@@ -179,6 +188,7 @@ export class ClientApi {
     this.historyRequests.settleSession(sessionId, { ok: false, code: 'core_error', message: 'the core disconnected before answering' });
     this.embeddings.sessionEnded(sessionId);
     this.notes.sessionEnded(sessionId);
+    this.ownerTools.sessionEnded(sessionId);
   }
 
   /** The models connected cores answer with, once each, for `GET /v1/models` and matching `model`. */

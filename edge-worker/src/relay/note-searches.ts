@@ -1,9 +1,9 @@
 import type { NoteHit, NoteSearchResultFrame } from '@hearth/shared';
 import { log } from '../log.js';
-import { type CoreRequestHost, PendingRequests } from './pending-requests.js';
+import { askCore, type CoreRefusal, type CoreRequestHost, PendingRequests } from './pending-requests.js';
 
 /** A core's note hits, best first, or why there are none. */
-export type NoteSearchAnswer = { ok: true; hits: NoteHit[] } | { ok: false; code: 'core_offline' | 'core_timeout' | 'core_error'; message: string };
+export type NoteSearchAnswer = { ok: true; hits: NoteHit[] } | CoreRefusal;
 
 /**
  * MCP `search_notes` at the Relay: recall lives at home, so each search goes to one connected
@@ -16,18 +16,8 @@ export class NoteSearches {
   constructor(private readonly host: CoreRequestHost) {}
 
   /** The `limit` notes of `user` (and the shared ones) most like `query`. */
-  async search(user: string, query: string, limit: number): Promise<NoteSearchAnswer> {
-    const core = this.host.cores()[0];
-    if (!core) return { ok: false, code: 'core_offline', message: 'no core is connected to search the notes; try again when it is' };
-    const timeoutMs = this.host.timeoutMs();
-    const requestId = crypto.randomUUID();
-    const answer = this.pending.wait(requestId, core.session.sessionId, timeoutMs, () => ({
-      ok: false,
-      code: 'core_timeout',
-      message: `the core did not answer within ${timeoutMs} ms`,
-    }));
-    this.host.send(core.ws, { type: 'note_search', request_id: requestId, user, query, limit });
-    return answer;
+  search(user: string, query: string, limit: number): Promise<NoteSearchAnswer> {
+    return askCore(this.host, this.pending, 'no core is connected to search the notes; try again when it is', (request_id) => ({ type: 'note_search', request_id, user, query, limit }));
   }
 
   /** A core's answer to a note search. */

@@ -39,3 +39,20 @@ export class PendingRequests<T> {
     for (const [requestId, entry] of this.waiting) if (entry.sessionId === sessionId) this.settle(requestId, outcome);
   }
 }
+
+/** Why a request to a core has no answer. */
+export type CoreRefusal = { ok: false; code: 'core_offline' | 'core_timeout' | 'core_error'; message: string };
+
+/**
+ * Sends `request` (given its request id) to the first connected core and waits for its answer
+ * in `pending`; `offline` says what no core means to the caller.
+ */
+export function askCore<T>(host: CoreRequestHost, pending: PendingRequests<T | CoreRefusal>, offline: string, request: (requestId: string) => EdgeFrameBody): Promise<T | CoreRefusal> {
+  const core = host.cores()[0];
+  if (!core) return Promise.resolve({ ok: false, code: 'core_offline', message: offline });
+  const timeoutMs = host.timeoutMs();
+  const requestId = crypto.randomUUID();
+  const answer = pending.wait(requestId, core.session.sessionId, timeoutMs, () => ({ ok: false, code: 'core_timeout', message: `the core did not answer within ${timeoutMs} ms` }));
+  host.send(core.ws, request(requestId));
+  return answer;
+}

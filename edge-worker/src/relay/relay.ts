@@ -58,6 +58,7 @@ import type { ConnectedModels } from './core-models.js';
 import type { EmbedAnswer } from './embed-requests.js';
 import type { AskAnswer } from './mcp-asks.js';
 import type { NoteSearchAnswer } from './note-searches.js';
+import type { OwnerToolCallAnswer, OwnerToolsAnswer } from './owner-tools.js';
 
 /** The buttons of a reply frame, as an OutboundReply field (absent when there are none). */
 const buttonsOf = (reply: { buttons?: ReplyButtons | undefined }): { buttons?: ReplyButtons } =>
@@ -226,6 +227,16 @@ export class Relay extends DurableObject<Env> {
   /** MCP `search_notes`: the user's and the shared notes most like `query`, found by a core's recall. */
   async searchNotes(user: string, query: string, limit: number): Promise<NoteSearchAnswer> {
     return this.api.notes.search(user, query, limit);
+  }
+
+  /** MCP `tools/list`: the tools the owner exposes (HEARTH_MCP_EXPOSE), as a core lists them. */
+  async ownerTools(user: string): Promise<OwnerToolsAnswer> {
+    return this.api.ownerTools.list(user);
+  }
+
+  /** MCP `tools/call` of an exposed tool: run at home by a core. */
+  async callOwnerTool(user: string, name: string, args: Record<string, unknown>): Promise<OwnerToolCallAnswer> {
+    return this.api.ownerTools.call(user, name, args);
   }
 
   // ---- the tunnel ----------------------------------------------------------------------------
@@ -404,6 +415,8 @@ export class Relay extends DurableObject<Env> {
         return this.api.embeddings.onResult(frame);
       case 'note_search_result':
         return this.api.notes.onResult(frame);
+      case 'owner_tool_result':
+        return this.api.ownerTools.onResult(frame);
       case 'access':
         return this.access(ws, session, frame.request_id, frame.command);
       case 'ping':

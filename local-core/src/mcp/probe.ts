@@ -23,7 +23,7 @@ export async function probeServer(entry: McpServerEntry, env: Readonly<Record<st
  * @example
  * results.push(await checkMcpServers(config.mcp, process.env));
  */
-export async function checkMcpServers(config: McpConfig, env: Readonly<Record<string, string | undefined>>, timeoutMs = 10_000): Promise<CheckResult> {
+export async function checkMcpServers(config: Pick<McpConfig, 'file'>, env: Readonly<Record<string, string | undefined>>, timeoutMs = 10_000): Promise<CheckResult> {
   const name = 'MCP servers';
   let entries: McpServerEntry[];
   try {

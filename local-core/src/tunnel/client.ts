@@ -15,6 +15,8 @@ import {
   type DeliverFrame,
   type EmbedFrame,
   type NoteSearchFrame,
+  type OwnerToolCallFrame,
+  type OwnerToolsFrame,
   type HelloFrame,
   type HistoryFrame,
   type ReplyStoredFrame,
@@ -61,6 +63,8 @@ export interface TunnelClientOptions {
   onEmbed?: (frame: EmbedFrame) => void;
   /** An MCP client searches a user's notes (`search_notes`); answered with one `note_search_result` (see mcp-server/note-search-answer.ts). */
   onNoteSearch?: (frame: NoteSearchFrame) => void;
+  /** An MCP client lists or calls the owner's exposed tools; answered with one `owner_tool_result` (see mcp-server/owner-tools-answer.ts). */
+  onOwnerTools?: (frame: OwnerToolsFrame | OwnerToolCallFrame) => void;
   software?: string;
 }
 
@@ -272,6 +276,11 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
       case 'note_search':
         if (this.options.onNoteSearch) this.options.onNoteSearch(frame);
         else this.send({ type: 'note_search_result', request_id: frame.request_id, ok: false, error: 'this core does not search notes' });
+        return;
+      case 'owner_tools':
+      case 'owner_tool_call':
+        if (this.options.onOwnerTools) this.options.onOwnerTools(frame);
+        else this.send({ type: 'owner_tool_result', request_id: frame.request_id, ok: false, error: "this core does not run the owner's tools" });
         return;
       case 'access_result':
         // Answers to owner commands, which use their own short session (owner-request.ts).

@@ -77,10 +77,12 @@ describe('mcp.json', () => {
   });
 
   it('lives at HEARTH_MCP_CONFIG, else in the data folder; the core configuration carries it', () => {
-    expect(loadMcpConfig({})).toEqual({ file: '.hearth/mcp.json' });
-    expect(loadMcpConfig({ HEARTH_DATA_DIR: '/var/hearth' })).toEqual({ file: '/var/hearth/mcp.json' });
-    expect(loadMcpConfig({ HEARTH_MCP_CONFIG: '/etc/hearth/mcp.json' })).toEqual({ file: '/etc/hearth/mcp.json' });
-    expect(loadCoreConfig({ HEARTH_MCP_CONFIG: '/etc/hearth/mcp.json' }).mcp).toEqual({ file: '/etc/hearth/mcp.json' });
+    expect(loadMcpConfig({})).toEqual({ file: '.hearth/mcp.json', expose: new Set() });
+    expect(loadMcpConfig({ HEARTH_DATA_DIR: '/var/hearth' })).toMatchObject({ file: '/var/hearth/mcp.json' });
+    expect(loadMcpConfig({ HEARTH_MCP_CONFIG: '/etc/hearth/mcp.json' })).toMatchObject({ file: '/etc/hearth/mcp.json' });
+    expect(loadMcpConfig({ HEARTH_MCP_EXPOSE: ' get_weather, notes__read_note ,' }).expose).toEqual(new Set(['get_weather', 'notes__read_note']));
+    expect(() => loadMcpConfig({ HEARTH_MCP_EXPOSE: 'a b' })).toThrow(/HEARTH_MCP_EXPOSE lists tool names as offered to the model/);
+    expect(loadCoreConfig({ HEARTH_MCP_CONFIG: '/etc/hearth/mcp.json' }).mcp).toMatchObject({ file: '/etc/hearth/mcp.json' });
   });
 
   it('fills variables from the environment, never with the core ones', () => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SenderKeySchema } from '../access/access.js';
 import { ConversationSummarySchema, HistoryItemSchema, HistoryQuerySchema } from '../client/history.js';
-import { FinishReasonSchema, ToolCallSchema } from '../completion.js';
+import { FinishReasonSchema, TOOL_NAME, ToolCallSchema } from '../completion.js';
 import { ReplyButtonsSchema } from '../reply-buttons.js';
 import { EMBED_MAX_INPUTS } from './embed.js';
 
@@ -310,6 +310,41 @@ export const NoteSearchFrame = frame('note_search', {
   limit: z.number().int().min(1).max(NOTE_SEARCH_MAX_HITS),
 });
 
+// the owner's tools over /mcp --------------------------------------------------------------
+
+/** Characters of an owner tool's answer carried back to the MCP client. */
+export const OWNER_TOOL_MAX_TEXT = 65_536;
+
+/** A tool of a core's plugins or MCP servers that its owner exposes to /mcp clients (HEARTH_MCP_EXPOSE). */
+export const OwnerToolSchema = z.object({
+  name: z.string().regex(TOOL_NAME),
+  description: z.string().max(1_000),
+  /** JSON Schema of its arguments (an object schema). */
+  input_schema: z.record(z.string(), z.unknown()),
+});
+export type OwnerTool = z.infer<typeof OwnerToolSchema>;
+
+/** An MCP client lists tools: a core answers with the ones its owner exposes, in one `owner_tool_result`. */
+export const OwnerToolsFrame = frame('owner_tools', { request_id: requestId, user: z.string().min(1).max(64) });
+
+/** An MCP client calls an exposed tool: the core runs it (never one that needs the owner's approval). */
+export const OwnerToolCallFrame = frame('owner_tool_call', {
+  request_id: requestId,
+  user: z.string().min(1).max(64),
+  name: z.string().regex(TOOL_NAME),
+  arguments: z.record(z.string(), z.unknown()),
+});
+
+/** The answer to `owner_tools` (`tools`) or `owner_tool_call` (`text`, `is_error` when the tool said it failed); `ok: false` with `error`. */
+export const OwnerToolResultFrame = frame('owner_tool_result', {
+  request_id: requestId,
+  ok: z.boolean(),
+  error: z.string().max(1_000).optional(),
+  tools: z.array(OwnerToolSchema).max(256).optional(),
+  text: z.string().max(OWNER_TOOL_MAX_TEXT).optional(),
+  is_error: z.boolean().optional(),
+});
+
 // both ways --------------------------------------------------------------------------------
 
 export const PingFrame = frame('ping', {});
@@ -326,6 +361,7 @@ export const CoreFrame = z.discriminatedUnion('type', [
   HistoryResultFrame,
   EmbedResultFrame,
   NoteSearchResultFrame,
+  OwnerToolResultFrame,
   PingFrame,
   PongFrame,
 ]);
@@ -338,6 +374,8 @@ export const EdgeFrame = z.discriminatedUnion('type', [
   HistoryFrame,
   EmbedFrame,
   NoteSearchFrame,
+  OwnerToolsFrame,
+  OwnerToolCallFrame,
   ReplyStoredFrame,
   PingFrame,
   PongFrame,
@@ -363,6 +401,9 @@ export type HistoryResultFrame = z.infer<typeof HistoryResultFrame>;
 export type EmbedFrame = z.infer<typeof EmbedFrame>;
 export type EmbedResultFrame = z.infer<typeof EmbedResultFrame>;
 export type NoteSearchFrame = z.infer<typeof NoteSearchFrame>;
+export type OwnerToolsFrame = z.infer<typeof OwnerToolsFrame>;
+export type OwnerToolCallFrame = z.infer<typeof OwnerToolCallFrame>;
+export type OwnerToolResultFrame = z.infer<typeof OwnerToolResultFrame>;
 export type NoteSearchResultFrame = z.infer<typeof NoteSearchResultFrame>;
 
 /**
