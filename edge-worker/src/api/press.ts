@@ -8,6 +8,15 @@ import { idempotencyKeyOf } from './relay-request.js';
 export { PressRequestSchema };
 
 /**
+ * Without a client id, one press per button (a retried POST is the same press), named by a
+ * digest of its data: the question's id stays out of message ids and the logs that carry them.
+ */
+async function buttonDigest(data: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(data)));
+  return btoa(String.fromCharCode(...digest.slice(0, 12))).replaceAll('+', '-').replaceAll('/', '_');
+}
+
+/**
  * `POST /v1/press` (chat:write): an API client presses a button it was shown (`buttons` of a
  * message in its history or streams), `{"conversation_id": "...", "data": "ap:r:..."}`: the
  * owner's Run or Skip of a tool call. Queued in the conversation's press lane as a Telegram or
@@ -23,8 +32,7 @@ export async function postPress(c: Context<AppEnv>, body: PressRequest): Promise
   const { message, duplicate } = await queueButtonPress(c, {
     conversation: body.conversation_id,
     data: body.data,
-    // Without a client id, one press per button: a retried POST is the same press.
-    clientId: `press.${clientId ?? `${approval?.decision ?? 'button'}.${approval?.id ?? crypto.randomUUID()}`}`,
+    clientId: `press.${clientId ?? `${approval?.decision ?? 'button'}.${await buttonDigest(body.data)}`}`,
     press: approval !== undefined,
   });
   log('info', 'api_press_accepted', { user, message_id: message.message_id, decision: approval?.decision, duplicate });

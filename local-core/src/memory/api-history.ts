@@ -149,6 +149,7 @@ export class ApiHistory {
         `INSERT INTO api_shown (message_id, conversation_id, generation, text, buttons, created_at, in_reply_to)
          VALUES (?, ?, coalesce((SELECT generation FROM conversations WHERE id = ?), 0), ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
       ),
+      forgetShown: db.prepare<[string, number]>('DELETE FROM api_shown WHERE conversation_id = ? AND generation < ?'),
       conversations: db.prepare<[string, string, string, string, number], SummaryRow>(
         `WITH mine AS (SELECT t.conversation_id, t.role, t.text, t.created_at, t.message_id FROM turns t ${CURRENT} WHERE ${MINE}),
          summary AS (
@@ -182,6 +183,11 @@ export class ApiHistory {
     const range = userRange(user);
     const from = position(after);
     return this.page(this.statements.since.all(...range, ...from, limit + 1, ...range, ...from, limit + 1, limit + 1), limit);
+  }
+
+  /** Deletes the questions of a conversation's generations before `generation` (a reset: see HistoryStore.forget). */
+  forgetShown(conversationId: string, generation: number): void {
+    this.statements.forgetShown.run(conversationId, generation);
   }
 
   /** Keeps a question shown in an API conversation (once per key), to be read back with its turns. */

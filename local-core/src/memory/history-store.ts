@@ -193,6 +193,7 @@ export class HistoryStore {
   forget(conversationId: string, generation: number): number {
     return this.transaction(() => {
       this.statements.raiseGeneration.run(conversationId, generation, Date.now());
+      this.api.forgetShown(conversationId, generation);
       return this.statements.forgetOlder.run(conversationId, generation).changes;
     });
   }

@@ -75,6 +75,10 @@ describe('the owner as an API user', () => {
     // The model never reads the question back as one of its turns.
     const context = await rig.memory.recall(apiConversationId('ada', conversation), 20);
     expect(context.turns.map((t) => t.messageId)).not.toContain(question.key);
+    // A reset takes the question with the turns.
+    await rig.memory.reset(apiConversationId('ada', conversation));
+    expect(rig.memory.apiHistory.messages('ada', conversation, null, 50).items).toEqual([]);
+    expect(rig.memory.apiHistory.since('ada', null, 200).items.map((item) => item.message_id)).not.toContain(question.key);
   });
 
   it('counts no press of another API user, even in a conversation of the same name', async () => {
