@@ -7,7 +7,7 @@ import type { JobQueue } from './jobs/job-queue.js';
 import { startLearning } from './learning/index.js';
 import type { EngineLoader } from './learning/variant-engine.js';
 import { readKeySet } from './keys/key-store.js';
-import type { McpServers } from './mcp/servers.js';
+import type { McpHost } from './mcp/start.js';
 import type { Logger } from './logger.js';
 import type { Memory } from './memory/memory.js';
 import { openMemory } from './memory/open-memory.js';
@@ -82,7 +82,7 @@ export async function startCore(config: CoreConfig, log: Logger, options: StartC
   let embedder: Embedder;
   let queue: JobQueue<DeliverFrame>;
   let plugins: RunningPlugins | undefined;
-  let mcp: McpServers | undefined;
+  let mcp: McpHost | undefined;
   // Declared here, set once the tunnel exists: pushes before that wait in the outbox.
   let tunnel: TunnelClient | undefined;
   try {

@@ -43,7 +43,7 @@ export function describeEntry(entry: McpServerEntry): string[] {
 
 /** `hearth mcp add|list|remove|test`, and `serve` (Hearth's own tools to a local agent, see mcp-server/). */
 export function registerMcpCommand(program: Command): void {
-  const mcp = program.command('mcp').description('MCP servers whose tools the model may use (HEARTH_MCP_CONFIG, default .hearth/mcp.json); a running core reads the file when it starts');
+  const mcp = program.command('mcp').description('MCP servers whose tools the model may use (HEARTH_MCP_CONFIG, default .hearth/mcp.json); a running core follows the file');
   const file = () => loadMcpConfig(process.env).file;
   const find = async (name: string) => {
     const entry = (await readMcpFile(file())).find((server) => server.name === name);
@@ -87,7 +87,7 @@ export function registerMcpCommand(program: Command): void {
             }
           : { url: options.url, ...(options.header.length ? { headers: byName(options.header, 'header') } : {}), ...(options.lan ? { lan: true } : {}) };
         await updateMcpFile(file(), name, entry, { replace: options.force });
-        process.stdout.write(`added ${name} to ${file()} (hearth mcp test ${name} checks it; a running core picks it up when restarted)\n`);
+        process.stdout.write(`added ${name} to ${file()} (hearth mcp test ${name} checks it; a running core picks it up at once)\n`);
       }),
     );
 

@@ -40,24 +40,42 @@ interface Offer {
  * const tools = servers.toolsFor(message, new Set(pluginTools.map((t) => t.name)));
  */
 export class McpServers implements McpTools {
-  private readonly connections: McpConnection[];
+  private connections: McpConnection[] = [];
   private offers = new Map<string, Offer>();
   private readonly warned = new Set<string>();
   private closing: Promise<void> | undefined;
 
-  private constructor(
-    entries: readonly McpServerEntry[],
-    private readonly options: Omit<McpConnectionOptions, 'entry'>,
-  ) {
-    this.connections = entries.map((entry) => new McpConnection({ ...options, entry }));
-    for (const connection of this.connections) connection.on('change', () => this.rebuild());
-  }
+  private constructor(private readonly options: Omit<McpConnectionOptions, 'entry'>) {}
 
   /** Connects to every server in the background; their tools are offered as each one is ready. */
   static start(entries: readonly McpServerEntry[], options: Omit<McpConnectionOptions, 'entry'>): McpServers {
-    const servers = new McpServers(entries, options);
-    for (const connection of servers.connections) connection.start();
+    const servers = new McpServers(options);
+    void servers.reload(entries);
     return servers;
+  }
+
+  /**
+   * Makes the servers those of `entries` (the file changed): a server no longer listed, or
+   * listed differently, is closed (its tools go at once); a new or changed one is started.
+   * Servers whose entry is the same keep their connection. Resolves when the closed ones are.
+   */
+  async reload(entries: readonly McpServerEntry[]): Promise<void> {
+    if (this.closing) return;
+    const wanted = new Map(entries.map((entry) => [entry.name, entry]));
+    const same = (connection: McpConnection) => JSON.stringify(wanted.get(connection.name)) === JSON.stringify(connection.entry);
+    const gone = this.connections.filter((connection) => !same(connection));
+    const kept = this.connections.filter(same);
+    const started = entries.filter((entry) => !kept.some((connection) => connection.name === entry.name)).map((entry) => new McpConnection({ ...this.options, entry }));
+    this.connections = [...kept, ...started].sort((a, b) => a.name.localeCompare(b.name));
+    this.rebuild();
+    if (gone.length > 0 || started.length > 0) {
+      this.options.log.info({ stopped: gone.map((c) => c.name), started: started.map((c) => c.name) }, 'MCP servers changed');
+    }
+    for (const connection of started) {
+      connection.on('change', () => this.rebuild());
+      connection.start();
+    }
+    await Promise.all(gone.map((connection) => connection.close()));
   }
 
   connection(name: string): McpConnection | undefined {
