@@ -66,10 +66,11 @@ export function dispatch({ queue, sessions, limits, now, deliver }: DispatchInpu
   };
 
   for (const lane of [...queue.presses]) {
-    const head = lane.entries[0];
-    if (!head || spent(head)) continue;
-    const slot = pressSlot(queue, lane, slots, byCore);
-    if (slot) handOut(head, slot);
+    // A spent head uncovers the next press of its lane.
+    let head = lane.entries[0];
+    while (head && spent(head)) head = lane.entries[0];
+    const slot = head && pressSlot(queue, lane, slots, byCore);
+    if (head && slot) handOut(head, slot);
   }
 
   for (;;) {
