@@ -28,11 +28,13 @@ function tallyStatements(stub: RelayStub): Promise<Tally> {
   });
 }
 
-/** One message through the Relay: queued as the webhook does, delivered, acked with a reply, sent. */
+/** One message through the Relay: queued as the webhook does, delivered, streamed, acked with a reply, sent. */
 async function roundTrip(stub: RelayStub, tunnel: TestTunnel, chat: number, n: number): Promise<void> {
   await enqueue(stub, chatMessage(chat, n));
   const delivery = await tunnel.next('deliver');
   expect(delivery.message_id).toBe(`telegram:${chat}:${n}`);
+  // Streamed text, as a real core sends it: progress, but no storage write while the deadline is far.
+  tunnel.send({ type: 'partial', message_id: delivery.message_id, seq: 0, text: 'answer' });
   tunnel.send({ type: 'ack', message_id: delivery.message_id, reply: { key: `reply:${delivery.message_id}`, text: `answer ${n}` } });
   await waitFor(
     async () => ((await telegramCalls()).some((c) => c.body.chat_id === String(chat) && c.body.text === `answer ${n}`) ? true : undefined),

@@ -22,6 +22,8 @@ export interface Entry {
   lastCore: string | null;
   /** The session holding it in flight, if any. */
   sessionId: string | null;
+  /** Its ack deadline while in flight (ms). */
+  deadlineAt: number | null;
 }
 
 export interface Lane {
@@ -42,6 +44,7 @@ interface PendingRow extends Record<string, SqlStorageValue> {
   attempts: number;
   core_id: string | null;
   session_id: string | null;
+  deadline_at: number | null;
   affinity: string | null;
 }
 
@@ -80,7 +83,7 @@ export class QueueIndex {
     this.presses.clear();
     const rows = this.sql
       .exec<PendingRow>(
-        `SELECT m.seq, m.message_id, m.conversation_id, m.press, m.attempts, m.core_id, m.session_id, a.core_id AS affinity
+        `SELECT m.seq, m.message_id, m.conversation_id, m.press, m.attempts, m.core_id, m.session_id, m.deadline_at, a.core_id AS affinity
            FROM messages m LEFT JOIN affinity a ON a.conversation_id = m.conversation_id
           WHERE m.acked_at IS NULL AND m.dead_at IS NULL ORDER BY m.seq`,
       )
@@ -95,6 +98,7 @@ export class QueueIndex {
         attempts: row.attempts,
         lastCore: row.core_id,
         sessionId: row.session_id,
+        deadlineAt: row.deadline_at,
       });
     }
     for (const lane of this.lanes.values()) this.settle(lane);
@@ -170,6 +174,7 @@ export class QueueIndex {
       attempts: 0,
       lastCore: null,
       sessionId: null,
+      deadlineAt: null,
     });
     this.settle(lane);
     return 'stored';
@@ -191,6 +196,7 @@ export class QueueIndex {
     entry.attempts++;
     entry.lastCore = session.coreId;
     entry.sessionId = session.sessionId;
+    entry.deadlineAt = deadline;
     if (!entry.press) this.inFlight.set(session.sessionId, this.inFlightOf(session.sessionId) + 1);
     if (affinity !== session.coreId) this.affinity.set(entry.conversationId, session.coreId);
     const lane = this.lanes.get(laneKey(entry.conversationId, entry.press));

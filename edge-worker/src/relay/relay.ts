@@ -68,8 +68,6 @@ const buttonsOf = (reply: { buttons?: ReplyButtons | undefined }): { buttons?: R
 const SEND_MAX_ATTEMPTS = 10;
 const SEND_BACKOFF_BASE_MS = 1_000;
 const SEND_BACKOFF_MAX_MS = 300_000;
-/** Streamed text extends a delivery's deadline at most this often (progress frames do it too). */
-const PARTIAL_AS_PROGRESS_MS = 1_000;
 /** Typing indicators are refreshed at most this often per conversation. */
 const TYPING_EVERY_MS = 4_000;
 /** Answered message ids and sent reply keys are kept this long, to recognise repeats. */
@@ -91,8 +89,6 @@ export class Relay extends DurableObject<Env> {
   private readonly wokeAt = Date.now();
   /** When each conversation last got a typing indicator (bounded: stale entries go). */
   private readonly lastTyping = new RecentTimes(TYPING_EVERY_MS);
-  /** When a partial frame last counted as progress, per message in flight. */
-  private readonly lastPartial = new Map<string, number>();
   private readonly pacer = new SendPacer();
   /** What this object has done since it woke, for `hearth status` (the logs have the detail). */
   private readonly counters = new RelayCounters();
@@ -363,19 +359,17 @@ export class Relay extends DurableObject<Env> {
       case 'partial': {
         this.api.onPartial(frame.message_id, frame.seq, frame.text);
         // Streamed text is progress too (it is not stored: platforms get the whole reply with the
-        // ack). It comes several times a second; a storage write for each would buy nothing.
+        // ack). It comes several times a second; it moves the deadline only once half of it is
+        // gone, so a reply streamed within half the ack timeout costs no storage write.
         const now = Date.now();
-        if (now - (this.lastPartial.get(frame.message_id) ?? 0) < PARTIAL_AS_PROGRESS_MS) return;
-        // Entries leave with the ack; one that never comes (a dead letter) is all this could keep.
-        if (this.lastPartial.size > 10_000) this.lastPartial.clear();
-        this.lastPartial.set(frame.message_id, now);
+        const held = this.queue.entry(frame.message_id);
+        if (held?.deadlineAt && held.deadlineAt - now > delivery.ackTimeoutMs / 2) return this.typing(frame.message_id);
         return this.progress(frame.message_id, now + delivery.ackTimeoutMs);
       }
       case 'progress':
         return this.progress(frame.message_id, Date.now() + delivery.ackTimeoutMs);
       case 'ack': {
         const { reply } = frame;
-        this.lastPartial.delete(frame.message_id);
         const { acked, replied } = this.ctx.storage.transactionSync(() => {
           const now = Date.now();
           // The reply is kept even when the ack is void (the delivery moved on): it answers the
@@ -542,8 +536,11 @@ export class Relay extends DurableObject<Env> {
   /** Someone still works on a delivery (see extendDeadline): its deadline moves, the chat shows typing. */
   private progress(messageId: string, deadline: number): void {
     // Not in flight: nothing to extend, and no statement to spend finding that out.
-    if (!this.queue.entry(messageId)?.sessionId) return;
-    if (extendDeadline(this.sql, messageId, deadline)) this.typing(messageId);
+    const held = this.queue.entry(messageId);
+    if (!held?.sessionId) return;
+    if (!extendDeadline(this.sql, messageId, deadline)) return;
+    held.deadlineAt = deadline;
+    this.typing(messageId);
   }
 
   /**

@@ -21,11 +21,23 @@ const SessionSchema = z.object({
 });
 export type Session = z.infer<typeof SessionSchema>;
 
+/**
+ * Sessions as last written or read, per socket: every frame and every pump reads them, and
+ * parsing the attachment each time cost more than the queue's statements. After hibernation
+ * the sockets are new objects, so they are read from their attachments again.
+ */
+const known = new WeakMap<WebSocket, Session>();
+
 export function readSession(ws: WebSocket): Session | undefined {
+  const cached = known.get(ws);
+  if (cached) return cached;
   const parsed = SessionSchema.safeParse(ws.deserializeAttachment());
-  return parsed.success ? parsed.data : undefined;
+  if (!parsed.success) return undefined;
+  known.set(ws, parsed.data);
+  return parsed.data;
 }
 
 export function writeSession(ws: WebSocket, session: Session): void {
   ws.serializeAttachment(session);
+  known.set(ws, session);
 }
