@@ -7,6 +7,7 @@ import { ConfigError } from './errors.js';
 import { loadJobsConfig, type JobsConfig } from './jobs/config.js';
 import { loadMcpConfig, type McpConfig } from './mcp/config.js';
 import { loadMemoryConfig, type MemoryConfig } from './memory/config.js';
+import { loadMemoryItemsConfig, type MemoryItemsConfig } from './memory/memory-items-config.js';
 import { loadMqttConfig, type MqttConfig } from './mqtt/config.js';
 import { loadPluginsConfig, type PluginsConfig } from './plugins/config.js';
 import { loadRecallConfig, type RecallConfig } from './recall/config.js';
@@ -90,6 +91,8 @@ export interface CoreConfig {
   jobs: JobsConfig;
   /** Long-term recall: embeddings of past messages and notes. */
   recall: RecallConfig;
+  /** Facts kept about each sender (HEARTH_MEMORY_ITEMS, HEARTH_MEMORY_TOKENS, MEMORY.md); undefined (a config built by hand): none. */
+  memoryItems?: MemoryItemsConfig | undefined;
   /** What is redacted from logs, and whether the model sees redacted text. */
   redaction: RedactionConfig;
   /** Devices on a local MQTT broker (MQTT_URL); undefined when off. */
@@ -128,11 +131,12 @@ function loadParts<T extends Record<string, unknown>>(loaders: { [K in keyof T]:
  * const config = loadCoreConfig(process.env);
  */
 export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
-  const { e, memory, jobs, recall, redaction, plugins, mcp, approval } = loadParts<{
+  const { e, memory, jobs, recall, memoryItems, redaction, plugins, mcp, approval } = loadParts<{
     e: z.infer<typeof CoreEnvSchema>;
     memory: MemoryConfig;
     jobs: JobsConfig;
     recall: RecallConfig;
+    memoryItems: MemoryItemsConfig;
     redaction: RedactionConfig;
     plugins: PluginsConfig;
     mcp: McpConfig;
@@ -142,6 +146,7 @@ export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
     memory: () => loadMemoryConfig(env),
     jobs: () => loadJobsConfig(env),
     recall: () => loadRecallConfig(env),
+    memoryItems: () => loadMemoryItemsConfig(env),
     redaction: () => redactionConfigFromEnv(parseEnv(RedactionEnvSchema, env)),
     plugins: () => loadPluginsConfig(env),
     mcp: () => loadMcpConfig(env),
@@ -151,6 +156,7 @@ export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
     memory,
     jobs,
     recall,
+    memoryItems,
     redaction,
     plugins,
     mcp,

@@ -11,6 +11,7 @@ import type { McpHost } from './mcp/start.js';
 import type { Logger } from './logger.js';
 import type { Memory } from './memory/memory.js';
 import { openMemory } from './memory/open-memory.js';
+import type { LongTermMemory } from './memory/long-term.js';
 import type { MqttBridge } from './mqtt/bridge.js';
 import { startAdminServer } from './observability/admin-server.js';
 import { CoreMetrics } from './observability/metrics.js';
@@ -78,6 +79,7 @@ export async function startCore(config: CoreConfig, log: Logger, options: StartC
   const opened: { close(): unknown }[] = [];
   let memory: Memory;
   let recall: Recall | undefined;
+  let longTerm: LongTermMemory | undefined;
   // `/v1/embeddings` is answered with recall's embedder, or one of its own while recall is off.
   let embedder: Embedder;
   let queue: JobQueue<DeliverFrame>;
@@ -93,6 +95,11 @@ export async function startCore(config: CoreConfig, log: Logger, options: StartC
     embedder = recall?.embedder ?? (await createEmbedder(config.recall));
     const ownEmbedder = embedder;
     if (!recall) opened.push({ close: () => ownEmbedder.dispose() });
+    // Facts about each sender, relevance by recall's embedder (the hashing one needs no model).
+    longTerm = config.memoryItems?.enabled
+      ? (await import('./memory/long-term.js')).LongTermMemory.open({ config: config.memoryItems, dbPath: config.memory.databasePath, embedder, log })
+      : undefined;
+    if (longTerm) opened.push(longTerm);
     queue = await createJobQueue<DeliverFrame>(config.jobs, log, { workerName: config.coreId });
     // Plugins (HEARTH_PLUGINS): each in a sandboxed child; pushes go out through the tunnel.
     // Each optional part's modules are imported only when it is configured (idle memory).
@@ -123,6 +130,8 @@ export async function startCore(config: CoreConfig, log: Logger, options: StartC
     log,
     memory,
     recall,
+    longTerm,
+    summaryTokens: config.memory.summaryTokens,
     redaction: config.redaction,
     generationTimeoutMs: config.generationTimeoutMs,
     send: (frame) => tunnel?.send(frame) ?? false,
@@ -190,6 +199,7 @@ export async function startCore(config: CoreConfig, log: Logger, options: StartC
     await queue.close({ timeoutMs: 0 });
     await mcp?.close();
     await plugins?.close();
+    longTerm?.close();
     await recall?.close();
     if (!recall) await embedder.dispose();
     await memory.close();
@@ -288,6 +298,7 @@ export async function startCore(config: CoreConfig, log: Logger, options: StartC
     await plugins?.close();
     // The engines (every variant's) and the learning tables' connection.
     await learning.close();
+    longTerm?.close();
     await recall?.close();
     if (!recall) await embedder.dispose();
     await memory.close();

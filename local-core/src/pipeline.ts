@@ -16,11 +16,15 @@ import { TurnDeadline } from './approval/deadline.js';
 import type { ApprovalTurn, PipelineApprovals } from './approval/desk.js';
 import { runBuiltinCommand, unknownCommandReply } from './commands/builtin.js';
 import { completionOptions } from './inference/completion-options.js';
+import { Compactor, afterSummary } from './inference/compaction.js';
+import { describeParts, type PromptParts, totalOf } from './inference/prompt-accounting.js';
 import type { Engine, GenerationStop, ReplyOptions, TurnTool } from './inference/engine.js';
 import type { PipelineLearning } from './learning/feedback.js';
 import type { Logger } from './logger.js';
 import type { McpTools } from './mcp/servers.js';
 import type { Memory } from './memory/memory.js';
+import { scopeOf, type LongTermMemory } from './memory/long-term.js';
+import { MEMORY_TOOL_NAMES } from './memory/memory-tools.js';
 import { offeredTools } from './mcp/offered-tools.js';
 import type { PluginRouter } from './plugins/registry.js';
 import type { Recall } from './recall/recall.js';
@@ -41,6 +45,10 @@ export interface PipelineOptions {
   memory: Memory;
   /** Long-term recall; none when HEARTH_RECALL=off. */
   recall?: Recall | undefined;
+  /** Most tokens of a conversation's running summary (HEARTH_SUMMARY_TOKENS, default 256). */
+  summaryTokens?: number;
+  /** Facts kept about each sender (remember/forget, MEMORY.md), recalled into their turns; none when HEARTH_MEMORY_ITEMS=off. */
+  longTerm?: LongTermMemory | undefined;
   /** Whether the model sees redacted text, and of which kinds. */
   redaction?: RedactionConfig;
   /** Counts deliveries, acks, reply latency and tokens (Prometheus, on the admin port). */
@@ -60,6 +68,8 @@ export interface PipelineMetrics {
   delivered(attempt: number): void;
   acked(outcome: 'replied' | 'dropped', seconds: number): void;
   generated(tokens: number, seconds: number): void;
+  /** A conversation turn's prompt, part by part (system prompt, tools, summary, recall, history, message). */
+  prompted?(parts: PromptParts): void;
 }
 
 const PROGRESS_EVERY_MAX_MS = 4_000;
@@ -108,9 +118,14 @@ export class Pipeline {
   private readonly tasks = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private progressEveryMs: number | undefined;
+  private readonly compactor: Compactor;
+  /** Each conversation's last prompt, part by part, for `/context`. */
+  private readonly prompts = new LRUCache<string, PromptParts>({ max: 1_000 });
 
   constructor(private readonly options: PipelineOptions) {
     this.answered = new LRUCache({ max: options.rememberAnswers ?? 10_000 });
+    const { engine, memory, log } = options;
+    this.compactor = new Compactor({ engine, memory, log, summaryTokens: options.summaryTokens ?? 256, windowTurns: memory.windowTurns });
   }
 
   /**
@@ -154,6 +169,7 @@ export class Pipeline {
   async stop(): Promise<void> {
     this.abort.abort(new Error('core stopping'));
     await Promise.allSettled([...this.tasks]);
+    await this.compactor.idle();
   }
 
   private async process(delivery: DeliverFrame, holding: number): Promise<void> {
@@ -272,7 +288,9 @@ export class Pipeline {
         return at !== undefined && Date.now() - at < STOP_MEMORY_MS;
       },
       describeModel: () => this.options.engine.describe(),
+      promptReport: (conversationId) => this.promptReport(conversationId),
       pluginCommands: () => this.options.plugins?.commandHelp() ?? [],
+      memory: this.options.longTerm && { items: this.options.longTerm.items, scopeOf },
     });
     const text = reply ?? (await this.pluginCommand(message, command)) ?? unknownCommandReply(command);
     const createdAt = replyCreatedAt(message);
@@ -303,10 +321,15 @@ export class Pipeline {
     if (message.completion) return this.complete(message, message.completion, stream);
     const { memory, recall } = this.options;
     const conversationId = message.conversation.id;
-    const { generation, turns } = await memory.recall(conversationId);
-    const history = { generation, turns: turns.map((turn) => ({ role: turn.role, text: turn.text })) };
+    // A fold of this conversation's older turns still running comes first: its summary is the context.
+    await this.compactor.settled(conversationId);
+    const { generation, turns, session } = await memory.recall(conversationId);
+    const live = afterSummary(turns, session.summaryThrough);
+    const history = { generation, summary: session.summary, turns: live.map((turn) => ({ role: turn.role, text: turn.text })) };
     const tools = this.turnTools(message);
-    const { text } = await this.generateText(message, { history, ...(tools.length > 0 ? { tools } : {}) }, stream, true);
+    // Recall leaves out the messages the model reads in these turns anyway (prompt tokens for nothing).
+    const inPrompt = new Set(live.flatMap((turn) => (turn.role === 'user' ? [turn.messageId] : [])));
+    const { text } = await this.generateText(message, { history, ...(tools.length > 0 ? { tools } : {}) }, stream, inPrompt);
     const createdAt = replyCreatedAt(message);
     memory.remember({
       generation,
@@ -325,6 +348,8 @@ export class Pipeline {
       ],
       answer: this.answerRecord(message, text, createdAt),
     });
+    // Off the reply's path: what the next turn would drop is summarized now.
+    this.compactor.schedule(conversationId);
     // Remembered for later recall; a failure here costs a memory, never the reply.
     recall?.remember(conversationId, message.content.text, 'message', message.message_id).catch((error: unknown) =>
       this.options.log.warn({ err: error instanceof Error ? error.message : String(error), conversationId }, 'recall could not store a message'),
@@ -332,9 +357,10 @@ export class Pipeline {
     return { text, createdAt };
   }
 
-  /** The plugins' tools for this turn; those needing the owner's approval ask first, or are left out. */
+  /** `remember`/`forget`, then the plugins' tools for this turn; those needing the owner's approval ask first, or are left out. */
   private turnTools(message: Message): TurnTool[] {
-    const offered = offeredTools(message, this.options);
+    const builtin = this.options.longTerm?.toolsFor(message) ?? [];
+    const offered = [...builtin, ...offeredTools(message, this.options).filter((tool) => builtin.length === 0 || !MEMORY_TOOL_NAMES.has(tool.name))];
     const { approvals } = this.options;
     if (!approvals) return offered.filter((tool) => !tool.needsApproval);
     return approvals.guard(offered, message, () => this.turns.get(message.message_id));
@@ -352,17 +378,34 @@ export class Pipeline {
     return { text, createdAt, usage, ...(stop ? { stop } : {}) };
   }
 
+  /** `/context`: the conversation's last prompt part by part, and whether a summary stands for older turns. */
+  private async promptReport(conversationId: string): Promise<string> {
+    const { session } = await this.options.memory.recall(conversationId);
+    const parts = this.prompts.get(conversationId);
+    const summary = session.summary ? `A summary (${this.options.engine.countTokens(session.summary)} tokens) stands for the older turns.` : 'No summary yet: every turn is kept as it is.';
+    if (!parts) return `No model turn in this conversation since this core started.\n${summary}`;
+    return `Tokens of the last prompt in this conversation:\n${describeParts(parts)}\n${summary}`;
+  }
+
   /** Text as the model may read it: redacted when HEARTH_REDACT_MODEL_INPUT says so. */
   private modelText(text: string): string {
     const { redaction } = this.options;
     return redaction?.redactModelInput ? redact(text, { kinds: redaction.kinds }).text : text;
   }
 
-  /** The model's input: the text (redacted when configured) and, with `recalled`, what recall finds for it. */
-  private async modelInput(message: Message, recalled: boolean): Promise<{ message: Message; context: string[] }> {
-    const { recall } = this.options;
-    const found = recall && recalled ? await recall.contextFor(message.conversation.id, message.content.text) : undefined;
-    const context = (found?.snippets ?? []).map((snippet) => snippet.excerpt);
+  /** The model's input: the text (redacted when configured) and, with `recalled`, the sender's kept facts and what recall finds for it. */
+  private async modelInput(message: Message, recalled: false | ReadonlySet<string>): Promise<{ message: Message; context: string[] }> {
+    const { recall, longTerm, engine } = this.options;
+    // A fact that cannot be recalled costs this turn its memories, never the reply.
+    const kept =
+      longTerm && recalled
+        ? await longTerm.contextFor(message, (text) => engine.countTokens(text)).catch((error: unknown) => {
+            this.options.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'memory items not recalled');
+            return undefined;
+          })
+        : undefined;
+    const found = recall && recalled ? await recall.contextFor(message.conversation.id, message.content.text, { skipRefs: recalled }) : undefined;
+    const context = [...(kept?.lines ?? []).map((line) => this.modelText(line)), ...(found?.snippets ?? []).map((snippet) => snippet.excerpt)];
     return { message: { ...message, content: { ...message.content, text: this.modelText(message.content.text) } }, context };
   }
 
@@ -371,7 +414,8 @@ export class Pipeline {
     message: Message,
     engineOptions: Omit<ReplyOptions, 'signal' | 'onText' | 'context'>,
     streaming: boolean,
-    recalled: boolean,
+    /** false: no recall; else the ids of the messages already in the prompt, which recall leaves out. */
+    recalled: false | ReadonlySet<string>,
   ): Promise<{ text: string; usage: TokenUsage; stop?: GenerationStop }> {
     const canceller = new AbortController();
     // Held while an approval waits for the owner: a person's answer is not generation time.
@@ -396,6 +440,11 @@ export class Pipeline {
         },
         onPromptTokens: (count) => {
           read = count;
+        },
+        onPromptParts: (parts) => {
+          this.prompts.set(message.conversation.id, parts);
+          this.options.metrics?.prompted?.(parts);
+          this.options.log.debug({ conversationId: message.conversation.id, promptTokens: { ...parts, total: totalOf(parts) } }, 'prompt by part');
         },
         onStop: (end) => {
           stop = end;

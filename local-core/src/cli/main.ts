@@ -133,6 +133,9 @@ async function registerCommandFamilies(): Promise<void> {
   // `hearth notes ...` (long-term recall); onnxruntime is loaded only when a notes command runs.
   (await import('./notes.js')).registerNotesCommand(program);
 
+  // `hearth memory ...` (the facts kept about each sender, and MEMORY.md).
+  (await import('./memory.js')).registerMemoryCommand(program);
+
   // `hearth plugins ...` (list, enable, disable, new).
   (await import('./plugins.js')).registerPluginsCommand(program);
 
