@@ -1,5 +1,6 @@
 import { setTimeout } from 'node:timers/promises';
 import type { ClientTool, GenerationStop, Message, ResponseFormat, ToolChoice } from '@hearth/shared';
+import type { PromptParts } from './prompt-accounting.js';
 
 export interface ReplyOptions {
   /** Stops generation; the text produced so far is returned (not thrown away). */
@@ -13,6 +14,8 @@ export interface ReplyOptions {
   onTokens?: (count: number) => void;
   /** How many tokens of input the model read for this reply (a completion's `usage.prompt_tokens`), once it is done. */
   onPromptTokens?: (count: number) => void;
+  /** What the prompt of a conversation's turn is made of, in tokens, before generating (see prompt-accounting.ts). */
+  onPromptParts?: (parts: PromptParts) => void;
   /** Snippets recalled for this turn, given to the model with the message. */
   context?: readonly string[];
   /**
@@ -84,6 +87,8 @@ export interface TurnTool {
 
 export interface ConversationHistory {
   generation: number;
+  /** The running summary of turns before `turns` (compaction.ts), put at the start of the context. */
+  summary?: string | undefined;
   turns: readonly HistoryTurn[];
 }
 
@@ -119,6 +124,12 @@ export interface Engine {
   describe(): string;
   /** Tokens a text takes for this engine's model (for tokens/s). */
   countTokens(text: string): number;
+  /**
+   * Tokens a conversation's summary and turns may take when its context is built (the system
+   * prompt's already taken off): past it, the oldest turns would be dropped. Undefined: no
+   * budget, and no compaction (echo).
+   */
+  historyTokens?(): number;
   dispose(): Promise<void>;
 }
 

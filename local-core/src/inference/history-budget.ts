@@ -12,7 +12,8 @@ export type TokenCounter = (text: string) => number;
  */
 export const HISTORY_BUDGET = { trimAt: 0.75, keep: 0.4 } as const;
 
-const itemText = (item: ChatHistoryItem): string => {
+/** The text an item puts in the context (a completion's calls as JSON). */
+export const itemText = (item: ChatHistoryItem): string => {
   if (item.type === 'user') return item.text;
   if (item.type === 'system') return typeof item.text === 'string' ? item.text : JSON.stringify(item.text);
   // A completion's function calls take their name, arguments and result in the context.

@@ -18,6 +18,7 @@ import type { ConversationHistory, Engine, ReplyOptions } from './engine.js';
 import { HISTORY_BUDGET, trimHistory } from './history-budget.js';
 import { resolveModelPath } from './model-path.js';
 import { withRecalled } from './prompt.js';
+import { promptParts, summaryItem } from './prompt-accounting.js';
 import { generateCompletion } from './llama-completion.js';
 import { chatFunctionsFor } from './tool-functions.js';
 
@@ -35,6 +36,10 @@ interface Conversation {
   busy: boolean;
   /** The reset generation its context belongs to. */
   generation: number;
+  /** The running summary it was started with: a newer one rebuilds the context. */
+  summary: string | undefined;
+  /** Its system prompt, for accounting. */
+  system: string;
 }
 
 /** Most sequences picked on our own; more is configuration (HEARTH_SEQUENCES). */
@@ -150,6 +155,12 @@ export class LlamaEngine implements Engine {
     conversation.busy = true;
     const metered = conversation.sequence.tokenMeter.getState();
     try {
+      options.onPromptParts?.(
+        promptParts(
+          { system: conversation.system, history: conversation.session.getChatHistory(), tools: options.tools ?? [], recalled: context, message: message.content.text },
+          (text) => this.countTokens(text),
+        ),
+      );
       const prompt = (functions: ReturnType<typeof chatFunctionsFor> | undefined) => conversation.session.prompt(withRecalled(message.content.text, context), {
         // The core's limit caps what a client asks for.
         maxTokens: Math.min(options.maxTokens ?? this.options.maxTokens, this.options.maxTokens),
@@ -254,7 +265,7 @@ export class LlamaEngine implements Engine {
   private async conversationFor(id: string, history: ConversationHistory | undefined, systemPrompt: string | undefined): Promise<Conversation> {
     const existing = this.conversations.get(id);
     // A busy one keeps its context even if another core reset the conversation meanwhile.
-    if (existing && (!history || existing.generation === history.generation || existing.busy)) {
+    if (existing && (!history || (existing.generation === history.generation && existing.summary === history.summary) || existing.busy)) {
       this.conversations.delete(id);
       this.conversations.set(id, existing);
       return existing;
@@ -270,14 +281,15 @@ export class LlamaEngine implements Engine {
     const sequence = await this.takeSequence();
     const system = systemPrompt === undefined ? this.options.systemPrompt : fitSystemPrompt(this.model, this.context, systemPrompt).text;
     const session = new LlamaChatSession({ contextSequence: sequence, systemPrompt: system, autoDisposeSequence: true });
-    if (history && history.turns.length > 0) {
+    if (history && (history.turns.length > 0 || history.summary)) {
       const turns: ChatHistoryItem[] = history.turns.map((turn) =>
         turn.role === 'user' ? { type: 'user', text: turn.text } : { type: 'model', response: [turn.text] },
       );
-      const seeded = trimHistory([...session.getChatHistory(), ...turns], this.historyBudget(), (text) => this.model.tokenize(text).length);
-      session.setChatHistory(seeded);
+      // The summary is a system item after the prompt: trimming keeps it, as it keeps the prompt.
+      const opening = [...session.getChatHistory(), ...(history.summary ? [summaryItem(history.summary)] : [])];
+      session.setChatHistory(trimHistory([...opening, ...turns], this.historyBudget(), (text) => this.model.tokenize(text).length));
     }
-    return { sequence, session, busy: false, generation: history?.generation ?? 0 };
+    return { sequence, session, busy: false, generation: history?.generation ?? 0, summary: history?.summary, system };
   }
 
   /** A free sequence: a spare one, a new one while the context has any left, else an idle conversation's. */
@@ -289,6 +301,10 @@ export class LlamaEngine implements Engine {
   private historyBudget(): number {
     const size = this.context.contextSize;
     return Math.max(0, Math.min(size * HISTORY_BUDGET.keep, size - 2 * this.options.maxTokens));
+  }
+
+  historyTokens(): number {
+    return Math.max(0, Math.floor(this.historyBudget()) - this.countTokens(this.options.systemPrompt));
   }
 
   /**

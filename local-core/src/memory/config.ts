@@ -36,6 +36,7 @@ export const MemoryEnvSchema = z.object({
   HEARTH_DATA_DIR: z.string().min(1, 'HEARTH_DATA_DIR must be a folder path').default('.hearth'),
   HEARTH_HOT_CACHE_MB: wholeNumber('HEARTH_HOT_CACHE_MB', 1, 65_536).default(64),
   HEARTH_HISTORY_TURNS: wholeNumber('HEARTH_HISTORY_TURNS', 2, 1_000).default(24),
+  HEARTH_SUMMARY_TOKENS: wholeNumber('HEARTH_SUMMARY_TOKENS', 16, 4_096).default(256),
   HEARTH_SESSION_TTL: wholeNumber('HEARTH_SESSION_TTL', 60, 10 * 365 * 86_400).default(30 * 86_400),
   HEARTH_ANSWER_TTL: wholeNumber('HEARTH_ANSWER_TTL', 60, 365 * 86_400).default(7 * 86_400),
 });
@@ -50,6 +51,8 @@ export interface MemoryConfig {
   hotCacheBytes: number;
   /** Turns of a conversation kept hot and handed to the model: the recent window. */
   historyTurns: number;
+  /** Most tokens of a conversation's running summary (compaction), and at most a quarter of its history budget. */
+  summaryTokens: number;
   /** A conversation's session is forgotten after this long without being read or written. */
   sessionTtlSeconds: number;
   /**
@@ -74,6 +77,7 @@ export function loadMemoryConfig(env: NodeJS.ProcessEnv): MemoryConfig {
     databasePath: join(e.HEARTH_DATA_DIR, 'core.db'),
     hotCacheBytes: e.HEARTH_HOT_CACHE_MB * 1024 * 1024,
     historyTurns: e.HEARTH_HISTORY_TURNS,
+    summaryTokens: e.HEARTH_SUMMARY_TOKENS,
     sessionTtlSeconds: e.HEARTH_SESSION_TTL,
     answerTtlSeconds: e.HEARTH_ANSWER_TTL,
   };

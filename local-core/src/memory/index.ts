@@ -6,7 +6,8 @@ export { HistorySync, isSharedConversation, type HistorySyncOptions } from './hi
 export { HotCache, jsonBytes, type HotCacheOptions, type HotCacheStats } from './hot-cache.js';
 export { SqliteStateStore } from './local-state.js';
 export { openMemory, type OpenMemoryOptions } from './open-memory.js';
-export { Memory, type MemoryOptions, type Replica, type MemoryStats, type ProfilePatch, type Recalled, type SessionPatch, type TierStats } from './memory.js';
+export { Memory, type MemoryOptions, type Replica, type MemoryStats, type Recalled, type SessionPatch, type TierStats } from './memory.js';
 export { connectRedis, quitRedis, redactRedisUrl, RedisError, type ConnectRedisOptions } from './redis.js';
+export { SummaryStore, type StoredSummary } from './summary-store.js';
 export { SessionStore, type SessionStoreOptions } from './session-store.js';
-export { ProfileSchema, SessionSchema, StoredStateError, type Profile, type Session, type StateStore, type Update } from './state.js';
+export { SessionSchema, StoredStateError, type Session, type StateStore, type Update } from './state.js';

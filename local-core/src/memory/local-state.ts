@@ -1,5 +1,5 @@
 import { type Db, migrate } from './database.js';
-import { type Profile, ProfileSchema, parseStored, type Session, SessionSchema, type StateStore, type Update } from './state.js';
+import { parseStored, type Session, SessionSchema, type StateStore, type Update } from './state.js';
 
 const MIGRATIONS = [
   `CREATE TABLE sessions (
@@ -12,10 +12,12 @@ const MIGRATIONS = [
      user_id TEXT PRIMARY KEY,
      value TEXT NOT NULL
    ) STRICT;`,
+  // Profiles were never filled (issue 20): sender names come with each message.
+  'DROP TABLE profiles;',
 ];
 
 /**
- * Sessions and profiles on SQLite (L3), for a core without Redis: the same contract as the
+ * Sessions on SQLite (L3), for a core without Redis: the same contract as the
  * Redis store, idle expiry included, so the core behaves alike with or without it.
  *
  * @example
@@ -43,8 +45,6 @@ export class SqliteStateStore implements StateStore {
          ON CONFLICT (conversation_id) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
       ),
       pruneSessions: db.prepare<[number]>('DELETE FROM sessions WHERE expires_at <= ?'),
-      profile: db.prepare<[string], { value: string }>('SELECT value FROM profiles WHERE user_id = ?'),
-      putProfile: db.prepare<[string, string]>('INSERT INTO profiles (user_id, value) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET value = excluded.value'),
     };
   }
 
@@ -62,21 +62,6 @@ export class SqliteStateStore implements StateStore {
       // Validated on the way in too: a value stored today must be readable tomorrow.
       const next = SessionSchema.parse(update(current));
       this.statements.putSession.run(conversationId, JSON.stringify(next), now + this.ttlMs);
-      return next;
-    })();
-  }
-
-  async profile(userId: string): Promise<Profile | undefined> {
-    const row = this.statements.profile.get(userId);
-    return row && parseStored(ProfileSchema, row.value, `the profile of ${userId} in the profiles table`);
-  }
-
-  async updateProfile(userId: string, update: Update<Profile>): Promise<Profile> {
-    return this.db.transaction(() => {
-      const row = this.statements.profile.get(userId);
-      const current = row && parseStored(ProfileSchema, row.value, `the profile of ${userId} in the profiles table`);
-      const next = ProfileSchema.parse(update(current));
-      this.statements.putProfile.run(userId, JSON.stringify(next));
       return next;
     })();
   }

@@ -2,7 +2,8 @@ import type { Logger } from '../logger.js';
 import type { ApiHistory } from './api-history.js';
 import type { Answer, Feedback, HistoryStore, Turn } from './history-store.js';
 import { HotCache, type HotCacheStats } from './hot-cache.js';
-import type { Profile, Session, StateStore } from './state.js';
+import type { Session, StateStore } from './state.js';
+import type { SummaryStore } from './summary-store.js';
 
 /** A conversation as the pipeline needs it before generating. */
 export interface Recalled {
@@ -16,15 +17,8 @@ export interface Recalled {
 
 /** Changes to a session the pipeline may make; the generation belongs to `reset`. */
 export interface SessionPatch {
-  variant?: string;
   summary?: string;
-}
-
-/** Changes to a profile; `preferences` are merged key by key. */
-export interface ProfilePatch {
-  name?: string;
-  language?: string;
-  preferences?: Profile['preferences'];
+  summaryThrough?: string;
 }
 
 /** Where remembered turns and resets are shared (HistorySync implements it). */
@@ -51,8 +45,10 @@ export interface MemoryStats {
 
 export interface MemoryOptions {
   history: HistoryStore;
-  /** Sessions and profiles: Redis (L2) when configured, else SQLite (L3). */
+  /** Sessions: Redis (L2) when configured, else SQLite (L3). */
   state: StateStore;
+  /** Running summaries on disk (L3), beside the session's copy; none: the session's only. */
+  summaries?: SummaryStore;
   log: Logger;
   hotCacheBytes: number;
   historyTurns: number;
@@ -81,7 +77,7 @@ interface HotContext {
  *   L1 is updated; they are not stored in Redis, which is shared and should not hold message
  *   text. API conversations' turns pass through it (pub/sub, see history-sync.ts) to the other
  *   cores' disks, so any core can answer a client's history request;
- * - sessions and profiles live in exactly one shared place: L2 when configured, else L3. Never
+ * - sessions live in exactly one shared place: L2 when configured, else L3. Never
  *   both: each core has its own disk, and a per-disk copy beside Redis would be a fork that
  *   brings back state another core has reset.
  * - `reset` bumps the session's generation in the shared store first. Every `recall` reads the
@@ -126,7 +122,12 @@ export class Memory implements AsyncDisposable {
     return this.history.api;
   }
 
-  /** Where sessions and profiles live: `l2` (Redis) or `l3` (SQLite). */
+  /** Turns of a conversation handed to the model at most (HEARTH_HISTORY_TURNS). */
+  get windowTurns(): number {
+    return this.window;
+  }
+
+  /** Where sessions live: `l2` (Redis) or `l3` (SQLite). */
   get stateTier(): 'l2' | 'l3' {
     return this.state.tier;
   }
@@ -139,7 +140,7 @@ export class Memory implements AsyncDisposable {
     const stored = await this.state.session(conversationId);
     this.count(this.state.tier, stored !== undefined);
     const generation = this.catchUp(conversationId, stored?.generation ?? 0);
-    const session: Session = { updatedAt: 0, ...stored, generation };
+    const session: Session = { updatedAt: 0, ...stored, generation, ...this.diskSummary(conversationId, generation, stored) };
     return { conversationId, generation, session, turns: this.turns(conversationId, generation, limit) };
   }
 
@@ -195,7 +196,7 @@ export class Memory implements AsyncDisposable {
     return this.history.answer(messageId);
   }
 
-  /** Changes the session (variant, summary, ...) in the shared store. */
+  /** Changes the session in the shared store. */
   updateSession(conversationId: string, patch: SessionPatch): Promise<Session> {
     const local = this.history.generation(conversationId);
     return this.state.updateSession(conversationId, (current) => ({
@@ -208,9 +209,28 @@ export class Memory implements AsyncDisposable {
   }
 
   /**
+   * Replaces the conversation's running summary, on disk and in the shared session, unless a
+   * `/reset` came since `generation` (then the summary is of turns no longer in the conversation).
+   */
+  async updateSummary(conversationId: string, generation: number, summary: { text: string; through: string }): Promise<boolean> {
+    const local = this.history.generation(conversationId);
+    let current = false;
+    // Checked inside the atomic update: a reset between a check and the write would be undone.
+    await this.state.updateSession(conversationId, (session) => {
+      const now = Math.max(session?.generation ?? 0, local);
+      current = now === generation;
+      const updatedAt = Date.now();
+      return current ? { ...session, generation: now, summary: summary.text, summaryThrough: summary.through, updatedAt } : { updatedAt, ...session, generation: now };
+    });
+    // A stale row left by a reset racing this is of an older generation, never read.
+    if (current) this.options.summaries?.put(conversationId, { generation, ...summary, updatedAt: Date.now() });
+    return current;
+  }
+
+  /**
    * Clears the conversation (`/reset`) in every tier: a new generation in the shared store
    * (seen by every core on their next recall), its turns deleted here, the hot context dropped.
-   * The summary goes; the variant stays. Returns the new generation.
+   * The summary goes too (here and on disk). Returns the new generation.
    */
   async reset(conversationId: string): Promise<number> {
     const local = this.history.generation(conversationId);
@@ -220,26 +240,14 @@ export class Memory implements AsyncDisposable {
       ...current,
       generation: Math.max(current?.generation ?? 0, local) + 1,
       summary: undefined,
+      summaryThrough: undefined,
       updatedAt: Date.now(),
     }));
+    this.options.summaries?.delete(conversationId);
     this.history.forget(conversationId, session.generation);
     this.hot.delete(conversationId);
     this.options.replicate?.publishReset(conversationId, session.generation);
     return session.generation;
-  }
-
-  profile(userId: string): Promise<Profile | undefined> {
-    return this.state.profile(userId);
-  }
-
-  /** Merges `patch` into the user's profile (preferences key by key). */
-  updateProfile(userId: string, patch: ProfilePatch): Promise<Profile> {
-    return this.state.updateProfile(userId, (current) => ({
-      ...current,
-      ...patch,
-      preferences: { ...current?.preferences, ...patch.preferences },
-      updatedAt: Date.now(),
-    }));
   }
 
   /** Records a user's rating of a reply (one per user and reply; a new rating replaces theirs). */
@@ -279,6 +287,13 @@ export class Memory implements AsyncDisposable {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /** The disk's summary when the shared session has none of this generation (expired, or Redis flushed). */
+  private diskSummary(conversationId: string, generation: number, stored: Session | undefined): Pick<Session, 'summary' | 'summaryThrough'> {
+    if (stored?.summary !== undefined && stored.generation === generation) return {};
+    const disk = this.options.summaries?.get(conversationId, generation);
+    return disk ? { summary: disk.text, summaryThrough: disk.through } : {};
   }
 
   /** The generation to use: the higher of the shared store's and this disk's. */

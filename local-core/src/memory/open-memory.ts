@@ -8,6 +8,7 @@ import { Memory } from './memory.js';
 import { connectRedis, quitRedis, redactRedisUrl } from './redis.js';
 import { SessionStore } from './session-store.js';
 import type { StateStore } from './state.js';
+import { SummaryStore } from './summary-store.js';
 
 export interface OpenMemoryOptions {
   /** HEARTH_CORE_ID: said with the turns this core shares with the others (with Redis). */
@@ -37,6 +38,7 @@ export async function openMemory(config: MemoryConfig, log: Logger, options: Ope
     const memory = new Memory({
       history,
       state,
+      summaries: new SummaryStore(db),
       log,
       hotCacheBytes: config.hotCacheBytes,
       historyTurns: config.historyTurns,

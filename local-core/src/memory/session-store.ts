@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { redisFailure } from './redis.js';
-import { type Profile, ProfileSchema, parseStored, type Session, SessionSchema, type StateStore, type Update } from './state.js';
+import { parseStored, type Session, SessionSchema, type StateStore, type Update } from './state.js';
 
 /**
  * Compare-and-set: writes ARGV[3] only if the key still holds what the caller read (ARGV[1] = 1
@@ -35,9 +35,9 @@ export interface SessionStoreOptions {
 }
 
 /**
- * L2: sessions and profiles in Redis, shared by every core pointed at it. Keys are
- * `<prefix>session:<conversation id>` (idle TTL, restarted by every read) and
- * `<prefix>profile:<user id>` (no TTL). Values are JSON validated with zod both ways. The
+ * L2: sessions in Redis, shared by every core pointed at it. Keys are
+ * `<prefix>session:<conversation id>` (idle TTL, restarted by every read). Values are JSON
+ * validated with zod both ways. The
  * connection is the caller's (see `connectRedis`), which also owns its error listener.
  *
  * @example
@@ -61,22 +61,8 @@ export class SessionStore implements StateStore {
     return this.compareAndSet(this.sessionKey(conversationId), SessionSchema, update, this.options.sessionTtlSeconds);
   }
 
-  async profile(userId: string): Promise<Profile | undefined> {
-    const key = this.profileKey(userId);
-    const raw = await this.command(`read ${key}`, () => this.redis.get(key));
-    return raw === null ? undefined : parseStored(ProfileSchema, raw, `Redis key ${key}`);
-  }
-
-  updateProfile(userId: string, update: Update<Profile>): Promise<Profile> {
-    return this.compareAndSet(this.profileKey(userId), ProfileSchema, update, 0);
-  }
-
   sessionKey(conversationId: string): string {
     return `${this.options.prefix}session:${conversationId}`;
-  }
-
-  profileKey(userId: string): string {
-    return `${this.options.prefix}profile:${userId}`;
   }
 
   /** Optimistic read-modify-write: re-read and re-apply `update` whenever another writer got in first. */

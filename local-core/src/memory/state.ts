@@ -9,42 +9,33 @@ import { z } from 'zod';
 export const SessionSchema = z.looseObject({
   /** Bumped by `/reset`; turns of an older generation are no longer part of the conversation. */
   generation: z.number().int().min(0),
-  /** The model variant this conversation was assigned (A/B), kept across resets. */
-  variant: z.string().max(64).optional(),
-  /** A running summary of the conversation so far, so context survives a move to another core. */
+  /**
+   * The running summary of the conversation's older turns (see inference/compaction.ts), so
+   * another core rebuilds the same context; L3 keeps a copy (summary-store.ts).
+   */
   summary: z.string().max(16_384).optional(),
+  /** The id of the last turn the summary covers: the model gets the turns after it as they are. */
+  summaryThrough: z.string().max(256).optional(),
   /** Milliseconds since the epoch. */
   updatedAt: z.number().int().min(0),
 });
 export type Session = z.infer<typeof SessionSchema>;
 
-/** What the assistant knows about a user, across conversations and platforms' chats. */
-export const ProfileSchema = z.looseObject({
-  name: z.string().max(256).optional(),
-  /** A BCP 47 tag: `en`, `pt-BR`. */
-  language: z.string().max(35).optional(),
-  preferences: z.record(z.string().max(64), z.union([z.string().max(1_024), z.number(), z.boolean()])).default({}),
-  updatedAt: z.number().int().min(0),
-});
-export type Profile = z.infer<typeof ProfileSchema>;
-
 /** A read-modify-write: gets the stored value (undefined when none) and returns the new one. */
 export type Update<T> = (current: T | undefined) => T;
 
-/** Where sessions and profiles live: Redis (L2) when configured, else SQLite (L3). */
+/** Where sessions live: Redis (L2) when configured, else SQLite (L3). */
 export interface StateStore {
   readonly tier: 'l2' | 'l3';
   /** The session, its idle timer restarted; undefined when none or expired. */
   session(conversationId: string): Promise<Session | undefined>;
   /** Atomically replaces the session with `update(current)`; returns what was stored. */
   updateSession(conversationId: string, update: Update<Session>): Promise<Session>;
-  profile(userId: string): Promise<Profile | undefined>;
-  updateProfile(userId: string, update: Update<Profile>): Promise<Profile>;
   /** Deletes expired sessions, where the store does not expire them by itself; returns how many. */
   prune?(now: number): number;
 }
 
-/** A stored session or profile that is not valid JSON of the expected shape. */
+/** A stored session that is not valid JSON of the expected shape. */
 export class StoredStateError extends HearthError {
   override readonly name = 'StoredStateError';
   constructor(message: string, options?: { cause?: unknown }) {

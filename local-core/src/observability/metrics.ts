@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { PROMPT_PARTS, type PromptParts, totalOf } from '../inference/prompt-accounting.js';
 
 /** What the metrics read from the running core when scraped (they keep no copy of it). */
 export interface MetricSources {
@@ -21,6 +22,8 @@ export class CoreMetrics {
   private readonly replySeconds: Histogram;
   private readonly tokens: Counter;
   private readonly generationSeconds: Counter;
+  private readonly promptTokens: Counter<'part'>;
+  private readonly promptSize: Histogram;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -40,6 +43,8 @@ export class CoreMetrics {
       help: 'Time spent generating; tokens/s = rate(hearth_generated_tokens_total) / rate(hearth_generation_seconds_total)',
       registers,
     });
+    this.promptTokens = new Counter({ name: 'hearth_prompt_tokens_total', help: 'Tokens of conversation prompts, by part (system, tools, summary, recall, history, message)', labelNames: ['part'], registers });
+    this.promptSize = new Histogram({ name: 'hearth_prompt_tokens', help: 'Tokens of a conversation turn\'s whole prompt', buckets: [64, 256, 512, 1_024, 2_048, 4_096, 8_192, 16_384, 32_768], registers });
     new Gauge({
       name: 'hearth_queue_jobs',
       help: 'Jobs in the delivery queue (BullMQ: the queue shared by every core on its Redis)',
@@ -90,5 +95,10 @@ export class CoreMetrics {
   generated(tokens: number, seconds: number): void {
     this.tokens.inc(tokens);
     this.generationSeconds.inc(seconds);
+  }
+
+  prompted(parts: PromptParts): void {
+    for (const part of PROMPT_PARTS) this.promptTokens.inc({ part }, parts[part]);
+    this.promptSize.observe(totalOf(parts));
   }
 }

@@ -9,6 +9,7 @@ describe('loadMemoryConfig', () => {
       databasePath: '.hearth/core.db',
       hotCacheBytes: 64 * 1024 * 1024,
       historyTurns: 24,
+      summaryTokens: 256,
       sessionTtlSeconds: 30 * 86_400,
       answerTtlSeconds: 7 * 86_400,
     });
@@ -21,6 +22,7 @@ describe('loadMemoryConfig', () => {
       HEARTH_DATA_DIR: '/var/lib/hearth',
       HEARTH_HOT_CACHE_MB: '8',
       HEARTH_HISTORY_TURNS: '10',
+      HEARTH_SUMMARY_TOKENS: '128',
       HEARTH_SESSION_TTL: '600',
       HEARTH_ANSWER_TTL: '3600',
     });
@@ -30,6 +32,7 @@ describe('loadMemoryConfig', () => {
       databasePath: '/var/lib/hearth/core.db',
       hotCacheBytes: 8 * 1024 * 1024,
       historyTurns: 10,
+      summaryTokens: 128,
       sessionTtlSeconds: 600,
       answerTtlSeconds: 3600,
     });

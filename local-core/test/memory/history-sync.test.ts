@@ -31,6 +31,7 @@ async function twoCores(): Promise<{ a: Memory; b: Memory; prefix: string; serve
         databasePath: join(tmp.dir, 'core.db'),
         hotCacheBytes: 1024 * 1024,
         historyTurns: 8,
+        summaryTokens: 256,
         sessionTtlSeconds: 3_600,
         answerTtlSeconds: 3_600,
       },

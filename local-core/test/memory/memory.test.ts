@@ -34,6 +34,7 @@ async function config(withRedis: boolean, overrides: Partial<MemoryConfig> = {})
     databasePath: join(tmp.dir, 'core.db'),
     hotCacheBytes: 1024 * 1024,
     historyTurns: 4,
+    summaryTokens: 256,
     sessionTtlSeconds: 3_600,
     answerTtlSeconds: 3_600,
     ...overrides,
@@ -91,34 +92,32 @@ describe.each([
     const first = await open(c);
     const [question, reply] = exchange('telegram:2', 1);
     first.remember({ generation: 0, turns: [question!, reply!], answer: { messageId: question!.messageId, replyKey: reply!.messageId, replyText: reply!.text, createdAt: Date.now() } });
-    await first.updateSession('telegram:2', { variant: 'b', summary: 'asked one question' });
-    await first.updateProfile('telegram:42', { name: 'Ada', preferences: { units: 'metric' } });
+    await first.updateSession('telegram:2', { summaryThrough: 'x', summary: 'asked one question' });
     await first.close();
 
     const second = await open(c);
     expect(second.answerFor(question!.messageId)).toMatchObject({ replyKey: reply!.messageId, replyText: 'answer 1' });
     const recalled = await second.recall('telegram:2');
     expect(texts(recalled.turns)).toEqual(['question 1', 'answer 1']);
-    expect(recalled.session).toMatchObject({ generation: 0, variant: 'b', summary: 'asked one question' });
-    await second.updateProfile('telegram:42', { language: 'en', preferences: { tone: 'brief' } });
-    expect(await second.profile('telegram:42')).toMatchObject({ name: 'Ada', language: 'en', preferences: { units: 'metric', tone: 'brief' } });
+    expect(recalled.session).toMatchObject({ generation: 0, summaryThrough: 'x', summary: 'asked one question' });
     expect(second.stats().l3.hits).toBe(withRedis ? 1 : 2);
   });
 
-  it('resets a conversation: turns and summary gone, generation bumped, variant and answers kept', async () => {
+  it('resets a conversation: turns and summary gone, generation bumped, answers kept', async () => {
     const memory = await open(await config(withRedis));
     const [question, reply] = exchange('telegram:3', 1);
     memory.remember({ generation: 0, turns: [question!, reply!], answer: { messageId: question!.messageId, replyKey: 'k', replyText: 'answer 1', createdAt: Date.now() } });
     memory.remember({ generation: 0, turns: exchange('telegram:other', 1) });
-    await memory.updateSession('telegram:3', { variant: 'a', summary: 'secret plans' });
+    await memory.updateSummary('telegram:3', 0, { text: 'secret plans', through: reply!.messageId });
     await memory.recall('telegram:3');
 
     expect(await memory.reset('telegram:3')).toBe(1);
     const after = await memory.recall('telegram:3');
     expect(after.generation).toBe(1);
     expect(after.turns).toEqual([]);
-    expect(after.session).toMatchObject({ generation: 1, variant: 'a' });
+    expect(after.session).toMatchObject({ generation: 1 });
     expect(after.session.summary).toBeUndefined();
+    expect(after.session.summaryThrough).toBeUndefined();
     expect(memory.answerFor(question!.messageId)?.replyText).toBe('answer 1');
     expect(texts((await memory.recall('telegram:other')).turns)).toEqual(['question 1', 'answer 1']);
 
@@ -180,8 +179,8 @@ describe('Memory shared by several cores through one Redis', () => {
     const recalled = await memory.recall('telegram:6');
     expect(recalled.generation).toBe(1);
     expect(texts(recalled.turns)).toEqual(['question 2', 'answer 2']);
-    await memory.updateSession('telegram:6', { variant: 'b' });
-    expect(JSON.parse((await server.client.get(`${c.redisPrefix}session:telegram:6`)) ?? 'null')).toMatchObject({ generation: 1, variant: 'b' });
+    await memory.updateSession('telegram:6', { summary: 'b' });
+    expect(JSON.parse((await server.client.get(`${c.redisPrefix}session:telegram:6`)) ?? 'null')).toMatchObject({ generation: 1, summary: 'b' });
   });
 
   it('will not open with REDIS_URL set to a Redis that does not answer', async () => {

@@ -26,17 +26,15 @@ async function openStore(sessionTtlSeconds = 3_600) {
 }
 
 describe('SessionStore (L2, real Redis)', () => {
-  it('keeps sessions and profiles as JSON under its prefix, sessions with a TTL and profiles without', async () => {
+  it('keeps sessions as JSON under its prefix, with a TTL', async () => {
     const { prefix, store } = await openStore(600);
     await store.updateSession('telegram:1', () => ({ generation: 2, summary: 'hello', updatedAt: 1 }));
-    await store.updateProfile('telegram:42', () => ({ name: 'Ada', preferences: {}, updatedAt: 1 }));
 
-    expect((await redis.client.keys(`${prefix}*`)).sort()).toEqual([`${prefix}profile:telegram:42`, `${prefix}session:telegram:1`]);
+    expect((await redis.client.keys(`${prefix}*`)).sort()).toEqual([`${prefix}session:telegram:1`]);
     expect(JSON.parse((await redis.client.get(`${prefix}session:telegram:1`)) ?? 'null')).toEqual({ generation: 2, summary: 'hello', updatedAt: 1 });
     const ttl = await redis.client.ttl(`${prefix}session:telegram:1`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(600);
-    expect(await redis.client.ttl(`${prefix}profile:telegram:42`)).toBe(-1);
   });
 
   it('restarts a session’s idle timer each time it is read', async () => {

@@ -55,7 +55,7 @@ describe.each(fixtures)('state store on %s', (_name, open) => {
   let fixture: Fixture;
   afterEach(() => fixture.close());
 
-  it('stores, validates and returns sessions and profiles', async () => {
+  it('stores, validates and returns sessions', async () => {
     fixture = await open();
     const { store } = fixture;
     expect(await store.session('telegram:1')).toBeUndefined();
@@ -63,9 +63,6 @@ describe.each(fixtures)('state store on %s', (_name, open) => {
     expect(written).toEqual({ generation: 1, variant: 'b', updatedAt: 5 });
     expect(await store.session('telegram:1')).toEqual(written);
     expect(await store.session('telegram:2')).toBeUndefined();
-
-    await store.updateProfile('telegram:42', () => ({ name: 'Ada', language: 'en', preferences: { units: 'metric' }, updatedAt: 1 }));
-    expect(await store.profile('telegram:42')).toEqual({ name: 'Ada', language: 'en', preferences: { units: 'metric' }, updatedAt: 1 });
   });
 
   it('carries fields it does not know through a read-modify-write (a newer core may have added them)', async () => {
@@ -102,12 +99,9 @@ describe.each(fixtures)('state store on %s', (_name, open) => {
     const { store } = fixture;
     await Promise.all(
       Array.from({ length: 20 }, () =>
-        store.updateProfile('telegram:42', (current) => {
-          const count = Number(current?.preferences.count ?? 0);
-          return { preferences: { count: count + 1 }, updatedAt: Date.now() };
-        }),
+        store.updateSession('telegram:42', (current) => ({ generation: 0, count: Number(current?.count ?? 0) + 1, updatedAt: Date.now() })),
       ),
     );
-    expect((await store.profile('telegram:42'))?.preferences.count).toBe(20);
+    expect((await store.session('telegram:42'))?.count).toBe(20);
   });
 });
