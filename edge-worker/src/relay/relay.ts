@@ -99,6 +99,8 @@ export class Relay extends DurableObject<Env> {
   private flushAgain = false;
   /** A pump is due at the end of this turn: several events in one turn share it. */
   private pumpQueued = false;
+  /** The cores' sockets, as the runtime lists them; read again after one opens or closes. */
+  private coreSockets: WebSocket[] | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -247,6 +249,7 @@ export class Relay extends DurableObject<Env> {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, ['core']);
+    this.coreSockets = undefined;
     const session: Session = { sessionId: crypto.randomUUID(), coreId, window: 0, ready: false, servesHistory: false };
     writeSession(server, session);
     this.lastSeen.set(session.sessionId, Date.now());
@@ -265,6 +268,7 @@ export class Relay extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    this.coreSockets = undefined;
     // Echo the close frame, else the core sees 1006. 1005/1006 may not be sent on the wire.
     try {
       ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
@@ -276,6 +280,7 @@ export class Relay extends DurableObject<Env> {
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    this.coreSockets = undefined;
     if (this.api.isClientSocket(ws)) return;
     this.onSessionEnd(ws, describeError(error));
   }
@@ -597,6 +602,7 @@ export class Relay extends DurableObject<Env> {
   }
 
   private onSessionEnd(ws: WebSocket, why: string): void {
+    this.coreSockets = undefined;
     const session = readSession(ws);
     if (!session) return;
     this.lastSeen.delete(session.sessionId);
@@ -775,7 +781,8 @@ export class Relay extends DurableObject<Env> {
   }
 
   private sessions(): LiveSession[] {
-    return this.ctx.getWebSockets('core').flatMap((ws) => {
+    this.coreSockets ??= this.ctx.getWebSockets('core');
+    return this.coreSockets.flatMap((ws) => {
       const session = readSession(ws);
       return session ? [{ ws, session }] : [];
     });
