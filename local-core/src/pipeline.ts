@@ -311,7 +311,9 @@ export class Pipeline {
     const { generation, turns } = await memory.recall(conversationId);
     const history = { generation, turns: turns.map((turn) => ({ role: turn.role, text: turn.text })) };
     const tools = this.turnTools(message);
-    const { text } = await this.generateText(message, { history, ...(tools.length > 0 ? { tools } : {}) }, stream, true);
+    // Recall leaves out the messages the model reads in these turns anyway (prompt tokens for nothing).
+    const inPrompt = new Set(turns.flatMap((turn) => (turn.role === 'user' ? [turn.messageId] : [])));
+    const { text } = await this.generateText(message, { history, ...(tools.length > 0 ? { tools } : {}) }, stream, inPrompt);
     const createdAt = replyCreatedAt(message);
     memory.remember({
       generation,
@@ -365,7 +367,7 @@ export class Pipeline {
   }
 
   /** The model's input: the text (redacted when configured) and, with `recalled`, the sender's kept facts and what recall finds for it. */
-  private async modelInput(message: Message, recalled: boolean): Promise<{ message: Message; context: string[] }> {
+  private async modelInput(message: Message, recalled: false | ReadonlySet<string>): Promise<{ message: Message; context: string[] }> {
     const { recall, longTerm, engine } = this.options;
     // A fact that cannot be recalled costs this turn its memories, never the reply.
     const kept =
@@ -375,7 +377,7 @@ export class Pipeline {
             return undefined;
           })
         : undefined;
-    const found = recall && recalled ? await recall.contextFor(message.conversation.id, message.content.text) : undefined;
+    const found = recall && recalled ? await recall.contextFor(message.conversation.id, message.content.text, { skipRefs: recalled }) : undefined;
     const context = [...(kept?.lines ?? []).map((line) => this.modelText(line)), ...(found?.snippets ?? []).map((snippet) => snippet.excerpt)];
     return { message: { ...message, content: { ...message.content, text: this.modelText(message.content.text) } }, context };
   }
@@ -385,7 +387,8 @@ export class Pipeline {
     message: Message,
     engineOptions: Omit<ReplyOptions, 'signal' | 'onText' | 'context'>,
     streaming: boolean,
-    recalled: boolean,
+    /** false: no recall; else the ids of the messages already in the prompt, which recall leaves out. */
+    recalled: false | ReadonlySet<string>,
   ): Promise<{ text: string; usage: TokenUsage; stop?: GenerationStop }> {
     const canceller = new AbortController();
     // Held while an approval waits for the owner: a person's answer is not generation time.

@@ -217,10 +217,27 @@ describe('Pipeline', () => {
       const reply = vi.spyOn(engine, 'reply');
       const sent: CoreFrameBody[] = [];
       const pipeline = new Pipeline({ keySet: keys, engine, memory, recall, log: silentLogger(), send: (f) => sent.push(f) > 0 });
-      await pipeline.handle(await delivery(message(80, 'My dentist appointment is on Tuesday at 3 pm with Dr Lee.')));
-      await expect.poll(async () => (await recall.search('telegram:9', 'dentist appointment')).length).toBeGreaterThan(0);
+      // Said long ago: remembered by recall, no longer among the turns the model reads.
+      await recall.remember('telegram:9', 'My dentist appointment is on Tuesday at 3 pm with Dr Lee.', 'message', 'telegram:9:1');
       await pipeline.handle(await delivery(message(81, 'When is my dentist appointment?')));
-      expect(reply.mock.calls[1]?.[1]?.context?.join(' ')).toContain('Tuesday');
+      expect(reply.mock.calls[0]?.[1]?.context?.join(' ')).toContain('Tuesday');
+    } finally {
+      await recall.close();
+    }
+  });
+
+  it('does not recall a message the history already gives the model', async () => {
+    const recall = new Recall(openDatabase(':memory:'), await createEmbedder(loadRecallConfig({})), true);
+    try {
+      const engine = new EchoEngine();
+      const reply = vi.spyOn(engine, 'reply');
+      const pipeline = new Pipeline({ keySet: keys, engine, memory, recall, log: silentLogger(), send: () => true });
+      await pipeline.handle(await delivery(message(82, 'My dentist appointment is on Tuesday at 3 pm with Dr Lee.')));
+      await expect.poll(async () => (await recall.search('telegram:9', 'dentist appointment')).length).toBeGreaterThan(0);
+      await pipeline.handle(await delivery(message(83, 'When is my dentist appointment?')));
+      const second = reply.mock.calls[1]?.[1];
+      expect(second?.history?.turns.map((turn) => turn.text)).toContain('My dentist appointment is on Tuesday at 3 pm with Dr Lee.');
+      expect(second?.context ?? []).toEqual([]);
     } finally {
       await recall.close();
     }

@@ -32,6 +32,8 @@ export interface ContextOptions {
   k?: number;
   /** Least cosine (default: the embedder's {@link Embedder.suggestedMinScore}). */
   minScore?: number;
+  /** Ids of messages the prompt holds already (the conversation's turns): recalling them adds nothing. */
+  skipRefs?: ReadonlySet<string>;
 }
 
 export interface RecallContext {
@@ -148,7 +150,10 @@ export class Recall {
     // Fewer snippets rather than slivers: each gets at least MIN_SNIPPET_CHARS plus its "- " and newline.
     const fit = Math.floor((maxChars + 1) / (MIN_SNIPPET_CHARS + 3));
     // The message being answered may already be stored: recalling it to itself adds nothing.
-    const found = (await this.search(owner, query, k + 1, options.minScore)).filter((hit) => flat(hit.text) !== asked);
+    const skip = options.skipRefs ?? new Set<string>();
+    const found = (await this.search(owner, query, k + 1 + skip.size, options.minScore)).filter(
+      (hit) => flat(hit.text) !== asked && !(hit.source === 'message' && skip.has(hit.ref)),
+    );
     // Beside a strong match, a weak one is more likely noise than a second memory.
     const floor = (found[0]?.score ?? 0) * RELATIVE_MIN_SCORE;
     const hits = found.filter((hit) => hit.score >= floor).slice(0, Math.min(k, fit));
