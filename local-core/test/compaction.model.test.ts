@@ -99,6 +99,10 @@ describe('compaction by summary (real GGUF)', () => {
     await second.pipeline.replyTo(say(101, 'And then?'));
     expect(second.prompts[0]?.summary).toBe(second.engine.countTokens(`${SUMMARY_HEADING}\n${summary}`));
     expect(second.prompts[0]?.history).toBeGreaterThan(0);
+    // /context shows the owner that same breakdown.
+    const report = await second.pipeline.replyTo(say(150, '/context'));
+    expect(report).toContain(`summary of earlier turns: ${second.prompts[0]?.summary}`);
+    expect(report).toMatch(/total: \d+/);
 
     // /reset clears it everywhere: session, disk, and the next context.
     await expect.poll(async () => (await second.memory.recall(CONVERSATION)).session.summary !== undefined).toBe(true);
@@ -106,6 +110,7 @@ describe('compaction by summary (real GGUF)', () => {
     expect((await second.memory.recall(CONVERSATION)).session.summary).toBeUndefined();
     await second.pipeline.replyTo(say(103, 'Once upon a time'));
     expect(second.prompts.at(-1)).toMatchObject({ summary: 0, history: 0 });
+    expect(await second.pipeline.replyTo(say(104, '/context'))).toContain('No summary yet');
     await second.close();
     expect(summaryOnDisk(databasePath, 1)).toBeUndefined();
     expect(summaryOnDisk(databasePath, 0)).toBeUndefined();
