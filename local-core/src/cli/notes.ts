@@ -63,11 +63,11 @@ export function formatNotes(notes: NoteSummary[]): string {
     .concat('\n');
 }
 
-/** `notes search`, for people: score, where it came from, the part nearest the query. */
+/** `notes search`, for people: the blended score and its vector and keyword parts, where it came from, the part nearest the query. */
 export function formatHits(hits: RecallHit[], query: string): string {
   if (hits.length === 0) return 'nothing relevant found\n';
   return hits
-    .map((h) => `${h.score.toFixed(3)}  ${h.source} ${h.ref}\n       ${excerpt(h.text, query, 160)}`)
+    .map((h) => `${h.score.toFixed(3)}  ${h.source} ${h.ref}  (vector ${(h.vectorScore ?? 0).toFixed(3)}, keyword ${(h.keywordScore ?? 0).toFixed(3)})\n       ${excerpt(h.text, query, 160)}`)
     .join('\n')
     .concat('\n');
 }

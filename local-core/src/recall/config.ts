@@ -5,6 +5,9 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { parseEnv } from '../env.js';
 
+/** How much BM25 counts beside the vectors' cosine in a search (OpenClaw's hybrid default: 0.7 vector, 0.3 text). */
+export const DEFAULT_KEYWORD_WEIGHT = 0.3;
+
 /**
  * Recall's settings, as a zod schema over the environment so that the core's configuration can
  * embed it (`CoreEnvSchema.extend(RecallEnvSchema.shape)`) and still report every variable.
@@ -17,6 +20,11 @@ export const RecallEnvSchema = z.object({
   HEARTH_EMBED_MODEL: z.string().min(1).optional(),
   HEARTH_EMBED_TOKENIZER: z.string().min(1).optional(),
   HEARTH_EMBED_THREADS: wholeNumber('HEARTH_EMBED_THREADS', 1, 64).default(1),
+  HEARTH_RECALL_KEYWORD_WEIGHT: z.coerce
+    .number({ error: 'HEARTH_RECALL_KEYWORD_WEIGHT must be a number from 0 to 1, e.g. 0.3' })
+    .min(0, 'HEARTH_RECALL_KEYWORD_WEIGHT must be from 0 (vectors only) to 1 (keywords only)')
+    .max(1, 'HEARTH_RECALL_KEYWORD_WEIGHT must be from 0 (vectors only) to 1 (keywords only)')
+    .default(DEFAULT_KEYWORD_WEIGHT),
 });
 
 /** A GGUF embedding model carries its own tokenizer: HEARTH_EMBED_TOKENIZER is for ONNX models. */
@@ -31,6 +39,8 @@ export interface RecallConfig {
   tokenizerPath: string | undefined;
   /** onnxruntime intra-op threads for embedding. */
   threads: number;
+  /** The keyword (BM25) share of a hit's score, 0 to 1; the vectors' cosine has the rest. */
+  keywordWeight: number;
 }
 
 /**
@@ -55,5 +65,5 @@ export function loadRecallConfig(env: NodeJS.ProcessEnv): RecallConfig {
     }
     tokenizerPath = beside;
   }
-  return { enabled: e.HEARTH_RECALL, modelPath: e.HEARTH_EMBED_MODEL, tokenizerPath, threads: e.HEARTH_EMBED_THREADS };
+  return { enabled: e.HEARTH_RECALL, modelPath: e.HEARTH_EMBED_MODEL, tokenizerPath, threads: e.HEARTH_EMBED_THREADS, keywordWeight: e.HEARTH_RECALL_KEYWORD_WEIGHT };
 }

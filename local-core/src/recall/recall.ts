@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { openDatabase, type Db } from '../memory/database.js';
 import { chunkText, type ChunkOptions } from './chunk.js';
-import type { RecallConfig } from './config.js';
+import { DEFAULT_KEYWORD_WEIGHT, type RecallConfig } from './config.js';
 import { createEmbedder } from './create-embedder.js';
 import type { Embedder } from './embedder.js';
 import { excerpt } from './excerpt.js';
@@ -46,6 +46,10 @@ const EMBED_BATCH = 32;
 // Below this a snippet says too little to be worth its place in the prompt.
 const MIN_SNIPPET_CHARS = 40;
 const RELATIVE_MIN_SCORE = 0.5;
+/** Candidates each search hands the blend: enough that one method's miss can be the other's hit. */
+const POOL = 20;
+/** Least keyword score that counts on its own (a common word matches everything a little). */
+const MIN_KEYWORD_SCORE = 0.2;
 const flat = (text: string) => words(text).join(' ');
 
 /**
@@ -60,20 +64,24 @@ const flat = (text: string) => words(text).join(' ');
 export class Recall {
   readonly store: VectorStore;
 
-  /** Recall on an open database (its `recall` tables are created if needed). `owned`: `close()` also releases `db` and `embedder`. */
+  /**
+   * Recall on an open database (its `recall` tables are created if needed). `owned`: `close()`
+   * also releases `db` and `embedder`. `keywordWeight`: BM25's share of a hit's score.
+   */
   constructor(
     readonly db: Db,
     readonly embedder: Embedder,
     private readonly owned = false,
+    private readonly keywordWeight = DEFAULT_KEYWORD_WEIGHT,
   ) {
     this.store = new VectorStore(db);
   }
 
   /** Opens the database and the configured embedder; `close()` releases both. */
-  static async open(options: { dbPath: string; config: Pick<RecallConfig, 'modelPath' | 'tokenizerPath' | 'threads'> }): Promise<Recall> {
+  static async open(options: { dbPath: string; config: Pick<RecallConfig, 'modelPath' | 'tokenizerPath' | 'threads'> & Partial<Pick<RecallConfig, 'keywordWeight'>> }): Promise<Recall> {
     const embedder = await createEmbedder(options.config);
     try {
-      return new Recall(openDatabase(options.dbPath), embedder, true);
+      return new Recall(openDatabase(options.dbPath), embedder, true, options.config.keywordWeight);
     } catch (error) {
       await embedder.dispose();
       throw error;
@@ -128,13 +136,31 @@ export class Recall {
     return result;
   }
 
-  /** The `k` items most similar to `query` among `owner`'s and the global notes, best first. */
+  /**
+   * The `k` items most relevant to `query` among `owner`'s and the global notes, best first, by
+   * both searches: the vectors' cosine (paraphrases) and BM25 over the words (names, numbers,
+   * rare words). Each hit's `score` is the blend, `keywordWeight` × keyword + the rest × cosine,
+   * with both parts beside it. A hit is kept when its cosine reaches `minScore` or its words
+   * match well on their own.
+   */
   async search(owner: string, query: string, k = 5, minScore = this.embedder.suggestedMinScore): Promise<RecallHit[]> {
-    if (words(query).length === 0) return [];
+    if (words(query).length === 0 || k <= 0) return [];
     const [vector] = await this.embedder.embed([query]);
     if (vector === undefined) return [];
     const owners = owner === GLOBAL_OWNER ? [GLOBAL_OWNER] : [owner, GLOBAL_OWNER];
-    return this.store.search(owners, this.embedder.name, vector, k, minScore);
+    const pool = Math.max(k, POOL);
+    const byId = new Map<number, RecallHit>();
+    for (const hit of this.store.search(owners, this.embedder.name, vector, pool, -1)) byId.set(hit.id, { ...hit, keywordScore: 0 });
+    for (const hit of this.keywordWeight > 0 ? this.store.keywordSearch(owners, query, pool) : []) {
+      const seen = byId.get(hit.id);
+      byId.set(hit.id, { ...(seen ?? hit), vectorScore: seen?.vectorScore ?? 0, keywordScore: hit.keywordScore ?? 0 });
+    }
+    const blend = (hit: RecallHit) => this.keywordWeight * (hit.keywordScore ?? 0) + (1 - this.keywordWeight) * Math.max(0, hit.vectorScore ?? 0);
+    return [...byId.values()]
+      .filter((hit) => (hit.vectorScore ?? 0) >= minScore || (this.keywordWeight > 0 && (hit.keywordScore ?? 0) >= MIN_KEYWORD_SCORE))
+      .map((hit) => ({ ...hit, score: blend(hit) }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, k);
   }
 
   /**

@@ -1,5 +1,6 @@
 import { migrate, type Db } from '../memory/database.js';
 import { dot } from './embedder.js';
+import { contentWords, words } from './features.js';
 
 /** Where a memory came from: a conversation's message, or a note the user added. */
 export type RecallSource = 'message' | 'note';
@@ -19,8 +20,12 @@ export interface RecallItem {
 }
 
 export interface RecallHit extends RecallItem {
-  /** Cosine similarity to the query, from −1 to 1. */
+  /** How well it matches: cosine alone from the vector search; the weighted blend from Recall.search. */
   score: number;
+  /** Cosine similarity to the query, from −1 to 1 (0 when the vector search did not reach it). */
+  vectorScore?: number;
+  /** BM25 of the query's words in it, scaled to at most 1 by the query's best match (0 when no word matched). */
+  keywordScore?: number;
 }
 
 export interface NoteSummary {
@@ -53,7 +58,26 @@ const STEPS = [
      vector BLOB NOT NULL,
      PRIMARY KEY (item_id, embedder)
    )`,
+  // Full-text index of the items (BM25): names, numbers and rare words a vector blurs. External
+  // content (the text stays in recall_items once), kept in step by triggers, built for what exists.
+  `CREATE VIRTUAL TABLE recall_fts USING fts5(text, content = 'recall_items', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2');
+   CREATE TRIGGER recall_fts_insert AFTER INSERT ON recall_items BEGIN
+     INSERT INTO recall_fts (rowid, text) VALUES (new.id, new.text);
+   END;
+   CREATE TRIGGER recall_fts_delete AFTER DELETE ON recall_items BEGIN
+     INSERT INTO recall_fts (recall_fts, rowid, text) VALUES ('delete', old.id, old.text);
+   END;
+   CREATE TRIGGER recall_fts_update AFTER UPDATE OF text ON recall_items BEGIN
+     INSERT INTO recall_fts (recall_fts, rowid, text) VALUES ('delete', old.id, old.text);
+     INSERT INTO recall_fts (rowid, text) VALUES (new.id, new.text);
+   END;
+   INSERT INTO recall_fts (recall_fts) VALUES ('rebuild');`,
 ];
+
+/** An FTS5 query of the text's content words, any of them (each quoted: no operator or column syntax gets through). */
+function ftsQuery(text: string): string {
+  return [...new Set(contentWords(words(text)))].map((word) => `"${word.replaceAll('"', '""')}"`).join(' OR ');
+}
 
 /** Float32 little-endian bytes, as stored (every platform Node supports in practice is little-endian). */
 const toBlob = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -72,7 +96,8 @@ interface ItemRow {
 const toItem = (r: ItemRow): RecallItem => ({ id: r.id, owner: r.owner, source: r.source, ref: r.ref, text: r.text, createdAt: r.created_at });
 
 /**
- * Recall items and their vectors in the core's SQLite database (component `recall`).
+ * Recall items, their vectors and a full-text index of them in the core's SQLite database
+ * (component `recall`).
  *
  * Search is brute force: a dot product per stored vector of the owner and of the global notes.
  * Measured at 512 dimensions, a scan costs about 10 ms per thousand vectors, mostly SQLite
@@ -158,7 +183,30 @@ export class VectorStore {
     const get = this.db.prepare<[number], ItemRow>('SELECT * FROM recall_items WHERE id = ?');
     return best.flatMap(({ id, score }) => {
       const row = get.get(id);
-      return row ? [{ ...toItem(row), score }] : [];
+      return row ? [{ ...toItem(row), score, vectorScore: score }] : [];
+    });
+  }
+
+  /**
+   * The `k` items of `owners` whose text best matches the words of `query` by BM25, best first,
+   * each with its keyword score: BM25 (SQLite's bm25(), negated), divided by the best one's when
+   * that is over 1, so 0 to 1.
+   */
+  keywordSearch(owners: readonly string[], query: string, k: number): RecallHit[] {
+    const match = ftsQuery(query);
+    if (k <= 0 || owners.length === 0 || match === '') return [];
+    const marks = owners.map(() => '?').join(', ');
+    const rows = this.db
+      .prepare<unknown[], ItemRow & { rank: number }>(
+        `SELECT i.*, bm25(recall_fts) AS rank FROM recall_fts JOIN recall_items i ON i.id = recall_fts.rowid
+         WHERE recall_fts MATCH ? AND i.owner IN (${marks}) ORDER BY rank LIMIT ?`,
+      )
+      .all(match, ...owners, k);
+    // Scaled to the query's best match when that is strong (BM25 has no fixed top); weak ones stay weak.
+    const top = Math.max(1, -(rows[0]?.rank ?? 0));
+    return rows.map((row) => {
+      const keywordScore = Math.max(0, -row.rank) / top;
+      return { ...toItem(row), score: keywordScore, keywordScore };
     });
   }
 

@@ -13,10 +13,12 @@ afterEach(() => cleanup());
 
 describe('recall configuration', () => {
   it('defaults to on, the built-in embedder and one thread; empty values count as unset', () => {
-    const defaults = { enabled: true, modelPath: undefined, tokenizerPath: undefined, threads: 1 };
+    const defaults = { enabled: true, modelPath: undefined, tokenizerPath: undefined, threads: 1, keywordWeight: 0.3 };
     expect(loadRecallConfig({})).toEqual(defaults);
     expect(loadRecallConfig({ HEARTH_RECALL: '', HEARTH_EMBED_MODEL: '', HEARTH_EMBED_THREADS: '' })).toEqual(defaults);
     expect(loadRecallConfig({ HEARTH_RECALL: 'off', HEARTH_EMBED_THREADS: '4' })).toMatchObject({ enabled: false, threads: 4 });
+    expect(loadRecallConfig({ HEARTH_RECALL_KEYWORD_WEIGHT: '0' })).toMatchObject({ keywordWeight: 0 });
+    expect(() => loadRecallConfig({ HEARTH_RECALL_KEYWORD_WEIGHT: '1.5' })).toThrow(/HEARTH_RECALL_KEYWORD_WEIGHT must be from 0 \(vectors only\) to 1/);
   });
 
   it('names the variable and the fix for a bad value', () => {

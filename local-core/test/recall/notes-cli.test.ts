@@ -62,7 +62,7 @@ describe('hearth notes (the real CLI, spawned)', { timeout: 120_000 }, () => {
     expect(asOther.map((h) => h.owner)).toEqual(['*']);
 
     const text = await hearth(['notes', 'search', query]);
-    expect(text.stdout).toMatch(/^0\.\d{3} {2}note .*notes\.md#0\n {7}.*Dr\. Lee on Tuesday/);
+    expect(text.stdout).toMatch(/^0\.\d{3} {2}note .*notes\.md#0 {2}\(vector 0\.\d{3}, keyword [01]\.\d{3}\)\n {7}.*Dr\. Lee on Tuesday/);
     expect((await hearth(['notes', 'search', 'quantum chromodynamics'])).stdout).toBe('nothing relevant found\n');
   });
 
