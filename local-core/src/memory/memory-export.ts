@@ -1,22 +1,28 @@
-import { HearthError, SenderKeySchema, redact, type RedactionConfig } from '@hearth/shared';
+import { HearthError, SenderKeySchema, redact, replacementFor, type RedactionConfig } from '@hearth/shared';
 import { z } from 'zod';
 import { parseMemoryFile, renderMemoryFile } from './memory-file.js';
 import type { MemoryItem } from './memory-items.js';
 
 export type ExportFormat = 'md' | 'json';
 
+const WHATSAPP_ID = /\bwhatsapp:\+?\d{6,}/g;
+// Every sender an export redacted would otherwise become one and the same scope.
+const isRedacted = (key: string) => key.includes('[REDACTED:');
+
 /** The JSON export's items: also what `hearth memory import` reads (fields beyond scope and text are ignored). */
 const ImportSchema = z.object({
-  items: z.array(z.object({ scope: SenderKeySchema, text: z.string().min(1) })),
+  items: z.array(z.object({ scope: SenderKeySchema.refine((key) => !isRedacted(key), 'a redacted sender key: import it with --scope'), text: z.string().min(1) })),
 });
 
 /**
  * The items as they may leave the machine: every text field redacted by the core's rules
  * (HEARTH_REDACT_KINDS), scopes and source turns included (a WhatsApp sender key is a phone
- * number).
+ * number, so it is redacted with the phones).
  */
 export function exportItems(items: readonly MemoryItem[], format: ExportFormat, redaction: Pick<RedactionConfig, 'kinds'>): string {
-  const clean = (text: string) => redact(text, { kinds: redaction.kinds }).text;
+  // A WhatsApp id is the number without "+", which the phone detector alone would not take for one.
+  const phones = redaction.kinds.includes('phone');
+  const clean = (text: string) => redact(phones ? text.replace(WHATSAPP_ID, `whatsapp:${replacementFor('phone')}`) : text, { kinds: redaction.kinds }).text;
   const redacted = items.map((item) => ({ ...item, scope: clean(item.scope), text: clean(item.text), messageId: item.messageId === null ? null : clean(item.messageId) }));
   if (format === 'md') return renderMemoryFile(redacted);
   const rows = redacted.map((item) => ({
@@ -53,6 +59,7 @@ export function parseImport(text: string, format: ExportFormat, scope?: string):
   }
   const source = scope === undefined ? text : `## ${scope}\n${text.replace(/^##\s.*$/gm, '')}`;
   const facts = [...parseMemoryFile(source).scopes].flatMap(([owner, texts]) => texts.map((fact) => ({ scope: owner, text: fact })));
+  if (facts.some((fact) => isRedacted(fact.scope))) throw new HearthError('bad_import', 'the file has redacted sender keys: import it with --scope');
   if (facts.length === 0) throw new HearthError('bad_import', 'no facts found: "- " lines under a "## platform:id" heading (or give --scope)');
   return facts;
 }
