@@ -14,7 +14,7 @@
  * Telegram's pacing is off (30 sends/s, 1/s per chat would be the whole result); logs at warn.
  * The short form checks every figure is produced, not how fast it is.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { writeNewKeySet } from '@hearth/core';
@@ -175,5 +175,9 @@ if (SHORT) {
   }
   console.log('\nbench:relay --short: every figure produced');
 } else {
-  await writeFile(join(import.meta.dirname, 'reports', 'relay.md'), `${report}\n`);
+  // Notes written by hand under the figures stay; the figures are this run's.
+  const path = join(import.meta.dirname, 'reports', 'relay.md');
+  const previous = await readFile(path, 'utf8').catch(() => '');
+  const notes = previous.indexOf('\n## Notes');
+  await writeFile(path, `${report}\n${notes >= 0 ? previous.slice(notes) : ''}`);
 }
