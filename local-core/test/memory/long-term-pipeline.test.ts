@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateCoreKeySet, type Message } from '@hearth/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -85,6 +85,19 @@ describe('memory items in the pipeline', () => {
     expect(await pipeline.replyTo(say('telegram:42', '/forget vegetarian'))).toBe('Forgotten: I am vegetarian');
     expect(longTerm.items.list()).toEqual([]);
     expect(await pipeline.replyTo(say('telegram:42', '/help'))).toContain('/remember FACT');
+  });
+
+  it("recalls what the owner writes into MEMORY.md while the core runs, and drops what they delete", async () => {
+    longTerm.close();
+    longTerm = LongTermMemory.open({ config: { filePath: join(dir, 'MEMORY.md'), budgetTokens: 200 }, dbPath: join(dir, 'core.db') });
+    const { pipeline, given } = await setup();
+    await pipeline.replyTo(say('telegram:42', '/remember I live in Oslo'));
+    writeFileSync(join(dir, 'MEMORY.md'), '## telegram:42\n- I am vegetarian\n\n## api:ada\n- Ada likes tea\n');
+    await expect.poll(() => longTerm.items.list().length).toBe(2);
+    await pipeline.replyTo(say('telegram:42', 'what should I cook tonight?'));
+    expect(given().context).toEqual([`${MEMORY_PREFIX}I am vegetarian`]);
+    await pipeline.replyTo(say('api:ada', 'tea or coffee?'));
+    expect(given().context).toEqual([`${MEMORY_PREFIX}Ada likes tea`]);
   });
 
   it('says memory is off when the core keeps none', async () => {
