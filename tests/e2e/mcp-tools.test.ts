@@ -126,8 +126,8 @@ describe.skipIf(!sandbox.ok)(`MCP servers' tools in a Telegram conversation${why
     await system.telegram.waitFor(() => sendsTo(5001).length > 0, 30_000);
     expect(textsTo(5001)).toEqual(['notes__read_note said: "groceries: milk, eggs"']);
     expect(await recordedCalls(callsFile)).toEqual([{ tool: 'read_note', args: { name: 'groceries' } }]);
-    // Not the owner: the destructive tool is not offered to this turn. The plugin's comes first, then the servers' by name.
-    expect(engine.offered.get(text)).toEqual(['get_weather', 'calendar__next_event', 'notes__read_note']);
+    // Not the owner: the destructive tool is not offered to this turn. The memory tools come first, then the plugin's, then the servers' by name.
+    expect(engine.offered.get(text)).toEqual(['remember', 'forget', 'get_weather', 'calendar__next_event', 'notes__read_note']);
   });
 
   it('calls the HTTP server’s tool likewise', async () => {
@@ -148,7 +148,7 @@ describe.skipIf(!sandbox.ok)(`MCP servers' tools in a Telegram conversation${why
     const owners = 'call notes__delete_note {"name":"groceries"}';
     const { run } = await askDeletion(OWNER, 'groceries');
     // The owner's turn offers every tool.
-    expect(engine.offered.get(owners)).toEqual(['get_weather', 'calendar__next_event', 'notes__read_note', 'notes__delete_note']);
+    expect(engine.offered.get(owners)).toEqual(['remember', 'forget', 'get_weather', 'calendar__next_event', 'notes__read_note', 'notes__delete_note']);
     expect((await recordedCalls(callsFile)).filter((call) => call.tool === 'delete_note')).toEqual([]);
 
     expect((await system.postUpdate(press(STRANGER, OWNER, run))).status).toBe(200);
