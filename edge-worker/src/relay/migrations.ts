@@ -98,6 +98,12 @@ const MIGRATIONS: readonly string[] = [
   // 7: presses answering a question the core waits on (approvals): a lane of their own per conversation,
   // delivered beside the turn in flight and outside the window (press = 1).
   'ALTER TABLE messages ADD COLUMN press INTEGER NOT NULL DEFAULT 0;',
+
+  // 8: pending messages are looked up in memory (queue-index.ts), not by conversation: one index
+  // fewer to write per message. Answered ones are pruned by age through an index of their own
+  // (the sweep walked every row kept for dedupe).
+  `DROP INDEX messages_pending;
+   CREATE INDEX messages_acked ON messages (acked_at) WHERE acked_at IS NOT NULL;`,
 ];
 
 /** Brings the schema up to date; runs inside the object's constructor, before any event. */
