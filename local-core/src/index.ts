@@ -16,3 +16,5 @@ export { startEdgeProcess, type EdgeProcess, type EdgeProcessOptions } from './c
 export { PluginProcess, type PluginProcessOptions } from './plugins/plugin-process.js';
 export { namespaceSupport } from './plugins/sandbox.js';
 export { NODE_ENGINES, nodeVersionProblem } from './node-version.js';
+export { Recall } from './recall/recall.js';
+export { loadRecallConfig } from './recall/config.js';
