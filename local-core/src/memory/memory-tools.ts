@@ -19,13 +19,9 @@ export function memoryTools(items: MemoryItemStore, message: Message, scope: str
   return [
     {
       name: 'remember',
-      description: 'Keep a lasting fact the user states about themselves or their life (e.g. "is vegetarian", "sister is called Ada"), to recall in later conversations.',
-      parameters: {
-        type: 'object',
-        properties: { fact: { type: 'string', description: 'the fact, as one short sentence', maxLength: MAX_ITEM_CHARS } },
-        required: ['fact'],
-        additionalProperties: false,
-      },
+      // Short words: the descriptions are in every turn's prompt.
+      description: 'Keep a lasting fact the user tells about themselves (e.g. "is vegetarian") for later conversations.',
+      parameters: { type: 'object', properties: { fact: { type: 'string' } }, required: ['fact'] },
       call: async (args) => {
         const parsed = RememberArgs.safeParse(args);
         if (!parsed.success) return problem(parsed.error);
@@ -39,13 +35,8 @@ export function memoryTools(items: MemoryItemStore, message: Message, scope: str
     },
     {
       name: 'forget',
-      description: 'Forget a fact kept about the user, when they ask to or it is no longer true: its id, or its text.',
-      parameters: {
-        type: 'object',
-        properties: { what: { type: 'string', description: 'the id of the fact, or its text', maxLength: MAX_ITEM_CHARS } },
-        required: ['what'],
-        additionalProperties: false,
-      },
+      description: 'Forget a kept fact about the user (its id or text), when they ask or it is no longer true.',
+      parameters: { type: 'object', properties: { what: { type: 'string' } }, required: ['what'] },
       call: async (args) => {
         const parsed = ForgetArgs.safeParse(args);
         if (!parsed.success) return problem(parsed.error);
