@@ -560,7 +560,9 @@ export class Relay extends DurableObject<Env> {
       try {
         this.pumpNow();
       } catch (error) {
+        // Whatever went wrong, the index is rebuilt from the table: the next pump starts from the truth.
         log('error', 'relay_pump_failed', { error: describeError(error) });
+        this.queue.reload();
       }
     });
   }
