@@ -18,6 +18,14 @@ const platformBindings = (inject: Inject) => ({
   HEARTH_CORE_JWKS: inject('corePublicJwks'),
 });
 
+/** Slack against its fake, in the `edge` project only: `edge-defaults` shows a platform left unset answers 404. */
+const slackBindings = (inject: Inject) => ({
+  SLACK_SIGNING_SECRET: inject('slackSigningSecret'),
+  SLACK_BOT_TOKEN: inject('slackBotToken'),
+  SLACK_API_BASE: inject('slackApiBase'),
+  SLACK_CHANNEL_INTERVAL_MS: '0',
+});
+
 /**
  * Edge tests run inside workerd with the real wrangler.jsonc, in two projects that differ only
  * in bindings (fixed per worker):
@@ -39,6 +47,7 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 ...platformBindings(inject),
+                ...slackBindings(inject),
                 HEARTH_ACCESS_POLICY: 'open',
                 TELEGRAM_CHAT_INTERVAL_MS: '0',
                 TELEGRAM_GROUP_INTERVAL_MS: '0',

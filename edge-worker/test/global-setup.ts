@@ -2,6 +2,7 @@ import { generateCoreKeySet, publicKeySet } from '@hearth/shared';
 import type { TestProject } from 'vitest/node';
 import { FakeTelegramBotApi } from '../../tests/fakes/telegram-bot-api.js';
 import { FakeIdentityProvider } from '../../tests/fakes/identity-provider.js';
+import { FakeSlackWebApi } from '../../tests/fakes/slack-web-api.js';
 import { FakeWhatsAppCloudApi } from '../../tests/fakes/whatsapp-cloud-api.js';
 
 declare module 'vitest' {
@@ -18,6 +19,11 @@ declare module 'vitest' {
     whatsappAppSecret: string;
     whatsappAccessToken: string;
     whatsappPhoneNumberId: string;
+    /** The fake Slack Web API's base URL (its `/__calls`, `/__fail` live there). */
+    slackApiBase: string;
+    /** Tests sign Events API requests with it, as Slack does. */
+    slackSigningSecret: string;
+    slackBotToken: string;
     /** The fake identity provider: its issuer (= base URL, with `/__calls`), JWKS URL and signing key. */
     idpIssuer: string;
     idpJwksUrl: string;
@@ -33,6 +39,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const telegram = new FakeTelegramBotApi();
   const whatsapp = new FakeWhatsAppCloudApi();
   const idp = new FakeIdentityProvider();
+  const slackBotToken = 'xoxb-1234-5678-TestSlackBotToken';
+  const slack = new FakeSlackWebApi(slackBotToken);
   const keys = await generateCoreKeySet();
   project.provide('webhookSecret', 'test-webhook-secret-0123456789');
   project.provide('botToken', '123456:TEST-bot-token');
@@ -45,6 +53,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('whatsappAppSecret', 'test-whatsapp-app-secret-0123456789abcdef');
   project.provide('whatsappAccessToken', 'EAATestWhatsAppAccessToken');
   project.provide('whatsappPhoneNumberId', '106540352242922');
+  project.provide('slackApiBase', await slack.start());
+  project.provide('slackSigningSecret', '8f742231b10e8888abcd99yyyzzz85a5');
+  project.provide('slackBotToken', slackBotToken);
   project.provide('fuzzRuns', Number(process.env.HEARTH_FUZZ_RUNS ?? 0));
   // One seed per run of the suite, printed by a failing property so it can be replayed.
   project.provide('fuzzSeed', Number(process.env.HEARTH_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31)));
@@ -53,6 +64,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('idpJwksUrl', idp.jwksUrl);
   project.provide('idpPrivateJwk', JSON.stringify(await idp.privateJwk()));
   return async () => {
-    await Promise.all([telegram.stop(), whatsapp.stop(), idp.stop()]);
+    await Promise.all([telegram.stop(), whatsapp.stop(), slack.stop(), idp.stop()]);
   };
 }

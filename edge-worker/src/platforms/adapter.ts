@@ -17,6 +17,11 @@ export interface InboundBatch {
   /** Updates received but deliberately not queued, with the reason (answered 200 all the same). */
   ignored: string[];
   events: PlatformEvent[];
+  /**
+   * The body to answer with instead of the usual counts, for a platform's handshake that comes
+   * as a POST (Slack's `url_verification` challenge); such a POST carries no messages.
+   */
+  answer?: Record<string, string>;
 }
 
 /**

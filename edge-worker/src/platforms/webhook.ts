@@ -48,6 +48,7 @@ export async function readWebhook(c: Context<AppEnv>): Promise<{ adapter: Platfo
  */
 export async function platformWebhook(c: Context<AppEnv>): Promise<Response> {
   const { adapter, batch } = await readWebhook(c);
+  if (batch.answer) return c.json(batch.answer);
   const relay = relayFor(c.env);
   const config = c.get('config');
   const counts = { stored: 0, duplicates: 0, withheld: 0 };

@@ -54,6 +54,24 @@ describe('parseEdgeConfig', () => {
     });
   });
 
+  it('accepts Slack alone, with its defaults, and leaves it off when unset', () => {
+    const result = parseEdgeConfig({ SLACK_SIGNING_SECRET: 'signing-secret', SLACK_BOT_TOKEN: 'xoxb-1-2-abc', HEARTH_CORE_JWKS: jwks, HEARTH_ACCESS_POLICY_SLACK: 'allowlist' });
+    expect(result.ok && result.config.slack).toEqual({
+      signingSecret: 'signing-secret',
+      botToken: 'xoxb-1-2-abc',
+      apiBase: 'https://slack.com/api',
+      channelIntervalMs: 1_000,
+    });
+    expect(result.ok && result.config.access.overrides).toEqual({ slack: 'allowlist' });
+    const unset = parseEdgeConfig({ ...telegram, HEARTH_CORE_JWKS: jwks, SLACK_API_BASE: 'http://127.0.0.1:9/' });
+    expect(unset.ok && unset.config.slack).toBeUndefined();
+  });
+
+  it('names what a half-set Slack lacks', () => {
+    const result = parseEdgeConfig({ SLACK_SIGNING_SECRET: 'signing-secret', HEARTH_CORE_JWKS: jwks });
+    expect(result.ok ? [] : result.problems).toEqual([expect.stringContaining('SLACK_BOT_TOKEN is missing (Slack needs SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN)')]);
+  });
+
   it('names what a half-set platform lacks, and how to set it', () => {
     const result = parseEdgeConfig({ TELEGRAM_BOT_TOKEN: '1:abc', WHATSAPP_APP_SECRET: 'x', HEARTH_CORE_JWKS: jwks });
     const problems = result.ok ? [] : result.problems;

@@ -27,6 +27,8 @@ export const EDGE_SECRETS = [
   'WHATSAPP_VERIFY_TOKEN',
   'WHATSAPP_APP_SECRET',
   'WHATSAPP_ACCESS_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_BOT_TOKEN',
   'HEARTH_LOG_KEY',
 ] as const;
 
@@ -61,9 +63,18 @@ const EdgeVarsSchema = z.object({
     .transform((url) => url.replace(/\/+$/, '')),
   // The Cloud API's default throughput per phone number.
   WHATSAPP_MAX_PER_SECOND: wholeNumber('WHATSAPP_MAX_PER_SECOND', 1, 1_000).default(80),
+  SLACK_SIGNING_SECRET: optionalSecret,
+  SLACK_BOT_TOKEN: optionalSecret,
+  SLACK_API_BASE: z
+    .url({ error: 'SLACK_API_BASE must be a URL such as https://slack.com/api' })
+    .default('https://slack.com/api')
+    .transform((url) => url.replace(/\/+$/, '')),
+  // chat.postMessage: about one message a second per channel (short bursts allowed).
+  SLACK_CHANNEL_INTERVAL_MS: wholeNumber('SLACK_CHANNEL_INTERVAL_MS', 0, 60_000).default(1_000),
   HEARTH_ACCESS_POLICY: accessPolicy('HEARTH_ACCESS_POLICY').default('pairing'),
   HEARTH_ACCESS_POLICY_TELEGRAM: accessPolicy('HEARTH_ACCESS_POLICY_TELEGRAM').optional(),
   HEARTH_ACCESS_POLICY_WHATSAPP: accessPolicy('HEARTH_ACCESS_POLICY_WHATSAPP').optional(),
+  HEARTH_ACCESS_POLICY_SLACK: accessPolicy('HEARTH_ACCESS_POLICY_SLACK').optional(),
   HEARTH_ALLOWLIST: z
     .string()
     .default('')
@@ -123,11 +134,23 @@ export interface WhatsAppConfig {
   maxPerSecond: number;
 }
 
+export interface SlackConfig {
+  /** Signs every request Slack sends (Basic Information → App Credentials). */
+  signingSecret: string;
+  /** The Bot User OAuth Token (`xoxb-…`) that chat.postMessage takes. */
+  botToken: string;
+  apiBase: string;
+  /** Spacing of sends into one channel; overflow waits in the outbox. */
+  channelIntervalMs: number;
+}
+
 export interface EdgeConfig {
   /** Undefined when Telegram is not set up in this deployment. */
   telegram: TelegramConfig | undefined;
   /** Undefined when WhatsApp is not set up in this deployment. */
   whatsapp: WhatsAppConfig | undefined;
+  /** Undefined when Slack is not set up in this deployment. */
+  slack: SlackConfig | undefined;
   /** The core's public keys: verify its tunnel tokens, seal messages to it. */
   coreKeys: CoreKeySet;
   delivery: DeliveryLimits;
@@ -223,6 +246,11 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
           maxPerSecond: v.WHATSAPP_MAX_PER_SECOND,
         }
       : undefined;
+  requireAllOrNone('Slack', { SLACK_SIGNING_SECRET: v.SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN: v.SLACK_BOT_TOKEN }, problems);
+  const slack: SlackConfig | undefined =
+    v.SLACK_SIGNING_SECRET && v.SLACK_BOT_TOKEN
+      ? { signingSecret: v.SLACK_SIGNING_SECRET, botToken: v.SLACK_BOT_TOKEN, apiBase: v.SLACK_API_BASE, channelIntervalMs: v.SLACK_CHANNEL_INTERVAL_MS }
+      : undefined;
   // No platform is a deployment of its own: the client API and the web chat are a way in too
   // (their webhooks then answer 404).
   let coreKeys: CoreKeySet | undefined;
@@ -244,6 +272,7 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
     config: {
       telegram,
       whatsapp,
+      slack,
       coreKeys,
       delivery: {
         heartbeatMs: v.HEARTH_HEARTBEAT_MS,
@@ -261,6 +290,7 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
         overrides: {
           ...(v.HEARTH_ACCESS_POLICY_TELEGRAM ? { telegram: v.HEARTH_ACCESS_POLICY_TELEGRAM } : {}),
           ...(v.HEARTH_ACCESS_POLICY_WHATSAPP ? { whatsapp: v.HEARTH_ACCESS_POLICY_WHATSAPP } : {}),
+          ...(v.HEARTH_ACCESS_POLICY_SLACK ? { slack: v.HEARTH_ACCESS_POLICY_SLACK } : {}),
         },
         allowlist: v.HEARTH_ALLOWLIST,
         pairingTtlMs: v.HEARTH_PAIRING_TTL * 1000,

@@ -1,18 +1,14 @@
 import { timingSafeEqual } from 'hono/utils/buffer';
+import { hmacSha256Hex } from '../hmac.js';
 
 /** The header Meta signs every webhook POST with: `sha256=<hex HMAC-SHA256 of the body, keyed with the app secret>`. */
 export const SIGNATURE_HEADER = 'X-Hub-Signature-256';
 
 const SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
 
-const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
-
 /** The `sha256=<hex>` value Meta would send for this body. */
 export async function signBody(appSecret: string, body: ArrayBuffer | Uint8Array): Promise<string> {
-  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(appSecret), { name: 'HMAC', hash: 'SHA-256' }, false, [
-    'sign',
-  ]);
-  return `sha256=${hex(await crypto.subtle.sign('HMAC', key, body))}`;
+  return `sha256=${await hmacSha256Hex(appSecret, body)}`;
 }
 
 /**
