@@ -19,13 +19,18 @@ export const parseEdgeUrl = (text: string): Parsed<string> => {
   return { error: 'the edge URL is http(s)://host[:port], e.g. https://hearth-edge.you.workers.dev or http://127.0.0.1:8787' };
 };
 
+const PLATFORMS: readonly InitPlatform[] = ['telegram', 'whatsapp', 'slack'];
+
+/** `telegram`, `slack`, `telegram,slack`; `both` is Telegram and WhatsApp. */
 export const parsePlatforms = (text: string): Parsed<InitPlatform[]> => {
-  const choice = text.toLowerCase();
-  if (choice === 'telegram' || choice === 'whatsapp') return [choice];
+  const choice = text.toLowerCase().replace(/\s+/g, '');
   if (choice === 'both') return ['telegram', 'whatsapp'];
   // The client API and the web chat need no platform.
   if (choice === 'none') return [];
-  return { error: 'the platform is telegram, whatsapp, both or none (the client API and web chat only)' };
+  const names = choice.split(',');
+  const platforms = PLATFORMS.filter((p) => names.includes(p));
+  if (names.length > 0 && platforms.length === new Set(names).size) return platforms;
+  return { error: 'the platform is telegram, whatsapp, slack, a list of them (telegram,slack), both or none (the client API and web chat only)' };
 };
 
 export const parsePolicy = (text: string): Parsed<AccessPolicy> => {
@@ -78,11 +83,15 @@ export interface InitFlags {
   allowlist?: string | undefined;
 }
 
-/** Platforms already set up in the known settings: Telegram unless WhatsApp alone is. */
+/** Platforms already set up in the known settings; Telegram when none is. */
 function knownPlatforms(known: Known): InitPlatform[] {
-  const telegram = known('TELEGRAM_WEBHOOK_SECRET') !== '' || known('TELEGRAM_BOT_TOKEN') !== '';
-  const whatsapp = known('WHATSAPP_VERIFY_TOKEN') !== '';
-  return whatsapp ? (telegram ? ['telegram', 'whatsapp'] : ['whatsapp']) : ['telegram'];
+  const set = {
+    telegram: known('TELEGRAM_WEBHOOK_SECRET') !== '' || known('TELEGRAM_BOT_TOKEN') !== '',
+    whatsapp: known('WHATSAPP_VERIFY_TOKEN') !== '',
+    slack: known('SLACK_SIGNING_SECRET') !== '',
+  };
+  const platforms = PLATFORMS.filter((p) => set[p]);
+  return platforms.length > 0 ? platforms : ['telegram'];
 }
 
 const orThrow = <T>(parsed: Parsed<T>, variable: string): T => {
@@ -116,7 +125,7 @@ export async function askAnswers(prompter: Prompter, defaults: InitAnswers): Pro
   const secret = (value: string, empty: string) => ({ secret: true, default: value, hint: value ? 'set: Enter keeps it' : empty });
   const answers: InitAnswers = { ...defaults };
   answers.edgeUrl = await prompter.askValid("The edge's URL (where the core dials)", { default: defaults.edgeUrl }, parseEdgeUrl);
-  answers.platforms = await prompter.askValid('Platforms: telegram, whatsapp, both or none', { default: platformChoice(defaults.platforms) }, parsePlatforms);
+  answers.platforms = await prompter.askValid('Platforms: telegram, whatsapp, slack, a list of them, both or none', { default: platformChoice(defaults.platforms) }, parsePlatforms);
   if (answers.platforms.includes('telegram')) {
     answers.telegramBotToken = await prompter.askValid(
       'Telegram bot token, from @BotFather',
@@ -151,4 +160,5 @@ export async function askAnswers(prompter: Prompter, defaults: InitAnswers): Pro
   return answers;
 }
 
-const platformChoice = (platforms: readonly InitPlatform[]): string => (platforms.length === 2 ? 'both' : (platforms[0] ?? 'none'));
+const platformChoice = (platforms: readonly InitPlatform[]): string =>
+  platforms.length === 0 ? 'none' : platforms.join(',') === 'telegram,whatsapp' ? 'both' : platforms.join(',');

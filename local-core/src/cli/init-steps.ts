@@ -1,6 +1,6 @@
 import { EDGE_SECRETS, type CoreKeySet } from '@hearth/shared';
 
-export type InitPlatform = 'telegram' | 'whatsapp';
+export type InitPlatform = 'telegram' | 'whatsapp' | 'slack';
 
 /** What `hearth init` did to one settings file: names only, never values. */
 export interface FileReport {
@@ -100,6 +100,8 @@ const SOURCE: Record<string, string> = {
   WHATSAPP_APP_SECRET: "the Meta app's secret",
   WHATSAPP_ACCESS_TOKEN: 'a WhatsApp Cloud API access token',
   WHATSAPP_PHONE_NUMBER_ID: 'not secret, but set like the others',
+  SLACK_SIGNING_SECRET: "the Slack app's Signing Secret (Basic Information)",
+  SLACK_BOT_TOKEN: "the Slack app's Bot User OAuth Token, xoxb-… (OAuth & Permissions)",
 };
 
 /** What an empty setting is waiting for. */

@@ -16,7 +16,10 @@ describe('answer parsers', () => {
     expect(parseEdgeUrl('ftp://edge')).toEqual({ error: expect.any(String) });
     expect(parsePlatforms('Both')).toEqual(['telegram', 'whatsapp']);
     expect(parsePlatforms('none')).toEqual([]);
-    expect(parsePlatforms('signal')).toEqual({ error: expect.stringContaining('telegram, whatsapp, both or none') });
+    expect(parsePlatforms('signal')).toEqual({ error: expect.stringContaining('telegram, whatsapp, slack') });
+    expect(parsePlatforms('slack')).toEqual(['slack']);
+    expect(parsePlatforms('Slack, telegram')).toEqual(['telegram', 'slack']);
+    expect(parsePlatforms('telegram,signal')).toEqual({ error: expect.stringContaining('telegram, whatsapp, slack') });
     expect(parseAllowlist(' telegram:42 , whatsapp:15551234567,')).toBe('telegram:42,whatsapp:15551234567');
     expect(parseAllowlist('telegram:42,bob')).toEqual({ error: expect.stringContaining('"bob"') });
   });
@@ -78,7 +81,7 @@ describe('asking', () => {
       policy: 'allowlist',
       allowlist: 'telegram:42',
     });
-    expect(transcript()).toContain('the platform is telegram, whatsapp, both or none');
+    expect(transcript()).toContain('the platform is telegram, whatsapp, slack, a list of them');
     // A secret already set is never shown; questions go to the output given, not stdout.
     expect(transcript()).toContain('Telegram bot token, from @BotFather [empty: a local stand-in answers for now]');
   });

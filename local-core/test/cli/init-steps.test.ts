@@ -17,8 +17,9 @@ describe('deployment secrets', () => {
     ]);
   });
 
-  it('covers every secret the edge reads when both platforms are on', () => {
-    expect(deploymentSecrets(['telegram', 'whatsapp'])).toEqual(expect.arrayContaining([...EDGE_SECRETS]));
+  it('covers every secret the edge reads when every platform is on', () => {
+    expect(deploymentSecrets(['telegram', 'whatsapp', 'slack'])).toEqual(expect.arrayContaining([...EDGE_SECRETS]));
+    expect(deploymentSecrets(['slack'])).toEqual(['HEARTH_CORE_JWKS', 'SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'HEARTH_LOG_KEY']);
   });
 });
 
