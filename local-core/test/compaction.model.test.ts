@@ -8,6 +8,7 @@ import { openDatabase } from '../src/memory/database.js';
 import type { Memory } from '../src/memory/memory.js';
 import { openMemory } from '../src/memory/open-memory.js';
 import { SummaryStore } from '../src/memory/summary-store.js';
+import { CoreMetrics } from '../src/observability/metrics.js';
 import { Pipeline } from '../src/pipeline.js';
 import { TEST_MODEL, silentLogger, tempDir } from './support.js';
 
@@ -37,14 +38,29 @@ async function core(databasePath: string) {
   const memory = await openMemory({ ...loadMemoryConfig({}), databasePath }, silentLogger());
   const engine = await LlamaEngine.create(engineOptions, silentLogger());
   const prompts: PromptParts[] = [];
-  const metrics = { delivered() {}, acked() {}, generated() {}, prompted: (parts: PromptParts) => prompts.push(parts) };
+  // The core's own metrics beside a record of each turn's parts.
+  const meter = new CoreMetrics({
+    queue: async () => ({ waiting: 0, active: 0, running: 0 }),
+    tiers: () => memory.stats(),
+    tunnelReady: () => true,
+    sequences: () => engine.sequences,
+  });
+  const metrics = {
+    delivered() {},
+    acked() {},
+    generated() {},
+    prompted: (parts: PromptParts) => {
+      prompts.push(parts);
+      meter.prompted(parts);
+    },
+  };
   const pipeline = new Pipeline({ keySet: keys, engine, memory, log: silentLogger(), send: () => true, metrics });
   const close = async () => {
     await pipeline.stop();
     await memory.close();
     await engine.dispose();
   };
-  return { memory, engine, pipeline, prompts, close };
+  return { memory, engine, pipeline, prompts, meter, close };
 }
 
 const summaryOnDisk = (databasePath: string, generation: number) => {
@@ -88,6 +104,9 @@ describe('compaction by summary (real GGUF)', () => {
     expect(first.prompts.slice(-50).filter((parts) => parts.summary > 0).length).toBeGreaterThan(40);
     const summary = await settledSummary(first.memory);
     expect(summary.length).toBeGreaterThan(0);
+    const metered = await first.meter.registry.getSingleMetric('hearth_prompt_tokens_total')?.get();
+    const summed = first.prompts.reduce((sum, parts) => sum + parts.summary, 0);
+    expect(metered?.values.find((value) => value.labels.part === 'summary')?.value).toBe(summed);
     expect(first.engine.countTokens(summary)).toBeLessThanOrEqual(Math.floor(first.engine.historyTokens() / 4));
     await first.close();
     // L3 holds the same summary as the session.

@@ -1,4 +1,3 @@
-import type { Message } from '@hearth/shared';
 import type { Logger } from '../logger.js';
 import type { Turn } from '../memory/history-store.js';
 import type { Memory } from '../memory/memory.js';
@@ -80,7 +79,7 @@ export class Compactor {
 
   /** Compacts the conversation in the background if it needs it; a failure leaves trimming to the engine. */
   schedule(conversationId: string): void {
-    if (this.pending.has(conversationId) || !this.options.engine.historyTokens) return;
+    if (this.pending.has(conversationId) || !this.options.engine.historyTokens || !this.options.engine.summarize) return;
     const run = this.chain
       .then(() => this.compact(conversationId))
       .then(
@@ -107,12 +106,8 @@ export class Compactor {
     const folded = live.slice(0, fold);
     // Its context is rebuilt with the new summary anyway; its sequence serves the summary now.
     await engine.reset(conversationId);
-    const text = (await engine.reply(request(conversationId, summaryPrompt(session.summary, folded, (prompt) => count(prompt) <= budget)), {
-      ephemeral: true,
-      systemPrompt: SYSTEM,
-      history: { generation: 0, turns: [] },
-      maxTokens: summaryMax,
-    })).trim();
+    const prompt = summaryPrompt(session.summary, folded, (text) => count(text) <= budget);
+    const text = ((await engine.summarize?.(prompt, { systemPrompt: SYSTEM, maxTokens: summaryMax })) ?? '').trim();
     // Nothing written: the turns stay as they are (the engine's trimming is the fallback).
     if (text === '') return 0;
     const through = folded.at(-1)?.messageId ?? '';
@@ -132,17 +127,4 @@ function summaryPrompt(previous: string | undefined, folded: readonly Turn[], fi
     prompt = build();
   }
   return prompt;
-}
-
-/** The summary request as the engine takes a message: a one-shot completion, nothing kept. */
-function request(conversationId: string, text: string): Message {
-  return {
-    message_id: `${conversationId}:summary`,
-    platform: 'api',
-    conversation: { id: conversationId, type: 'private' },
-    sender: { id: 'hearth' },
-    content: { text, attachments: [], entities: [] },
-    reply_to: null,
-    timestamp: Math.floor(Date.now() / 1000),
-  };
 }

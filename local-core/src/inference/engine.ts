@@ -130,6 +130,11 @@ export interface Engine {
    * budget, and no compaction (echo).
    */
   historyTokens?(): number;
+  /**
+   * A bounded one-shot generation outside every conversation's context and records (no reply
+   * recorded for an experiment): compaction's summaries. Undefined: no compaction.
+   */
+  summarize?(text: string, options: { systemPrompt: string; maxTokens: number }): Promise<string>;
   dispose(): Promise<void>;
 }
 

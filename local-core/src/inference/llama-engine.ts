@@ -148,7 +148,7 @@ export class LlamaEngine implements Engine {
   }
 
   async reply(message: Message, options: ReplyOptions = {}): Promise<string> {
-    if (options.ephemeral) return this.complete(message, options);
+    if (options.ephemeral) return this.complete(options.continueTurn ? undefined : withRecalled(message.content.text, options.context ?? []), options);
     const { signal, onText, context = [], history } = options;
     const id = message.conversation.id;
     const conversation = await this.conversationFor(id, history, options.systemPrompt);
@@ -193,7 +193,7 @@ export class LlamaEngine implements Engine {
    * An OpenAI-style completion: the request's turns on a borrowed sequence, given back cleared
    * as a reset conversation's is (a completion never keeps one). See llama-completion.ts.
    */
-  private async complete(message: Message, options: ReplyOptions): Promise<string> {
+  private async complete(input: string | undefined, options: ReplyOptions): Promise<string> {
     const sequence = await this.takeSequence();
     const chat = new LlamaChat({ contextSequence: sequence });
     const metered = sequence.tokenMeter.getState();
@@ -201,7 +201,7 @@ export class LlamaEngine implements Engine {
       const { text, stop } = await generateCompletion(this.llama, chat, {
         system: options.systemPrompt === undefined ? this.options.systemPrompt : fitSystemPrompt(this.model, this.context, options.systemPrompt).text,
         turns: options.history?.turns ?? [],
-        text: options.continueTurn ? undefined : withRecalled(message.content.text, options.context ?? []),
+        text: input,
         maxTokens: Math.min(options.maxTokens ?? this.options.maxTokens, this.options.maxTokens),
         options,
         fit: (history) => trimHistory(history, this.historyBudget(), (t) => this.model.tokenize(t).length),
@@ -215,6 +215,11 @@ export class LlamaEngine implements Engine {
       await sequence.clearHistory();
       this.spare.push(sequence);
     }
+  }
+
+  /** A one-shot generation on a borrowed sequence, as a completion is (compaction's summaries). */
+  summarize(text: string, options: { systemPrompt: string; maxTokens: number }): Promise<string> {
+    return this.complete(text, { ...options, history: { generation: 0, turns: [] } });
   }
 
   async reset(conversationId: string): Promise<void> {

@@ -204,6 +204,22 @@ export class VariantEngine implements Engine {
     return this.firstSlot().engine.countTokens(text);
   }
 
+  historyTokens(): number {
+    return this.firstSlot().engine.historyTokens?.() ?? 0;
+  }
+
+  /** On the first loaded engine, as `countTokens`: a summary is not a variant's reply, nor recorded as one. */
+  async summarize(text: string, options: { systemPrompt: string; maxTokens: number }): Promise<string> {
+    const slot = this.firstSlot();
+    slot.running++;
+    try {
+      return (await slot.engine.summarize?.(text, options)) ?? '';
+    } finally {
+      slot.running--;
+      if (slot.retired && slot.running === 0) void this.disposeSlot(slot);
+    }
+  }
+
   /** Applies the promotion row now (the poll does it every second); resolves once applied. */
   checkPromotion(): Promise<void> {
     this.applying = this.applying.then(async () => {

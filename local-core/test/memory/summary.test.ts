@@ -13,10 +13,18 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/** A folder removed after the test. */
+async function scratch(): Promise<string> {
+  const tmp = await tempDir();
+  cleanups.push(tmp.cleanup);
+  return tmp.dir;
+}
+
 /** A core's memory on a folder of its own; with `redisPrefix`, sharing the test Redis under it. */
 async function core(redisPrefix?: string, folder?: string): Promise<{ memory: Memory; config: MemoryConfig }> {
-  const dir = folder ?? (await tempDir()).dir;
-  const server = redisPrefix ? await (redis ??= startTestRedis()) : undefined;
+  const dir = folder ?? (await scratch());
+  if (redisPrefix) redis ??= startTestRedis();
+  const server = redisPrefix ? await redis : undefined;
   const config = { ...loadMemoryConfig({}), databasePath: join(dir, 'core.db'), redisUrl: server?.url, ...(redisPrefix ? { redisPrefix } : {}) };
   const memory = await openMemory(config, silentLogger());
   cleanups.push(() => memory.close());
@@ -40,7 +48,7 @@ describe('running summary in memory (session L2/L3 and the disk copy)', () => {
   });
 
   it('survives a restart on the same file without Redis; a reset clears it, and a summary of the older generation is refused', async () => {
-    const { dir } = await tempDir();
+    const dir = await scratch();
     const first = await core(undefined, dir);
     await first.memory.updateSummary('telegram:6', 0, { text: 'They met a cat.', through: 'reply:telegram:6:2' });
     await first.memory.close();
