@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEdgeProcess, writeNewKeySet, type EdgeProcess } from '@hearth/core';
 import { publicKeySet, signClientToken, type ClientScope, type CoreKeySet } from '@hearth/shared';
+import { slackHeaders } from '../fakes/slack-payloads.js';
+import { FakeSlackWebApi } from '../fakes/slack-web-api.js';
 import { FakeTelegramBotApi } from '../fakes/telegram-bot-api.js';
 import { hubSignature, textWebhook } from '../fakes/whatsapp-payloads.js';
 import { FakeWhatsAppCloudApi } from '../fakes/whatsapp-cloud-api.js';
@@ -20,6 +22,12 @@ export const WHATSAPP = {
   appSecret: 'e2e-whatsapp-app-secret-0123456789abcdef',
   accessToken: 'EAAE2EWhatsAppAccessToken0123',
   phoneNumberId: '106540352242922',
+} as const;
+
+/** Slack settings of a system started with `slack: true`. */
+export const SLACK = {
+  signingSecret: 'e2e-slack-signing-secret-0123456789',
+  botToken: 'xoxb-e2e-0123-SlackBotToken',
 } as const;
 
 export async function freePort(): Promise<number> {
@@ -41,6 +49,8 @@ export interface SystemOptions {
   proxy?: boolean;
   /** Turn WhatsApp on too, against a fake Graph API (see WHATSAPP for its settings). */
   whatsapp?: boolean;
+  /** Turn Slack on too, against a fake Web API (see SLACK for its settings). */
+  slack?: boolean;
 }
 
 export interface System {
@@ -51,6 +61,8 @@ export interface System {
   telegram: FakeTelegramBotApi;
   /** The fake Graph API, when started with `whatsapp: true`. */
   whatsapp: FakeWhatsAppCloudApi | undefined;
+  /** The fake Slack Web API, when started with `slack: true`. */
+  slack: FakeSlackWebApi | undefined;
   proxy: TcpProxy | undefined;
   /** The core key set every core of this system shares (private: tests sign client tokens with it). */
   keySet: CoreKeySet;
@@ -63,6 +75,8 @@ export interface System {
   postUpdate(body: unknown, secret?: string | null): Promise<Response>;
   /** POSTs a body to the edge's WhatsApp webhook, signed with the app secret (or `signature` as given). */
   postWhatsApp(body: unknown, signature?: string | null): Promise<Response>;
+  /** POSTs a body to the edge's Slack webhook, signed now with the signing secret; `headers` override or add. */
+  postSlack(body: unknown, headers?: Record<string, string>): Promise<Response>;
   /** A client token as `hearth token issue` makes it. */
   clientToken(user: string, scopes?: readonly ClientScope[], ttlSeconds?: number): Promise<string>;
   /** Starts another core process against this edge and waits until it is connected. */
@@ -82,6 +96,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const dir = await mkdtemp(join(tmpdir(), 'hearth-e2e-'));
   const telegram = new FakeTelegramBotApi();
   const whatsapp = options.whatsapp ? new FakeWhatsAppCloudApi() : undefined;
+  const slack = options.slack ? new FakeSlackWebApi(SLACK.botToken) : undefined;
   const edgeLines: string[] = [];
   const cores: CoreProcess[] = [];
   let edge: EdgeProcess | undefined;
@@ -92,6 +107,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     await edge?.stop();
     await telegram.stop();
     await whatsapp?.stop();
+    await slack?.stop();
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -113,6 +129,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
               WHATSAPP_PHONE_NUMBER_ID: WHATSAPP.phoneNumberId,
               WHATSAPP_API_BASE: `${await whatsapp.start()}/v21.0`,
             }
+          : {}),
+        ...(slack
+          ? { SLACK_SIGNING_SECRET: SLACK.signingSecret, SLACK_BOT_TOKEN: SLACK.botToken, SLACK_API_BASE: await slack.start() }
           : {}),
         HEARTH_CORE_JWKS: JSON.stringify(publicKeySet(keySet)),
         // Delivery tests let everyone in; tests of who may talk set the policy themselves.
@@ -156,6 +175,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       },
       telegram,
       whatsapp,
+      slack,
       proxy,
       keySet,
       keyFile,
@@ -175,6 +195,10 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
           headers: { 'content-type': 'application/json', ...(header === null ? {} : { 'X-Hub-Signature-256': header }) },
           body: raw,
         });
+      },
+      postSlack: async (body, headers = {}) => {
+        const raw = typeof body === 'string' ? body : JSON.stringify(body);
+        return fetch(`${edgeUrl}/webhooks/slack`, { method: 'POST', headers: { ...(await slackHeaders(raw, SLACK.signingSecret)), ...headers }, body: raw });
       },
       clientToken: async (user, scopes = ['chat:read', 'chat:write', 'sync'], ttlSeconds = 3_600) =>
         (await signClientToken(keySet, { user, scopes, ttlSeconds })).token,
