@@ -4,14 +4,16 @@
  */
 
 /** `v0=<hex>` HMAC-SHA256 of `v0:<timestamp>:<raw body>` with the signing secret: the `X-Slack-Signature` header. */
-export async function slackSignatureOf(raw: string, timestamp: string, secret: string): Promise<string> {
+export async function slackSignatureOf(raw: string | Uint8Array, timestamp: string, secret: string): Promise<string> {
   const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(`v0:${timestamp}:${raw}`)));
+  const body = typeof raw === 'string' ? new TextEncoder().encode(raw) : raw;
+  const base = new Uint8Array([...new TextEncoder().encode(`v0:${timestamp}:`), ...body]);
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, base));
   return `v0=${Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
 /** The headers Slack sends with `raw`, signed now (or at `timestamp`, seconds). */
-export async function slackHeaders(raw: string, secret: string, timestamp = String(Math.floor(Date.now() / 1000))): Promise<Record<string, string>> {
+export async function slackHeaders(raw: string | Uint8Array, secret: string, timestamp = String(Math.floor(Date.now() / 1000))): Promise<Record<string, string>> {
   return {
     'content-type': 'application/json',
     'X-Slack-Request-Timestamp': timestamp,
