@@ -5,7 +5,7 @@ import { loadConfig } from '../src/config.js';
 import { sendAllParts } from '../src/platforms/registry.js';
 import { slackAdapter } from '../src/platforms/slack/adapter.js';
 import { TestTunnel, coreKeys, freshRelay, replyStored, storedRows, waitFor } from './helpers.js';
-import { dmEvent, eventCallback, failSlack, freshTs, mentionEvent, postSlack, slackPosts, storedSlackMessage } from './slack-helpers.js';
+import { FORM, dmEvent, eventCallback, failSlack, freshTs, mentionEvent, postSlack, pressBody, slackPosts, storedSlackMessage } from './slack-helpers.js';
 
 // Storage is per test file, not per test: every test uses its own channels and ts.
 
@@ -170,6 +170,40 @@ describe('POST /webhooks/slack: events', () => {
   });
 });
 
+describe('POST /webhooks/slack: button presses (Interactivity)', () => {
+  it('stores a press as the button value, in the conversation of the message it is under', async () => {
+    const root = freshTs();
+    const ts = freshTs();
+    const actionTs = freshTs();
+    const response = await postSlack(pressBody('C0PRESS01', 'U0ADA0001', ts, 'fb:u:abc123', root, actionTs), { headers: FORM });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ ok: true, stored: 1 });
+    expect(await storedSlackMessage(`slack:C0PRESS01:${ts}:press:${actionTs}`)).toMatchObject({
+      platform: 'slack',
+      conversation: { id: `slack:C0PRESS01:${root}`, type: 'group' },
+      sender: { id: 'slack:U0ADA0001' },
+      content: { text: 'fb:u:abc123', entities: [{ type: 'button', offset: 0, length: 0, value: 'fb:u:abc123' }] },
+      reply_to: `slack:C0PRESS01:${ts}`,
+    });
+  });
+
+  it('answers 401 to an unsigned press and stores nothing', async () => {
+    const ts = freshTs();
+    const actionTs = freshTs();
+    const response = await postSlack(pressBody('D0PRESS02', 'U0ADA0001', ts, 'ap:r:xyz', undefined, actionTs), { headers: FORM, signature: null });
+    expect(response.status).toBe(401);
+    expect(await storedRows(`slack:D0PRESS02:${ts}:press:${actionTs}`)).toEqual([]);
+  });
+
+  it('answers 400 to a form without a payload, 200 and ignores other interactivity', async () => {
+    expect((await postSlack('payload=', { headers: FORM })).status).toBe(400);
+    const shortcut = new URLSearchParams({ payload: JSON.stringify({ type: 'shortcut', callback_id: 'x', trigger_id: '1' }) }).toString();
+    const response = await postSlack(shortcut, { headers: FORM });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ stored: 0, ignored: 1 });
+  });
+});
+
 /** Takes deliveries until `messageId`'s, acking the others (earlier tests' messages) without a reply. */
 async function deliveryOf(tunnel: TestTunnel, messageId: string) {
   for (;;) {
@@ -267,6 +301,36 @@ describe('sending to the Slack Web API', () => {
   it('refuses an empty reply without calling Slack', async () => {
     expect(await sendAllParts(slackAdapter, reply('D0EMPTY01', ' \n '), config())).toMatchObject({ ok: false, retryable: false });
     expect(await slackPosts('D0EMPTY01')).toEqual([]);
+  });
+
+  it('puts the buttons under the last part as Block Kit, their data as the values', async () => {
+    const buttons = [[{ label: '👍', data: 'fb:u:abc' }, { label: '👎', data: 'fb:d:abc' }]];
+    expect(await sendAllParts(slackAdapter, { ...reply('D0BUTTON1', 'Was this <good>?'), buttons }, config())).toEqual({ ok: true });
+    const [post] = await slackPosts('D0BUTTON1');
+    expect(post!.body).toMatchObject({
+      text: 'Was this &lt;good&gt;?',
+      blocks: [
+        { type: 'section', text: { type: 'mrkdwn', text: 'Was this &lt;good&gt;?' } },
+        {
+          type: 'actions',
+          elements: [
+            { type: 'button', action_id: 'hearth_0', text: { type: 'plain_text', text: '👍', emoji: true }, value: 'fb:u:abc' },
+            { type: 'button', action_id: 'hearth_1', text: { type: 'plain_text', text: '👎', emoji: true }, value: 'fb:d:abc' },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('cuts the part carrying buttons to the 3,000 characters of a section', async () => {
+    const text = `${'a'.repeat(2500)}\n\n${'b'.repeat(1000)}`;
+    const buttons = [[{ label: 'Run', data: 'ap:r:1' }]];
+    expect(await sendAllParts(slackAdapter, { ...reply('D0BUTTON2', text), buttons }, config())).toEqual({ ok: true });
+    const posts = await slackPosts('D0BUTTON2');
+    expect(posts.map((c) => [c.body.text, 'blocks' in c.body])).toEqual([
+      ['a'.repeat(2500), false],
+      ['b'.repeat(1000), true],
+    ]);
   });
 
   it('sends a reply over 4,000 characters as two messages, in order', async () => {

@@ -1,29 +1,22 @@
 import { HTTPException } from 'hono/http-exception';
-import type { z } from 'zod';
 import { log } from '../../log.js';
 import type { InboundBatch, PlatformAdapter } from '../adapter.js';
 import { parseJsonBody } from '../json-body.js';
 import { notSetUp } from '../outbound.js';
+import { isInteractivity, normalizeInteractivity } from './interactivity.js';
 import { normalizeSlackEvent } from './normalize.js';
-import { SlackEnvelopeSchema, SlackEventCallbackSchema, SlackUrlVerificationSchema } from './schema.js';
+import { parseSlack, SlackEnvelopeSchema, SlackEventCallbackSchema, SlackUrlVerificationSchema } from './schema.js';
 import { sendSlackPart, slackPacing, slackParts } from './send.js';
 import { slackSignatureProblem } from './signature.js';
 
 /** Slack's header on a redelivery (1, 2, 3): the message id is the same, so it dedupes. */
 const RETRY_HEADER = 'X-Slack-Retry-Num';
 
-function parsed<T>(schema: z.ZodType<T>, json: unknown, what: string): T {
-  const result = schema.safeParse(json);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
-  throw new HTTPException(400, { message: `body is not a Slack ${what}: ${issue?.message}${where}` });
-}
-
 /**
  * Slack Events API: every request signed with the app's signing secret (`X-Slack-Signature`,
  * HMAC over timestamp and raw body; more than 5 minutes old is a replay). The Request URL is
- * verified once with a `url_verification` challenge; then one event per POST.
+ * verified once with a `url_verification` challenge; then one event per POST. Button presses
+ * (Interactivity) may come to the same URL, signed the same way.
  */
 export const slackAdapter: PlatformAdapter = {
   platform: 'slack',
@@ -38,13 +31,14 @@ export const slackAdapter: PlatformAdapter = {
   },
 
   parse(rawBody): InboundBatch {
+    if (isInteractivity(rawBody)) return normalizeInteractivity(rawBody);
     const json = parseJsonBody(rawBody);
-    const { type } = parsed(SlackEnvelopeSchema, json, 'request');
+    const { type } = parseSlack(SlackEnvelopeSchema, json, 'request');
     if (type === 'url_verification') {
-      const { challenge } = parsed(SlackUrlVerificationSchema, json, 'url_verification');
+      const { challenge } = parseSlack(SlackUrlVerificationSchema, json, 'url_verification');
       return { messages: [], ignored: [], events: [], answer: { challenge } };
     }
-    if (type === 'event_callback') return normalizeSlackEvent(parsed(SlackEventCallbackSchema, json, 'event_callback'));
+    if (type === 'event_callback') return normalizeSlackEvent(parseSlack(SlackEventCallbackSchema, json, 'event_callback'));
     return { messages: [], ignored: [`envelope type "${type}" not handled`], events: [] };
   },
 

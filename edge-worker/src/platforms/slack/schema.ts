@@ -1,3 +1,4 @@
+import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 
 /**
@@ -60,3 +61,31 @@ export const SlackEventCallbackSchema = z.object({
 export type SlackEventCallback = z.infer<typeof SlackEventCallbackSchema>;
 export type SlackEvent = z.infer<typeof SlackEventSchema>;
 export type SlackFile = z.infer<typeof FileSchema>;
+
+/**
+ * A button press under one of our messages (Interactivity, posted form-encoded as
+ * `payload=<JSON>`): who pressed which button, under which message, in which channel.
+ *
+ * @see https://api.slack.com/reference/interaction-payloads/block-actions
+ */
+export const SlackBlockActionsSchema = z.object({
+  type: z.literal('block_actions'),
+  user: z.object({ id: SlackIdSchema, name: z.string().max(256).optional() }),
+  channel: z.object({ id: SlackIdSchema }),
+  /** The message the buttons are under (ours): its ts, and its thread's. */
+  message: z.object({ ts: TsSchema, thread_ts: TsSchema.optional() }),
+  actions: z
+    .array(z.object({ action_id: z.string().max(255), value: z.string().max(2_000).optional(), action_ts: z.string().regex(/^\d{1,12}\.\d{1,9}$/) }))
+    .min(1),
+});
+
+export type SlackBlockActions = z.infer<typeof SlackBlockActionsSchema>;
+
+/** `json` as `schema` says, or a 400 naming the first problem and where it is. */
+export function parseSlack<T>(schema: z.ZodType<T>, json: unknown, what: string): T {
+  const result = schema.safeParse(json);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
+  throw new HTTPException(400, { message: `body is not a Slack ${what}: ${issue?.message}${where}` });
+}

@@ -1,4 +1,4 @@
-import type { SlackConfig } from '@hearth/shared';
+import type { ReplyButtons, SlackConfig } from '@hearth/shared';
 import { z } from 'zod';
 import { describeError } from '../../log.js';
 import type { OutboundPart, OutboundReply, Pacing, SendOutcome } from '../outbound.js';
@@ -20,19 +20,52 @@ const RETRYABLE_ERRORS = new Set(['ratelimited', 'rate_limited', 'internal_error
  */
 const escapeText = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export const slackParts = (reply: OutboundReply): string[] => messageParts(reply.text, SLACK_TEXT_MAX);
+/** A section block's text holds at most 3,000 characters: the part carrying buttons is cut to it. */
+const SECTION_TEXT_MAX = 3_000;
+/** A button's label holds at most 75 characters. */
+const BUTTON_TEXT_MAX = 75;
+
+export function slackParts(reply: OutboundReply): string[] {
+  const parts = messageParts(reply.text, SLACK_TEXT_MAX);
+  const last = parts.at(-1) ?? '';
+  if (!reply.buttons || last.length <= SECTION_TEXT_MAX) return parts;
+  return [...parts.slice(0, -1), ...messageParts(last, SECTION_TEXT_MAX)];
+}
+
+/**
+ * The text and our buttons as Block Kit: a section, then an actions block whose buttons carry
+ * their data as `value` (it comes back in the press, see interactivity.ts). Slack shows the
+ * top-level `text` in notifications only.
+ */
+function blocks(text: string, buttons: ReplyButtons): unknown[] {
+  return [
+    { type: 'section', text: { type: 'mrkdwn', text } },
+    {
+      type: 'actions',
+      elements: buttons.flat().map((button, i) => ({
+        type: 'button',
+        action_id: `hearth_${i}`,
+        text: { type: 'plain_text', text: button.label.slice(0, BUTTON_TEXT_MAX), emoji: true },
+        value: button.data,
+      })),
+    },
+  ];
+}
 
 /**
  * Sends one part of a reply with `chat.postMessage`, into the conversation's thread when it is
- * one (see slackConversationId). Text only: buttons need Slack's interactivity requests,
- * which this edge does not take yet. Links and media do not unfurl by surprise.
+ * one (see slackConversationId); the last part carries the reply's buttons as Block Kit.
+ * Links and media do not unfurl by surprise.
  */
 export async function sendSlackPart(config: SlackConfig, reply: OutboundReply, part: OutboundPart): Promise<SendOutcome> {
   const { channel, threadTs } = slackTargetOf(reply.conversationId);
   if (part.text.trim() === '') return { ok: false, retryable: false, status: 0, description: 'empty reply: Slack refuses a message without text' };
+  const text = escapeText(part.text);
+  const last = part.index === part.count - 1;
   const outcome = await callWebApi(config, 'chat.postMessage', {
     channel,
-    text: escapeText(part.text),
+    text,
+    ...(last && reply.buttons ? { blocks: blocks(text, reply.buttons) } : {}),
     ...(threadTs ? { thread_ts: threadTs } : {}),
     unfurl_links: false,
     unfurl_media: false,
