@@ -5,7 +5,7 @@ import type { RecordedSlackCall, SlackFailure } from '../../tests/fakes/slack-we
 import { slackHeaders } from '../../tests/fakes/slack-payloads.js';
 import { coreKeys, storedRows } from './helpers.js';
 
-export { dmEvent, eventCallback, mentionEvent } from '../../tests/fakes/slack-payloads.js';
+export { FORM, dmEvent, eventCallback, mentionEvent, pressBody } from '../../tests/fakes/slack-payloads.js';
 
 export interface SlackPost {
   /** Overrides the signed headers: null drops one, a string replaces it. */
@@ -50,22 +50,3 @@ export async function storedSlackMessage(messageId: string): Promise<Message> {
 let nextTs = 0;
 /** A fresh, unique Slack `ts` (seconds.micros). */
 export const freshTs = () => `${1_764_000_000 + Math.floor(Math.random() * 1e6)}.${String(++nextTs).padStart(6, '0')}`;
-
-/** A `block_actions` interactivity request body (form-encoded, as Slack posts it): `user` pressed `value` under our message `ts`. */
-export function pressBody(channel: string, user: string, ts: string, value: string, threadTs?: string, actionTs = `${Math.floor(Date.now() / 1000)}.${String(++nextTs).padStart(6, '0')}`): string {
-  const payload = {
-    type: 'block_actions',
-    user: { id: user, username: 'ada', team_id: 'T0HEARTH1' },
-    api_app_id: 'A0HEARTH1',
-    container: { type: 'message', message_ts: ts, channel_id: channel, is_ephemeral: false, ...(threadTs ? { thread_ts: threadTs } : {}) },
-    trigger_id: '123.456.abc',
-    team: { id: 'T0HEARTH1', domain: 'hearth' },
-    channel: { id: channel, name: 'directmessage' },
-    message: { type: 'message', bot_id: 'B0HEARTH1', text: 'the reply', ts, ...(threadTs ? { thread_ts: threadTs } : {}) },
-    response_url: 'https://hooks.slack.com/actions/T0HEARTH1/1/abc',
-    actions: [{ action_id: 'hearth_0', block_id: 'b1', text: { type: 'plain_text', text: '👍', emoji: true }, value, type: 'button', action_ts: actionTs }],
-  };
-  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-}
-
-export const FORM = { 'content-type': 'application/x-www-form-urlencoded' };

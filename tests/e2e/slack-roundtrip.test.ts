@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dmEvent, eventCallback, mentionEvent } from '../fakes/slack-payloads.js';
+import { FORM, dmEvent, eventCallback, mentionEvent, pressBody } from '../fakes/slack-payloads.js';
 import { startSystem, type System } from '../support/system.js';
 
 /**
@@ -81,5 +81,25 @@ describe('Slack → edge → Relay → tunnel → core → model → Slack', () 
     await repliesIn('D0E2E0005');
     expect(slack().posts('D0E2E0004')).toEqual([]);
     expect(system.core.lines.some((l) => l.messageId === `slack:D0E2E0004:${ts}`)).toBe(false);
+  });
+
+  it('puts 👍/👎 under a reply as Block Kit; a press is recorded on the core and never answered', async () => {
+    const [reply] = await (async () => {
+      await system.postSlack(eventCallback(dmEvent('D0E2E0006', 'U0ADA0001', freshTs(), 'Once upon a time')));
+      return repliesIn('D0E2E0006');
+    })();
+    const blocks = reply!.body.blocks as { type: string; elements?: { text: { text: string }; value: string }[] }[];
+    const buttons = blocks.find((b) => b.type === 'actions')?.elements ?? [];
+    expect(buttons.map((b) => b.text.text)).toEqual(['👍', '👎']);
+    expect(buttons[0]!.value).toMatch(/^fb:u:/);
+    const repliedBefore = system.core.lines.filter((l) => l.msg === 'replied').length;
+    const press = await system.postSlack(pressBody('D0E2E0006', 'U0ADA0001', freshTs(), buttons[0]!.value), FORM);
+    expect(await press.json()).toMatchObject({ stored: 1 });
+    await system.core.waitForLog((l) => l.msg === 'feedback recorded', 15_000);
+    // Later traffic has drained: the press got no reply, and the model was not asked.
+    await system.postSlack(eventCallback(dmEvent('D0E2E0007', 'U0ADA0001', freshTs(), 'The end')));
+    await repliesIn('D0E2E0007');
+    expect(slack().posts('D0E2E0006')).toHaveLength(1);
+    expect(system.core.lines.filter((l) => l.msg === 'replied').length).toBe(repliedBefore + 1);
   });
 });

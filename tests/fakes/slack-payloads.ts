@@ -54,3 +54,24 @@ export function dmEvent(channel: string, user: string, ts: string, text: string,
 export function mentionEvent(channel: string, user: string, ts: string, text: string, threadTs?: string) {
   return { type: 'app_mention', channel, user, text: `<@U0HEARTHBOT> ${text}`, ts, event_ts: ts, ...(threadTs ? { thread_ts: threadTs } : {}) };
 }
+
+let presses = 0;
+/** A `block_actions` interactivity request body (form-encoded, as Slack posts it): `user` pressed `value` under our message `ts`. */
+export function pressBody(channel: string, user: string, ts: string, value: string, threadTs?: string, actionTs = `${Math.floor(Date.now() / 1000)}.${String(++presses).padStart(6, '0')}`): string {
+  const payload = {
+    type: 'block_actions',
+    user: { id: user, username: 'ada', team_id: 'T0HEARTH1' },
+    api_app_id: 'A0HEARTH1',
+    container: { type: 'message', message_ts: ts, channel_id: channel, is_ephemeral: false, ...(threadTs ? { thread_ts: threadTs } : {}) },
+    trigger_id: '123.456.abc',
+    team: { id: 'T0HEARTH1', domain: 'hearth' },
+    channel: { id: channel, name: 'directmessage' },
+    message: { type: 'message', bot_id: 'B0HEARTH1', text: 'the reply', ts, ...(threadTs ? { thread_ts: threadTs } : {}) },
+    response_url: 'https://hooks.slack.com/actions/T0HEARTH1/1/abc',
+    actions: [{ action_id: 'hearth_0', block_id: 'b1', text: { type: 'plain_text', text: '👍', emoji: true }, value, type: 'button', action_ts: actionTs }],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/** The content type Interactivity requests come with. */
+export const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
