@@ -18,7 +18,7 @@ import {
   withInvalidUtf8,
 } from './fuzz-helpers.js';
 import { storedRows } from './helpers.js';
-import { dmEvent, eventCallback, mentionEvent } from './slack-helpers.js';
+import { dmEvent, eventCallback, FORM, mentionEvent, pressBody } from './slack-helpers.js';
 
 /**
  * The Slack webhook under garbage. POSTs are signed now with the signing secret, as Slack signs
@@ -146,6 +146,22 @@ describe('fuzz: POST /webhooks/slack, correctly signed', { timeout: fuzzTimeout(
         expect(await postSignedAndCheck(raw, [413])).toBe(413);
       }),
       8,
+    );
+  });
+
+  it('interactivity: random and mutated block_actions payloads, form-encoded: 200 or 400', async () => {
+    const press = fc.record({ channel: slackId('D'), user: slackId('U'), ts, value: nastyString(100) }).map((p) => {
+      const payload = new URLSearchParams(pressBody(p.channel, p.user, p.ts, p.value)).get('payload') ?? '';
+      return JSON.parse(payload) as Record<string, unknown>;
+    });
+    const payload = fc.oneof(anyJson, press, fc.tuple(press, mutation).map(([valid, m]) => applyMutation(valid, m)));
+    await checkProperty(
+      'slack.interactivity',
+      fc.asyncProperty(payload, fc.boolean(), async (body, asForm) => {
+        const raw = asForm ? new URLSearchParams({ payload: JSON.stringify(body) }).toString() : `payload=${JSON.stringify(body)}`;
+        await postAndCheck(raw, { ...(await signedHeaders(raw)), ...FORM }, [200, 400]);
+      }),
+      150,
     );
   });
 
