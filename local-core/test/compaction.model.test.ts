@@ -107,7 +107,8 @@ describe('compaction by summary (real GGUF)', () => {
     const metered = await first.meter.registry.getSingleMetric('hearth_prompt_tokens_total')?.get();
     const summed = first.prompts.reduce((sum, parts) => sum + parts.summary, 0);
     expect(metered?.values.find((value) => value.labels.part === 'summary')?.value).toBe(summed);
-    expect(first.engine.countTokens(summary)).toBeLessThanOrEqual(Math.floor(first.engine.historyTokens() / 4));
+    // Generated within a quarter of the budget; the text re-tokenized may split a token or two differently.
+    expect(first.engine.countTokens(summary)).toBeLessThanOrEqual(Math.floor(first.engine.historyTokens() / 4) + 2);
     await first.close();
     // L3 holds the same summary as the session.
     expect(summaryOnDisk(databasePath, 0)?.text).toBe(summary);

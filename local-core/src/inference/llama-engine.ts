@@ -193,7 +193,7 @@ export class LlamaEngine implements Engine {
    * An OpenAI-style completion: the request's turns on a borrowed sequence, given back cleared
    * as a reset conversation's is (a completion never keeps one). See llama-completion.ts.
    */
-  private async complete(input: string | undefined, options: ReplyOptions): Promise<string> {
+  private async complete(input: string | undefined, options: ReplyOptions, cap = this.options.maxTokens): Promise<string> {
     const sequence = await this.takeSequence();
     const chat = new LlamaChat({ contextSequence: sequence });
     const metered = sequence.tokenMeter.getState();
@@ -202,7 +202,7 @@ export class LlamaEngine implements Engine {
         system: options.systemPrompt === undefined ? this.options.systemPrompt : fitSystemPrompt(this.model, this.context, options.systemPrompt).text,
         turns: options.history?.turns ?? [],
         text: input,
-        maxTokens: Math.min(options.maxTokens ?? this.options.maxTokens, this.options.maxTokens),
+        maxTokens: Math.min(options.maxTokens ?? cap, cap),
         options,
         fit: (history) => trimHistory(history, this.historyBudget(), (t) => this.model.tokenize(t).length),
       });
@@ -219,7 +219,8 @@ export class LlamaEngine implements Engine {
 
   /** A one-shot generation on a borrowed sequence, as a completion is (compaction's summaries). */
   summarize(text: string, options: { systemPrompt: string; maxTokens: number }): Promise<string> {
-    return this.complete(text, { ...options, history: { generation: 0, turns: [] } });
+    // Bounded by the summary's own budget, not by HEARTH_MAX_TOKENS (a reply's).
+    return this.complete(text, { ...options, history: { generation: 0, turns: [] } }, options.maxTokens);
   }
 
   async reset(conversationId: string): Promise<void> {
