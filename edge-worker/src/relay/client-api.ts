@@ -7,7 +7,6 @@ import {
   parseApiConversationId,
   seal,
   type ClientEvent,
-  type EdgeFrameBody,
   type HistoryItem,
   type HistoryQuery,
   type HistoryResultFrame,
@@ -17,20 +16,21 @@ import { composeApiMessage, userItemOf } from '../api/compose.js';
 import { refusalResponse, type Refusal } from '../api/errors.js';
 import type { EdgeConfig } from '../config.js';
 import { log } from '../log.js';
+import { ClientAdmission } from './client-admission.js';
 import { CLIENT_TAG, ClientHub, SubscriberSchema, type HistoryAnswer, type Subscriber } from './clients.js';
-import { CompletionStreams } from './completions.js';
+import type { CompletionStreams } from './completions.js';
+import type { CoreSockets } from './core-sockets.js';
 import type { RelayCounters } from './counters.js';
 import { connectedModels, type ConnectedModels } from './core-models.js';
-import type { LiveSession } from './dispatch.js';
+import type { Delivery } from './delivery.js';
 import { EmbedRequests } from './embed-requests.js';
+import { HistoryAsks } from './history-asks.js';
 import { askInRelay, type AskAnswer } from './mcp-asks.js';
 import { NoteSearches } from './note-searches.js';
 import { OwnerTools } from './owner-tools.js';
-import { PendingRequests } from './pending-requests.js';
 import { conversationOf, type EnqueueOutcome, type Envelope } from './queue.js';
 import type { QueueIndex } from './queue-index.js';
-import { RateLimiter } from './rate-limit.js';
-import { isRevoked, revokeToken } from './revocations.js';
+import { revokeToken } from './revocations.js';
 import { UnansweredMessages } from './unanswered.js';
 import { CLIENT_HEADER, type RelayRoute } from './internal-headers.js';
 
@@ -51,19 +51,18 @@ export interface AnnouncedReply {
   push?: boolean;
 }
 
-/** What of the Relay the client API works with. */
-export interface RelayHost {
-  readonly sql: SqlStorage;
-  readonly queue: QueueIndex;
-  readonly counters: RelayCounters;
-  config(): EdgeConfig;
-  sessions(): LiveSession[];
-  send(ws: WebSocket, frame: EdgeFrameBody): void;
-  enqueue(envelope: Envelope, options: { announce?: Announcement; stops?: boolean }): Promise<{ outcome: EnqueueOutcome | string }>;
-  cancelInFlight(conversationId: string): void;
-  pump(): void;
-  /** Something needs the alarm by `at` (a queued message's expiry). */
-  needAlarmBy(at: number): Promise<void>;
+/** The Relay's parts the client API works with. */
+export interface ClientApiDeps {
+  ctx: DurableObjectState;
+  sql: SqlStorage;
+  queue: QueueIndex;
+  counters: RelayCounters;
+  config: () => EdgeConfig;
+  cores: CoreSockets;
+  /** Messages from clients are queued and delivered as webhooks' are. */
+  delivery: Delivery;
+  /** Completions in progress: ended on ack, noticed on redelivery (the tunnel and the pump see them too). */
+  completions: CompletionStreams;
 }
 
 /**
@@ -72,8 +71,7 @@ export interface RelayHost {
  * The Relay owns the queue and the tunnels; this owns what API clients see of them.
  */
 export class ClientApi {
-  /** Completions in progress: the Relay ends them on ack and notices their redelivery. */
-  readonly completions = new CompletionStreams();
+  private readonly completions: CompletionStreams;
   /** Embedding requests sent to cores, waiting for their vectors. */
   readonly embeddings: EmbedRequests;
   /** MCP note searches sent to cores, waiting for their hits. */
@@ -81,111 +79,65 @@ export class ClientApi {
   /** MCP calls of the owner's exposed tools sent to cores, waiting for their answers. */
   readonly ownerTools: OwnerTools;
   private readonly clients: ClientHub;
-  private readonly historyRequests = new PendingRequests<HistoryAnswer>();
-  private limiters: { user: RateLimiter; token: RateLimiter } | undefined;
-  /** Callers waiting for a core that answers history to connect. */
-  private coreWaiters = new Set<() => void>();
+  private readonly historyAsks: HistoryAsks;
+  private readonly admission: ClientAdmission;
   /** Announced messages no core has answered yet: their history does not hold them yet. */
   private readonly unanswered = new UnansweredMessages();
 
-  constructor(
-    private readonly ctx: DurableObjectState,
-    private readonly host: RelayHost,
-  ) {
+  constructor(private readonly deps: ClientApiDeps) {
+    const { ctx, cores } = deps;
+    this.completions = deps.completions;
+    this.historyAsks = new HistoryAsks({ cores, config: deps.config, unanswered: this.unanswered });
+    this.admission = new ClientAdmission(deps);
     this.clients = new ClientHub(ctx, (user, query, options) => this.history(user, query, options));
     this.embeddings = new EmbedRequests({
-      cores: () => this.answeringCores().filter(({ ws }) => ws.readyState === WebSocket.OPEN),
-      send: (ws, frame) => this.host.send(ws, frame),
+      cores: () => cores.openAnswering(),
+      send: (ws, frame) => cores.send(ws, frame),
       // A caller on the line waits for the home machine as for a completion.
-      timeoutMs: () => this.host.config().api.completionTimeoutMs,
+      timeoutMs: () => this.deps.config().api.completionTimeoutMs,
     });
     this.notes = new NoteSearches({
-      cores: () => this.answeringCores().filter(({ ws }) => ws.readyState === WebSocket.OPEN),
-      send: (ws, frame) => this.host.send(ws, frame),
-      timeoutMs: () => this.host.config().api.historyTimeoutMs,
+      cores: () => cores.openAnswering(),
+      send: (ws, frame) => cores.send(ws, frame),
+      timeoutMs: () => this.deps.config().api.historyTimeoutMs,
     });
     this.ownerTools = new OwnerTools({
-      cores: () => this.answeringCores().filter(({ ws }) => ws.readyState === WebSocket.OPEN),
-      send: (ws, frame) => this.host.send(ws, frame),
+      cores: () => cores.openAnswering(),
+      send: (ws, frame) => cores.send(ws, frame),
       // A tool may take as long as a model's answer (an MCP server's call, a plugin's fetch).
-      timeoutMs: () => this.host.config().api.completionTimeoutMs,
+      timeoutMs: () => this.deps.config().api.completionTimeoutMs,
     });
   }
 
   /** Whether a hibernating socket is an API client's (else a core's tunnel). */
   isClientSocket(ws: WebSocket): boolean {
-    return this.ctx.getTags(ws).includes(CLIENT_TAG);
+    return this.deps.ctx.getTags(ws).includes(CLIENT_TAG);
   }
 
-  /**
-   * Admits one request of a verified client token: refused when the token was revoked, or when
-   * the user or the token spent its rate (429 with how long to wait). Both buckets are checked
-   * before either is charged, so a refused request costs nothing.
-   */
-  admit({ user, tokenKey, jti }: { user: string; tokenKey: string; jti: string | undefined }): { ok: true } | Refusal {
-    if (jti && isRevoked(this.host.sql, jti)) {
-      log('warn', 'client_token_revoked', { user, jti });
-      return { ok: false, code: 'revoked', message: 'this token was revoked' };
-    }
-    const now = Date.now();
-    const limiters = this.rateLimiters();
-    const wait = Math.max(limiters.user.wait(user, now), limiters.token.wait(tokenKey, now));
-    if (wait > 0) {
-      log('warn', 'client_rate_limited', { user, retry_after_ms: wait });
-      this.host.counters.add('api_rate_limited');
-      return { ok: false, code: 'rate_limited', message: 'too many requests: slow down', retryAfterMs: wait };
-    }
-    limiters.user.take(user, now);
-    limiters.token.take(tokenKey, now);
-    return { ok: true };
+  /** Admits one request of a verified client token (revocation, rate limits): see ClientAdmission. */
+  admit(client: { user: string; tokenKey: string; jti: string | undefined }): { ok: true } | Refusal {
+    return this.admission.admit(client);
   }
 
-  /**
-   * A user's history, asked of a connected core (the edge keeps none): `core_offline` when no
-   * core that serves history is connected, `core_timeout` when it does not answer in time.
-   * `waitForCore`: wait up to the history timeout for one to connect first (a device that
-   * reconnects right after an edge restart often beats the core back). Pages of turns also
-   * hold the user's messages queued here that no core answered yet (see UnansweredMessages).
-   */
-  async history(user: string, query: HistoryQuery, { waitForCore = false }: { waitForCore?: boolean } = {}): Promise<HistoryAnswer> {
-    const { historyTimeoutMs } = this.host.config().api;
-    let core = this.openAnsweringCore();
-    if (!core && waitForCore) {
-      await this.coreConnects(historyTimeoutMs);
-      core = this.openAnsweringCore();
-    }
-    if (!core) return { ok: false, code: 'core_offline', message: 'no core is connected to answer from its history; try again when it is' };
-    const requestId = crypto.randomUUID();
-    const answer = this.historyRequests.wait(requestId, core.session.sessionId, historyTimeoutMs, () => ({
-      ok: false,
-      code: 'core_timeout',
-      message: `the core did not answer within ${historyTimeoutMs} ms`,
-    }));
-    this.host.send(core.ws, { type: 'history', request_id: requestId, user, query });
-    const answered = await answer;
-    if (!answered.ok || query.kind === 'conversations') return answered;
-    const conversation = query.kind === 'messages' ? query.conversation_id : undefined;
-    return { ...answered, ...this.unanswered.complete(user, { after: query.after, conversation, limit: query.limit }, answered) };
+  /** A user's history, asked of a connected core: see HistoryAsks. */
+  history(user: string, query: HistoryQuery, options: { waitForCore?: boolean } = {}): Promise<HistoryAnswer> {
+    return this.historyAsks.ask(user, query, options);
   }
 
   /** A core that answers history said hello: whoever waits for one goes on. */
   coreConnected(): void {
-    for (const wake of this.coreWaiters) wake();
-    this.coreWaiters.clear();
+    this.historyAsks.coreConnected();
     this.clients.coreConnected();
   }
 
   /** A core's answer to a history request. */
   onHistoryResult(frame: HistoryResultFrame): void {
-    const answer: HistoryAnswer = frame.ok
-      ? { ok: true, items: frame.items ?? [], has_more: frame.has_more ?? false, conversations: frame.conversations ?? [] }
-      : { ok: false, code: 'core_error', message: frame.error ?? 'the core could not read its history' };
-    if (!this.historyRequests.settle(frame.request_id, answer)) log('warn', 'history_result_unexpected', { request_id: frame.request_id });
+    this.historyAsks.onResult(frame);
   }
 
-  /** A tunnel ended: the history requests sent on it will not be answered. */
+  /** A tunnel ended: the requests sent on it will not be answered. */
   sessionEnded(sessionId: string): void {
-    this.historyRequests.settleSession(sessionId, { ok: false, code: 'core_error', message: 'the core disconnected before answering' });
+    this.historyAsks.sessionEnded(sessionId);
     this.embeddings.sessionEnded(sessionId);
     this.notes.sessionEnded(sessionId);
     this.ownerTools.sessionEnded(sessionId);
@@ -193,12 +145,12 @@ export class ClientApi {
 
   /** The models connected cores answer with, once each, for `GET /v1/models` and matching `model`. */
   models(): ConnectedModels {
-    return connectedModels(this.answeringCores().filter(({ ws }) => ws.readyState === WebSocket.OPEN));
+    return connectedModels(this.deps.cores.openAnswering());
   }
 
   /** The owner revoked a client token: refuse it from now on, and end the streams it opened. */
   revokeToken(jti: string, expiresAtMs: number, now: number): { revoked: boolean; closed: number } {
-    return { revoked: revokeToken(this.host.sql, jti, expiresAtMs, now), closed: this.clients.closeToken(jti) };
+    return { revoked: revokeToken(this.deps.sql, jti, expiresAtMs, now), closed: this.clients.closeToken(jti) };
   }
 
   /** A request the worker passed on for an API client it authenticated (see RELAY_ROUTE_HEADER). */
@@ -207,7 +159,7 @@ export class ClientApi {
     if (!subscriber.success) return new Response('expected an authenticated client', { status: 400 });
     const after = new URL(request.url).searchParams.get('after');
     if (route !== 'completion') {
-      const { streamsPerUser: perUser, streamsPerToken: perToken } = this.host.config().api;
+      const { streamsPerUser: perUser, streamsPerToken: perToken } = this.deps.config().api;
       const refusal = this.clients.streamRefusal(subscriber.data, { perUser, perToken });
       if (refusal) return refusalResponse(refusal);
     }
@@ -251,7 +203,7 @@ export class ClientApi {
       return;
     }
     if (!messageId.startsWith('api:')) return;
-    const conversationId = conversationOf(this.host.sql, messageId);
+    const conversationId = conversationOf(this.deps.sql, messageId);
     const api = conversationId ? parseApiConversationId(conversationId) : undefined;
     if (!api) return;
     this.clients.publish(api.user, { type: 'delta', conversation_id: api.conversation, in_reply_to: messageId, seq, text });
@@ -294,17 +246,16 @@ export class ClientApi {
    */
   private async startCompletion(envelope: Envelope): Promise<Response> {
     const refuse = (code: string, message: string) => new Response(`${JSON.stringify({ type: 'error', code, message })}\n`);
-    if (this.answeringCores().length === 0) return refuse('core_offline', 'no core is connected to answer; try again when it is');
-    const config = this.host.config();
+    if (this.deps.cores.answering().length === 0) return refuse('core_offline', 'no core is connected to answer; try again when it is');
+    const config = this.deps.config();
     const stream = this.completions.start(envelope.message_id, config.api.completionTimeoutMs, (why) => this.dropCompletion(envelope, why));
     const now = Date.now();
-    const outcome = this.host.queue.insert(envelope, now, config.delivery);
-    this.host.counters.add(`completions_${outcome}`);
+    const outcome = this.deps.queue.insert(envelope, now, config.delivery);
+    this.deps.counters.add(`completions_${outcome}`);
     if (outcome !== 'stored') {
       this.completions.end(envelope.message_id, { type: 'error', code: outcome === 'full' ? 'queue_full' : 'duplicate', message: `request not queued (${outcome})` });
     } else {
-      this.host.pump();
-      await this.host.needAlarmBy(now + config.delivery.queueTtlMs);
+      await this.deps.delivery.queued(now);
     }
     return new Response(stream, { headers: { 'Content-Type': 'application/x-ndjson' } });
   }
@@ -312,13 +263,13 @@ export class ClientApi {
   /** MCP `ask`: `text` in the user's API conversation, answered with the reply's text (see mcp-asks.ts). */
   async ask(user: string, conversation: string, text: string): Promise<AskAnswer> {
     const message = composeApiMessage({ user, conversation, text, device: 'mcp', now: Date.now() });
-    const sealed = await seal(JSON.stringify(message), this.host.config().coreKeys);
+    const sealed = await seal(JSON.stringify(message), this.deps.config().coreKeys);
     return askInRelay(
       {
         completions: this.completions,
-        coreConnected: () => this.openAnsweringCore() !== undefined,
-        enqueue: (envelope, options) => this.host.enqueue(envelope, options),
-        timeoutMs: () => this.host.config().api.completionTimeoutMs,
+        coreConnected: () => this.deps.cores.openAnswering().length > 0,
+        enqueue: (envelope, options) => this.enqueue(envelope, options),
+        timeoutMs: () => this.deps.config().api.completionTimeoutMs,
       },
       { message_id: message.message_id, conversation_id: message.conversation.id, sealed },
       { announce: { user, item: userItemOf(message, conversation) }, stops: isStopCommand(message) },
@@ -327,46 +278,29 @@ export class ClientApi {
 
   /** Nobody waits for a completion any more: stop its generation and take it out of the queue. */
   private dropCompletion(envelope: Envelope, why: string): void {
-    this.host.cancelInFlight(envelope.conversation_id);
-    this.host.queue.ack(envelope.message_id, Date.now());
+    this.deps.delivery.cancelInFlight(envelope.conversation_id);
+    this.deps.queue.ack(envelope.message_id, Date.now());
     log('info', 'completion_abandoned', { message_id: envelope.message_id, why });
   }
 
   /** Seals and queues what a client sent over its socket, announcing it to the user's devices. */
   private async enqueueFromClient(subscriber: Subscriber, conversation: string, text: string, clientId: string | undefined) {
     const message = composeApiMessage({ user: subscriber.user, conversation, text, clientId, device: subscriber.device, now: Date.now() });
-    const sealed = await seal(JSON.stringify(message), this.host.config().coreKeys);
+    const sealed = await seal(JSON.stringify(message), this.deps.config().coreKeys);
     const envelope = { message_id: message.message_id, conversation_id: message.conversation.id, sealed };
     const announce = { user: subscriber.user, item: userItemOf(message, conversation) };
-    const { outcome } = await this.host.enqueue(envelope, { announce, stops: isStopCommand(message) });
+    const { outcome } = await this.enqueue(envelope, { announce, stops: isStopCommand(message) });
     return { outcome, message };
   }
 
-  private openAnsweringCore(): LiveSession | undefined {
-    return this.answeringCores().find(({ ws }) => ws.readyState === WebSocket.OPEN);
-  }
-
-  /** Resolves when a core that answers history connects, or after `ms`. */
-  private coreConnects(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.coreWaiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.coreWaiters.add(done);
-    });
-  }
-
-  /** Connected cores that answer history and completions (owner sessions of the CLI do not). */
-  private answeringCores(): LiveSession[] {
-    return this.host.sessions().filter(({ session }) => session.ready && session.servesHistory);
-  }
-
-  private rateLimiters(): { user: RateLimiter; token: RateLimiter } {
-    const { ratePerUser, ratePerToken } = this.host.config().api;
-    this.limiters ??= { user: new RateLimiter(ratePerUser), token: new RateLimiter(ratePerToken) };
-    return this.limiters;
+  /** Queues a message a client sent; its sender's devices see it once it is safely queued, never before. */
+  private async enqueue(envelope: Envelope, { announce, stops }: { announce: Announcement; stops: boolean }): Promise<{ outcome: EnqueueOutcome }> {
+    const now = Date.now();
+    const outcome = this.deps.delivery.store(envelope, now, { stops });
+    if (outcome === 'stored') {
+      this.announce(announce);
+      await this.deps.delivery.queued(now);
+    }
+    return { outcome };
   }
 }
