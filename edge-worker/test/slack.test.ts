@@ -87,6 +87,8 @@ describe('POST /webhooks/slack: malformed and unhandled bodies', () => {
     ['JSON without a type', { event: {} }],
     ['an event_callback without event_id', { type: 'event_callback', event: { type: 'message' } }],
     ['an event with a channel id that could break our ids', eventCallback({ ...dmEvent('D0BAD:0001', 'U0ADA0001', '1764000000.000001', 'hi') })],
+    // Ignored types are logged by name: a name past 100 characters is not Slack's.
+    ['an event type of 101 characters', eventCallback({ type: 'x'.repeat(101), event_ts: '1764000000.000001' })],
   ])('answers 400 to %s and stores nothing', async (_name, body) => {
     const response = await postSlack(body);
     expect(response.status).toBe(400);

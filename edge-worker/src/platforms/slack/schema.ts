@@ -15,8 +15,11 @@ const SlackIdSchema = z.string().regex(/^[A-Z0-9]{1,64}$/, 'a Slack id is upper-
 /** A message's `ts` (`1355517523.000005`): its id within the channel, and when it was posted. */
 const TsSchema = z.string().regex(/^\d{1,12}\.\d{1,9}$/, 'a Slack ts is seconds.micros');
 
+/** Names Slack gives types and subtypes; bounded, since an ignored one is logged by name. */
+const NameSchema = z.string().max(100);
+
 /** The envelope's type: what the rest of the body is. */
-export const SlackEnvelopeSchema = z.object({ type: z.string() });
+export const SlackEnvelopeSchema = z.object({ type: NameSchema });
 
 /** Sent once when the Request URL is entered in the app's Event Subscriptions: answered with its challenge. */
 export const SlackUrlVerificationSchema = z.object({
@@ -33,15 +36,15 @@ const FileSchema = z.object({
 
 /** A `message` or `app_mention` event; other event types keep their name only. */
 export const SlackEventSchema = z.object({
-  type: z.string(),
+  type: NameSchema,
   /** `bot_message`, `message_changed`, `message_deleted`, `file_share`, … (absent on a plain message). */
-  subtype: z.string().optional(),
+  subtype: NameSchema.optional(),
   channel: SlackIdSchema.optional(),
   /** `im` (a DM), `channel`, `group`, `mpim`; `message` events only. */
-  channel_type: z.string().optional(),
+  channel_type: NameSchema.optional(),
   user: SlackIdSchema.optional(),
   /** Set on what a bot (our own app included) posted. */
-  bot_id: z.string().optional(),
+  bot_id: z.string().max(100).optional(),
   text: z.string().optional(),
   ts: TsSchema.optional(),
   /** The thread's first message, on a reply in a thread (and on that first message once it has replies). */
