@@ -55,7 +55,13 @@ describe('parseEdgeConfig', () => {
   });
 
   it('accepts Slack alone, with its defaults, and leaves it off when unset', () => {
-    const result = parseEdgeConfig({ SLACK_SIGNING_SECRET: 'signing-secret', SLACK_BOT_TOKEN: 'xoxb-1-2-abc', HEARTH_CORE_JWKS: jwks, HEARTH_ACCESS_POLICY_SLACK: 'allowlist' });
+    const result = parseEdgeConfig({
+      SLACK_SIGNING_SECRET: 'signing-secret',
+      SLACK_BOT_TOKEN: 'xoxb-1-2-abc',
+      HEARTH_CORE_JWKS: jwks,
+      HEARTH_ACCESS_POLICY_SLACK: 'allowlist',
+      HEARTH_ALLOWLIST: 'slack:U024BE7LH',
+    });
     expect(result.ok && result.config.slack).toEqual({
       signingSecret: 'signing-secret',
       botToken: 'xoxb-1-2-abc',
@@ -63,6 +69,7 @@ describe('parseEdgeConfig', () => {
       channelIntervalMs: 1_000,
     });
     expect(result.ok && result.config.access.overrides).toEqual({ slack: 'allowlist' });
+    expect(result.ok && [...result.config.access.allowlist]).toEqual(['slack:U024BE7LH']);
     const unset = parseEdgeConfig({ ...telegram, HEARTH_CORE_JWKS: jwks, SLACK_API_BASE: 'http://127.0.0.1:9/' });
     expect(unset.ok && unset.config.slack).toBeUndefined();
   });
