@@ -15,8 +15,12 @@ import { randomModelPath, TINYLLAMA_1_1B, writeRandomGguf } from './random-gguf.
 
 export interface BatchRow {
   conversations: number;
+  /** Aggregate generated tokens per wall-clock second. */
   bare: number;
   engine: number;
+  /** Generated tokens per CPU second of this process (all its threads): steadier on a shared machine. */
+  bareCpu: number;
+  engineCpu: number;
 }
 
 export interface BatchOptions {
@@ -57,11 +61,15 @@ export async function batchBench(options: BatchOptions): Promise<{ model: string
   const loaded = await llama.loadModel({ modelPath: model });
 
   /** One round on each side: n new conversations prompted at once; the aggregate tokens/s. */
-  const measure = async (run: (onTokens: (count: number) => void) => Promise<unknown>): Promise<number> => {
+  const measure = async (run: (onTokens: (count: number) => void) => Promise<unknown>): Promise<{ wall: number; cpu: number }> => {
     let tokens = 0;
     const started = performance.now();
-    await run((count) => (tokens += count));
-    return tokens / ((performance.now() - started) / 1000);
+    const cpuStarted = process.cpuUsage();
+    await run((count) => {
+      tokens += count;
+    });
+    const { user, system } = process.cpuUsage(cpuStarted);
+    return { wall: tokens / ((performance.now() - started) / 1000), cpu: tokens / ((user + system) / 1e6) };
   };
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
@@ -94,13 +102,19 @@ export async function batchBench(options: BatchOptions): Promise<{ model: string
         // two sides alternate, so the machine's drift hits both.
         await measure(bareRound);
         await measure(engineRound);
-        const bare: number[] = [];
-        const viaEngine: number[] = [];
+        const bare: { wall: number; cpu: number }[] = [];
+        const viaEngine: { wall: number; cpu: number }[] = [];
         for (let i = 0; i < options.rounds; i++) {
           bare.push(await measure(bareRound));
           viaEngine.push(await measure(engineRound));
         }
-        rows.push({ conversations: n, bare: median(bare), engine: median(viaEngine) });
+        rows.push({
+          conversations: n,
+          bare: median(bare.map((r) => r.wall)),
+          engine: median(viaEngine.map((r) => r.wall)),
+          bareCpu: median(bare.map((r) => r.cpu)),
+          engineCpu: median(viaEngine.map((r) => r.cpu)),
+        });
       } finally {
         await engine.dispose();
         await context.dispose();

@@ -25,9 +25,16 @@ export interface PathOptions {
   samples: number;
 }
 
+type Route = 'bare' | 'engine' | 'pipeline' | 'pipelineRecall';
+
 export interface PathResult {
-  /** Median ms of one sample (a conversation of `turns` turns), per route. */
-  ms: Record<'bare' | 'engine' | 'pipeline' | 'pipelineRecall', number>;
+  /** Median wall-clock ms of one sample (a conversation of `turns` turns), per route. */
+  ms: Record<Route, number>;
+  /**
+   * Median CPU ms of this process (every thread: llama.cpp's, onnxruntime's, JS) for one sample:
+   * on a machine others load too, it moves far less than the wall clock.
+   */
+  cpuMs: Record<Route, number>;
   /** Tokens of the replies of one sample (the same text on every route: greedy decoding). */
   tokens: Record<'bare' | 'engine', number>;
 }
@@ -98,32 +105,56 @@ export async function pathBench(options: PathOptions): Promise<PathResult> {
     await engine.reset(id);
   };
 
-  const samples = { bare: [] as number[], engine: [] as number[], pipeline: [] as number[], pipelineRecall: [] as number[] };
+  const routes = ['bare', 'engine', 'pipeline', 'pipelineRecall'] as const;
+  const samples = Object.fromEntries(routes.map((r) => [r, [] as number[]])) as Record<Route, number[]>;
+  const cpuSamples = Object.fromEntries(routes.map((r) => [r, [] as number[]])) as Record<Route, number[]>;
   const counted = { bare: 0, engine: 0 };
+  const cpuMs = () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  };
+  let cpu = 0;
   const clock = async <T>(run: () => Promise<T>): Promise<[T, number]> => {
     const started = performance.now();
+    const cpuStarted = cpuMs();
     const value = await run();
+    cpu += cpuMs() - cpuStarted;
     return [value, performance.now() - started];
+  };
+  /** The CPU ms clocked since the last call. */
+  const takeCpu = () => {
+    const spent = cpu;
+    cpu = 0;
+    return spent;
   };
   try {
     for (let i = -2; i < options.samples; i++) {
       // The first two rounds warm every route up (first allocations, recall's onnxruntime) and are not kept.
       const keep = i >= 0;
+      takeCpu();
       const [bareTokens, bareMs] = await clock(() => bare(i));
+      const bareCpu = takeCpu();
       const [engineTokens, engineMs] = await clock(() => viaEngine(i));
+      const engineCpu = takeCpu();
       let pipelineMs = 0;
       await viaPipeline(pipeline, i, async (run) => {
         pipelineMs += (await clock(run))[1];
       });
+      const pipelineCpu = takeCpu();
       let recallMs = 0;
       await viaPipeline(pipelineRecall, i, async (run) => {
         recallMs += (await clock(run))[1];
       });
+      const recallCpu = takeCpu();
       if (!keep) continue;
       samples.bare.push(bareMs);
       samples.engine.push(engineMs);
       samples.pipeline.push(pipelineMs);
       samples.pipelineRecall.push(recallMs);
+      cpuSamples.bare.push(bareCpu);
+      cpuSamples.engine.push(engineCpu);
+      cpuSamples.pipeline.push(pipelineCpu);
+      cpuSamples.pipelineRecall.push(recallCpu);
       counted.bare = bareTokens;
       counted.engine = engineTokens;
     }
@@ -138,8 +169,6 @@ export async function pathBench(options: PathOptions): Promise<PathResult> {
     await llama.dispose();
     await rm(dir, { recursive: true, force: true });
   }
-  return {
-    ms: { bare: median(samples.bare), engine: median(samples.engine), pipeline: median(samples.pipeline), pipelineRecall: median(samples.pipelineRecall) },
-    tokens: counted,
-  };
+  const medians = (by: Record<Route, number[]>) => Object.fromEntries(routes.map((r) => [r, median(by[r])])) as Record<Route, number>;
+  return { ms: medians(samples), cpuMs: medians(cpuSamples), tokens: counted };
 }
