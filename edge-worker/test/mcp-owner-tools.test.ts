@@ -2,25 +2,11 @@ import type { OwnerTool } from '@hearth/shared';
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { relayFor } from '../src/relay/stub.js';
-import { apiFetch, clientToken, closeApiCores, connectApiCore, freshUser } from './api-helpers.js';
+import { closeApiCores, connectApiCore, freshUser } from './api-helpers.js';
 import type { TestTunnel } from './helpers.js';
+import { mcpToken, rpc, type ToolResult } from './mcp-helpers.js';
 
 afterEach(closeApiCores);
-
-let ids = 0;
-/** One JSON-RPC request to `/mcp`, as a streamable HTTP client sends it. */
-function rpc(token: string, method: string, params: Record<string, unknown> = {}) {
-  return apiFetch('/mcp', token, {
-    method: 'POST',
-    headers: { Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': '2025-06-18' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: ++ids, method, params }),
-  });
-}
-
-interface ToolResult {
-  content: { type: string; text: string }[];
-  isError?: boolean;
-}
 
 const WEATHER: OwnerTool = {
   name: 'weather__current',
@@ -36,8 +22,6 @@ async function answerList(core: TestTunnel, tools: OwnerTool[]): Promise<string>
   core.send({ type: 'owner_tool_result', request_id: asked.request_id, ok: true, tools });
   return asked.user;
 }
-
-const mcpToken = async (user: string) => (await clientToken(user, ['mcp'])).token;
 
 describe("/mcp: the owner's exposed tools, listed and run at home", () => {
   it('lists them beside Hearth’s own, as the core lists them, with their input schemas', async () => {

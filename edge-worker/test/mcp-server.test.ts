@@ -2,25 +2,11 @@ import { MessageSchema, encodeCursor, unseal, type HistoryItem } from '@hearth/s
 import { afterEach, describe, expect, it } from 'vitest';
 import { apiFetch, clientToken, closeApiCores, connectApiCore, freshUser } from './api-helpers.js';
 import { coreKeys } from './helpers.js';
+import { mcpToken, rpc, type ToolResult } from './mcp-helpers.js';
 
 afterEach(closeApiCores);
 
 const connectCore = () => connectApiCore();
-
-let ids = 0;
-/** One JSON-RPC request to `/mcp`, as a streamable HTTP client sends it. */
-function rpc(token: string | null, method: string, params: Record<string, unknown> = {}) {
-  return apiFetch('/mcp', token, {
-    method: 'POST',
-    headers: { Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': '2025-06-18' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: ++ids, method, params }),
-  });
-}
-
-interface ToolResult {
-  content: { type: string; text: string }[];
-  isError?: boolean;
-}
 
 async function callTool(token: string, name: string, args: Record<string, unknown>): Promise<ToolResult> {
   const response = await rpc(token, 'tools/call', { name, arguments: args });
@@ -28,8 +14,6 @@ async function callTool(token: string, name: string, args: Record<string, unknow
   const body = (await response.json()) as { result: ToolResult };
   return body.result;
 }
-
-const mcpToken = async (user = freshUser('mcp')) => (await clientToken(user, ['mcp'])).token;
 
 describe('/mcp: Hearth as an MCP server', () => {
   it('refuses a request without a token (401 + WWW-Authenticate) and a token without the mcp scope (403), shaped as /v1 errors', async () => {
