@@ -131,6 +131,7 @@ export async function startCore(config: CoreConfig, log: Logger, options: StartC
     memory,
     recall,
     longTerm,
+    summaryTokens: config.memory.summaryTokens,
     redaction: config.redaction,
     generationTimeoutMs: config.generationTimeoutMs,
     send: (frame) => tunnel?.send(frame) ?? false,

@@ -16,6 +16,8 @@ import { TurnDeadline } from './approval/deadline.js';
 import type { ApprovalTurn, PipelineApprovals } from './approval/desk.js';
 import { runBuiltinCommand, unknownCommandReply } from './commands/builtin.js';
 import { completionOptions } from './inference/completion-options.js';
+import { Compactor, afterSummary } from './inference/compaction.js';
+import { describeParts, type PromptParts, totalOf } from './inference/prompt-accounting.js';
 import type { Engine, GenerationStop, ReplyOptions, TurnTool } from './inference/engine.js';
 import type { PipelineLearning } from './learning/feedback.js';
 import type { Logger } from './logger.js';
@@ -43,6 +45,8 @@ export interface PipelineOptions {
   memory: Memory;
   /** Long-term recall; none when HEARTH_RECALL=off. */
   recall?: Recall | undefined;
+  /** Most tokens of a conversation's running summary (HEARTH_SUMMARY_TOKENS, default 256). */
+  summaryTokens?: number;
   /** Facts kept about each sender (remember/forget, MEMORY.md), recalled into their turns; none when HEARTH_MEMORY_ITEMS=off. */
   longTerm?: LongTermMemory | undefined;
   /** Whether the model sees redacted text, and of which kinds. */
@@ -64,6 +68,8 @@ export interface PipelineMetrics {
   delivered(attempt: number): void;
   acked(outcome: 'replied' | 'dropped', seconds: number): void;
   generated(tokens: number, seconds: number): void;
+  /** A conversation turn's prompt, part by part (system prompt, tools, summary, recall, history, message). */
+  prompted?(parts: PromptParts): void;
 }
 
 const PROGRESS_EVERY_MAX_MS = 4_000;
@@ -112,9 +118,14 @@ export class Pipeline {
   private readonly tasks = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private progressEveryMs: number | undefined;
+  private readonly compactor: Compactor;
+  /** Each conversation's last prompt, part by part, for `/context`. */
+  private readonly prompts = new LRUCache<string, PromptParts>({ max: 1_000 });
 
   constructor(private readonly options: PipelineOptions) {
     this.answered = new LRUCache({ max: options.rememberAnswers ?? 10_000 });
+    const { engine, memory, log } = options;
+    this.compactor = new Compactor({ engine, memory, log, summaryTokens: options.summaryTokens ?? 256, windowTurns: memory.windowTurns });
   }
 
   /**
@@ -158,6 +169,7 @@ export class Pipeline {
   async stop(): Promise<void> {
     this.abort.abort(new Error('core stopping'));
     await Promise.allSettled([...this.tasks]);
+    await this.compactor.idle();
   }
 
   private async process(delivery: DeliverFrame, holding: number): Promise<void> {
@@ -276,6 +288,7 @@ export class Pipeline {
         return at !== undefined && Date.now() - at < STOP_MEMORY_MS;
       },
       describeModel: () => this.options.engine.describe(),
+      promptReport: (conversationId) => this.promptReport(conversationId),
       pluginCommands: () => this.options.plugins?.commandHelp() ?? [],
       memory: this.options.longTerm && { items: this.options.longTerm.items, scopeOf },
     });
@@ -308,11 +321,14 @@ export class Pipeline {
     if (message.completion) return this.complete(message, message.completion, stream);
     const { memory, recall } = this.options;
     const conversationId = message.conversation.id;
-    const { generation, turns } = await memory.recall(conversationId);
-    const history = { generation, turns: turns.map((turn) => ({ role: turn.role, text: turn.text })) };
+    // A fold of this conversation's older turns still running comes first: its summary is the context.
+    await this.compactor.settled(conversationId);
+    const { generation, turns, session } = await memory.recall(conversationId);
+    const live = afterSummary(turns, session.summaryThrough);
+    const history = { generation, summary: session.summary, turns: live.map((turn) => ({ role: turn.role, text: turn.text })) };
     const tools = this.turnTools(message);
     // Recall leaves out the messages the model reads in these turns anyway (prompt tokens for nothing).
-    const inPrompt = new Set(turns.flatMap((turn) => (turn.role === 'user' ? [turn.messageId] : [])));
+    const inPrompt = new Set(live.flatMap((turn) => (turn.role === 'user' ? [turn.messageId] : [])));
     const { text } = await this.generateText(message, { history, ...(tools.length > 0 ? { tools } : {}) }, stream, inPrompt);
     const createdAt = replyCreatedAt(message);
     memory.remember({
@@ -332,6 +348,8 @@ export class Pipeline {
       ],
       answer: this.answerRecord(message, text, createdAt),
     });
+    // Off the reply's path: what the next turn would drop is summarized now.
+    this.compactor.schedule(conversationId);
     // Remembered for later recall; a failure here costs a memory, never the reply.
     recall?.remember(conversationId, message.content.text, 'message', message.message_id).catch((error: unknown) =>
       this.options.log.warn({ err: error instanceof Error ? error.message : String(error), conversationId }, 'recall could not store a message'),
@@ -358,6 +376,15 @@ export class Pipeline {
     const createdAt = replyCreatedAt(message);
     this.options.memory.recordAnswer({ ...this.answerRecord(message, text, createdAt), stop });
     return { text, createdAt, usage, ...(stop ? { stop } : {}) };
+  }
+
+  /** `/context`: the conversation's last prompt part by part, and whether a summary stands for older turns. */
+  private async promptReport(conversationId: string): Promise<string> {
+    const { session } = await this.options.memory.recall(conversationId);
+    const parts = this.prompts.get(conversationId);
+    const summary = session.summary ? `A summary (${this.options.engine.countTokens(session.summary)} tokens) stands for the older turns.` : 'No summary yet: every turn is kept as it is.';
+    if (!parts) return `No model turn in this conversation since this core started.\n${summary}`;
+    return `Tokens of the last prompt in this conversation:\n${describeParts(parts)}\n${summary}`;
   }
 
   /** Text as the model may read it: redacted when HEARTH_REDACT_MODEL_INPUT says so. */
@@ -413,6 +440,11 @@ export class Pipeline {
         },
         onPromptTokens: (count) => {
           read = count;
+        },
+        onPromptParts: (parts) => {
+          this.prompts.set(message.conversation.id, parts);
+          this.options.metrics?.prompted?.(parts);
+          this.options.log.debug({ conversationId: message.conversation.id, promptTokens: { ...parts, total: totalOf(parts) } }, 'prompt by part');
         },
         onStop: (end) => {
           stop = end;

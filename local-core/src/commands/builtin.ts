@@ -10,6 +10,8 @@ export interface CommandContext {
   stopped(conversationId: string): boolean;
   /** What model runs, for `/model`. */
   describeModel(): string;
+  /** `/context`: what the conversation's prompt is made of, in tokens. */
+  promptReport?(conversationId: string): Promise<string>;
   /** Commands of enabled plugins, listed by `/help`. */
   pluginCommands?(): { name: string; description: string }[];
   /** The facts kept about senders, for `/remember` and `/forget`; none when HEARTH_MEMORY_ITEMS=off. */
@@ -25,6 +27,7 @@ const BUILTIN_HELP = [
   '/reset – forget our conversation and start over',
   '/stop – stop the reply being written',
   '/model – which model answers you',
+  '/context – what my context of our conversation is made of (tokens)',
   '/remember FACT – keep a fact about you (alone: what I keep)',
   '/forget ID or TEXT – drop one',
 ].join('\n');
@@ -50,6 +53,7 @@ const BUILTIN: Record<string, Handler> = {
   // The edge already told the core to stop (a cancel frame) when the /stop arrived; this answers it.
   stop: (_args, { message, stopped }) => (stopped(message.conversation.id) ? 'Stopped.' : 'Nothing to stop: I was not writing anything.'),
   model: (_args, { describeModel }) => `Model: ${describeModel()}`,
+  context: (_args, { message, promptReport }) => promptReport?.(message.conversation.id) ?? 'No context to show here.',
   remember: (args, { message, memory }) => rememberCommand(args, message, memory),
   forget: (args, { message, memory }) => forgetCommand(args, message, memory),
 };
