@@ -97,7 +97,7 @@ export async function startCore(config: CoreConfig, log: Logger, options: StartC
     if (!recall) opened.push({ close: () => ownEmbedder.dispose() });
     // Facts about each sender, relevance by recall's embedder (the hashing one needs no model).
     longTerm = config.memoryItems?.enabled
-      ? (await import('./memory/long-term.js')).LongTermMemory.open({ config: config.memoryItems, dbPath: config.memory.databasePath, embedder, log })
+      ? (await import('./memory/long-term.js')).LongTermMemory.open({ config: config.memoryItems, dbPath: config.memory.databasePath, embedder, keywordWeight: config.recall.keywordWeight, log })
       : undefined;
     if (longTerm) opened.push(longTerm);
     queue = await createJobQueue<DeliverFrame>(config.jobs, log, { workerName: config.coreId });

@@ -13,8 +13,10 @@ export interface LongTermMemoryOptions {
   config: Pick<MemoryItemsConfig, 'filePath' | 'budgetTokens'>;
   /** The core's SQLite file (opened on a connection of its own, as recall does). */
   dbPath: string;
-  /** The recall embedder, for relevance by meaning; none: by shared words. */
+  /** The recall embedder, for relevance by meaning beside BM25; none: BM25 alone. */
   embedder?: Embedder | undefined;
+  /** BM25's share beside the vectors (recall's HEARTH_RECALL_KEYWORD_WEIGHT). */
+  keywordWeight?: number;
   log?: Logger;
   /** Follow the owner's edits of MEMORY.md (default true). */
   watch?: boolean;
@@ -40,17 +42,18 @@ export class LongTermMemory {
     private readonly db: Db,
     private readonly budgetTokens: number,
     embedder: Embedder | undefined,
+    private readonly keywordWeight: number | undefined,
   ) {
     this.vectors = embedder && new ItemVectors(embedder);
   }
 
-  static open({ config, dbPath, embedder, log, watch = true }: LongTermMemoryOptions): LongTermMemory {
+  static open({ config, dbPath, embedder, keywordWeight, log, watch = true }: LongTermMemoryOptions): LongTermMemory {
     const db = openDatabase(dbPath);
     try {
       const items = new MemoryItemStore(db);
       const file = MemoryFileSync.open(items, config.filePath, log);
       if (watch) file.watch();
-      return new LongTermMemory(items, file, db, config.budgetTokens, embedder);
+      return new LongTermMemory(items, file, db, config.budgetTokens, embedder, keywordWeight);
     } catch (error) {
       db.close();
       throw error;
@@ -68,9 +71,12 @@ export class LongTermMemory {
    */
   async contextFor(message: Message, countTokens?: (text: string) => number): Promise<{ lines: string[]; items: MemoryItem[]; tokens: number }> {
     if (message.conversation.type !== 'private') return { lines: [], items: [], tokens: 0 };
-    return selectItems(this.items.list(scopeOf(message)), message.content.text, {
+    const scope = scopeOf(message);
+    return selectItems(this.items.list(scope), message.content.text, {
       budgetTokens: this.budgetTokens,
       vectors: this.vectors,
+      keywords: this.items.keywordScores(scope, message.content.text),
+      ...(this.keywordWeight === undefined ? {} : { keywordWeight: this.keywordWeight }),
       ...(countTokens ? { countTokens } : {}),
     });
   }

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { ftsQuery, scaledBm25 } from '../recall/fts.js';
 import { migrate, type Db } from './database.js';
 
 /** Who wrote an item: the model's `remember` tool, a `/remember`, the CLI, or the owner's MEMORY.md. */
@@ -44,6 +45,19 @@ const STEPS = [
      created_at INTEGER NOT NULL,
      UNIQUE (scope, text)
    )`,
+  // Full-text index (BM25) beside the vectors, as recall has: kept in step by triggers.
+  `CREATE VIRTUAL TABLE memory_items_fts USING fts5(text, content = 'memory_items', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2');
+   CREATE TRIGGER memory_items_fts_insert AFTER INSERT ON memory_items BEGIN
+     INSERT INTO memory_items_fts (rowid, text) VALUES (new.id, new.text);
+   END;
+   CREATE TRIGGER memory_items_fts_delete AFTER DELETE ON memory_items BEGIN
+     INSERT INTO memory_items_fts (memory_items_fts, rowid, text) VALUES ('delete', old.id, old.text);
+   END;
+   CREATE TRIGGER memory_items_fts_update AFTER UPDATE OF text ON memory_items BEGIN
+     INSERT INTO memory_items_fts (memory_items_fts, rowid, text) VALUES ('delete', old.id, old.text);
+     INSERT INTO memory_items_fts (rowid, text) VALUES (new.id, new.text);
+   END;
+   INSERT INTO memory_items_fts (memory_items_fts) VALUES ('rebuild');`,
 ];
 
 interface Row {
@@ -118,6 +132,20 @@ export class MemoryItemStore extends EventEmitter<{ change: [] }> {
         ? this.db.prepare<[], Row>('SELECT * FROM memory_items ORDER BY scope, created_at, id').all()
         : this.db.prepare<[string], Row>('SELECT * FROM memory_items WHERE scope = ? ORDER BY created_at, id').all(scope);
     return rows.map(toItem);
+  }
+
+  /** Keyword (BM25) scores of `scope`'s items for the words of `query`, by item id (0 to 1, see scaledBm25); items that share no word are absent. */
+  keywordScores(scope: string, query: string): Map<number, number> {
+    const match = ftsQuery(query);
+    if (match === '') return new Map();
+    const rows = this.db
+      .prepare<[string, string], { id: number; rank: number }>(
+        `SELECT m.id, bm25(memory_items_fts) AS rank FROM memory_items_fts JOIN memory_items m ON m.id = memory_items_fts.rowid
+         WHERE memory_items_fts MATCH ? AND m.scope = ? ORDER BY rank`,
+      )
+      .all(match, scope);
+    const scores = scaledBm25(rows.map((row) => row.rank));
+    return new Map(rows.map((row, i) => [row.id, scores[i] ?? 0]));
   }
 
   /**

@@ -1,3 +1,4 @@
+import { DEFAULT_KEYWORD_WEIGHT } from '../recall/config.js';
 import { dot, type Embedder } from '../recall/embedder.js';
 import { contentWords, words } from '../recall/features.js';
 import type { MemoryItem } from './memory-items.js';
@@ -10,8 +11,12 @@ export interface SelectOptions {
   budgetTokens: number;
   /** The engine's token count (a word count stands in without one). */
   countTokens?: (text: string) => number;
-  /** Scores by meaning when set (the recall embedder's vectors); otherwise by shared words. */
+  /** Scores by meaning when set (the recall embedder's vectors). */
   vectors?: ItemVectors | undefined;
+  /** Keyword (BM25) scores by item id, blended with the vectors' cosine; neither: shared words. */
+  keywords?: ReadonlyMap<number, number> | undefined;
+  /** The keywords' share of the blend (recall's HEARTH_RECALL_KEYWORD_WEIGHT). */
+  keywordWeight?: number;
 }
 
 const wordCount = (text: string) => words(text).length;
@@ -61,10 +66,15 @@ export class ItemVectors {
 export async function selectItems(
   items: readonly MemoryItem[],
   query: string,
-  { budgetTokens, countTokens = wordCount, vectors }: SelectOptions,
+  { budgetTokens, countTokens = wordCount, vectors, keywords, keywordWeight = DEFAULT_KEYWORD_WEIGHT }: SelectOptions,
 ): Promise<{ lines: string[]; items: MemoryItem[]; tokens: number }> {
   if (items.length === 0 || budgetTokens <= 0) return { lines: [], items: [], tokens: 0 };
-  const scores = vectors ? await vectors.scores(query, items) : items.map((item) => lexicalScore(query, item.text));
+  const cosines = vectors ? await vectors.scores(query, items) : undefined;
+  const keyword = (item: MemoryItem) => keywords?.get(item.id) ?? 0;
+  const scores = items.map((item, i) => {
+    if (cosines && keywords) return keywordWeight * keyword(item) + (1 - keywordWeight) * Math.max(0, cosines[i] ?? 0);
+    return cosines ? (cosines[i] ?? 0) : keywords ? keyword(item) : lexicalScore(query, item.text);
+  });
   const ranked = items.map((item, i) => ({ item, score: scores[i] ?? 0 })).sort((a, b) => b.score - a.score || b.item.createdAt - a.item.createdAt || b.item.id - a.item.id);
   const chosen: MemoryItem[] = [];
   const lines: string[] = [];

@@ -1,6 +1,6 @@
 import { migrate, type Db } from '../memory/database.js';
 import { dot } from './embedder.js';
-import { contentWords, words } from './features.js';
+import { ftsQuery, scaledBm25 } from './fts.js';
 
 /** Where a memory came from: a conversation's message, or a note the user added. */
 export type RecallSource = 'message' | 'note';
@@ -73,11 +73,6 @@ const STEPS = [
    END;
    INSERT INTO recall_fts (recall_fts) VALUES ('rebuild');`,
 ];
-
-/** An FTS5 query of the text's content words, any of them (each quoted: no operator or column syntax gets through). */
-function ftsQuery(text: string): string {
-  return [...new Set(contentWords(words(text)))].map((word) => `"${word.replaceAll('"', '""')}"`).join(' OR ');
-}
 
 /** Float32 little-endian bytes, as stored (every platform Node supports in practice is little-endian). */
 const toBlob = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -187,11 +182,7 @@ export class VectorStore {
     });
   }
 
-  /**
-   * The `k` items of `owners` whose text best matches the words of `query` by BM25, best first,
-   * each with its keyword score: BM25 (SQLite's bm25(), negated), divided by the best one's when
-   * that is over 1, so 0 to 1.
-   */
+  /** The `k` items of `owners` whose text best matches the words of `query` by BM25, best first, with their keyword scores (see scaledBm25). */
   keywordSearch(owners: readonly string[], query: string, k: number): RecallHit[] {
     const match = ftsQuery(query);
     if (k <= 0 || owners.length === 0 || match === '') return [];
@@ -202,12 +193,8 @@ export class VectorStore {
          WHERE recall_fts MATCH ? AND i.owner IN (${marks}) ORDER BY rank LIMIT ?`,
       )
       .all(match, ...owners, k);
-    // Scaled to the query's best match when that is strong (BM25 has no fixed top); weak ones stay weak.
-    const top = Math.max(1, -(rows[0]?.rank ?? 0));
-    return rows.map((row) => {
-      const keywordScore = Math.max(0, -row.rank) / top;
-      return { ...toItem(row), score: keywordScore, keywordScore };
-    });
+    const scores = scaledBm25(rows.map((row) => row.rank));
+    return rows.map((row, i) => ({ ...toItem(row), score: scores[i] ?? 0, keywordScore: scores[i] ?? 0 }));
   }
 
   /** Items with no vector from `embedder` (after a model change), oldest first. */

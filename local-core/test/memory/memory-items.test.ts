@@ -66,6 +66,6 @@ describe('MemoryItemStore', () => {
     const db = openDatabase(':memory:');
     new MemoryItemStore(db).add({ scope: 'telegram:42', text: 'kept', source: 'cli' });
     expect(new MemoryItemStore(db).list().map((item) => item.text)).toEqual(['kept']);
-    expect(db.prepare("SELECT version FROM schema_versions WHERE component = 'memory_items'").get()).toEqual({ version: 1 });
+    expect(db.prepare("SELECT version FROM schema_versions WHERE component = 'memory_items'").get()).toEqual({ version: 2 });
   });
 });

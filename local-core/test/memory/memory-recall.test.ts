@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { MemoryItem } from '../../src/memory/memory-items.js';
+import { openDatabase } from '../../src/memory/database.js';
+import { type MemoryItem, MemoryItemStore } from '../../src/memory/memory-items.js';
 import { ItemVectors, MEMORY_PREFIX, lexicalScore, selectItems } from '../../src/memory/memory-recall.js';
 import { HashingEmbedder } from '../../src/recall/hashing-embedder.js';
 
@@ -39,6 +40,25 @@ describe('selectItems', () => {
     // The four facts were embedded on the first turn: now one query a turn.
     expect(embed.mock.calls.map(([texts]) => texts.length)).toEqual([1, 1]);
     embed.mockRestore();
+  });
+
+  it('blends BM25 from the items table with the cosine: a fact that shares a rare word wins a one-fact budget, and scopes stay apart', async () => {
+    const db = openDatabase(':memory:');
+    const store = new MemoryItemStore(db);
+    for (const text of ['My locker code at the gym is 4471', 'I like long walks by the sea', 'My gym bag is blue']) store.add({ scope: 'telegram:42', text, source: 'tool' });
+    store.add({ scope: 'telegram:7', text: 'My locker code is 4471 too', source: 'tool' });
+    const mine = store.list('telegram:42');
+    const keywords = store.keywordScores('telegram:42', 'locker 4471');
+    // Only this scope's items, and only those sharing a word.
+    expect([...keywords.keys()]).toEqual([mine[0]?.id]);
+    expect(keywords.get(mine[0]!.id)).toBeGreaterThan(0);
+    const vectors = new ItemVectors(embedder);
+    const { items } = await selectItems(mine, 'locker 4471', { budgetTokens: words(`${MEMORY_PREFIX}${mine[0]!.text}`), countTokens: words, vectors, keywords });
+    expect(items.map((i) => i.text)).toEqual(['My locker code at the gym is 4471']);
+    // A forgotten item leaves the index too.
+    store.forget('telegram:42', 'My gym bag is blue');
+    expect(store.keywordScores('telegram:42', 'bag').size).toBe(0);
+    db.close();
   });
 
   it('lexical score: the share of the query content words a fact has', () => {
