@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { ftsQuery, scaledBm25 } from '../recall/fts.js';
+import { ftsIndexStep, ftsQuery, scaledBm25 } from '../recall/fts.js';
 import { migrate, type Db } from './database.js';
 
 /** Who wrote an item: the model's `remember` tool, a `/remember`, the CLI, or the owner's MEMORY.md. */
@@ -45,19 +45,8 @@ const STEPS = [
      created_at INTEGER NOT NULL,
      UNIQUE (scope, text)
    )`,
-  // Full-text index (BM25) beside the vectors, as recall has: kept in step by triggers.
-  `CREATE VIRTUAL TABLE memory_items_fts USING fts5(text, content = 'memory_items', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2');
-   CREATE TRIGGER memory_items_fts_insert AFTER INSERT ON memory_items BEGIN
-     INSERT INTO memory_items_fts (rowid, text) VALUES (new.id, new.text);
-   END;
-   CREATE TRIGGER memory_items_fts_delete AFTER DELETE ON memory_items BEGIN
-     INSERT INTO memory_items_fts (memory_items_fts, rowid, text) VALUES ('delete', old.id, old.text);
-   END;
-   CREATE TRIGGER memory_items_fts_update AFTER UPDATE OF text ON memory_items BEGIN
-     INSERT INTO memory_items_fts (memory_items_fts, rowid, text) VALUES ('delete', old.id, old.text);
-     INSERT INTO memory_items_fts (rowid, text) VALUES (new.id, new.text);
-   END;
-   INSERT INTO memory_items_fts (memory_items_fts) VALUES ('rebuild');`,
+  // Full-text index (BM25) beside the vectors, as recall has.
+  ftsIndexStep('memory_items', 'memory_items_fts'),
 ];
 
 interface Row {

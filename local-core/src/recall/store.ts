@@ -1,6 +1,6 @@
 import { migrate, type Db } from '../memory/database.js';
 import { dot } from './embedder.js';
-import { ftsQuery, scaledBm25 } from './fts.js';
+import { ftsIndexStep, ftsQuery, scaledBm25 } from './fts.js';
 
 /** Where a memory came from: a conversation's message, or a note the user added. */
 export type RecallSource = 'message' | 'note';
@@ -58,20 +58,8 @@ const STEPS = [
      vector BLOB NOT NULL,
      PRIMARY KEY (item_id, embedder)
    )`,
-  // Full-text index of the items (BM25): names, numbers and rare words a vector blurs. External
-  // content (the text stays in recall_items once), kept in step by triggers, built for what exists.
-  `CREATE VIRTUAL TABLE recall_fts USING fts5(text, content = 'recall_items', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2');
-   CREATE TRIGGER recall_fts_insert AFTER INSERT ON recall_items BEGIN
-     INSERT INTO recall_fts (rowid, text) VALUES (new.id, new.text);
-   END;
-   CREATE TRIGGER recall_fts_delete AFTER DELETE ON recall_items BEGIN
-     INSERT INTO recall_fts (recall_fts, rowid, text) VALUES ('delete', old.id, old.text);
-   END;
-   CREATE TRIGGER recall_fts_update AFTER UPDATE OF text ON recall_items BEGIN
-     INSERT INTO recall_fts (recall_fts, rowid, text) VALUES ('delete', old.id, old.text);
-     INSERT INTO recall_fts (rowid, text) VALUES (new.id, new.text);
-   END;
-   INSERT INTO recall_fts (recall_fts) VALUES ('rebuild');`,
+  // Full-text index of the items (BM25): names, numbers and rare words a vector blurs.
+  ftsIndexStep('recall_items', 'recall_fts'),
 ];
 
 /** Float32 little-endian bytes, as stored (every platform Node supports in practice is little-endian). */
