@@ -143,7 +143,8 @@ describe('Relay', () => {
     tunnel.send({
       type: 'ack',
       message_id: 'telegram:34:1',
-      reply: { key: 'reply:telegram:34:1', text: 'your PIN is 4921', buttons: [[{ label: 'PIN 4921 ok', data: 'fb:u:r1' }]] },
+      // Letters, not digits: a stored timestamp may hold any run of digits.
+      reply: { key: 'reply:telegram:34:1', text: 'your PIN is QXZV', buttons: [[{ label: 'PIN QXZV ok', data: 'fb:u:r1' }]] },
     });
     await waitFor(async () => ((await telegramCalls()).some((c) => c.body.chat_id === '34') ? true : undefined), 'the reply tried');
     const failed = await waitFor(
@@ -154,7 +155,7 @@ describe('Relay', () => {
       'the reply given up',
     );
     expect(failed).toMatchObject({ last_error: 'Forbidden: bot was blocked by the user', text: '', buttons: null });
-    expect(await storageDump(stub)).not.toContain('4921');
+    expect(await storageDump(stub)).not.toContain('QXZV');
     tunnel.close();
   });
 
