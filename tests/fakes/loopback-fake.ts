@@ -58,3 +58,33 @@ export abstract class LoopbackFake<Call> {
 
   protected abstract handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
+
+/** A request's JSON object body (`{}` when empty); undefined when it is not JSON. */
+export async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Failures a test scripted (`failNext`, or `POST /__fail`): each answers one call that matches it, in order. */
+export class ScriptedFailures<F> {
+  private readonly queue: F[] = [];
+
+  /** The next `count` matching calls fail with `failure` (each a copy, so a countdown in one is its own). */
+  push(failure: F, count = 1): void {
+    for (let i = 0; i < count; i++) this.queue.push({ ...failure });
+  }
+
+  /** The first failure `matches` accepts, removed unless `keep` says it stays (a countdown). */
+  take(matches: (failure: F) => boolean, keep: (failure: F) => boolean = () => false): F | undefined {
+    const index = this.queue.findIndex(matches);
+    const failure = this.queue[index];
+    if (failure === undefined || keep(failure)) return undefined;
+    this.queue.splice(index, 1);
+    return failure;
+  }
+}

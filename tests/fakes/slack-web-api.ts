@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LoopbackFake } from './loopback-fake.js';
+import { jsonBody, LoopbackFake, ScriptedFailures } from './loopback-fake.js';
 
 /** A scripted Web API failure, answered instead of the call it matches. */
 export interface SlackFailure {
@@ -33,7 +33,7 @@ export interface RecordedSlackCall {
  * `POST /__fail` (a {@link SlackFailure} plus `count`), so tests inside workerd can use it.
  */
 export class FakeSlackWebApi extends LoopbackFake<RecordedSlackCall> {
-  private readonly failures: SlackFailure[] = [];
+  private readonly failures = new ScriptedFailures<SlackFailure>();
   private nextTs = 1;
 
   constructor(private readonly botToken?: string) {
@@ -42,7 +42,7 @@ export class FakeSlackWebApi extends LoopbackFake<RecordedSlackCall> {
 
   /** The next `count` matching calls fail like Slack does before any succeed. */
   failNext(failure: SlackFailure, count = 1): void {
-    for (let i = 0; i < count; i++) this.failures.push({ ...failure });
+    this.failures.push(failure, count);
   }
 
   /** chat.postMessage calls, in arrival order; into one channel when given. */
@@ -56,14 +56,8 @@ export class FakeSlackWebApi extends LoopbackFake<RecordedSlackCall> {
       res.end(JSON.stringify(payload));
     };
     if (req.method === 'GET' && req.url === '/__calls') return reply(200, this.calls);
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-    } catch {
-      return reply(200, { ok: false, error: 'invalid_json' });
-    }
+    const body = await jsonBody(req);
+    if (!body) return reply(200, { ok: false, error: 'invalid_json' });
     if (req.method === 'POST' && req.url === '/__fail') {
       const { count, ...failure } = body as unknown as SlackFailure & { count?: number };
       this.failNext(failure, count ?? 1);
@@ -78,8 +72,7 @@ export class FakeSlackWebApi extends LoopbackFake<RecordedSlackCall> {
     const token = /^Bearer (\S+)$/.exec(authorization)?.[1];
     if (!token) return reply(200, { ok: false, error: 'not_authed' });
     if (this.botToken !== undefined && token !== this.botToken) return reply(200, { ok: false, error: 'invalid_auth' });
-    const index = this.failures.findIndex((f) => f.channel === undefined || f.channel === body.channel);
-    const failure = index >= 0 ? this.failures.splice(index, 1)[0] : undefined;
+    const failure = this.failures.take((f) => f.channel === undefined || f.channel === body.channel);
     if (failure) {
       const headers: Record<string, string> = failure.retryAfter !== undefined ? { 'retry-after': String(failure.retryAfter) } : {};
       return reply(failure.status ?? 200, { ok: false, error: failure.error }, headers);

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LoopbackFake } from './loopback-fake.js';
+import { jsonBody, LoopbackFake, ScriptedFailures } from './loopback-fake.js';
 
 interface Failure {
   status: number;
@@ -26,12 +26,12 @@ export interface RecordedCall {
  * `POST /__fail`, so tests inside workerd, which cannot reach this object, can use it over HTTP.
  */
 export class FakeTelegramBotApi extends LoopbackFake<RecordedCall> {
-  private readonly failures: Failure[] = [];
+  private readonly failures = new ScriptedFailures<Failure>();
   private nextMessageId = 1000;
 
   /** The next `count` calls (for `chatId`, if given) fail with this status before any succeed. */
   failNext(failure: Failure, count = 1): void {
-    for (let i = 0; i < count; i++) this.failures.push(failure);
+    this.failures.push(failure, count);
   }
 
   /** Calls of one Bot API method, in arrival order. */
@@ -50,14 +50,8 @@ export class FakeTelegramBotApi extends LoopbackFake<RecordedCall> {
     };
     if (req.method === 'GET' && req.url === '/__calls') return reply(200, this.calls);
 
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    let body: Record<string, unknown> = {};
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-    } catch {
-      return reply(400, { ok: false, error_code: 400, description: 'Bad Request: invalid JSON' });
-    }
+    const body = await jsonBody(req);
+    if (!body) return reply(400, { ok: false, error_code: 400, description: 'Bad Request: invalid JSON' });
     if (req.method === 'POST' && req.url === '/__fail') {
       const { count, ...failure } = body as unknown as Failure & { count?: number };
       this.failNext(failure, count ?? 1);
@@ -69,8 +63,7 @@ export class FakeTelegramBotApi extends LoopbackFake<RecordedCall> {
     // Sub-millisecond, on the wall clock: benchmarks compare it with their own clock.
     this.record({ token, method, body, at: performance.timeOrigin + performance.now() });
 
-    const index = this.failures.findIndex((f) => f.chatId === undefined || f.chatId === String(body.chat_id));
-    const failure = index >= 0 ? this.failures.splice(index, 1)[0] : undefined;
+    const failure = this.failures.take((f) => f.chatId === undefined || f.chatId === String(body.chat_id));
     if (failure) {
       return reply(failure.status, {
         ok: false,

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LoopbackFake } from './loopback-fake.js';
+import { jsonBody, LoopbackFake, ScriptedFailures } from './loopback-fake.js';
 
 /** A scripted Graph API error, answered instead of the call it matches. */
 export interface WhatsAppFailure {
@@ -39,12 +39,12 @@ const MESSAGES_PATH = /^\/v\d+\.\d+\/(\d+)\/messages$/;
  * cannot reach this object, can use it over HTTP.
  */
 export class FakeWhatsAppCloudApi extends LoopbackFake<RecordedWhatsAppCall> {
-  private readonly failures: WhatsAppFailure[] = [];
+  private readonly failures = new ScriptedFailures<WhatsAppFailure>();
   private nextMessageId = 1;
 
   /** The next `count` matching calls fail with this Graph error before any succeed. */
   failNext(failure: WhatsAppFailure, count = 1): void {
-    for (let i = 0; i < count; i++) this.failures.push({ ...failure });
+    this.failures.push(failure, count);
   }
 
   /** Text sends (not read receipts), in arrival order; to one wa_id when given. */
@@ -63,17 +63,11 @@ export class FakeWhatsAppCloudApi extends LoopbackFake<RecordedWhatsAppCall> {
 
   /** The scripted failure this call meets, if any (consumed; a `skip` counts down first). */
   private takeFailure(body: Record<string, unknown>): WhatsAppFailure | undefined {
-    const index = this.failures.findIndex(
+    return this.failures.take(
       (f) => (f.to === undefined || f.to === body.to) && (f.messageId === undefined || (body.status === 'read' && f.messageId === body.message_id)),
+      // A `skip` lets that many matching calls through first.
+      (f) => Boolean(f.skip && f.skip-- > 0),
     );
-    const failure = this.failures[index];
-    if (!failure) return undefined;
-    if (failure.skip) {
-      failure.skip--;
-      return undefined;
-    }
-    this.failures.splice(index, 1);
-    return failure;
   }
 
 
@@ -86,14 +80,8 @@ export class FakeWhatsAppCloudApi extends LoopbackFake<RecordedWhatsAppCall> {
       reply(status, { error: { message: `(#${code}) ${message}`, type, code, fbtrace_id: `Fake${this.calls.length}` } });
     if (req.method === 'GET' && req.url === '/__calls') return reply(200, this.calls);
 
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-    } catch {
-      return graphError(400, 100, 'Invalid parameter: the body is not JSON');
-    }
+    const body = await jsonBody(req);
+    if (!body) return graphError(400, 100, 'Invalid parameter: the body is not JSON');
     if (req.method === 'POST' && req.url === '/__fail') {
       const { count, ...failure } = body as unknown as WhatsAppFailure & { count?: number };
       this.failNext(failure, count ?? 1);
