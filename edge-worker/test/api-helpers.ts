@@ -77,3 +77,20 @@ export async function connectApiCore(model?: { id: string; description: string }
 export function closeApiCores(): void {
   for (const core of apiCores.splice(0)) core.close();
 }
+
+/** An SSE response read as text: `readUntil` reads until `needle` has arrived; `text()` is all read so far. */
+export function sseStream(response: Response): { readUntil: (needle: string) => Promise<void>; text: () => string; cancel: () => Promise<void> } {
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  return {
+    readUntil: async (needle) => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before ${needle}`);
+        text += value;
+      }
+    },
+    text: () => text,
+    cancel: () => reader.cancel(),
+  };
+}

@@ -1,6 +1,6 @@
 import { MessageSchema, encodeCursor, unseal, type HistoryItem } from '@hearth/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClientSocket, apiFetch, clientToken, freshUser } from './api-helpers.js';
+import { ClientSocket, apiFetch, clientToken, freshUser, sseStream } from './api-helpers.js';
 import { TestTunnel, coreKeys } from './helpers.js';
 
 /** A core on the deployment's Relay that serves history, as real cores say in their hello. */
@@ -293,23 +293,16 @@ describe('GET /v1/events (Server-Sent Events)', () => {
     const response = await apiFetch('/v1/events', token);
     expect(response.status).toBe(200);
     expect(response.headers.get('Content-Type')).toContain('text/event-stream');
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let text = '';
-    const readUntil = async (needle: string) => {
-      while (!text.includes(needle)) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`stream ended before ${needle}`);
-        text += value;
-      }
-    };
+    const stream = sseStream(response);
+    const { readUntil } = stream;
     await readUntil('event: synced');
     const accepted = (await (await post(token, { conversation_id: 'c-s', text: 'over sse' })).json()) as { id: string; cursor: string };
     await readUntil('over sse');
-    expect(text).toContain(`event: message\nid: ${accepted.cursor}\ndata: `);
+    expect(stream.text()).toContain(`event: message\nid: ${accepted.cursor}\ndata: `);
     const delivery = await core.next('deliver');
     core.send({ type: 'ack', message_id: delivery.message_id, reply: { key: `reply:${delivery.message_id}`, text: 'sse reply' } });
     await readUntil('sse reply');
-    await reader.cancel();
+    await stream.cancel();
   });
 
   it('ends the streams of a token the owner revokes', async () => {

@@ -1,6 +1,6 @@
 import { MessageSchema, apiConversationId, approvalButtonData, approvalOf, encodeCursor, unseal, type HistoryItem } from '@hearth/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClientSocket, apiFetch, clientToken, closeApiCores, connectApiCore, freshUser } from './api-helpers.js';
+import { ClientSocket, apiFetch, clientToken, closeApiCores, connectApiCore, freshUser, sseStream } from './api-helpers.js';
 import { coreKeys } from './helpers.js';
 
 /** A question id of the core's shape (22 base64url characters); one per test, as reply keys are kept. */
@@ -74,22 +74,15 @@ describe('the owner’s question in an API conversation', () => {
     const { token } = await clientToken(user);
     const core = await connectApiCore();
     const response = await apiFetch('/v1/events', token);
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let text = '';
-    const readUntil = async (needle: string) => {
-      while (!text.includes(needle)) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`stream ended before ${needle}`);
-        text += value;
-      }
-    };
+    const stream = sseStream(response);
+    const { readUntil } = stream;
     await readUntil('event: synced');
     const { run, skip, rows } = buttonsOf(questionId());
     core.send({ type: 'reply', key: `approval:${run}`, conversation_id: apiConversationId(user, 'c-s'), in_reply_to: null, text: 'Run the tool wipe?', buttons: rows });
     await readUntil(`"data":"${skip}"`);
-    const event = text.split('\n').find((line) => line.startsWith('data: ') && line.includes('approval:'));
+    const event = stream.text().split('\n').find((line) => line.startsWith('data: ') && line.includes('approval:'));
     expect(JSON.parse(event?.slice('data: '.length) ?? '{}')).toMatchObject({ type: 'message', item: { buttons: [{ label: 'Run', data: run }, { label: 'Skip', data: skip }] } });
-    await reader.cancel();
+    await stream.cancel();
   });
 });
 
