@@ -12,10 +12,9 @@ import WebSocket from 'ws';
 import { writeNewKeySet } from '@hearth/core';
 import { publicKeySet } from '@hearth/shared';
 import { FakeTelegramBotApi } from '../fakes/telegram-bot-api.js';
-import { CoreProcess } from '../support/core-process.js';
-import { BOT_TOKEN, freePort, TEST_MODEL, WEBHOOK_SECRET } from '../support/system.js';
+import { BOT_TOKEN, freePort, WEBHOOK_SECRET } from '../support/system.js';
 import { latency, replyRoundTrip, throughput } from './round-trip.js';
-import { bundleEdge, startWorkerd } from './workerd.js';
+import { bundleEdge, echoCore, startWorkerd } from './workerd.js';
 
 const CHATS = 10;
 const PER_CHAT = 30;
@@ -102,16 +101,7 @@ const edge = await startWorkerd(EDGE_DIR, await freePort(), {
   },
   durableObjects: { RELAY: { className: 'Relay', useSQLite: true } },
 });
-const core = new CoreProcess({
-  HEARTH_EDGE_URL: edge.url,
-  HEARTH_KEY_FILE: keyFile,
-  HEARTH_MODEL: TEST_MODEL,
-  HEARTH_ENGINE: 'echo',
-  HEARTH_SEQUENCES: '64',
-  HEARTH_CORE_ID: 'bench-profile',
-  HEARTH_DATA_DIR: join(dir, 'core'),
-  HEARTH_ADMIN_PORT: String(await freePort()),
-});
+const core = await echoCore(edge.url, keyFile, 'bench-profile', join(dir, 'core'));
 try {
   await core.waitForLog((line) => line.msg === 'tunnel connected');
   const send = replyRoundTrip(`${edge.url}/webhooks/telegram`, telegram);

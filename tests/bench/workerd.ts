@@ -9,6 +9,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Miniflare as MiniflareClass, MiniflareOptions } from 'miniflare';
+import { CoreProcess } from '../support/core-process.js';
+import { freePort, TEST_MODEL } from '../support/system.js';
 import { descendants } from './process-memory.js';
 
 const run = promisify(execFile);
@@ -86,3 +88,18 @@ export default {
     return Response.json({ ok: true });
   },
 };`;
+
+/** The bench's home core: the echo engine behind `edgeUrl`, 64 sequences, its own data folder and admin port. */
+export async function echoCore(edgeUrl: string, keyFile: string, coreId: string, dataDir: string): Promise<CoreProcess> {
+  return new CoreProcess({
+    HEARTH_EDGE_URL: edgeUrl,
+    HEARTH_KEY_FILE: keyFile,
+    HEARTH_MODEL: TEST_MODEL,
+    HEARTH_ENGINE: 'echo',
+    HEARTH_SEQUENCES: '64',
+    HEARTH_THREADS: '1',
+    HEARTH_CORE_ID: coreId,
+    HEARTH_DATA_DIR: dataDir,
+    HEARTH_ADMIN_PORT: String(await freePort()),
+  });
+}
