@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseEnv } from './env.js';
 import { type ApprovalConfig, loadApprovalConfig } from './approval/config.js';
 import { ConfigError } from './errors.js';
+import { DEFAULT_MODEL, isModelUri } from './inference/model-uri.js';
 import { loadJobsConfig, type JobsConfig } from './jobs/config.js';
 import { loadMcpConfig, type McpConfig } from './mcp/config.js';
 import { loadMemoryConfig, type MemoryConfig } from './memory/config.js';
@@ -32,6 +33,7 @@ const CoreEnvSchema = z.object({
   HEARTH_ECHO_DELAY_MS: wholeNumber('HEARTH_ECHO_DELAY_MS', 0, 600_000).default(0),
   HEARTH_MODEL: z.string().min(1).optional(),
   HEARTH_MODELS_DIR: z.string().min(1).default('models'),
+  HEARTH_DEFAULT_MODEL: z.string().refine(isModelUri, 'HEARTH_DEFAULT_MODEL must be hf:user/repo/file.gguf, hf:user/repo:QUANT or an https URL').default(DEFAULT_MODEL),
   HEARTH_THREADS: wholeNumber('HEARTH_THREADS', 1, 256).default(Math.max(1, Math.floor(availableParallelism() / 2))),
   HEARTH_SEQUENCES: wholeNumber('HEARTH_SEQUENCES', 1, 64).optional(),
   HEARTH_CONTEXT_SIZE: wholeNumber('HEARTH_CONTEXT_SIZE', 128, 131_072).default(2048),
@@ -67,6 +69,8 @@ export interface CoreConfig {
   /** An explicit model file; else the first `*.gguf` in `modelsDirs`. */
   modelPath: string | undefined;
   modelsDirs: string[];
+  /** What `hearth models pull` and a first `npm start` without a model download. */
+  defaultModel: string;
   threads: number;
   /**
    * Parallel conversations: context sequences, and the window granted to the Relay. Undefined:
@@ -171,6 +175,7 @@ export function loadCoreConfig(env: NodeJS.ProcessEnv): CoreConfig {
     modelPath: e.HEARTH_MODEL,
     // A path list, like PATH: `models:/srv/models`.
     modelsDirs: e.HEARTH_MODELS_DIR.split(':').filter(Boolean),
+    defaultModel: e.HEARTH_DEFAULT_MODEL,
     threads: e.HEARTH_THREADS,
     sequences: e.HEARTH_SEQUENCES,
     contextSize: e.HEARTH_CONTEXT_SIZE,

@@ -1,41 +1,24 @@
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ModelNotFoundError } from '../src/errors.js';
 import { resolveModelPath } from '../src/inference/model-path.js';
-import { isModelUri, pullModel } from '../src/inference/model-pull.js';
+import { pullModel } from '../src/inference/model-pull.js';
+import { isModelUri } from '../src/inference/model-uri.js';
+import { type ModelHost, modelHost } from './model-host.js';
 import { TEST_MODEL, tempDir } from './support.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
-let server: Server | undefined;
+let host: ModelHost | undefined;
 beforeEach(async () => ({ dir, cleanup } = await tempDir()));
 afterEach(async () => {
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-  server = undefined;
+  await host?.close();
+  host = undefined;
   await cleanup();
 });
-
-/** Serves the test model like a model host (ranges included). */
-async function modelHost(model: Buffer): Promise<{ url: string; requests: string[] }> {
-  const requests: string[] = [];
-  server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.headers.range ?? 'whole'}`);
-    const start = Number(/bytes=(\d+)-/.exec(req.headers.range ?? '')?.[1] ?? 0);
-    const headers = { 'content-length': model.length - start, 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
-    if (req.method === 'HEAD') {
-      res.writeHead(200, headers);
-      res.end();
-      return;
-    }
-    res.writeHead(start > 0 ? 206 : 200, start > 0 ? { ...headers, 'content-range': `bytes ${start}-${model.length - 1}/${model.length}` } : headers);
-    res.end(model.subarray(start));
-  });
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}/stories260K.gguf`, requests };
-}
 
 describe('pulling a model', () => {
   it('tells model URIs from paths', () => {
@@ -47,14 +30,15 @@ describe('pulling a model', () => {
 
   it('downloads into the models folder, byte for byte, and reuses the file after', async () => {
     const model = await readFile(TEST_MODEL);
-    const host = await modelHost(model);
-    const path = await pullModel(host.url, join(dir, 'models'), { progress: false });
+    const served = await modelHost(model);
+    host = served;
+    const path = await pullModel(served.url, join(dir, 'models'), { progress: false });
     expect(path).toBe(join(dir, 'models', 'stories260K.gguf'));
     expect((await readFile(path)).equals(model)).toBe(true);
     // HEARTH_MODEL may be the URI itself: the file now there is used, not downloaded again.
-    const downloads = () => host.requests.filter((r) => r.startsWith('GET')).length;
+    const downloads = () => served.requests.filter((r) => r.startsWith('GET')).length;
     const before = downloads();
-    expect(await resolveModelPath(host.url, [join(dir, 'models')])).toBe(path);
+    expect(await resolveModelPath(served.url, [join(dir, 'models')])).toBe(path);
     expect(downloads()).toBeLessThanOrEqual(before + 1);
   });
 

@@ -77,11 +77,16 @@ describe('hearth CLI start-up checks', () => {
     expect(unreachable.output).toMatch(/cannot reach the edge at http:\/\/127\.0\.0\.1:\d+ \(HEARTH_EDGE_URL\)/);
   });
 
-  it('models pull fails offline with a message saying so, and start --model names a missing file', async () => {
+  it('models pull (of a named model or the default) fails offline with a message saying so, and start --model names a missing file', async () => {
     const offline = await hearth(['models', 'pull', `http://127.0.0.1:${await freePort()}/model.gguf`, '--dir', join(dir, 'models')]);
     expect(offline.code).toBe(1);
     expect(offline.output).toContain('the network is unreachable');
     expect(offline.output).toContain('hearth models pull');
+    // No argument: the default model (HEARTH_DEFAULT_MODEL), here a host nobody answers on.
+    const defaultModel = `http://127.0.0.1:${await freePort()}/default.gguf`;
+    const byDefault = await hearth(['models', 'pull', '--dir', join(dir, 'models')], { HEARTH_DEFAULT_MODEL: defaultModel });
+    expect(byDefault.code).toBe(1);
+    expect(byDefault.output).toContain(`cannot download ${defaultModel}: the network is unreachable`);
 
     expect((await hearth(['keygen'])).code).toBe(0);
     const missing = await hearth(['start', '--model', join(dir, 'nowhere.gguf')]);

@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { publicKeySet } from '@hearth/shared';
 import { loadCoreConfig } from '../config.js';
 import { startCore } from '../core.js';
-import { resolveModelPath } from '../inference/model-path.js';
 import { ensureKeySet } from '../keys/key-store.js';
 import { createLogger, logKeyFor } from '../logger.js';
 import { startDevBotApi } from './dev-bot-api.js';
 import { edgeVarsFromEnvironment } from './edge.js';
 import { startEdgeProcess } from './edge-process.js';
 import { appendToEnvFile } from './env-file.js';
+import { modelOrOffer, terminalOffer } from './model-offer.js';
 import { untilSignal } from './run.js';
 
 /**
@@ -38,8 +38,8 @@ export async function runDev(port: number): Promise<void> {
 
   const config = loadCoreConfig({ HEARTH_MODELS_DIR: DEV_MODELS_DIRS, ...process.env, HEARTH_LOG_KEY: logKey });
   const log = createLogger(config.logLevel, undefined, undefined, logKeyFor(config));
-  // Fail on a missing model before anything starts.
-  if (config.engine === 'llama') await resolveModelPath(config.modelPath, config.modelsDirs);
+  // Find (or, asked first, download) the model before anything starts.
+  const modelPath = config.engine === 'llama' ? await modelOrOffer(config, terminalOffer()) : config.modelPath;
   const { keySet, created } = await ensureKeySet(config.keyFile);
   if (created) log.info({ keyFile: config.keyFile }, 'generated the core key pair');
 
@@ -63,7 +63,7 @@ export async function runDev(port: number): Promise<void> {
       if (/"level":"(warn|error)"/.test(line)) process.stderr.write(`[edge] ${line}\n`);
     },
   });
-  const core = await startCore({ ...config, edgeUrl: edge.url }, log);
+  const core = await startCore({ ...config, modelPath, edgeUrl: edge.url }, log);
   const paired = (process.env.HEARTH_ACCESS_POLICY ?? 'pairing') === 'pairing';
   core.tunnel.once('ready', () => printWelcome(edge.url, webhookSecret, !localBotApi, paired));
 

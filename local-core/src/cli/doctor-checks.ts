@@ -4,7 +4,7 @@ import { isLoopbackHost, isPlainTextOffLoopback, type CoreKeySet } from '@hearth
 import type { CoreConfig } from '../config.js';
 import { ConfigError, ModelNotFoundError } from '../errors.js';
 import { resolveModelPath } from '../inference/model-path.js';
-import { isModelUri } from '../inference/model-pull.js';
+import { DEFAULT_MODEL_SIZE, isModelUri } from '../inference/model-uri.js';
 import { readKeySet } from '../keys/key-store.js';
 import { NODE_ENGINES, NODE_UPGRADE, nodeVersionProblem } from '../node-version.js';
 import type { PluginsConfig } from '../plugins/config.js';
@@ -14,7 +14,6 @@ import { SKEW_FAIL_MS, classifySkew, clockSkewMs, fail, ok, warn, type CheckResu
 
 /** Network checks wait this long: a healthy edge or Redis answers in well under a second. */
 const NETWORK_TIMEOUT_MS = 5_000;
-const SUGGESTED_MODEL = 'hf:ggml-org/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M';
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 /** `fetch failed` says nothing; its cause (ECONNREFUSED, ENOTFOUND...) says what happened. */
@@ -113,7 +112,7 @@ export async function checkModel(config: CoreConfig): Promise<CheckResult> {
       if (!(error instanceof ModelNotFoundError)) throw error;
       const fix = config.modelPath
         ? 'correct HEARTH_MODEL, or unset it to use the first .gguf in HEARTH_MODELS_DIR'
-        : `npx hearth models pull ${SUGGESTED_MODEL} (or copy a .gguf into ${config.modelsDirs[0] ?? 'models'}, or set HEARTH_MODEL)`;
+        : `npx hearth models pull (the default chat model, ${DEFAULT_MODEL_SIZE}; or copy a .gguf into ${config.modelsDirs[0] ?? 'models'}, or set HEARTH_MODEL)`;
       return fail('model', 'model', error.message, fix);
     }
   }
@@ -129,7 +128,7 @@ export async function checkModel(config: CoreConfig): Promise<CheckResult> {
     return fail('model', 'model', `cannot read ${path}: ${messageOf(error)}`, 'let the user who runs the core read it (or point HEARTH_MODEL at a copy it can read)');
   }
   if (magic.toString('latin1') !== 'GGUF') {
-    return fail('model', 'model', `${path} is not a GGUF file`, `point HEARTH_MODEL at a .gguf chat model, e.g. npx hearth models pull ${SUGGESTED_MODEL}`);
+    return fail('model', 'model', `${path} is not a GGUF file`, 'point HEARTH_MODEL at a .gguf chat model, or download the default one: npx hearth models pull');
   }
   return ok('model', 'model', `${path} (${megabytes((await stat(path)).size)})`);
 }

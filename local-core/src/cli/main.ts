@@ -59,15 +59,16 @@ program
 program
   .command('models')
   .description('GGUF chat models')
-  .command('pull <uri>')
-  .description('download a model (hf:user/repo:Q4_K_M, hf:user/repo/file.gguf or an https URL) into the models folder, with a progress bar; an interrupted pull resumes')
+  .command('pull [uri]')
+  .description('download a model (hf:user/repo:Q4_K_M, hf:user/repo/file.gguf or an https URL; none: the default chat model, HEARTH_DEFAULT_MODEL) into the models folder, with a progress bar; an interrupted pull resumes')
   .option('--dir <folder>', 'where to put it (the first of HEARTH_MODELS_DIR)')
   .option('--json', 'print JSON for programs', false)
-  .action((uri: string, options: { dir?: string; json: boolean }) =>
+  .action((uri: string | undefined, options: { dir?: string; json: boolean }) =>
     runCommand(async () => {
-      const directory = options.dir ?? loadCoreConfig(process.env).modelsDirs[0] ?? 'models';
+      const config = loadCoreConfig(process.env);
+      const directory = options.dir ?? config.modelsDirs[0] ?? 'models';
       const { pullModel } = await import('../inference/model-pull.js');
-      const path = await pullModel(uri, directory, { progress: process.stderr.isTTY && !options.json });
+      const path = await pullModel(uri ?? config.defaultModel, directory, { progress: process.stderr.isTTY && !options.json });
       process.stdout.write(options.json ? `${JSON.stringify({ path })}\n` : `${path}\nrun it: HEARTH_MODEL=${path} npm run start:core\n`);
     }),
   );

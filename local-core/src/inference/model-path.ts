@@ -1,7 +1,8 @@
 import { access, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ModelNotFoundError } from '../errors.js';
-import { isModelUri, pullModel } from './model-pull.js';
+import { pullModel } from './model-pull.js';
+import { isModelUri } from './model-uri.js';
 
 /**
  * Which GGUF to load: the explicit reference if given — a path, which must exist, or a model
@@ -28,6 +29,6 @@ export async function resolveModelPath(explicit: string | undefined, dirs: reado
   }
   throw new ModelNotFoundError(
     `no model: HEARTH_MODEL is not set and there is no .gguf file in ${dirs.map((d) => resolve(d)).join(', ')}. ` +
-      'Download a GGUF chat model (e.g. a 0.5-1.5B instruct model) into ./models, or set HEARTH_MODEL=/path/to/model.gguf',
+      'Download one (`npx hearth models pull` fetches the default chat model) or copy a .gguf into ./models, or set HEARTH_MODEL=/path/to/model.gguf',
   );
 }

@@ -1,9 +1,6 @@
 import { resolveModelFile } from 'node-llama-cpp';
 import { ModelNotFoundError } from '../errors.js';
 
-/** A model reference that is downloaded rather than found on disk. */
-export const isModelUri = (reference: string): boolean => /^(hf:|huggingface:|https?:\/\/)/i.test(reference);
-
 /** Error codes that mean "no network" rather than "no such model". */
 const OFFLINE = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ENETUNREACH|ECONNRESET|ETIMEDOUT|fetch failed|getaddrinfo/i;
 
