@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { namespaceSupport } from '../../src/plugins/sandbox.js';
@@ -10,7 +10,8 @@ function descendants(pid: number): number[] {
   return children.flatMap((child) => [child, ...descendants(child)]);
 }
 
-const nodeUnder = (pid: number) => descendants(pid).find((child) => /node/.test(readFileSync(`/proc/${child}/comm`, 'utf8')));
+// By argv[0]: comm is MainThread on Node 24, which names its threads.
+const nodeUnder = (pid: number) => descendants(pid).find((child) => /node$/.test(readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0')[0] ?? ''));
 
 /**
  * HEARTH_PLUGINS_ISOLATION=auto where bubblewrap works (this machine and CI): the plugin host
@@ -57,7 +58,8 @@ describe('plugin hosts without namespaces', () => {
     try {
       expect(await system.registry.runCommand('hi', '', messageIn(96, '/hi'))).toBe('undefined');
       const pid = system.registry.processOf('plain')?.pid as number;
-      expect(readFileSync(`/proc/${pid}/comm`, 'utf8')).toMatch(/node/);
+      // Node itself, not bwrap (comm would say MainThread on Node 24: it names its threads).
+      expect(readlinkSync(`/proc/${pid}/exe`)).toBe(realpathSync(process.execPath));
       expect(readlinkSync(`/proc/${pid}/ns/net`)).toBe(readlinkSync('/proc/self/ns/net'));
     } finally {
       await system.close();
