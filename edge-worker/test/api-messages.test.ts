@@ -298,7 +298,12 @@ describe('GET /v1/events (Server-Sent Events)', () => {
     await readUntil('event: synced');
     const accepted = (await (await post(token, { conversation_id: 'c-s', text: 'over sse' })).json()) as { id: string; cursor: string };
     await readUntil('over sse');
-    expect(stream.text()).toContain(`event: message\nid: ${accepted.cursor}\ndata: `);
+    // An event's fields in any order: its type, its data, and the cursor as its id.
+    const event = stream.text().split('\n\n').find((block) => block.includes('over sse')) ?? '';
+    const fields = event.split('\n');
+    expect(fields).toContain('event: message');
+    expect(fields).toContain(`id: ${accepted.cursor}`);
+    expect(fields.filter((field) => field.startsWith('data: '))).toHaveLength(1);
     const delivery = await core.next('deliver');
     core.send({ type: 'ack', message_id: delivery.message_id, reply: { key: `reply:${delivery.message_id}`, text: 'sse reply' } });
     await readUntil('sse reply');

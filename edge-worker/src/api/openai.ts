@@ -1,5 +1,6 @@
 import { COMPLETION_CONVERSATION_PREFIX, seal, type TokenUsage, type ToolCall } from '@hearth/shared';
 import type { Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
 import type { AppEnv } from '../app-env.js';
 import { log } from '../log.js';
 import type { CompletionEvent } from '../relay/completions.js';
@@ -70,45 +71,41 @@ export async function chatCompletions(c: Context<AppEnv>, body: ChatCompletionBo
     });
   }
 
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const writer = writable.getWriter();
-  const encoder = new TextEncoder();
-  const send = (data: unknown) => writer.write(encoder.encode(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`));
-  const delta = (content: Record<string, unknown>, finish: FinishReason | null = null) =>
-    send({ ...chunk, object: 'chat.completion.chunk', choices: [{ index: 0, delta: content, logprobs: null, finish_reason: finish }] });
-  c.executionCtx.waitUntil(
-    (async () => {
-      let written = '';
-      try {
-        await delta({ role: 'assistant', content: '' });
-        for (let event: CompletionEvent | undefined = first.value; event; event = (await events.next()).value ?? undefined) {
-          if (event.type === 'delta') {
-            written += event.text;
-            await delta({ content: event.text });
-          } else if (event.type === 'done') {
-            // The ack's text is the reply; the partials were a preview of it. Send what they lacked.
-            if (event.text.startsWith(written) && event.text.length > written.length) await delta({ content: event.text.slice(written.length) });
-            for (const [index, call] of (event.tool_calls ?? []).entries()) {
-              // As OpenAI streams a call: its id and name first, then its arguments.
-              await delta({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] });
-              await delta({ tool_calls: [{ index, function: { arguments: call.arguments } }] });
-            }
-            await delta({}, event.finish_reason ?? 'stop');
-            if (body.stream_options?.include_usage && event.usage) await send({ ...chunk, object: 'chat.completion.chunk', choices: [], usage: usageOf(event.usage) });
-            await send('[DONE]');
-            break;
-          } else {
-            await send({ error: { message: event.message, type: 'server_error', code: event.code } });
-            break;
+  const streamed = streamSSE(c, async (stream) => {
+    const send = (data: unknown) => stream.writeSSE({ data: typeof data === 'string' ? data : JSON.stringify(data) });
+    const delta = (content: Record<string, unknown>, finish: FinishReason | null = null) =>
+      send({ ...chunk, object: 'chat.completion.chunk', choices: [{ index: 0, delta: content, logprobs: null, finish_reason: finish }] });
+    let written = '';
+    try {
+      await delta({ role: 'assistant', content: '' });
+      for (let event: CompletionEvent | undefined = first.value; event; event = (await events.next()).value ?? undefined) {
+        if (event.type === 'delta') {
+          written += event.text;
+          await delta({ content: event.text });
+        } else if (event.type === 'done') {
+          // The ack's text is the reply; the partials were a preview of it. Send what they lacked.
+          if (event.text.startsWith(written) && event.text.length > written.length) await delta({ content: event.text.slice(written.length) });
+          for (const [index, call] of (event.tool_calls ?? []).entries()) {
+            // As OpenAI streams a call: its id and name first, then its arguments.
+            await delta({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] });
+            await delta({ tool_calls: [{ index, function: { arguments: call.arguments } }] });
           }
+          await delta({}, event.finish_reason ?? 'stop');
+          if (body.stream_options?.include_usage && event.usage) await send({ ...chunk, object: 'chat.completion.chunk', choices: [], usage: usageOf(event.usage) });
+          await send('[DONE]');
+          break;
+        } else {
+          await send({ error: { message: event.message, type: 'server_error', code: event.code } });
+          break;
         }
-      } catch (error) {
-        log('warn', 'completion_stream_ended', { user, message_id: message.message_id, error: error instanceof Error ? error.message : String(error) });
-      } finally {
-        await events.return(undefined);
-        await writer.close().catch(() => undefined);
       }
-    })(),
-  );
-  return new Response(readable, { headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store' } });
+    } catch (error) {
+      log('warn', 'completion_stream_ended', { user, message_id: message.message_id, error: error instanceof Error ? error.message : String(error) });
+    } finally {
+      await events.return(undefined);
+    }
+  });
+  // A completion is one person's: no cache may keep it.
+  streamed.headers.set('Cache-Control', 'no-store');
+  return streamed;
 }

@@ -4,6 +4,7 @@ import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors,
 import { ApiError, refusalError } from '../api/errors.js';
 import type { AppEnv } from '../app-env.js';
 import type { EdgeConfig } from '../config.js';
+import { bearerOf } from './bearer.js';
 import { relayFor } from '../relay/stub.js';
 
 /** Who a client request is from, once its token checked out. */
@@ -35,7 +36,7 @@ const unauthorized = (message: string, cause?: unknown) =>
 
 /** The bearer token of a request: the Authorization header, or a WebSocket's subprotocol. */
 export function bearerTokenOf(request: Request): string | undefined {
-  const header = /^Bearer\s+(\S+)$/i.exec(request.headers.get('Authorization') ?? '')?.[1];
+  const header = bearerOf(request.headers.get('Authorization'));
   if (header) return header;
   const offered = (request.headers.get('Sec-WebSocket-Protocol') ?? '').split(',').map((p) => p.trim());
   return offered.find((p) => p.startsWith(BEARER_SUBPROTOCOL_PREFIX))?.slice(BEARER_SUBPROTOCOL_PREFIX.length) || undefined;

@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from '../app-env.js';
 import { describeError, log } from '../log.js';
+import { bearerOf } from './bearer.js';
 import { relayFor } from '../relay/stub.js';
 
 declare module 'hono' {
@@ -29,7 +30,7 @@ export function coreAuth(audience: CoreAudience): MiddlewareHandler<AppEnv> {
       res: new Response(null, { status: 401, headers: { 'WWW-Authenticate': challenge } }),
     });
   return async function coreAuthMiddleware(c, next) {
-    const token = /^Bearer (.+)$/i.exec(c.req.header('Authorization') ?? '')?.[1];
+    const token = bearerOf(c.req.header('Authorization'));
     if (!token) throw unauthorized(`needs Authorization: Bearer <token signed by the core for ${audience}>`);
     let verified: VerifiedCoreToken;
     try {

@@ -1,6 +1,7 @@
 import { HISTORY_PAGE_MAX, type ClientEvent, type ConversationSummary, type HistoryItem, type HistoryQuery } from '@hearth/shared';
 import { z } from 'zod';
 import type { Refusal } from '../api/errors.js';
+import { type SSEMessage, SSEStreamingApi } from 'hono/streaming';
 import { describeError, log } from '../log.js';
 
 /** Who a live stream belongs to, as the worker vouched for it (the Relay is reachable only through the worker). */
@@ -43,17 +44,12 @@ interface Stream {
   remember(patch: Partial<Subscriber>): void;
 }
 
-interface SseStream extends Stream {
-  writer: WritableStreamDefaultWriter<Uint8Array>;
-}
-
-const encoder = new TextEncoder();
-
 /** One SSE event: `message` events carry their cursor as the id, so `Last-Event-ID` resumes. */
-function sseFrame(event: ClientEvent): string {
-  const id = event.type === 'message' ? `id: ${event.item.cursor}\n` : '';
-  return `event: ${event.type}\n${id}data: ${JSON.stringify(event)}\n\n`;
-}
+const sseMessage = (event: ClientEvent): SSEMessage => ({
+  event: event.type,
+  data: JSON.stringify(event),
+  ...(event.type === 'message' ? { id: event.item.cursor } : {}),
+});
 
 /**
  * The live streams of API clients, per user: every device of a user sees the messages the
@@ -62,7 +58,7 @@ function sseFrame(event: ClientEvent): string {
  * live events; live events that arrive during the catch-up wait and are not sent twice.
  */
 export class ClientHub {
-  private readonly sse = new Map<string, Set<SseStream>>();
+  private readonly sse = new Map<string, Set<Stream>>();
   /** Streams catching up, with the live events held back until they have. */
   private readonly catchingUp = new Map<object, ClientEvent[]>();
 
@@ -97,39 +93,38 @@ export class ClientHub {
   /** An SSE response for a client, catching up from `after` first. */
   openEvents(subscriber: Subscriber, after: string | null): Response {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    const writer = writable.getWriter();
+    const sse = new SSEStreamingApi(writable, readable);
     const streams = this.sse.get(subscriber.user) ?? new Set();
     this.sse.set(subscriber.user, streams);
     let keepalive: ReturnType<typeof setInterval> | undefined;
-    const stream: SseStream = {
+    let closed = false;
+    const stream: Stream = {
       get key() {
         return stream;
       },
       subscriber,
-      writer,
-      send: (event) => write(sseFrame(event)),
+      send: (event) => void sse.writeSSE(sseMessage(event)),
       remember: (patch) => {
         stream.subscriber = { ...stream.subscriber, ...patch };
       },
       close: (reason) => {
+        if (closed) return;
+        closed = true;
         clearInterval(keepalive);
         streams.delete(stream);
         this.catchingUp.delete(stream);
-        writer.close().catch(() => undefined);
+        void sse.close();
         log('info', 'client_stream_closed', { user: subscriber.user, kind: 'sse', reason });
       },
     };
-    const write = (text: string) => {
-      writer.write(encoder.encode(text)).catch(() => stream.close('client gone'));
-    };
     streams.add(stream);
     // A client that goes away cancels the response: its slot is free at once, not at the next write.
-    writer.closed.catch(() => stream.close('client gone'));
-    write('retry: 3000\n\n');
-    keepalive = setInterval(() => write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
+    sse.onAbort(() => stream.close('client gone'));
+    void sse.write('retry: 3000\n\n');
+    keepalive = setInterval(() => void sse.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
     void this.catchUp(stream, after);
     log('info', 'client_stream_opened', { user: subscriber.user, kind: 'sse', device: subscriber.device });
-    return new Response(readable, {
+    return new Response(sse.responseReadable, {
       headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' },
     });
   }
