@@ -19,3 +19,4 @@ export * from './client/index.js';
 export * from './config/api-config.js';
 export * from './feedback.js';
 export * from './approval.js';
+export * from './backoff.js';

@@ -1,4 +1,4 @@
-import { parseApiConversationId } from '@hearth/shared';
+import { backoffMs, parseApiConversationId } from '@hearth/shared';
 import type { EdgeConfig } from '../config.js';
 import { log } from '../log.js';
 import type { OutboundReply } from '../platforms/outbound.js';
@@ -131,8 +131,8 @@ export class ReplySender {
       log('error', 'reply_failed', { ...partFields, status: outcome.status, error: outcome.description });
       return row.more ? 'sent_more' : 'failed';
     }
-    const backoff = Math.min(SEND_BACKOFF_MAX_MS, SEND_BACKOFF_BASE_MS * 2 ** row.attempts);
-    const delay = Math.max(backoff * (0.5 + Math.random() / 2), outcome.retryAfterMs ?? 0);
+    const backoff = backoffMs(row.attempts, { baseMs: SEND_BACKOFF_BASE_MS, capMs: SEND_BACKOFF_MAX_MS, jitter: 'half' });
+    const delay = Math.max(backoff, outcome.retryAfterMs ?? 0);
     markRetry(sql, row.key, Date.now() + delay, outcome.description, outcome.status !== 429);
     counters.add(outcome.status === 429 ? 'sends_rate_limited' : 'sends_retried');
     log('warn', 'reply_retry', { ...partFields, status: outcome.status, delay_ms: Math.round(delay) });

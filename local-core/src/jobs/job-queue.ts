@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import { HearthError } from '@hearth/shared';
+import { backoffMs, HearthError } from '@hearth/shared';
 
 /** A job as handlers and listeners see it. `data` is JSON: it goes through Redis as such. */
 export interface QueuedJob<T> {
@@ -80,8 +80,8 @@ export interface JobQueue<T> extends EventEmitter<JobQueueEvents<T>>, AsyncDispo
 }
 
 /** The wait before retry number `attemptsMade` (1 after the first failure): BullMQ's exponential backoff. */
-export function retryDelay(attemptsMade: number, backoffMs: number): number {
-  return Math.round(2 ** Math.max(0, attemptsMade - 1) * backoffMs);
+export function retryDelay(attemptsMade: number, baseMs: number): number {
+  return backoffMs(attemptsMade - 1, { baseMs });
 }
 
 /** Checks a retry policy and a concurrency once, at construction, with messages that say what is wrong. */

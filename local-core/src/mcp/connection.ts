@@ -1,3 +1,4 @@
+import { backoffMs } from '@hearth/shared';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
@@ -10,7 +11,6 @@ import { McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../logger.js';
 import { LogLimiter } from '../plugins/log-limiter.js';
 import type { NamespaceSupport } from '../plugins/sandbox.js';
-import { backoffDelay } from '../tunnel/backoff.js';
 import { VERSION } from '../version.js';
 import { parseLanGrants } from '../plugins/address-policy.js';
 import { EgressProxy } from './egress-proxy.js';
@@ -153,7 +153,7 @@ export class McpConnection extends EventEmitter<{ change: [] }> {
         log.warn({ server: this.name, err: reason.slice(0, 300), attempt }, 'MCP server not connected; retrying');
       }
       this.client = undefined;
-      await sleep(backoffDelay(attempt, baseMs, capMs), undefined, { signal: this.stopping.signal }).catch(() => undefined);
+      await sleep(backoffMs(attempt, { baseMs, capMs, jitter: 'full' }), undefined, { signal: this.stopping.signal }).catch(() => undefined);
     }
   }
 

@@ -1,3 +1,4 @@
+import { backoffMs } from '@hearth/shared';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
@@ -76,7 +77,7 @@ export class SessionStore implements StateStore {
       const stored = await this.command(`write ${key}`, () => this.redis.eval(COMPARE_AND_SET, 1, key, ...args));
       if (stored === 1) return next;
       // Writers that collided would collide again in lockstep: a random pause spreads them out.
-      await sleep(Math.random() * 2 ** Math.min(attempt, 6));
+      await sleep(backoffMs(attempt, { baseMs: 1, capMs: 64, jitter: 'full' }));
     }
     throw redisFailure(this.options.url, `write ${key}`, new Error(`${MAX_CAS_ATTEMPTS} concurrent writers kept changing it`));
   }

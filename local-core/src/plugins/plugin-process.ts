@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { HearthError } from '@hearth/shared';
+import { backoffMs, HearthError } from '@hearth/shared';
 import type { Logger } from '../logger.js';
 import { LogLimiter } from './log-limiter.js';
 import type { DataRequest } from './data-store.js';
@@ -245,7 +245,7 @@ export class PluginProcess {
         }
         if (failure.code !== 'stopped') {
           this.failures += 1;
-          const delay = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (this.failures - 1));
+          const delay = backoffMs(this.failures - 1, { baseMs: FIRST_BACKOFF_MS, capMs: MAX_BACKOFF_MS });
           this.notBefore = Date.now() + delay;
           this.options.log.warn(
             { plugin: this.name, reason: failure.code, limit: failure.limit, code, signal, failures: this.failures, backoffMs: delay, detail: failure.message },

@@ -20,10 +20,10 @@ import {
   type HelloFrame,
   type HistoryFrame,
   type ReplyStoredFrame,
+  backoffMs,
 } from '@hearth/shared';
 import WebSocket from 'ws';
 import type { Logger } from '../logger.js';
-import { backoffDelay } from './backoff.js';
 import { tunnelUrl } from './url.js';
 
 /** The heartbeats an edge may announce (its HEARTH_HEARTBEAT_MS range); others are clamped to it. */
@@ -317,7 +317,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
 
   private scheduleReconnect(): void {
     if (this.state_ === 'stopped') return;
-    const delay = backoffDelay(this.attempt++);
+    const delay = backoffMs(this.attempt++, { baseMs: 500, capMs: 30_000, jitter: 'full' });
     this.options.log.debug({ delayMs: delay, attempt: this.attempt }, 'tunnel reconnect scheduled');
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => void this.connect(), delay);
