@@ -5,7 +5,7 @@ import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from './app-env.js';
-import { loadConfig } from './config.js';
+import { withConfig } from './config.js';
 import { describeError, log } from './log.js';
 import { listDeadLetters } from './admin/dead-letters.js';
 import { coreAuth } from './auth/core-token.js';
@@ -45,18 +45,9 @@ app.use((c, next) => (c.req.header('Upgrade')?.toLowerCase() === 'websocket' ? n
 app.get('/healthz', (c) => c.json({ ok: true }));
 
 // Everything below needs a valid configuration; a broken one answers 503 (see config.ts).
-app.use('/webhooks/*', async (c, next) => {
-  c.set('config', loadConfig(c.env));
-  await next();
-});
-app.use('/tunnel', async (c, next) => {
-  c.set('config', loadConfig(c.env));
-  await next();
-});
-app.use('/admin/*', async (c, next) => {
-  c.set('config', loadConfig(c.env));
-  await next();
-});
+app.use('/webhooks/*', withConfig);
+app.use('/tunnel', withConfig);
+app.use('/admin/*', withConfig);
 
 const webhookBodyLimit = bodyLimit({
   maxSize: MAX_WEBHOOK_BYTES,
@@ -73,10 +64,8 @@ app.route('/v1', v1);
 app.route('/mcp', mcp);
 app.get('/admin/dead-letters', coreAuth('admin'), listDeadLetters);
 
-app.use('/diagnostics/*', async (c, next) => {
-  const config = loadConfig(c.env);
-  if (!config.diagnostics) throw new HTTPException(404, { message: 'no such route' });
-  c.set('config', config);
+app.use('/diagnostics/*', withConfig, async (c, next) => {
+  if (!c.get('config').diagnostics) throw new HTTPException(404, { message: 'no such route' });
   await next();
 });
 app.post('/diagnostics/direct/:platform', webhookBodyLimit, directReply);

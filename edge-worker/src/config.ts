@@ -1,5 +1,7 @@
 import { parseEdgeConfig, type EdgeConfig } from '@hearth/shared';
+import type { MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import type { AppEnv } from './app-env.js';
 import { configureLog } from './log.js';
 
 export type { EdgeConfig };
@@ -28,3 +30,9 @@ export function loadConfig(env: Env): EdgeConfig {
   cache.set(env, result.config);
   return result.config;
 }
+
+/** Puts the configuration on the context for the routes after it (503 while it is broken). */
+export const withConfig: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set('config', loadConfig(c.env));
+  await next();
+};

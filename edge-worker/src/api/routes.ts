@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import type { AppEnv } from '../app-env.js';
 import { clientAuth } from '../auth/client-token.js';
-import { loadConfig } from '../config.js';
+import { withConfig } from '../config.js';
 import { relayFor } from '../relay/stub.js';
 import { ApiError } from './errors.js';
 import { FeedbackRequestSchema, postFeedback } from './feedback.js';
@@ -28,10 +28,7 @@ export const MAX_API_BODY_BYTES = 1_048_576;
 export const v1 = new Hono<AppEnv>();
 
 v1.use(cors({ origin: '*', allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Hearth-Device', 'Last-Event-ID'], maxAge: 600 }));
-v1.use(async (c, next) => {
-  c.set('config', loadConfig(c.env));
-  await next();
-});
+v1.use(withConfig);
 v1.use(
   bodyLimit({
     maxSize: MAX_API_BODY_BYTES,

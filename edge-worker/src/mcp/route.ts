@@ -5,7 +5,7 @@ import type { AppEnv } from '../app-env.js';
 import { ApiError } from '../api/errors.js';
 import { MAX_API_BODY_BYTES } from '../api/routes.js';
 import { clientAuth } from '../auth/client-token.js';
-import { loadConfig } from '../config.js';
+import { withConfig } from '../config.js';
 import { log } from '../log.js';
 import { relayFor } from '../relay/stub.js';
 import { HEARTH_TOOLS, hearthMcpServer, unavailableTool } from './tools.js';
@@ -32,10 +32,7 @@ async function ownerToolsNeeded(request: Request): Promise<{ list: boolean; call
  */
 export const mcp = new Hono<AppEnv>();
 
-mcp.use(async (c, next) => {
-  c.set('config', loadConfig(c.env));
-  await next();
-});
+mcp.use(withConfig);
 mcp.use(
   bodyLimit({
     maxSize: MAX_API_BODY_BYTES,

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { LearningStore } from '../learning/store.js';
 import { openDatabase } from '../memory/database.js';
+import { parseDuration } from './duration.js';
 import { coreDbPath } from './notes.js';
 
 /**
@@ -16,16 +17,14 @@ export async function withLearningStore<T>(body: (store: LearningStore) => T | P
   }
 }
 
-const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
-
 /**
  * `--since`: a duration back from now (`30m`, `24h`, `7d`, `2w`) or a date (`2026-11-01`,
  * `2026-11-01T12:00:00Z`). Returns ms since the epoch.
  */
 export function parseSince(value: string, now = Date.now()): number {
-  const relative = /^(\d{1,6})([mhdw])$/.exec(value.trim());
-  if (relative?.[1] && relative[2]) return now - Number(relative[1]) * (UNITS[relative[2]] ?? 0);
+  const relative = parseDuration(value);
+  if (relative !== undefined) return now - relative;
   const at = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at)) throw new InvalidArgumentError('a duration back from now (30m, 24h, 7d, 2w) or a date (2026-11-01, 2026-11-01T12:00:00Z)');
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at)) throw new InvalidArgumentError('a duration back from now (90s, 30m, 24h, 7d, 2w) or a date (2026-11-01, 2026-11-01T12:00:00Z)');
   return at;
 }

@@ -1,7 +1,6 @@
 import { ApiUserIdSchema, CLIENT_SCOPES, ClientScopeSchema, MAX_CLIENT_TOKEN_TTL_SECONDS, reservedAudienceProblem, type ClientScope } from '@hearth/shared';
 import { InvalidArgumentError } from 'commander';
-
-const UNIT_SECONDS = { s: 1, m: 60, h: 3_600, d: 86_400 } as const;
+import { DURATION_UNITS, parseDuration } from './duration.js';
 
 /**
  * `--ttl`: a whole number with a unit, `90s`, `15m`, `12h`, `30d`, at most 366 days. A unit is
@@ -10,10 +9,9 @@ const UNIT_SECONDS = { s: 1, m: 60, h: 3_600, d: 86_400 } as const;
  * @throws InvalidArgumentError, which commander reports naming the flag
  */
 export function parseTtl(value: string): number {
-  const match = /^(\d{1,9})([smhd])$/.exec(value.trim());
-  const unit = match?.[2] as keyof typeof UNIT_SECONDS | undefined;
-  if (!match?.[1] || !unit) throw new InvalidArgumentError('a duration is a whole number and a unit, s m h or d, e.g. 30d or 12h.');
-  const seconds = Number(match[1]) * UNIT_SECONDS[unit];
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new InvalidArgumentError(`a duration is a whole number and a unit, ${DURATION_UNITS}, e.g. 30d or 12h.`);
+  const seconds = ms / 1000;
   if (seconds < 1 || seconds > MAX_CLIENT_TOKEN_TTL_SECONDS) {
     throw new InvalidArgumentError(`a token lives from 1s to ${MAX_CLIENT_TOKEN_TTL_SECONDS / 86_400}d.`);
   }
