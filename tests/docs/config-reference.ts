@@ -122,8 +122,9 @@ Every environment variable the edge and the core read, with its default. Edge se
 \`edge-worker/.dev.vars\` locally (see \`.dev.vars.example\`; \`npm start\` and \`npm run start:edge\`
 also pass on any edge setting found in the environment or \`.env\`) and in \`wrangler secret put\`
 (secrets) or \`wrangler.jsonc\` \`vars\` when deployed; core settings in the environment or \`.env\`
-(the environment wins). An empty value (\`NAME=\`) counts as unset. A bad value stops the start with
-the variable's name and how to fix it.
+(the environment wins). An empty value (\`NAME=\`) counts as unset. A bad value stops the core, and
+\`hearth edge\`, with the variable's name and how to fix it; a deployed edge answers 503 until it is
+fixed.
 
 - [Edge](#edge)
 - [Core](#core)${CORE_ENV_SCHEMAS.map(({ part }) => `\n  - [${part}](#${part.toLowerCase().replaceAll(/[^a-z0-9 -]/g, '').replaceAll(' ', '-')})`).join('')}
