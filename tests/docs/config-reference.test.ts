@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CONFIGURATION_MD, OUTSIDE_SCHEMAS, configurationReference, descriptionProblems, schemaFields, type Field } from './config-reference.js';
+import { ALSO_READ_BY_CORE, CONFIGURATION_MD, OUTSIDE_SCHEMAS, configurationReference, descriptionProblems, schemaFields, type Field } from './config-reference.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -39,6 +39,14 @@ describe('docs/configuration.md', () => {
 
   it('has a description for every variable of every schema', () => {
     expect(descriptionProblems(schemaFields()), 'add .meta({ description }) to these fields, then run `npm run docs:config`').toEqual([]);
+  });
+
+  it('lists each variable once: the registries name none a schema describes', () => {
+    const fields = schemaFields();
+    const edge = new Set(fields.filter((f) => f.side === 'edge').map((f) => f.name));
+    const core = new Set(fields.filter((f) => f.side === 'core').map((f) => f.name));
+    expect(Object.keys(OUTSIDE_SCHEMAS).filter((name) => edge.has(name) || core.has(name)), 'in a schema: drop it from OUTSIDE_SCHEMAS').toEqual([]);
+    expect(Object.keys(ALSO_READ_BY_CORE).filter((name) => !edge.has(name) || core.has(name)), 'ALSO_READ_BY_CORE is for edge variables no core schema reads').toEqual([]);
   });
 
   it('names every variable the source reads', () => {

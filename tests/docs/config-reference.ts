@@ -106,10 +106,22 @@ function table(rows: Row[]): string {
   ].join('\n');
 }
 
-/** The first described field of a name on a side, else its first field. */
-function pick(fields: Field[], name: string, side: Side): Field | undefined {
-  const same = fields.filter((f) => f.name === name && f.side === side);
-  return same.find((f) => f.description) ?? same[0];
+/** A variable as the reference lists it: the field each side describes it with (the first described one). */
+interface Variable {
+  name: string;
+  edge: Field | undefined;
+  core: Field | undefined;
+}
+
+function variablesOf(fields: Field[]): Variable[] {
+  const byName = new Map<string, Variable>();
+  for (const field of fields) {
+    const variable = byName.get(field.name) ?? { name: field.name, edge: undefined, core: undefined };
+    const current = variable[field.side];
+    if (!current || (!current.description && field.description)) variable[field.side] = field;
+    byName.set(field.name, variable);
+  }
+  return [...byName.values()];
 }
 
 const HEADER = `# Configuration reference
@@ -133,35 +145,22 @@ fixed.
 
 /** docs/configuration.md as the schemas describe it. */
 export function configurationReference(fields: Field[] = schemaFields()): string {
-  const edgeNames = new Set(fields.filter((f) => f.side === 'edge').map((f) => f.name));
-  const coreNames = new Set(fields.filter((f) => f.side === 'core').map((f) => f.name));
-  const both = (name: string) => (edgeNames.has(name) && coreNames.has(name)) || (edgeNames.has(name) && name in ALSO_READ_BY_CORE);
-  const once = <T>(values: T[]) => [...new Set(values)];
+  const variables = variablesOf(fields);
+  const isBoth = (v: Variable) => v.edge !== undefined && (v.core !== undefined || v.name in ALSO_READ_BY_CORE);
+  const row = (name: string, field: Field, readBy: string): Row => ({ name, shown: field.shown, readBy, description: field.description ?? '' });
 
-  const edgeRows: Row[] = once([...edgeNames])
-    .filter((name) => !both(name))
-    .map((name) => {
-      const f = pick(fields, name, 'edge') as Field;
-      return { name, shown: f.shown, readBy: 'edge', description: f.description ?? '' };
-    });
+  const edgeRows = variables.flatMap((v) => (v.edge && !isBoth(v) ? [row(v.name, v.edge, 'edge')] : []));
   const coreSections = CORE_ENV_SCHEMAS.map(({ part }) => {
-    const names = once(fields.filter((f) => f.side === 'core' && f.part === part && !both(f.name) && pick(fields, f.name, 'core')?.part === part).map((f) => f.name));
-    const rows = names.map((name) => {
-      const f = pick(fields, name, 'core') as Field;
-      return { name, shown: f.shown, readBy: 'core', description: f.description ?? '' };
-    });
+    const rows = variables.flatMap((v) => (v.core && !v.edge && v.core.part === part ? [row(v.name, v.core, 'core')] : []));
     return `### ${part}\n\n${table(rows)}`;
   });
-  const bothRows: Row[] = once(fields.map((f) => f.name))
-    .filter(both)
-    .map((name) => {
-      const edge = pick(fields, name, 'edge') as Field;
-      const core = pick(fields, name, 'core');
-      const coreDescription = core?.description ?? ALSO_READ_BY_CORE[name] ?? '';
-      const shown = core && core.shown !== edge.shown ? `edge: ${edge.shown}<br>core: ${core.shown}` : edge.shown;
-      return { name, shown, readBy: 'edge, core', description: `**edge:** ${edge.description ?? ''}<br>**core:** ${coreDescription}` };
-    });
-  const outsideRows: Row[] = Object.entries(OUTSIDE_SCHEMAS).map(([name, read]) => ({ name, shown: read.shown ?? 'none', readBy: read.readBy, description: read.description }));
+  const bothRows = variables.filter(isBoth).map(({ name, edge, core }) => {
+    const e = edge as Field;
+    const shown = core && core.shown !== e.shown ? `edge: ${e.shown}<br>core: ${core.shown}` : e.shown;
+    const coreDescription = core?.description ?? ALSO_READ_BY_CORE[name] ?? '';
+    return { name, shown, readBy: 'edge, core', description: `**edge:** ${e.description ?? ''}<br>**core:** ${coreDescription}` };
+  });
+  const outsideRows = Object.entries(OUTSIDE_SCHEMAS).map(([name, read]) => ({ name, shown: read.shown ?? 'none', readBy: read.readBy, description: read.description }));
 
   return [
     HEADER,
@@ -169,7 +168,9 @@ export function configurationReference(fields: Field[] = schemaFields()): string
     `## Core\n\n${coreSections.join('\n\n')}`,
     `## Read by both\n\n${table(bothRows)}`,
     `## Read outside the schemas\n\n${table(outsideRows)}`,
-  ].join('\n\n').concat('\n');
+  ]
+    .join('\n\n')
+    .concat('\n');
 }
 
 /** The committed reference. */

@@ -78,9 +78,9 @@ export const EdgeVarsSchema = z.object({
   // chat.postMessage: about one message a second per channel (short bursts allowed).
   SLACK_CHANNEL_INTERVAL_MS: wholeNumber('SLACK_CHANNEL_INTERVAL_MS', 0, 60_000).default(1_000).meta({ description: 'least time between two sends into one Slack conversation (`chat.postMessage` allows about 1/s per channel)' }),
   HEARTH_ACCESS_POLICY: accessPolicy('HEARTH_ACCESS_POLICY').default('pairing').meta({ description: 'who may talk to the assistant: `open`, `allowlist` or `pairing` (see [platforms](platforms.md#who-may-talk-to-the-assistant))' }),
-  HEARTH_ACCESS_POLICY_TELEGRAM: accessPolicy('HEARTH_ACCESS_POLICY_TELEGRAM').optional().meta({ description: 'the same, for Telegram only', shownDefault: '`HEARTH_ACCESS_POLICY`' }),
-  HEARTH_ACCESS_POLICY_WHATSAPP: accessPolicy('HEARTH_ACCESS_POLICY_WHATSAPP').optional().meta({ description: 'the same, for WhatsApp only', shownDefault: '`HEARTH_ACCESS_POLICY`' }),
-  HEARTH_ACCESS_POLICY_SLACK: accessPolicy('HEARTH_ACCESS_POLICY_SLACK').optional().meta({ description: 'the same, for Slack only', shownDefault: '`HEARTH_ACCESS_POLICY`' }),
+  HEARTH_ACCESS_POLICY_TELEGRAM: accessPolicy('HEARTH_ACCESS_POLICY_TELEGRAM').optional().meta({ description: 'who may talk to the assistant on Telegram: `open`, `allowlist` or `pairing`', shownDefault: '`HEARTH_ACCESS_POLICY`' }),
+  HEARTH_ACCESS_POLICY_WHATSAPP: accessPolicy('HEARTH_ACCESS_POLICY_WHATSAPP').optional().meta({ description: 'who may talk to the assistant on WhatsApp: `open`, `allowlist` or `pairing`', shownDefault: '`HEARTH_ACCESS_POLICY`' }),
+  HEARTH_ACCESS_POLICY_SLACK: accessPolicy('HEARTH_ACCESS_POLICY_SLACK').optional().meta({ description: 'who may talk to the assistant on Slack: `open`, `allowlist` or `pairing`', shownDefault: '`HEARTH_ACCESS_POLICY`' }),
   HEARTH_ALLOWLIST: z
     .string()
     .default('')
