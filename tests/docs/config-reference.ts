@@ -48,6 +48,11 @@ export const ALSO_READ_BY_CORE: Record<string, string> = {
   HEARTH_ACCESS_POLICY: '`npm start` tells how to let the first sender in when it is `pairing`',
 };
 
+/**
+ * The input side (what is set: strings, with their defaults), since transforms only shape the
+ * output; `.meta()` at the end of each field's chain lands on its property. A type JSON Schema
+ * cannot express becomes `{}` instead of throwing, so one odd field cannot hide the others.
+ */
 const inputSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
 
 function shownDefault(property: Record<string, unknown>): string {
