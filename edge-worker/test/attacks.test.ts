@@ -6,7 +6,7 @@ import { TestTunnel, chatMessage, coreKeys, enqueue, freshRelay, postWebhook, st
 import { postWhatsApp, textWebhook } from './whatsapp-helpers.js';
 
 /**
- * The attacks the other suites do not already cover (see the README's security table for the
+ * The attacks the other suites do not already cover (see docs/security.md for the
  * whole matrix and where each one is tested): replayed webhooks, cores trying to take over the
  * tunnel or conversations, tunnel tokens replayed (after their lifetime, and within it), path
  * traversal in attachment names, and hostile headers.

@@ -2,16 +2,16 @@ import { availableParallelism, hostname } from 'node:os';
 import { LogKeySchema, RedactionEnvSchema, isPlainTextOffLoopback, redactionConfigFromEnv, wholeNumber, type RedactionConfig } from '@hearth/shared';
 import { z } from 'zod';
 import { parseEnv } from './env.js';
-import { type ApprovalConfig, loadApprovalConfig } from './approval/config.js';
+import { ApprovalEnvSchema, type ApprovalConfig, loadApprovalConfig } from './approval/config.js';
 import { ConfigError } from './errors.js';
 import { DEFAULT_MODEL, isModelUri } from './inference/model-uri.js';
-import { loadJobsConfig, type JobsConfig } from './jobs/config.js';
-import { loadMcpConfig, type McpConfig } from './mcp/config.js';
-import { loadMemoryConfig, type MemoryConfig } from './memory/config.js';
-import { loadMemoryItemsConfig, type MemoryItemsConfig } from './memory/memory-items-config.js';
-import { loadMqttConfig, type MqttConfig } from './mqtt/config.js';
-import { loadPluginsConfig, type PluginsConfig } from './plugins/config.js';
-import { loadRecallConfig, type RecallConfig } from './recall/config.js';
+import { JobsEnvSchema, loadJobsConfig, type JobsConfig } from './jobs/config.js';
+import { McpEnvSchema, loadMcpConfig, type McpConfig } from './mcp/config.js';
+import { MemoryEnvSchema, loadMemoryConfig, type MemoryConfig } from './memory/config.js';
+import { MemoryItemsEnvSchema, loadMemoryItemsConfig, type MemoryItemsConfig } from './memory/memory-items-config.js';
+import { MqttEnvSchema, loadMqttConfig, type MqttConfig } from './mqtt/config.js';
+import { PluginsEnvSchema, loadPluginsConfig, type PluginsConfig } from './plugins/config.js';
+import { RecallEnvSchema, loadRecallConfig, type RecallConfig } from './recall/config.js';
 
 /** Where the core's private key set is kept unless HEARTH_KEY_FILE says otherwise. */
 export const DEFAULT_KEY_FILE = '.hearth/core-key.json';
@@ -23,30 +23,36 @@ export const DEFAULT_KEY_FILE = '.hearth/core-key.json';
 const CoreEnvSchema = z.object({
   HEARTH_EDGE_URL: z
     .url({ error: 'HEARTH_EDGE_URL must be the edge URL, e.g. https://hearth.example.workers.dev or http://127.0.0.1:8787' })
-    .default('http://127.0.0.1:8787'),
+    .default('http://127.0.0.1:8787')
+    .meta({ description: 'where the core finds the edge (`https://...` in production); plain `http:`/`ws:` is refused unless the host is loopback' }),
   HEARTH_CORE_ID: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,128}$/, 'HEARTH_CORE_ID must be 1-128 characters of A-Z a-z 0-9 . _ -')
-    .default(hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 128) || 'core'),
-  HEARTH_KEY_FILE: z.string().min(1).default(DEFAULT_KEY_FILE),
-  HEARTH_ENGINE: z.enum(['llama', 'echo'], { error: 'HEARTH_ENGINE must be llama (default) or echo (diagnostic)' }).default('llama'),
-  HEARTH_ECHO_DELAY_MS: wholeNumber('HEARTH_ECHO_DELAY_MS', 0, 600_000).default(0),
-  HEARTH_MODEL: z.string().min(1).optional(),
-  HEARTH_MODELS_DIR: z.string().min(1).default('models'),
-  HEARTH_DEFAULT_MODEL: z.string().refine(isModelUri, 'HEARTH_DEFAULT_MODEL must be hf:user/repo/file.gguf, hf:user/repo:QUANT or an https URL').default(DEFAULT_MODEL),
-  HEARTH_THREADS: wholeNumber('HEARTH_THREADS', 1, 256).default(Math.max(1, Math.floor(availableParallelism() / 2))),
-  HEARTH_SEQUENCES: wholeNumber('HEARTH_SEQUENCES', 1, 64).optional(),
-  HEARTH_CONTEXT_SIZE: wholeNumber('HEARTH_CONTEXT_SIZE', 128, 131_072).default(2048),
-  HEARTH_MAX_TOKENS: wholeNumber('HEARTH_MAX_TOKENS', 1, 8192).default(256),
-  HEARTH_GENERATION_TIMEOUT_MS: wholeNumber('HEARTH_GENERATION_TIMEOUT_MS', 1_000, 3_600_000).default(60_000),
-  HEARTH_SYSTEM_PROMPT: z.string().max(2000).default('You are Hearth, a helpful personal assistant. Answer briefly.'),
-  HEARTH_HEARTBEAT_MS: wholeNumber('HEARTH_HEARTBEAT_MS', 500, 300_000).default(15_000),
-  HEARTH_ADMIN_PORT: wholeNumber('HEARTH_ADMIN_PORT', 0, 65_535).default(9464),
-  HEARTH_ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
-  HEARTH_EXPERIMENTS: z.string().min(1).optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  HEARTH_LOG_KEY: LogKeySchema.optional(),
-  HEARTH_ALLOW_INSECURE_EDGE: z.enum(['on', 'off'], { error: 'HEARTH_ALLOW_INSECURE_EDGE must be on or off (default)' }).default('off'),
+    .default(hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 128) || 'core')
+    .meta({ description: "this core's name, in its tunnel JWT, the edge's logs and its MQTT client id (`hearth-<id>`)", shownDefault: 'host name' }),
+  HEARTH_KEY_FILE: z.string().min(1).default(DEFAULT_KEY_FILE).meta({ description: "the core's private key set (mode 0600)" }),
+  HEARTH_ENGINE: z.enum(['llama', 'echo'], { error: 'HEARTH_ENGINE must be llama (default) or echo (diagnostic)' }).default('llama').meta({ description: '`llama`; `echo` is a diagnostic engine that repeats the message (for measuring the delivery path)' }),
+  HEARTH_ECHO_DELAY_MS: wholeNumber('HEARTH_ECHO_DELAY_MS', 0, 600_000).default(0).meta({ description: 'diagnostic: how long the echo engine takes per reply' }),
+  HEARTH_MODEL: z.string().min(1).optional().meta({ description: 'the GGUF model: a path, or `hf:user/repo:Q4_K_M` / an https URL downloaded into the first models folder on first start (`hearth start --model` does the same)', shownDefault: 'the first `*.gguf` by name in `HEARTH_MODELS_DIR`' }),
+  HEARTH_MODELS_DIR: z.string().min(1).default('models').meta({ description: 'where to look for a model; a `:`-separated list', shownDefault: '`models` (`npm start`: `models:../shared/models`)' }),
+  HEARTH_DEFAULT_MODEL: z
+    .string()
+    .refine(isModelUri, 'HEARTH_DEFAULT_MODEL must be hf:user/repo/file.gguf, hf:user/repo:QUANT or an https URL')
+    .default(DEFAULT_MODEL)
+    .meta({ description: 'what `hearth models pull` with no argument, and `npm start` finding no model (after asking at a terminal), download into the first models folder' }),
+  HEARTH_THREADS: wholeNumber('HEARTH_THREADS', 1, 256).default(Math.max(1, Math.floor(availableParallelism() / 2))).meta({ description: 'llama.cpp threads', shownDefault: 'half the CPU cores' }),
+  HEARTH_SEQUENCES: wholeNumber('HEARTH_SEQUENCES', 1, 64).optional().meta({ description: "conversations generated in parallel (context sequences, evaluated in shared batches); also the core's credit window at the Relay", shownDefault: 'as many as half the free memory holds (1-8; echo engine: 4)' }),
+  HEARTH_CONTEXT_SIZE: wholeNumber('HEARTH_CONTEXT_SIZE', 128, 131_072).default(2048).meta({ description: "upper bound of each sequence's context (capped by memory and the model)" }),
+  HEARTH_MAX_TOKENS: wholeNumber('HEARTH_MAX_TOKENS', 1, 8192).default(256).meta({ description: 'longest reply, in tokens' }),
+  HEARTH_GENERATION_TIMEOUT_MS: wholeNumber('HEARTH_GENERATION_TIMEOUT_MS', 1_000, 3_600_000).default(60_000).meta({ description: 'a reply still being written after this long is cut off and sent as it is, with a note (the clock stops while the owner decides on a tool call)' }),
+  HEARTH_SYSTEM_PROMPT: z.string().max(2000).default('You are Hearth, a helpful personal assistant. Answer briefly.').meta({ description: 'the system prompt' }),
+  HEARTH_HEARTBEAT_MS: wholeNumber('HEARTH_HEARTBEAT_MS', 500, 300_000).default(15_000).meta({ description: 'the heartbeat the core keeps on a new tunnel until the edge announces its own' }),
+  HEARTH_ADMIN_PORT: wholeNumber('HEARTH_ADMIN_PORT', 0, 65_535).default(9464).meta({ description: "the core's admin port: `/metrics` (Prometheus), `/healthz`, `/status`, `/experiments` (the experiment report with plots); `0` turns it off" }),
+  HEARTH_ADMIN_HOST: z.string().min(1).default('127.0.0.1').meta({ description: 'the address the admin port listens on (`hearth security audit` flags one off loopback)' }),
+  HEARTH_EXPERIMENTS: z.string().min(1).optional().meta({ description: "a JSON file of variants (model, LoRA adapter, system prompt, sampling) and the experiment's weights; see [learning](learning.md#variants-and-experiments)", shownDefault: 'none (one variant, `default`)' }),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').meta({ description: "pino level of the core's log (every line is redacted before it is written)" }),
+  HEARTH_LOG_KEY: LogKeySchema.optional().meta({ description: "keys the pseudonyms that stand for WhatsApp ids in the core's logs; the edge's value here gives the same pseudonym in both logs", shownDefault: 'written by `npm start` and `hearth init`; else derived from the key file' }),
+  HEARTH_ALLOW_INSECURE_EDGE: z.enum(['on', 'off'], { error: 'HEARTH_ALLOW_INSECURE_EDGE must be on or off (default)' }).default('off').meta({ description: "`on` lets `HEARTH_EDGE_URL` be plain `http:` off this machine (a network you trust: the tunnel carries the core's token and every message)" }),
 }).superRefine((e, ctx) => {
   // The tunnel carries the core's token and every reply: in the clear only on this machine.
   // Refinements run even when the URL itself was refused: that problem is reported already.
@@ -58,6 +64,23 @@ const CoreEnvSchema = z.object({
     });
   }
 });
+
+/**
+ * Every schema the core reads its environment with, one per part, in the order of
+ * docs/configuration.md (generated from their `.meta()` descriptions: `npm run docs:config`).
+ */
+export const CORE_ENV_SCHEMAS = [
+  { part: 'Tunnel, model and admin port', schema: CoreEnvSchema },
+  { part: 'Memory tiers', schema: MemoryEnvSchema },
+  { part: 'Job queue', schema: JobsEnvSchema },
+  { part: 'Recall', schema: RecallEnvSchema },
+  { part: 'Memory of each sender', schema: MemoryItemsEnvSchema },
+  { part: 'Redaction', schema: RedactionEnvSchema },
+  { part: 'Devices over MQTT', schema: MqttEnvSchema },
+  { part: 'Plugins', schema: PluginsEnvSchema },
+  { part: 'MCP servers', schema: McpEnvSchema },
+  { part: 'Approval', schema: ApprovalEnvSchema },
+] as const;
 
 export interface CoreConfig {
   edgeUrl: string;

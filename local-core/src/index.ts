@@ -1,4 +1,4 @@
-export { loadCoreConfig, type CoreConfig } from './config.js';
+export { CORE_ENV_SCHEMAS, loadCoreConfig, type CoreConfig } from './config.js';
 export { startCore, createEngine, type RunningCore, type StartCoreOptions } from './core.js';
 export { ConfigError, ModelNotFoundError } from './errors.js';
 export { EchoEngine, type Engine, type ReplyOptions, type TurnTool } from './inference/engine.js';

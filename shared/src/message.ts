@@ -3,7 +3,7 @@ import { CompletionRequestSchema } from './completion.js';
 
 /**
  * The normalized message: what every platform adapter produces and what the core consumes.
- * Field for field the seed's schema (see ARCHITECTURE.md), plus what routing needs.
+ * Field for field the seed's schema (see docs/architecture.md, "The message"), plus what routing needs.
  *
  * `message_id` is deterministic from the platform's own ids (`telegram:<chat>:<message>`), so a
  * webhook the platform retries maps to the same id: dedupe and "exactly one reply" rest on it.

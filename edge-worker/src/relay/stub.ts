@@ -1,6 +1,6 @@
 /**
  * The Relay instance for this deployment. One object by default; sharding by conversation
- * (ARCHITECTURE.md, "Scale") will pick the name from the conversation id here.
+ * (docs/architecture.md, "Scale") will pick the name from the conversation id here.
  */
 export const RELAY_NAME = 'main';
 

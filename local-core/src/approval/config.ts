@@ -25,12 +25,12 @@ const senders = (name: string) =>
 
 /** The approval settings' environment variables. */
 export const ApprovalEnvSchema = z.object({
-  HEARTH_APPROVAL_TIMEOUT_MS: wholeNumber('HEARTH_APPROVAL_TIMEOUT_MS', 5_000, 3_600_000).default(120_000),
-  HEARTH_OWNER: senders('HEARTH_OWNER'),
+  HEARTH_APPROVAL_TIMEOUT_MS: wholeNumber('HEARTH_APPROVAL_TIMEOUT_MS', 5_000, 3_600_000).default(120_000).meta({ description: "how long a turn waits for the owner's Run / Skip (5 s to 1 h); the generation time limit is held meanwhile" }),
+  HEARTH_OWNER: senders('HEARTH_OWNER').meta({ description: 'who approves tool calls that need it, comma-separated `platform:id`; only their turns are offered such tools (see [approval](plugins.md#approval-the-owner-says-yes-before-a-risky-tool-runs))', shownDefault: '`HEARTH_ALLOWLIST`' }),
   // The edge's setting; read here only as the default owner when HEARTH_OWNER is not set.
-  HEARTH_ALLOWLIST: senders('HEARTH_ALLOWLIST'),
-  HEARTH_APPROVE_TOOLS: toolNames('HEARTH_APPROVE_TOOLS'),
-  HEARTH_APPROVE_NEVER: toolNames('HEARTH_APPROVE_NEVER'),
+  HEARTH_ALLOWLIST: senders('HEARTH_ALLOWLIST').meta({ description: "the edge's allowlist, read by the core only as the owners when `HEARTH_OWNER` is unset" }),
+  HEARTH_APPROVE_TOOLS: toolNames('HEARTH_APPROVE_TOOLS').meta({ description: 'comma-separated tool names that always ask the owner first' }),
+  HEARTH_APPROVE_NEVER: toolNames('HEARTH_APPROVE_NEVER').meta({ description: 'comma-separated tool names that never ask (overrides manifests, MCP hints and `HEARTH_APPROVE_TOOLS`)' }),
 });
 
 export interface ApprovalConfig {

@@ -54,7 +54,7 @@ export function publicEdgeUrl(edgeUrl: string): string {
 /**
  * The `wrangler secret put` names a deployment with these platforms needs: the core key and
  * each chosen platform's secrets (from EDGE_SECRETS), plus WhatsApp's phone number id, which
- * the README puts the same way though it is no secret.
+ * docs/platforms.md puts the same way though it is no secret.
  */
 export function deploymentSecrets(platforms: readonly InitPlatform[]): string[] {
   const prefixes = ['HEARTH_', ...platforms.map((p) => `${p.toUpperCase()}_`)];
@@ -63,7 +63,7 @@ export function deploymentSecrets(platforms: readonly InitPlatform[]): string[] 
   return names;
 }
 
-/** Telegram's setWebhook call, exactly as the README gives it, with secrets left as shell variables. */
+/** Telegram's setWebhook call, exactly as docs/platforms.md gives it, with secrets left as shell variables. */
 export function telegramSetWebhook(edgeUrl: string): string {
   return [
     'curl "https://api.telegram.org/bot$TELEGRAM_BOT_TOKEN/setWebhook" \\',

@@ -10,10 +10,11 @@ export const JobsEnvSchema = z.object({
   HEARTH_JOB_QUEUE: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}$/, 'HEARTH_JOB_QUEUE must be 1-64 characters of A-Z a-z 0-9 . _ - (no colon)')
-    .default('deliveries'),
-  HEARTH_JOB_ATTEMPTS: wholeNumber('HEARTH_JOB_ATTEMPTS', 1, 100).default(3),
-  HEARTH_JOB_BACKOFF_MS: wholeNumber('HEARTH_JOB_BACKOFF_MS', 0, 600_000).default(1_000),
-  HEARTH_SHUTDOWN_TIMEOUT_MS: wholeNumber('HEARTH_SHUTDOWN_TIMEOUT_MS', 0, 600_000).default(30_000),
+    .default('deliveries')
+    .meta({ description: 'the job queue deliveries go through: cores on one Redis sharing its name share the work' }),
+  HEARTH_JOB_ATTEMPTS: wholeNumber('HEARTH_JOB_ATTEMPTS', 1, 100).default(3).meta({ description: 'runs of a delivery job before it fails' }),
+  HEARTH_JOB_BACKOFF_MS: wholeNumber('HEARTH_JOB_BACKOFF_MS', 0, 600_000).default(1_000).meta({ description: "delay before a job's first retry, doubled for each next one" }),
+  HEARTH_SHUTDOWN_TIMEOUT_MS: wholeNumber('HEARTH_SHUTDOWN_TIMEOUT_MS', 0, 600_000).default(30_000).meta({ description: 'on stop, how long running replies may take to finish before they are left to the Relay' }),
 });
 
 export interface JobsConfig {

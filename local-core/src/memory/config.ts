@@ -21,24 +21,23 @@ export const RedisUrlSchema = z.string().refine((value) => {
  * shape the core's configuration can spread into its own schema.
  */
 export const RedisEnvShape = {
-  /** Unset: the embedded default (memory + SQLite, in-process queue). Set: L2 and BullMQ on it. */
-  REDIS_URL: RedisUrlSchema.optional(),
-  /** Every key Hearth writes starts with this, so one Redis can serve other applications too. */
+  REDIS_URL: RedisUrlSchema.optional().meta({ description: 'Redis for sessions (and their summaries) shared by several cores (L2) and the BullMQ job queue they share', shownDefault: 'none (embedded: memory + SQLite, in-process job queue)' }),
   HEARTH_REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}:$/, 'HEARTH_REDIS_PREFIX must be 1-64 characters of A-Z a-z 0-9 . _ - followed by a colon, e.g. hearth:')
-    .default('hearth:'),
+    .default('hearth:')
+    .meta({ description: 'prefix of every Redis key, so that one Redis can serve other applications too' }),
 };
 
 /** The memory tiers' environment variables, defaults included. */
 export const MemoryEnvSchema = z.object({
   ...RedisEnvShape,
-  HEARTH_DATA_DIR: z.string().min(1, 'HEARTH_DATA_DIR must be a folder path').default('.hearth'),
-  HEARTH_HOT_CACHE_MB: wholeNumber('HEARTH_HOT_CACHE_MB', 1, 65_536).default(64),
-  HEARTH_HISTORY_TURNS: wholeNumber('HEARTH_HISTORY_TURNS', 2, 1_000).default(24),
-  HEARTH_SUMMARY_TOKENS: wholeNumber('HEARTH_SUMMARY_TOKENS', 16, 4_096).default(256),
-  HEARTH_SESSION_TTL: wholeNumber('HEARTH_SESSION_TTL', 60, 10 * 365 * 86_400).default(30 * 86_400),
-  HEARTH_ANSWER_TTL: wholeNumber('HEARTH_ANSWER_TTL', 60, 365 * 86_400).default(7 * 86_400),
+  HEARTH_DATA_DIR: z.string().min(1, 'HEARTH_DATA_DIR must be a folder path').default('.hearth').meta({ description: "the core's own data: `core.db` (SQLite: history, dedupe records, feedback, recall vectors, memory items, plugin data), `MEMORY.md`, `mcp.json`" }),
+  HEARTH_HOT_CACHE_MB: wholeNumber('HEARTH_HOT_CACHE_MB', 1, 65_536).default(64).meta({ description: 'L1: hot conversation contexts kept in memory, bounded by size' }),
+  HEARTH_HISTORY_TURNS: wholeNumber('HEARTH_HISTORY_TURNS', 2, 1_000).default(24).meta({ description: "recent turns given to the model when a conversation's context is rebuilt (after a restart, an eviction or a reset elsewhere)" }),
+  HEARTH_SUMMARY_TOKENS: wholeNumber('HEARTH_SUMMARY_TOKENS', 16, 4_096).default(256).meta({ description: "most tokens of a conversation's running summary (compaction; also at most a quarter of the history budget)" }),
+  HEARTH_SESSION_TTL: wholeNumber('HEARTH_SESSION_TTL', 60, 10 * 365 * 86_400).default(30 * 86_400).meta({ description: "seconds an idle session (a conversation's context and summary) is kept", shownDefault: '`2592000` (30 days)' }),
+  HEARTH_ANSWER_TTL: wholeNumber('HEARTH_ANSWER_TTL', 60, 365 * 86_400).default(7 * 86_400).meta({ description: "seconds an answered message's reply is kept, to answer a redelivery from disk: keep it at least the edge's `HEARTH_QUEUE_TTL`", shownDefault: '`604800` (7 days)' }),
 });
 
 export interface MemoryConfig {

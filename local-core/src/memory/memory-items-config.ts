@@ -14,8 +14,9 @@ export const MemoryItemsEnvSchema = z.object({
   HEARTH_MEMORY_ITEMS: z
     .enum(['on', 'off', 'true', 'false', '1', '0'], { error: 'HEARTH_MEMORY_ITEMS must be on (default) or off' })
     .default('on')
-    .transform((v) => v === 'on' || v === 'true' || v === '1'),
-  HEARTH_MEMORY_TOKENS: wholeNumber('HEARTH_MEMORY_TOKENS', 0, 8192).default(200),
+    .transform((v) => v === 'on' || v === 'true' || v === '1')
+    .meta({ description: 'facts kept per sender (`MEMORY.md`, the `remember`/`forget` tools); `off` keeps none and offers no tools' }),
+  HEARTH_MEMORY_TOKENS: wholeNumber('HEARTH_MEMORY_TOKENS', 0, 8192).default(200).meta({ description: "the most prompt tokens a turn's recalled facts take (0: kept, not recalled)" }),
 });
 
 export interface MemoryItemsConfig {

@@ -21,28 +21,30 @@ export type QoS = 0 | 1 | 2;
 /** The MQTT bridge's environment variables, defaults included. */
 export const MqttEnvSchema = z
   .object({
-    /** Unset: MQTT off. */
-    MQTT_URL: MqttUrlSchema.optional(),
+    MQTT_URL: MqttUrlSchema.optional().meta({ description: 'a local MQTT broker (`mqtt://` or `mqtts://`, credentials in the URL) whose devices the core answers', shownDefault: 'none (MQTT off)' }),
     HEARTH_MQTT_TOPIC: z
       .string()
       .superRefine((filter, ctx) => {
         const problem = filterProblem(filter);
         if (problem) ctx.addIssue(`HEARTH_MQTT_TOPIC ${problem}: it must be an MQTT topic filter whose last level is the device id, e.g. hearth/in/+`);
       })
-      .default('hearth/in/+'),
+      .default('hearth/in/+')
+      .meta({ description: 'where devices publish: an MQTT topic filter whose last level is the device id' }),
     HEARTH_MQTT_REPLY_TOPIC: z
       .string()
       .refine(
         (template) => template !== '' && !['+', '#', '\u0000'].some((c) => template.includes(c)),
         `HEARTH_MQTT_REPLY_TOPIC must be a topic without wildcards, with ${DEVICE_PLACEHOLDER} where the device id goes, e.g. hearth/out/${DEVICE_PLACEHOLDER}`,
       )
-      .default(`hearth/out/${DEVICE_PLACEHOLDER}`),
+      .default(`hearth/out/${DEVICE_PLACEHOLDER}`)
+      .meta({ description: 'where each device gets its replies (`{device}` is replaced by its id); must not match `HEARTH_MQTT_TOPIC`' }),
     HEARTH_MQTT_QOS: z
       .enum(['0', '1', '2'], { error: 'HEARTH_MQTT_QOS must be 0, 1 (default) or 2; below 1, messages sent while the core is down are lost' })
       .default('1')
-      .transform((qos) => Number(qos) as QoS),
+      .transform((qos) => Number(qos) as QoS)
+      .meta({ description: 'QoS of the subscription and the replies (below 1, messages sent while the core is down are lost)' }),
     // A week, like the edge's HEARTH_QUEUE_TTL: how long the broker keeps what devices sent while the core was away.
-    HEARTH_MQTT_SESSION_EXPIRY: wholeNumber('HEARTH_MQTT_SESSION_EXPIRY', 60, 4_294_967_295).default(7 * 86_400),
+    HEARTH_MQTT_SESSION_EXPIRY: wholeNumber('HEARTH_MQTT_SESSION_EXPIRY', 60, 4_294_967_295).default(7 * 86_400).meta({ description: "seconds the broker keeps the core's session (what devices sent while it was down)", shownDefault: '`604800` (7 days)' }),
   })
   .superRefine((e, ctx) => {
     // Replies the core itself would take for messages: two cores on one broker would answer each other forever.

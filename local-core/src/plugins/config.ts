@@ -6,15 +6,17 @@ const onOff = (name: string, fallback: 'on' | 'off') => z.enum(['on', 'off'], { 
 
 /** The plugin system's environment variables, defaults included. */
 export const PluginsEnvSchema = z.object({
-  HEARTH_PLUGINS: onOff('HEARTH_PLUGINS', 'on'),
-  HEARTH_PLUGINS_DIR: z.string().min(1, 'HEARTH_PLUGINS_DIR must be a folder path').default('plugins'),
+  HEARTH_PLUGINS: onOff('HEARTH_PLUGINS', 'on').meta({ description: '`off`: no plugins are loaded' }),
+  HEARTH_PLUGINS_DIR: z.string().min(1, 'HEARTH_PLUGINS_DIR must be a folder path').default('plugins').meta({ description: 'the plugins folder, watched while the core runs' }),
   HEARTH_PLUGINS_ISOLATION: z
     .enum(['auto', 'namespaces', 'off'], { error: 'HEARTH_PLUGINS_ISOLATION must be auto (namespaces where bubblewrap works), namespaces (required) or off' })
-    .default('auto'),
+    .default('auto')
+    .meta({ description: 'plugin hosts in namespaces of their own (bubblewrap): `auto` where it works (said once at start when it does not), `namespaces` required, `off` never' }),
   HEARTH_PLUGINS_SHARED_SECRETS: z
     .string()
     .regex(/^(?:[A-Z][A-Z0-9_]{0,63}(?:,[A-Z][A-Z0-9_]{0,63})*)?$/, 'HEARTH_PLUGINS_SHARED_SECRETS is a comma-separated list of variable names, e.g. WEATHER_API_KEY,MAPS_KEY')
-    .default(''),
+    .default('')
+    .meta({ description: 'comma-separated variables several plugins may declare (otherwise one declared by two is refused for both)' }),
   // The core's data folder (memory/config.ts validates it too): plugin host logs live under it.
   HEARTH_DATA_DIR: z.string().min(1).default('.hearth'),
 });

@@ -16,15 +16,17 @@ export const RecallEnvSchema = z.object({
   HEARTH_RECALL: z
     .enum(['on', 'off', 'true', 'false', '1', '0'], { error: 'HEARTH_RECALL must be on (default) or off' })
     .default('on')
-    .transform((v) => v === 'on' || v === 'true' || v === '1'),
-  HEARTH_EMBED_MODEL: z.string().min(1).optional(),
-  HEARTH_EMBED_TOKENIZER: z.string().min(1).optional(),
-  HEARTH_EMBED_THREADS: wholeNumber('HEARTH_EMBED_THREADS', 1, 64).default(1),
+    .transform((v) => v === 'on' || v === 'true' || v === '1')
+    .meta({ description: 'long-term recall: past messages and notes embedded and searched, the few most relevant added to the prompt (`on` or `off`)' }),
+  HEARTH_EMBED_MODEL: z.string().min(1).optional().meta({ description: 'the embedding model of recall and of `POST /v1/embeddings`: a GGUF (e.g. nomic-embed-text; run by node-llama-cpp, no tokenizer file, texts up to 4096 tokens), or a sentence-embedding ONNX model (e.g. all-MiniLM-L6-v2) with its `tokenizer.json`', shownDefault: 'none: the built-in embedder' }),
+  HEARTH_EMBED_TOKENIZER: z.string().min(1).optional().meta({ description: 'the `tokenizer.json` of an ONNX `HEARTH_EMBED_MODEL` (a GGUF holds its own)', shownDefault: '`tokenizer.json` beside the model' }),
+  HEARTH_EMBED_THREADS: wholeNumber('HEARTH_EMBED_THREADS', 1, 64).default(1).meta({ description: 'onnxruntime threads for embeddings' }),
   HEARTH_RECALL_KEYWORD_WEIGHT: z.coerce
     .number({ error: 'HEARTH_RECALL_KEYWORD_WEIGHT must be a number from 0 to 1, e.g. 0.3' })
     .min(0, 'HEARTH_RECALL_KEYWORD_WEIGHT must be from 0 (vectors only) to 1 (keywords only)')
     .max(1, 'HEARTH_RECALL_KEYWORD_WEIGHT must be from 0 (vectors only) to 1 (keywords only)')
-    .default(DEFAULT_KEYWORD_WEIGHT),
+    .default(DEFAULT_KEYWORD_WEIGHT)
+    .meta({ description: "BM25's share of a recall hit's score beside the vectors' cosine (0 to 1; 0: vectors only)" }),
 });
 
 /** A GGUF embedding model carries its own tokenizer: HEARTH_EMBED_TOKENIZER is for ONNX models. */

@@ -33,9 +33,9 @@ describe('public edge URL', () => {
 });
 
 describe('setWebhook', () => {
-  it('is the README’s command, word for word', async () => {
-    const readme = await readFile(resolve(import.meta.dirname, '../../../README.md'), 'utf8');
-    expect(readme).toContain(telegramSetWebhook('http://127.0.0.1:8787'));
+  it('is the command docs/platforms.md gives, word for word', async () => {
+    const platforms = await readFile(resolve(import.meta.dirname, '../../../docs/platforms.md'), 'utf8');
+    expect(platforms).toContain(telegramSetWebhook('http://127.0.0.1:8787'));
   });
 
   it('points at a configured public edge', () => {

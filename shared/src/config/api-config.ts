@@ -16,16 +16,17 @@ const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS5
 const isHttpsOrLoopback = (url: URL) => url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
 
 export const ApiVarsSchema = z.object({
-  HEARTH_CLIENT_JWKS: z.string().optional(),
+  HEARTH_CLIENT_JWKS: z.string().optional().meta({ description: "an identity provider's JWK Set, inline (public keys only), for `HEARTH_CLIENT_ISSUER`'s tokens", shownDefault: 'none (core-issued tokens only)' }),
   HEARTH_CLIENT_JWKS_URL: z
     .url({ error: 'HEARTH_CLIENT_JWKS_URL must be the https URL of a JWK Set' })
     // Keys fetched in the clear can be swapped on the way: every token would then verify.
     .refine((url) => !URL.canParse(url) || isHttpsOrLoopback(new URL(url)), {
       error: 'HEARTH_CLIENT_JWKS_URL must be the https URL of a JWK Set (http only on loopback)',
     })
-    .optional(),
-  HEARTH_CLIENT_ISSUER: z.string().min(1).max(512).optional(),
-  HEARTH_CLIENT_AUDIENCE: z.string().min(1).max(512).default(CLIENT_AUDIENCE),
+    .optional()
+    .meta({ description: "the identity provider's JWK Set by URL (`https:`; `http:` only on loopback), fetched and cached for 10 minutes", shownDefault: 'none (core-issued tokens only)' }),
+  HEARTH_CLIENT_ISSUER: z.string().min(1).max(512).optional().meta({ description: 'the `iss` of an identity provider whose tokens are trusted too; needs `HEARTH_CLIENT_JWKS_URL` or `HEARTH_CLIENT_JWKS`', shownDefault: 'none (core-issued tokens only)' }),
+  HEARTH_CLIENT_AUDIENCE: z.string().min(1).max(512).default(CLIENT_AUDIENCE).meta({ description: "the `aud` every client token must carry; never `hearth:tunnel` or `hearth:admin`, the core's own (refused, as `hearth token issue --audience` refuses them)" }),
   HEARTH_CLIENT_ALGORITHMS: z
     .string()
     .default('RS256,ES256')
@@ -40,14 +41,15 @@ export const ApiVarsSchema = z.object({
         }
       }
       return algorithms;
-    }),
-  HEARTH_API_RATE_USER: wholeNumber('HEARTH_API_RATE_USER', 1, 1_000_000).default(120),
-  HEARTH_API_RATE_TOKEN: wholeNumber('HEARTH_API_RATE_TOKEN', 1, 1_000_000).default(60),
+    })
+    .meta({ description: "the identity provider's signature algorithms, comma-separated (asymmetric only: `none` and HMAC are refused; core tokens are always ES256)" }),
+  HEARTH_API_RATE_USER: wholeNumber('HEARTH_API_RATE_USER', 1, 1_000_000).default(120).meta({ description: 'client API requests a minute per user; past it, 429 + `Retry-After`' }),
+  HEARTH_API_RATE_TOKEN: wholeNumber('HEARTH_API_RATE_TOKEN', 1, 1_000_000).default(60).meta({ description: 'client API requests a minute per token; past it, 429 + `Retry-After`' }),
   // Live streams are held in the Relay's memory: bounded per user and per token.
-  HEARTH_API_STREAMS_USER: wholeNumber('HEARTH_API_STREAMS_USER', 1, 10_000).default(20),
-  HEARTH_API_STREAMS_TOKEN: wholeNumber('HEARTH_API_STREAMS_TOKEN', 1, 10_000).default(5),
-  HEARTH_HISTORY_TIMEOUT_MS: wholeNumber('HEARTH_HISTORY_TIMEOUT_MS', 100, 120_000).default(10_000),
-  HEARTH_COMPLETION_TIMEOUT_MS: wholeNumber('HEARTH_COMPLETION_TIMEOUT_MS', 1_000, 3_600_000).default(120_000),
+  HEARTH_API_STREAMS_USER: wholeNumber('HEARTH_API_STREAMS_USER', 1, 10_000).default(20).meta({ description: "open `/v1/events` and `/v1/ws` streams per user (each is held in the Relay's memory); past it, 429 `too_many_streams`" }),
+  HEARTH_API_STREAMS_TOKEN: wholeNumber('HEARTH_API_STREAMS_TOKEN', 1, 10_000).default(5).meta({ description: 'open `/v1/events` and `/v1/ws` streams per token; past it, 429 `too_many_streams`' }),
+  HEARTH_HISTORY_TIMEOUT_MS: wholeNumber('HEARTH_HISTORY_TIMEOUT_MS', 100, 120_000).default(10_000).meta({ description: 'how long a history request waits for the core before 504 `core_timeout`' }),
+  HEARTH_COMPLETION_TIMEOUT_MS: wholeNumber('HEARTH_COMPLETION_TIMEOUT_MS', 1_000, 3_600_000).default(120_000).meta({ description: 'how long a chat completion or an embeddings request waits for the core before 504 `core_timeout`' }),
 });
 
 export interface ApiConfig {

@@ -36,11 +36,13 @@ export const RedactionEnvSchema = z.object({
       }
       if (names.length === 0) ctx.addIssue({ code: 'custom', message: `HEARTH_REDACT_KINDS is empty; use ${KINDS_HELP}` });
       return [...new Set(kinds)];
-    }),
+    })
+    .meta({ description: "what redaction hides from the core's logs: a comma-separated list of `card`, `email`, `phone`, `iban`, `national_id`, `secret`, or `all`, or `none` (dataset exports always redact every kind)" }),
   HEARTH_REDACT_MODEL_INPUT: z
     .enum(['on', 'off', 'true', 'false', '1', '0'], { error: 'HEARTH_REDACT_MODEL_INPUT must be on or off (default)' })
     .default('off')
-    .transform((value) => value === 'on' || value === 'true' || value === '1'),
+    .transform((value) => value === 'on' || value === 'true' || value === '1')
+    .meta({ description: '`on`: the model sees redacted text too (it runs at home, so by default it sees what was written)' }),
 });
 
 /**
