@@ -48,11 +48,8 @@ export async function deliverEmail(raw: string | Uint8Array, { from = 'ada@examp
   let rejected: string | undefined;
   const headers = new Headers();
   for (const header of (await PostalMime.parse(bytes).catch(() => ({ headers: [] as Email['headers'] }))).headers) {
-    try {
-      headers.append(header.key, header.value);
-    } catch {
-      // a header Headers refuses: Email Routing would not hand over such a name either
-    }
+    // Headers takes ASCII only; the handler reads the raw mail, not these.
+    if (/^[\x20-\x7e\t]*$/.test(header.value) && /^[!-9;-~]+$/.test(header.key)) headers.append(header.key, header.value);
   }
   const message: ForwardableEmailMessage = {
     from,

@@ -130,6 +130,20 @@ describe('email(): what is stored', () => {
     expect((await deliverEmail(eml(EML.plain, { 'Message-ID': null }))).rejected).toBe('no Message-ID');
   });
 
+  it('throws when the Relay cannot store the mail (a temporary failure: the sending server retries), rejecting nothing', async () => {
+    const overloaded = () => {
+      throw Object.assign(new Error('Durable Object is overloaded. Requests queued for too long.'), { overloaded: true });
+    };
+    const namespace = { idFromName: () => ({}), get: () => ({ enqueue: async () => overloaded() }) };
+    const bindings = { ...env, RELAY: namespace } as unknown as Env;
+    const { messageId, raw } = fresh(EML.plain);
+    await expect(deliverEmail(raw, { bindings })).rejects.toThrow(/queue is unavailable/);
+    expect(await storedRows((await idsOf(ADA, messageId)).messageId)).toEqual([]);
+    // Delivered again once the Relay is back, it is stored.
+    expect(await deliverEmail(raw)).toEqual({ rejected: undefined });
+    expect(await storedRows((await idsOf(ADA, messageId)).messageId)).toHaveLength(1);
+  });
+
   it('has no webhook: /webhooks/email answers 404', async () => {
     const response = await SELF.fetch('https://edge.test/webhooks/email', { method: 'POST', body: EML.plain });
     expect(response.status).toBe(404);
