@@ -28,9 +28,10 @@ export async function receiveEmail(message: ForwardableEmailMessage, env: Env, _
     log('error', 'email_deferred', { reason: 'edge misconfigured', error: describeError(error) });
     throw error;
   }
-  const reject = (reason: string, fields: Record<string, unknown> = {}) => {
+  const reject = async (reason: string, fields: Record<string, unknown> = {}) => {
     log('warn', 'email_rejected', { reason, ...fields });
-    message.setReject(reason);
+    // Awaited: under wrangler dev it is an RPC call that must land before the handler returns.
+    await (message.setReject(reason) as unknown);
   };
   if (!config.email) return reject('this address takes no mail: e-mail is not set up at this assistant (EMAIL_ADDRESS)');
   if (message.rawSize > EMAIL_RAW_MAX) return reject(`message too large (over ${EMAIL_RAW_MAX / 1024 / 1024} MiB)`, { size: message.rawSize });
