@@ -48,8 +48,13 @@ export async function deliverEmail(raw: string | Uint8Array, { from = 'ada@examp
   let rejected: string | undefined;
   const headers = new Headers();
   for (const header of (await PostalMime.parse(bytes).catch(() => ({ headers: [] as Email['headers'] }))).headers) {
-    // Headers takes ASCII only; the handler reads the raw mail, not these.
-    if (/^[\x20-\x7e\t]*$/.test(header.value) && /^[!-9;-~]+$/.test(header.key)) headers.append(header.key, header.value);
+    // Headers takes token names and ASCII values only; the handler reads the raw mail, not these.
+    if (!/^[\x20-\x7e\t]*$/.test(header.value)) continue;
+    try {
+      headers.append(header.key, header.value);
+    } catch {
+      // a name Headers refuses: Email Routing would not hand such a header over either
+    }
   }
   const message: ForwardableEmailMessage = {
     from,
