@@ -27,11 +27,12 @@ const slackBindings = (inject: Inject) => ({
 });
 
 /**
- * E-mail in the `edge` project: the assistant's address, and the `send_email` binding bound to a
- * stand-in worker that hands each mail to the loopback fake of global-setup.
+ * E-mail in the `edge` project (with EMAIL_ADDRESS and HEARTH_LOG_KEY below): the `send_email`
+ * binding bound to a stand-in worker that hands each mail to the loopback fake of global-setup.
  */
 const emailBindings = (inject: Inject) => ({
-  bindings: { EMAIL_ADDRESS: inject('emailAddress'), HEARTH_LOG_KEY: inject('logKey') },
+  // Instead of wrangler.jsonc's send_email binding, which only writes files locally.
+  email: { send_email: [] },
   serviceBindings: { EMAIL: { name: 'send-email-fake', entrypoint: 'FakeSendEmail' } },
   workers: [
     {
@@ -63,14 +64,12 @@ export default defineConfig({
           cloudflareTest(({ inject }) => ({
             wrangler: { configPath: './wrangler.jsonc' },
             miniflare: {
-              // Instead of wrangler.jsonc's send_email binding, which only writes files locally.
-              email: { send_email: [] },
-              serviceBindings: emailBindings(inject).serviceBindings,
-              workers: emailBindings(inject).workers,
+              ...emailBindings(inject),
               bindings: {
                 ...platformBindings(inject),
                 ...slackBindings(inject),
-                ...emailBindings(inject).bindings,
+                EMAIL_ADDRESS: inject('emailAddress'),
+                HEARTH_LOG_KEY: inject('logKey'),
                 HEARTH_ACCESS_POLICY: 'open',
                 TELEGRAM_CHAT_INTERVAL_MS: '0',
                 TELEGRAM_GROUP_INTERVAL_MS: '0',
