@@ -120,6 +120,12 @@ describe('email(): what is stored', () => {
     expect(await storedRows((await idsOf(ADA, messageId)).messageId)).toEqual([]);
   });
 
+  it('defers mail whose DMARC check could not finish (temperror): a throw, so the sending server retries', async () => {
+    const { messageId, raw } = fresh(EML.plain, { 'ARC-Authentication-Results': 'i=1; mx.cloudflare.net; dkim=none; dmarc=temperror header.from=example.com' });
+    await expect(deliverEmail(raw)).rejects.toThrow(/not authenticated yet: DMARC temperror/);
+    expect(await storedRows((await idsOf(ADA, messageId)).messageId)).toEqual([]);
+  });
+
   it('takes mail of a domain without DMARC whose DKIM signature is aligned', async () => {
     const { messageId, raw } = fresh(EML.plain, { 'ARC-Authentication-Results': 'i=1; mx.cloudflare.net; dkim=pass header.d=example.com; dmarc=none; spf=none' });
     expect(await deliverEmail(raw)).toEqual({ rejected: undefined });

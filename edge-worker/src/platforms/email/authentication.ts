@@ -13,7 +13,8 @@ import type { Header } from 'postal-mime';
  */
 export const EMAIL_ROUTING_AUTHSERV_ID = 'mx.cloudflare.net';
 
-export type Authentication = { ok: true; by: string } | { ok: false; reason: string };
+/** `temporary`: a verifier could not finish (a DNS `temperror`), so the mail may pass when delivered again. */
+export type Authentication = { ok: true; by: string } | { ok: false; reason: string; temporary?: true };
 
 const RESULT_HEADERS = new Set(['arc-authentication-results', 'authentication-results']);
 
@@ -56,11 +57,13 @@ export function authenticationOf(headers: readonly Header[], fromAddress: string
   const fromDomain = domainOf(fromAddress);
   const dmarc = results.find((r) => r.method === 'dmarc');
   if (dmarc?.result === 'pass') return { ok: true, by: 'dmarc' };
+  if (dmarc?.result === 'temperror') return { ok: false, reason: 'DMARC temperror', temporary: true };
   if (dmarc && dmarc.result !== 'none') return { ok: false, reason: `DMARC ${dmarc.result}` };
   for (const r of results) {
     if (r.result !== 'pass') continue;
     if (r.method === 'dkim' && aligned(r.props.get('header.d') ?? domainOf(r.props.get('header.i') ?? ''), fromDomain)) return { ok: true, by: 'dkim' };
     if (r.method === 'spf' && aligned(domainOf(r.props.get('smtp.mailfrom') ?? ''), fromDomain)) return { ok: true, by: 'spf' };
   }
-  return { ok: false, reason: 'neither DKIM nor SPF passed for the From domain' };
+  const unfinished = results.some((r) => (r.method === 'dkim' || r.method === 'spf') && r.result === 'temperror');
+  return { ok: false, reason: 'neither DKIM nor SPF passed for the From domain', ...(unfinished ? { temporary: true as const } : {}) };
 }

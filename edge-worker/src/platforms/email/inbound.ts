@@ -45,6 +45,11 @@ export async function receiveEmail(message: ForwardableEmailMessage, env: Env, _
   const result = await normalizeEmail(mail, message.from, config.email.address, now);
   if ('ignored' in result) return log('info', 'email_ignored', { reason: result.ignored });
   if ('refused' in result) return reject(result.refused, result.sender ? { sender: result.sender } : {});
+  if ('deferred' in result) {
+    // A temporary failure: the sending server retries, and the verdict may be final then.
+    log('info', 'email_deferred', { reason: result.deferred, sender: result.sender });
+    throw new Error(result.deferred);
+  }
   const context = await sealReplyContext(result.context, config.email.contextKey);
   // A 503 of the Relay (full, unreachable) is thrown on: a temporary failure, retried.
   await storeInbound(env, config, result.message, { context });

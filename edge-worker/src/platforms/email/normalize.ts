@@ -12,7 +12,8 @@ import { emailConversationId, emailMessageId, messageIdsOf, threadRootOf } from 
 export type NormalizedEmail =
   | { message: Message; context: ReplyContext }
   | { ignored: string }
-  | { refused: string; sender?: string };
+  | { refused: string; sender?: string }
+  | { deferred: string; sender: string };
 
 /** An address we can key a sender by and write back to: no spaces, quotes or brackets (nor our separators). */
 const ADDRESS = /^[^\s@"<>,;:\\]{1,64}@[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/;
@@ -62,6 +63,7 @@ export async function normalizeEmail(mail: Email, envelopeFrom: string, own: str
   if (automated) return { ignored: automated };
   const sender = `email:${from}`;
   const authentication = authenticationOf(mail.headers, from);
+  if (!authentication.ok && authentication.temporary) return { deferred: `sender not authenticated yet: ${authentication.reason}`, sender };
   if (!authentication.ok) return { refused: `sender not authenticated: ${authentication.reason}`, sender };
 
   const messageId = messageIdsOf(mail.messageId)[0];
