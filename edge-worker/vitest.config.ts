@@ -27,6 +27,25 @@ const slackBindings = (inject: Inject) => ({
 });
 
 /**
+ * E-mail in the `edge` project (with EMAIL_ADDRESS and HEARTH_LOG_KEY below): the `send_email`
+ * binding bound to a stand-in worker that hands each mail to the loopback fake of global-setup.
+ */
+const emailBindings = (inject: Inject) => ({
+  // Instead of wrangler.jsonc's send_email binding, which only writes files locally.
+  email: { send_email: [] },
+  serviceBindings: { EMAIL: { name: 'send-email-fake', entrypoint: 'FakeSendEmail' } },
+  workers: [
+    {
+      name: 'send-email-fake',
+      modules: true,
+      scriptPath: './test/email-binding-worker.js',
+      compatibilityDate: '2026-04-20',
+      bindings: { FAKE_EMAIL_URL: inject('emailFakeUrl') },
+    },
+  ],
+});
+
+/**
  * Edge tests run inside workerd with the real wrangler.jsonc, in two projects that differ only
  * in bindings (fixed per worker):
  * - `edge`: the mechanics, with everyone let in and no send pacing, so a test about ordering
@@ -45,9 +64,12 @@ export default defineConfig({
           cloudflareTest(({ inject }) => ({
             wrangler: { configPath: './wrangler.jsonc' },
             miniflare: {
+              ...emailBindings(inject),
               bindings: {
                 ...platformBindings(inject),
                 ...slackBindings(inject),
+                EMAIL_ADDRESS: inject('emailAddress'),
+                HEARTH_LOG_KEY: inject('logKey'),
                 HEARTH_ACCESS_POLICY: 'open',
                 TELEGRAM_CHAT_INTERVAL_MS: '0',
                 TELEGRAM_GROUP_INTERVAL_MS: '0',

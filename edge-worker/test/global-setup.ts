@@ -1,5 +1,6 @@
 import { generateCoreKeySet, publicKeySet } from '@hearth/shared';
 import type { TestProject } from 'vitest/node';
+import { FakeEmailService } from '../../tests/fakes/email-service.js';
 import { FakeTelegramBotApi } from '../../tests/fakes/telegram-bot-api.js';
 import { FakeIdentityProvider } from '../../tests/fakes/identity-provider.js';
 import { FakeSlackWebApi } from '../../tests/fakes/slack-web-api.js';
@@ -24,6 +25,11 @@ declare module 'vitest' {
     /** Tests sign Events API requests with it, as Slack does. */
     slackSigningSecret: string;
     slackBotToken: string;
+    /** The fake send_email binding's base URL (its `/__calls`, `/__fail` live there), and the assistant's address. */
+    emailFakeUrl: string;
+    emailAddress: string;
+    /** HEARTH_LOG_KEY of the `edge` project: keys e-mail's reply contexts and pseudonyms. */
+    logKey: string;
     /** The fake identity provider: its issuer (= base URL, with `/__calls`), JWKS URL and signing key. */
     idpIssuer: string;
     idpJwksUrl: string;
@@ -41,6 +47,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const idp = new FakeIdentityProvider();
   const slackBotToken = 'xoxb-1234-5678-TestSlackBotToken';
   const slack = new FakeSlackWebApi(slackBotToken);
+  const email = new FakeEmailService();
   const keys = await generateCoreKeySet();
   project.provide('webhookSecret', 'test-webhook-secret-0123456789');
   project.provide('botToken', '123456:TEST-bot-token');
@@ -56,6 +63,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('slackApiBase', await slack.start());
   project.provide('slackSigningSecret', '8f742231b10e8888abcd99yyyzzz85a5');
   project.provide('slackBotToken', slackBotToken);
+  project.provide('emailFakeUrl', await email.start());
+  project.provide('emailAddress', 'hearth@assistant.test');
+  project.provide('logKey', 'test-log-key-0123456789abcdef');
   project.provide('fuzzRuns', Number(process.env.HEARTH_FUZZ_RUNS ?? 0));
   // One seed per run of the suite, printed by a failing property so it can be replayed.
   project.provide('fuzzSeed', Number(process.env.HEARTH_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31)));
@@ -64,6 +74,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('idpJwksUrl', idp.jwksUrl);
   project.provide('idpPrivateJwk', JSON.stringify(await idp.privateJwk()));
   return async () => {
-    await Promise.all([telegram.stop(), whatsapp.stop(), slack.stop(), idp.stop()]);
+    await Promise.all([telegram.stop(), whatsapp.stop(), slack.stop(), email.stop(), idp.stop()]);
   };
 }

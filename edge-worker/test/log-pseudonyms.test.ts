@@ -1,5 +1,6 @@
 import { seal, type Message } from '@hearth/shared';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { deliverEmail, EML, eml, freshMessageId } from './email-helpers.js';
 import { TestTunnel, coreKeys, freshRelay, waitFor } from './helpers.js';
 import { postWhatsApp, textWebhook, whatsappCalls } from './whatsapp-helpers.js';
 
@@ -52,5 +53,19 @@ describe('logs at the edge', () => {
     expect(pseudonym).toBeDefined();
     const webhookLine = lines().find((l) => /"event":"(webhook_accepted|sender_denied|sender_not_paired)"/.test(l));
     expect(webhookLine).toContain(pseudonym);
+  });
+
+  it('carry a keyed pseudonym for e-mail senders, never the address, accepted or refused', async () => {
+    const address = 'pseudonym.test@example.com';
+    const lines = captureLogs();
+    await deliverEmail(eml(EML.plain, { 'Message-ID': freshMessageId('pseudonym'), From: `Ada <${address}>` }));
+    const { rejected } = await deliverEmail(eml(EML.unauthenticated, { 'Message-ID': freshMessageId('pseudonym'), From: `Ada <${address}>` }));
+    expect(rejected).toBeDefined();
+    const accepted = await waitFor(async () => lines().find((l) => l.includes('"event":"webhook_accepted"') && l.includes('email:~')), 'the accepted line');
+    const refused = lines().find((l) => l.includes('"event":"email_rejected"'));
+    const pseudonym = /"sender":"(email:~[a-z2-7]{12})"/.exec(accepted)?.[1];
+    expect(pseudonym).toBeDefined();
+    expect(refused).toContain(pseudonym);
+    expect(lines().join('\n')).not.toContain(address);
   });
 });

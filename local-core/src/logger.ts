@@ -36,7 +36,7 @@ export function logKeyFor(config: { logKey: string | undefined; keyFile: string 
  * The core's structured logger (JSON lines on stderr, so stdout stays free for command
  * output such as `hearth keygen`). Fields carry ids, never message text; in case one slips
  * through, every line is redacted (cards, e-mail addresses, phones, IBANs, national ids,
- * tokens) before it is written, and WhatsApp ids (phone numbers) become keyed pseudonyms.
+ * tokens) before it is written, and WhatsApp ids (phone numbers) and e-mail senders become keyed pseudonyms.
  *
  * @param destination where lines go; default stderr (tests pass a capturing stream)
  * @example
@@ -58,7 +58,8 @@ export function createLogger(
       // The final line, rather than formatters and serializers: it is the one place that also
       // sees child bindings (pino does not pass those through formatters.bindings) and the
       // message after interpolation.
-      hooks: { streamWrite: (line) => pseudonymize(redactLine(line)) },
+      // Pseudonyms first: an e-mail sender (`email:ada@…`) is an id to correlate, not an address to blank.
+      hooks: { streamWrite: (line) => redactLine(pseudonymize(line)) },
     },
     destination,
   );

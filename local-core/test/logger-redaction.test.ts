@@ -107,4 +107,16 @@ describe('core logger pseudonyms', () => {
     log.info({ sender: 'telegram:42' }, 'x');
     expect(JSON.parse(raw[2] ?? '{}')).toMatchObject({ sender: 'telegram:42' });
   });
+
+  it('logs e-mail senders as the same keyed pseudonyms the edge logs', () => {
+    const raw: string[] = [];
+    const key = logKeyOf('a log key of the owner, 32 chars');
+    const log = createLogger('info', 'test', { write: (line: string) => void raw.push(line) }, key);
+    log.info({ sender: 'email:ada@example.com' }, 'reply to email:ada@example.com sent');
+    expect(raw.join('')).not.toContain('ada@example.com');
+    const line = JSON.parse(raw[0] ?? '{}') as Record<string, string>;
+    expect(line.sender).toBe(pseudonymOf(key, 'email:ada@example.com'));
+    expect(line.sender).toMatch(/^email:~[a-z2-7]{12}$/);
+    expect(line.msg).toBe(`reply to ${line.sender} sent`);
+  });
 });

@@ -1,4 +1,6 @@
 import { logKeyOf, pseudonymOf } from '@hearth/shared';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dmEvent, eventCallback } from '../fakes/slack-payloads.js';
 import { BOT_TOKEN, SLACK, WEBHOOK_SECRET, WHATSAPP, startSystem, textUpdate, whatsappText, type System } from '../support/system.js';
@@ -33,6 +35,7 @@ beforeAll(async () => {
   system = await startSystem({
     whatsapp: true,
     slack: true,
+    email: true,
     coreEnv: { HEARTH_ENGINE: 'echo', LOG_LEVEL: 'debug', HEARTH_LOG_KEY: LOG_KEY },
     edgeVars: { HEARTH_LOG_LEVEL: 'debug', HEARTH_LOG_KEY: LOG_KEY },
   });
@@ -57,6 +60,16 @@ describe('logs of a whole run', () => {
       body: JSON.stringify({ conversation_id: 'hygiene', text }),
     });
     expect(posted.status).toBe(202);
+    // A mail (its sender's address is PII too), and one refused as unauthenticated.
+    const mailFrom = 'hygiene.mail@example.com';
+    const mail = (name: string, id: string) =>
+      readFileSync(join(import.meta.dirname, '../../edge-worker/test/fixtures/email', name), 'utf8')
+        .replaceAll('ada@example.com', mailFrom)
+        .replace(/^Message-ID: .*$/m, `Message-ID: <${id}@mail.example.com>`)
+        .replace('Could you give me a simple bread recipe?', text)
+        .replace(/\r?\n/g, '\r\n');
+    expect((await s.postEmail(mail('plain.eml', 'hygiene-1'), { from: mailFrom })).status).toBe(200);
+    expect((await s.postEmail(mail('unauthenticated.eml', 'hygiene-2'), { from: mailFrom })).status).toBe(400);
     // Refused requests log too: a wrong secret, a bad signature, a forged token.
     expect((await s.postUpdate(textUpdate(4712, text), `${WEBHOOK_SECRET}x`)).status).toBe(401);
     expect((await s.postWhatsApp(whatsappText('15550004712', 'wamid.hygiene-2', text), `sha256=${'0'.repeat(64)}`)).status).toBe(401);
@@ -68,6 +81,7 @@ describe('logs of a whole run', () => {
     // The reply (text, or interactive with feedback buttons) is threaded under the message answered.
     await s.whatsapp!.waitFor((calls) => calls.some((c) => c.body.to === '15550004711' && c.body.context !== undefined));
     await s.slack!.waitFor(() => s.slack!.posts('D0HYGIENE').length > 0);
+    await expect.poll(async () => (await s.sentEmails()).some((raw) => raw.includes('<hygiene-1@mail.example.com>')), { timeout: 30_000, interval: 250 }).toBe(true);
     // The API reply is stored by the core (and shown to the user's devices): wait for it in the history.
     await expect
       .poll(
@@ -92,6 +106,7 @@ describe('logs of a whole run', () => {
       'Slack bot token': SLACK.botToken,
       'WhatsApp sender (a phone number)': '15550004711',
       'WhatsApp message id (it encodes the number)': 'wamid.hygiene-1',
+      'e-mail sender': mailFrom,
       'client token': clientToken,
       'client token signature': clientToken.split('.')[2]!,
       ...Object.fromEntries(s.keySet.keys.flatMap((k, i) => ('d' in k && typeof k.d === 'string' ? [[`core private key ${i} (d)`, k.d]] : []))),
@@ -106,6 +121,8 @@ describe('logs of a whole run', () => {
     const key = logKeyOf(LOG_KEY);
     expect(logs.edge.join('\n')).toContain(pseudonymOf(key, 'whatsapp:wamid.hygiene-1'));
     expect(logs.core.join('\n')).toContain(pseudonymOf(key, 'whatsapp:15550004711'));
+    // So are e-mail senders (the core logs none: an e-mail conversation id is a hash).
+    expect(logs.edge.join('\n')).toContain(pseudonymOf(key, `email:${mailFrom}`));
     expect(logs.core.length).toBeGreaterThan(10);
     const hits: string[] = [];
     for (const [where, lines] of Object.entries(logs)) {

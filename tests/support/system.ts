@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -23,6 +23,9 @@ export const WHATSAPP = {
   accessToken: 'EAAE2EWhatsAppAccessToken0123',
   phoneNumberId: '106540352242922',
 } as const;
+
+/** E-mail settings of a system started with `email: true`. */
+export const EMAIL = { address: 'hearth@assistant.test', logKey: 'e2e-log-key-0123456789abcdef' } as const;
 
 /** Slack settings of a system started with `slack: true`. */
 export const SLACK = {
@@ -51,6 +54,8 @@ export interface SystemOptions {
   whatsapp?: boolean;
   /** Turn Slack on too, against a fake Web API (see SLACK for its settings). */
   slack?: boolean;
+  /** Turn e-mail on too (see EMAIL): replies go through wrangler's local send_email binding, which writes them to files. */
+  email?: boolean;
 }
 
 export interface System {
@@ -77,6 +82,10 @@ export interface System {
   postWhatsApp(body: unknown, signature?: string | null): Promise<Response>;
   /** POSTs a body to the edge's Slack webhook, signed now with the signing secret; `headers` override or add. */
   postSlack(body: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** Hands a raw mail to the worker's email() handler as Email Routing would (wrangler dev's /cdn-cgi/handler/email). */
+  postEmail(raw: string, envelope?: { from?: string; to?: string }): Promise<Response>;
+  /** The mail the edge sent through the send_email binding, raw, in the order sent (wrangler logs each file it writes). */
+  sentEmails(): Promise<string[]>;
   /** A client token as `hearth token issue` makes it. */
   clientToken(user: string, scopes?: readonly ClientScope[], ttlSeconds?: number): Promise<string>;
   /** Starts another core process against this edge and waits until it is connected. */
@@ -133,6 +142,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         ...(slack
           ? { SLACK_SIGNING_SECRET: SLACK.signingSecret, SLACK_BOT_TOKEN: SLACK.botToken, SLACK_API_BASE: await slack.start() }
           : {}),
+        ...(options.email ? { EMAIL_ADDRESS: EMAIL.address, HEARTH_LOG_KEY: EMAIL.logKey } : {}),
         HEARTH_CORE_JWKS: JSON.stringify(publicKeySet(keySet)),
         // Delivery tests let everyone in; tests of who may talk set the policy themselves.
         HEARTH_ACCESS_POLICY: 'open',
@@ -199,6 +209,12 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       postSlack: async (body, headers = {}) => {
         const raw = typeof body === 'string' ? body : JSON.stringify(body);
         return fetch(`${edgeUrl}/webhooks/slack`, { method: 'POST', headers: { ...(await slackHeaders(raw, SLACK.signingSecret)), ...headers }, body: raw });
+      },
+      postEmail: (raw, { from = 'ada@example.com', to = EMAIL.address } = {}) =>
+        fetch(`${edgeUrl}/cdn-cgi/handler/email?${new URLSearchParams({ from, to })}`, { method: 'POST', body: raw }),
+      sentEmails: async () => {
+        const files = edgeLines.flatMap((line) => /(\/\S+\/files\/email\/[0-9a-f-]+\.eml)/.exec(line)?.[1] ?? []);
+        return Promise.all(files.map((file) => readFile(file, 'utf8')));
       },
       clientToken: async (user, scopes = ['chat:read', 'chat:write', 'sync'], ttlSeconds = 3_600) =>
         (await signClientToken(keySet, { user, scopes, ttlSeconds })).token,

@@ -30,6 +30,11 @@ export interface InboundBatch {
  */
 export interface PlatformAdapter {
   readonly platform: Platform;
+  /**
+   * Its replies need the reply context stored with the message they answer (e-mail: where to and
+   * under which subject), handed to `sendPart` as `reply.context`.
+   */
+  readonly usesReplyContext?: boolean;
   /** Whether the deployment set this platform up (its secrets are present). */
   enabled(config: EdgeConfig): boolean;
   /**

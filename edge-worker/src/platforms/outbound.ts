@@ -21,6 +21,8 @@ export interface OutboundReply {
   text: string;
   /** Buttons under the reply (on its last part), when the core asked for them. */
   buttons?: ReplyButtons;
+  /** What the platform kept to answer the message, sealed by the edge (see PlatformAdapter.usesReplyContext). */
+  context?: string;
 }
 
 /** One message of a reply as it goes out: long texts go as several, in order. */

@@ -1,8 +1,9 @@
-import { accessPolicyFor, isApprovalPress, isStopCommand, seal, senderKeyOf } from '@hearth/shared';
+import { accessPolicyFor, isApprovalPress, isStopCommand, seal, senderKeyOf, type Message } from '@hearth/shared';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { admissionOf, pairingSourceOf } from '../access/admission.js';
 import type { AppEnv } from '../app-env.js';
+import type { EdgeConfig } from '../config.js';
 import { describeError, log } from '../log.js';
 import { relayFor } from '../relay/stub.js';
 import type { InboundBatch, PlatformAdapter } from './adapter.js';
@@ -39,55 +40,76 @@ export async function readWebhook(c: Context<AppEnv>): Promise<{ adapter: Platfo
   return { adapter, batch };
 }
 
+/** What became of one inbound message: counted by `POST /webhooks/:platform`, told apart by the e-mail handler. */
+export type InboundOutcome = 'stored' | 'duplicate' | 'withheld';
+
+/**
+ * Stores one message sealed in the Relay, once, unless its sender may not talk (`withheld`:
+ * refused, or offered a pairing code that holds it until the owner approves). Resolves once it
+ * is committed. `context`: what its platform needs to answer it, sealed by the edge (e-mail's
+ * reply addresses), kept beside it.
+ * @throws HTTPException 503 when the Relay is full or unreachable: nothing was stored for sure.
+ */
+export async function storeInbound(
+  env: Env,
+  config: EdgeConfig,
+  message: Message,
+  { context, onStored }: { context?: string; onStored?: (message: Message) => void } = {},
+): Promise<InboundOutcome> {
+  const fields = { platform: message.platform, message_id: message.message_id, sender: senderKeyOf(message) };
+  const admission = admissionOf(message, config.access);
+  if (admission === 'denied') {
+    log('info', 'sender_denied', { ...fields, policy: accessPolicyFor(config.access, message.platform) });
+    return 'withheld';
+  }
+  const sealed = await seal(JSON.stringify(message), config.coreKeys);
+  const envelope = { message_id: message.message_id, conversation_id: message.conversation.id, sealed };
+  const gate =
+    admission === 'pairing'
+      ? { sender: senderKeyOf(message), source: pairingSourceOf(message), ...(message.sender.name ? { name: message.sender.name } : {}) }
+      : undefined;
+  const { outcome } = await relayFor(env)
+    .enqueue(envelope, { gate, stops: isStopCommand(message), press: isApprovalPress(message), context })
+    .catch((cause: unknown) => {
+      // An overloaded, reset or unreachable Relay: nothing was committed for sure, so the platform
+      // must keep the message and retry it (a 500 would say the same, but not when).
+      log('warn', 'relay_unavailable', { ...fields, error: describeError(cause) });
+      throw new HTTPException(503, { message: 'the queue is unavailable, retry later', cause });
+    });
+  // Full: 503 + Retry-After, so the platform keeps the message and retries it; what was stored
+  // of it is then recognised as duplicate.
+  if (outcome === 'full') throw new HTTPException(503, { message: 'queue is full, retry later' });
+  if (outcome === 'stored' || outcome === 'duplicate') {
+    onStored?.(message);
+    log('info', 'webhook_accepted', { ...fields, duplicate: outcome === 'duplicate' });
+    return outcome;
+  }
+  log('info', 'sender_not_paired', { ...fields, outcome });
+  return 'withheld';
+}
+
 /**
  * `POST /webhooks/:platform`. Answers 200 only once every message of the POST is committed in
  * the Relay: a 200 tells the platform to forget them, so anything earlier could lose one.
  * Messages of one POST are stored in order, each once (a platform retry finds them stored).
- * Senders the access policy does not let in are never queued: they are `withheld` (refused, or
- * offered a pairing code that holds their first message until the owner approves).
  */
 export async function platformWebhook(c: Context<AppEnv>): Promise<Response> {
   const { adapter, batch } = await readWebhook(c);
   if (batch.answer) return c.json(batch.answer);
-  const relay = relayFor(c.env);
   const config = c.get('config');
   const counts = { stored: 0, duplicates: 0, withheld: 0 };
+  const afterStored = adapter.afterStored?.bind(adapter);
+  const onStored = afterStored
+    ? (message: Message) =>
+        c.executionCtx.waitUntil(
+          afterStored(message, config).catch((error: unknown) =>
+            log('warn', 'acknowledge_failed', { platform: adapter.platform, message_id: message.message_id, error: describeError(error) }),
+          ),
+        )
+    : undefined;
   for (const message of batch.messages) {
-    const fields = { platform: adapter.platform, message_id: message.message_id, sender: senderKeyOf(message) };
-    const admission = admissionOf(message, config.access);
-    if (admission === 'denied') {
-      log('info', 'sender_denied', { ...fields, policy: accessPolicyFor(config.access, message.platform) });
-      counts.withheld++;
-      continue;
-    }
-    const sealed = await seal(JSON.stringify(message), config.coreKeys);
-    const envelope = { message_id: message.message_id, conversation_id: message.conversation.id, sealed };
-    const gate =
-      admission === 'pairing'
-        ? { sender: senderKeyOf(message), source: pairingSourceOf(message), ...(message.sender.name ? { name: message.sender.name } : {}) }
-        : undefined;
-    const { outcome } = await relay.enqueue(envelope, { gate, stops: isStopCommand(message), press: isApprovalPress(message) }).catch((cause: unknown) => {
-      // An overloaded, reset or unreachable Relay: nothing was committed for sure, so the platform
-      // must keep the POST and retry it (a 500 would say the same, but not when).
-      log('warn', 'relay_unavailable', { ...fields, error: describeError(cause) });
-      throw new HTTPException(503, { message: 'the queue is unavailable, retry later', cause });
-    });
-    // Full: 503 + Retry-After, so the platform keeps the POST and retries it; what was stored
-    // of it is then recognised as duplicate.
-    if (outcome === 'full') throw new HTTPException(503, { message: 'queue is full, retry later' });
-    if (outcome === 'stored' || outcome === 'duplicate') {
-      counts[outcome === 'stored' ? 'stored' : 'duplicates']++;
-      if (adapter.afterStored) {
-        const acknowledged = adapter.afterStored(message, config).catch((error: unknown) =>
-          log('warn', 'acknowledge_failed', { platform: adapter.platform, message_id: message.message_id, error: describeError(error) }),
-        );
-        c.executionCtx.waitUntil(acknowledged);
-      }
-      log('info', 'webhook_accepted', { ...fields, duplicate: outcome === 'duplicate' });
-    } else {
-      counts.withheld++;
-      log('info', 'sender_not_paired', { ...fields, outcome });
-    }
+    const outcome = await storeInbound(c.env, config, message, onStored ? { onStored } : {});
+    counts[outcome === 'duplicate' ? 'duplicates' : outcome]++;
   }
   return c.json({ ok: true, ...counts, ignored: batch.ignored.length });
 }

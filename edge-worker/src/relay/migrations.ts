@@ -104,6 +104,16 @@ const MIGRATIONS: readonly string[] = [
   // (the sweep walked every row kept for dedupe).
   `DROP INDEX messages_pending;
    CREATE INDEX messages_acked ON messages (acked_at) WHERE acked_at IS NOT NULL;`,
+
+  // 9: what a reply needs beyond the conversation id (e-mail's addresses and subject), sealed by the edge.
+  `CREATE TABLE reply_contexts (
+     message_id      TEXT PRIMARY KEY,
+     conversation_id TEXT NOT NULL,
+     sealed          TEXT NOT NULL,                      -- AES-GCM under a key of the edge's settings
+     created_at      INTEGER NOT NULL
+   );
+   CREATE INDEX reply_contexts_conversation ON reply_contexts (conversation_id, created_at);
+   CREATE INDEX reply_contexts_age ON reply_contexts (created_at);`,
 ];
 
 /** Brings the schema up to date; runs inside the object's constructor, before any event. */

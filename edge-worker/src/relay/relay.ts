@@ -23,6 +23,7 @@ import type { OwnerToolCallAnswer, OwnerToolsAnswer } from './owner-tools.js';
 import { gateSender, type GateOutcome, type PairingGate } from './pairing.js';
 import { expireOlderThan, listDeadLetters, pruneAcked, releaseOrphans, releaseOverdue, type DeadLetter, type EnqueueOutcome, type Envelope } from './queue.js';
 import { QueueIndex } from './queue-index.js';
+import { keepReplyContext, pruneReplyContexts } from './reply-contexts.js';
 import { ReplySender } from './reply-sender.js';
 import { pruneRevocations } from './revocations.js';
 import { claimCoreToken, pruneSeenCoreTokens } from './seen-core-tokens.js';
@@ -105,6 +106,8 @@ export class Relay extends DurableObject<Env> {
    * message is a `/stop`, so the core generating this conversation's reply is told at once
    * (the message itself waits its turn like any other). `press`: it answers a question the core
    * is waiting on (an approval button), and goes in the conversation's press lane (queue.ts).
+   * `context`: what its platform needs to answer it, sealed by the edge (see reply-contexts.ts),
+   * kept with it whatever the gate says (a pairing notice answers it too).
    */
   async enqueue(
     envelope: Envelope,
@@ -113,9 +116,11 @@ export class Relay extends DurableObject<Env> {
       stops = false,
       press = false,
       announce,
-    }: { gate?: PairingGate | undefined; stops?: boolean; press?: boolean; announce?: Announcement | undefined } = {},
+      context,
+    }: { gate?: PairingGate | undefined; stops?: boolean; press?: boolean; announce?: Announcement | undefined; context?: string | undefined } = {},
   ): Promise<{ outcome: EnqueueOutcome | Exclude<GateOutcome, 'approved'> }> {
     const now = Date.now();
+    if (context) keepReplyContext(this.sql, envelope.message_id, envelope.conversation_id, context, now);
     if (gate) {
       const gated = this.ctx.storage.transactionSync(() => gateSender(this.sql, gate, envelope, this.config.access, now));
       if (gated.outcome !== 'approved') {
@@ -257,6 +262,8 @@ export class Relay extends DurableObject<Env> {
     if (overdue.length > 0 || expired > 0) this.queue.reload();
     pruneAcked(this.sql, now - DEDUPE_WINDOW_MS);
     pruneFinished(this.sql, now - DEDUPE_WINDOW_MS);
+    // A reply context outlives its message's longest wait (pairing, then the queue) by the dedupe window, for pushes.
+    pruneReplyContexts(this.sql, now - this.config.access.pairingTtlMs - this.config.delivery.queueTtlMs - DEDUPE_WINDOW_MS);
     pruneExpiredPairings(this.sql, now);
     pruneRevocations(this.sql, now);
     pruneSeenCoreTokens(this.sql, now);

@@ -6,6 +6,7 @@ import { adapterOf } from '../platforms/registry.js';
 import type { RelayAlarm } from './alarm.js';
 import type { ClientApi } from './client-api.js';
 import type { RelayCounters } from './counters.js';
+import { replyContextOf } from './reply-contexts.js';
 import { deferReply, dueReplies, insertReply, markFailed, markPartSent, markRetry, markSent, type OutboxRow } from './outbox.js';
 import { SendPacer } from './send-pacing.js';
 
@@ -113,7 +114,8 @@ export class ReplySender {
       return Date.now() + wait;
     }
     this.pacer.record(adapter.platform, row.conversationId, Date.now());
-    const outcome = await adapter.sendPart(row, part, config);
+    const context = adapter.usesReplyContext ? replyContextOf(sql, row) : undefined;
+    const outcome = await adapter.sendPart(context ? { ...row, context } : row, part, config);
     const partFields = parts.length > 1 ? { ...fields, part: part.index + 1, parts: parts.length } : fields;
     if (outcome.ok) {
       if (part.index + 1 < parts.length) {

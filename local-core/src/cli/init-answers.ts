@@ -19,9 +19,9 @@ export const parseEdgeUrl = (text: string): Parsed<string> => {
   return { error: 'the edge URL is http(s)://host[:port], e.g. https://hearth-edge.you.workers.dev or http://127.0.0.1:8787' };
 };
 
-const PLATFORMS: readonly InitPlatform[] = ['telegram', 'whatsapp', 'slack'];
+const PLATFORMS: readonly InitPlatform[] = ['telegram', 'whatsapp', 'slack', 'email'];
 
-/** `telegram`, `slack`, `telegram,slack`; `both` is Telegram and WhatsApp. */
+/** `telegram`, `slack`, `telegram,slack,email`; `both` is Telegram and WhatsApp. */
 export const parsePlatforms = (text: string): Parsed<InitPlatform[]> => {
   const choice = text.toLowerCase().replace(/\s+/g, '');
   if (choice === 'both') return ['telegram', 'whatsapp'];
@@ -30,7 +30,7 @@ export const parsePlatforms = (text: string): Parsed<InitPlatform[]> => {
   const names = choice.split(',');
   const platforms = PLATFORMS.filter((p) => names.includes(p));
   if (names.length > 0 && platforms.length === new Set(names).size) return platforms;
-  return { error: 'the platform is telegram, whatsapp, slack, a list of them (telegram,slack), both or none (the client API and web chat only)' };
+  return { error: 'the platform is telegram, whatsapp, slack, email, a list of them (telegram,slack), both or none (the client API and web chat only)' };
 };
 
 export const parsePolicy = (text: string): Parsed<AccessPolicy> => {
@@ -58,6 +58,7 @@ const parseBotUsername = (text: string): Parsed<string> =>
   text === '' || /^@?[A-Za-z0-9_]{3,64}$/.test(text) ? text.replace(/^@/, '') : { error: 'the bot username is 3-64 of A-Z a-z 0-9 _, e.g. hearth_bot' };
 const parsePhoneNumberId = optional(/^\d{1,32}$/, "the phone number id is the number Meta shows under WhatsApp's API setup");
 const parseLine = optional(/^\S+$/, 'one word, no spaces: paste it again');
+const parseEmailAddress = optional(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, "the assistant's e-mail address, e.g. hearth@example.com (its domain on Cloudflare Email Routing)");
 
 /** Everything `hearth init` asks. Values left empty are for the user to fill in later. */
 export interface InitAnswers {
@@ -68,6 +69,7 @@ export interface InitAnswers {
   whatsappAppSecret: string;
   whatsappAccessToken: string;
   whatsappPhoneNumberId: string;
+  emailAddress: string;
   policy: AccessPolicy;
   allowlist: string;
 }
@@ -89,6 +91,7 @@ function knownPlatforms(known: Known): InitPlatform[] {
     telegram: known('TELEGRAM_WEBHOOK_SECRET') !== '' || known('TELEGRAM_BOT_TOKEN') !== '',
     whatsapp: known('WHATSAPP_VERIFY_TOKEN') !== '',
     slack: known('SLACK_SIGNING_SECRET') !== '',
+    email: known('EMAIL_ADDRESS') !== '',
   };
   const platforms = PLATFORMS.filter((p) => set[p]);
   return platforms.length > 0 ? platforms : ['telegram'];
@@ -112,6 +115,7 @@ export function answersFromFlags(flags: InitFlags, known: Known): InitAnswers {
     whatsappAppSecret: known('WHATSAPP_APP_SECRET'),
     whatsappAccessToken: known('WHATSAPP_ACCESS_TOKEN'),
     whatsappPhoneNumberId: orThrow(parsePhoneNumberId(known('WHATSAPP_PHONE_NUMBER_ID')), 'WHATSAPP_PHONE_NUMBER_ID'),
+    emailAddress: orThrow(parseEmailAddress(known('EMAIL_ADDRESS')), 'EMAIL_ADDRESS'),
     policy: flags.policy ?? orThrow(parsePolicy(known('HEARTH_ACCESS_POLICY') || 'pairing'), 'HEARTH_ACCESS_POLICY'),
     allowlist: flags.allowlist ?? orThrow(parseAllowlist(known('HEARTH_ALLOWLIST')), 'HEARTH_ALLOWLIST'),
   };
@@ -125,7 +129,7 @@ export async function askAnswers(prompter: Prompter, defaults: InitAnswers): Pro
   const secret = (value: string, empty: string) => ({ secret: true, default: value, hint: value ? 'set: Enter keeps it' : empty });
   const answers: InitAnswers = { ...defaults };
   answers.edgeUrl = await prompter.askValid("The edge's URL (where the core dials)", { default: defaults.edgeUrl }, parseEdgeUrl);
-  answers.platforms = await prompter.askValid('Platforms: telegram, whatsapp, slack, a list of them, both or none', { default: platformChoice(defaults.platforms) }, parsePlatforms);
+  answers.platforms = await prompter.askValid('Platforms: telegram, whatsapp, slack, email, a list of them, both or none', { default: platformChoice(defaults.platforms) }, parsePlatforms);
   if (answers.platforms.includes('telegram')) {
     answers.telegramBotToken = await prompter.askValid(
       'Telegram bot token, from @BotFather',
@@ -149,6 +153,13 @@ export async function askAnswers(prompter: Prompter, defaults: InitAnswers): Pro
       'WhatsApp: the phone number id',
       { default: defaults.whatsappPhoneNumberId, hint: defaults.whatsappPhoneNumberId || 'empty: fill in later' },
       parsePhoneNumberId,
+    );
+  }
+  if (answers.platforms.includes('email')) {
+    answers.emailAddress = await prompter.askValid(
+      "E-mail: the assistant's address (its domain on Cloudflare Email Routing)",
+      { default: defaults.emailAddress, hint: defaults.emailAddress || 'empty: fill in later' },
+      parseEmailAddress,
     );
   }
   answers.policy = await prompter.askValid('Who may talk to the assistant: pairing, allowlist or open', { default: defaults.policy }, parsePolicy);

@@ -1,6 +1,6 @@
 import { EDGE_SECRETS, type CoreKeySet } from '@hearth/shared';
 
-export type InitPlatform = 'telegram' | 'whatsapp' | 'slack';
+export type InitPlatform = 'telegram' | 'whatsapp' | 'slack' | 'email';
 
 /** What `hearth init` did to one settings file: names only, never values. */
 export interface FileReport {
@@ -20,6 +20,8 @@ export interface InitCommands {
   telegramSetWebhook?: string;
   /** What to enter in the Meta app's WhatsApp configuration; the verify token by where it is kept. */
   whatsapp?: { callbackUrl: string; verifyToken: { variable: string; file: string }; fields: string[] };
+  /** E-mail: the Email Routing rule to add in the Cloudflare dashboard (docs/platforms.md: "Email"). */
+  email?: { rule: string };
   startCore: string;
 }
 
@@ -53,13 +55,14 @@ export function publicEdgeUrl(edgeUrl: string): string {
 
 /**
  * The `wrangler secret put` names a deployment with these platforms needs: the core key and
- * each chosen platform's secrets (from EDGE_SECRETS), plus WhatsApp's phone number id, which
- * docs/platforms.md puts the same way though it is no secret.
+ * each chosen platform's secrets (from EDGE_SECRETS), plus WhatsApp's phone number id and the
+ * e-mail address, which docs/platforms.md puts the same way though they are no secrets.
  */
 export function deploymentSecrets(platforms: readonly InitPlatform[]): string[] {
   const prefixes = ['HEARTH_', ...platforms.map((p) => `${p.toUpperCase()}_`)];
   const names: string[] = EDGE_SECRETS.filter((name) => prefixes.some((prefix) => name.startsWith(prefix)));
   if (platforms.includes('whatsapp')) names.push('WHATSAPP_PHONE_NUMBER_ID');
+  if (platforms.includes('email')) names.push('EMAIL_ADDRESS');
   return names;
 }
 
@@ -89,6 +92,7 @@ export function initCommands(edgeUrl: string, platforms: readonly InitPlatform[]
           },
         }
       : {}),
+    ...(platforms.includes('email') ? { email: { rule: 'Email Routing → Routing rules: a custom address (EMAIL_ADDRESS), action "Send to a Worker", worker hearth-edge' } } : {}),
     startCore: 'npm run start:core',
   };
 }
@@ -102,6 +106,7 @@ const SOURCE: Record<string, string> = {
   WHATSAPP_PHONE_NUMBER_ID: 'not secret, but set like the others',
   SLACK_SIGNING_SECRET: "the Slack app's Signing Secret (Basic Information)",
   SLACK_BOT_TOKEN: "the Slack app's Bot User OAuth Token, xoxb-… (OAuth & Permissions)",
+  EMAIL_ADDRESS: 'not secret: the address mail to the assistant is routed from',
 };
 
 /** What an empty setting is waiting for. */
@@ -110,6 +115,7 @@ const FILL_HINT: Record<string, string> = {
   WHATSAPP_APP_SECRET: "the Meta app's secret (App settings, Basic)",
   WHATSAPP_ACCESS_TOKEN: "a Cloud API access token (the Meta app's WhatsApp API setup)",
   WHATSAPP_PHONE_NUMBER_ID: "the phone number id (the Meta app's WhatsApp API setup)",
+  EMAIL_ADDRESS: "the assistant's address on a domain with Cloudflare Email Routing, e.g. hearth@example.com",
 };
 
 /** The value of NAME in a dotenv file, as a shell expression (for the setWebhook call). */
@@ -164,6 +170,7 @@ export function formatInitSummary(summary: InitSummary, display: (path: string) 
     out.push(`  verify token   the ${variable} in ${display(file)} (show it: sed -n 's/^${variable}=//p' ${display(file)})`);
     out.push(`  and subscribe to the ${commands.whatsapp.fields.join(', ')} field`);
   }
+  if (commands.email) out.push('', 'E-mail: in the Cloudflare dashboard, on the domain of EMAIL_ADDRESS,', `  ${commands.email.rule}`);
   out.push('', 'Then, at home:', `  ${commands.startCore}`, '', 'Check it all with: npx hearth doctor', '');
   return out.join('\n');
 }

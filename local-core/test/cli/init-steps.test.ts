@@ -20,6 +20,8 @@ describe('deployment secrets', () => {
   it('covers every secret the edge reads when every platform is on', () => {
     expect(deploymentSecrets(['telegram', 'whatsapp', 'slack'])).toEqual(expect.arrayContaining([...EDGE_SECRETS]));
     expect(deploymentSecrets(['slack'])).toEqual(['HEARTH_CORE_JWKS', 'SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'HEARTH_LOG_KEY']);
+    // E-mail has no secret of its own: its address is put like one, and HEARTH_LOG_KEY seals what it keeps.
+    expect(deploymentSecrets(['email'])).toEqual(['HEARTH_CORE_JWKS', 'HEARTH_LOG_KEY', 'EMAIL_ADDRESS']);
   });
 });
 
@@ -51,5 +53,10 @@ describe('setWebhook', () => {
       fields: ['messages'],
     });
     expect(initCommands('http://127.0.0.1:8787', ['telegram'], '/x', '/x/.dev.vars').whatsapp).toBeUndefined();
+  });
+
+  it('tells an e-mail set-up which Email Routing rule to add, and no one else', () => {
+    expect(initCommands('https://edge.example.com', ['email'], '/x', '/x/.dev.vars').email?.rule).toMatch(/Send to a Worker.*hearth-edge/);
+    expect(initCommands('https://edge.example.com', ['telegram'], '/x', '/x/.dev.vars').email).toBeUndefined();
   });
 });

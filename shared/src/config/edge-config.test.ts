@@ -74,6 +74,25 @@ describe('parseEdgeConfig', () => {
     expect(unset.ok && unset.config.slack).toBeUndefined();
   });
 
+  it('turns e-mail on with EMAIL_ADDRESS (lower-cased), which needs HEARTH_LOG_KEY, and takes email: senders', () => {
+    const result = parseEdgeConfig({
+      EMAIL_ADDRESS: 'Hearth@Example.com',
+      HEARTH_LOG_KEY: 'a-log-key-of-16-chars',
+      HEARTH_CORE_JWKS: jwks,
+      HEARTH_ACCESS_POLICY_EMAIL: 'allowlist',
+      HEARTH_ALLOWLIST: 'email:ada@example.com',
+    });
+    expect(result.ok && result.config.email?.address).toBe('hearth@example.com');
+    expect(result.ok && result.config.email?.contextKey).toHaveLength(32);
+    expect(result.ok && result.config.access.overrides).toEqual({ email: 'allowlist' });
+    expect(result.ok && [...result.config.access.allowlist]).toEqual(['email:ada@example.com']);
+    const withoutKey = parseEdgeConfig({ EMAIL_ADDRESS: 'hearth@example.com', HEARTH_CORE_JWKS: jwks });
+    expect(withoutKey.ok ? [] : withoutKey.problems).toEqual([expect.stringContaining('HEARTH_LOG_KEY is missing (EMAIL_ADDRESS needs it')]);
+    expect(parseEdgeConfig({ EMAIL_ADDRESS: 'not an address', HEARTH_LOG_KEY: 'a-log-key-of-16-chars', HEARTH_CORE_JWKS: jwks }).ok).toBe(false);
+    const unset = parseEdgeConfig({ ...telegram, HEARTH_CORE_JWKS: jwks });
+    expect(unset.ok && unset.config.email).toBeUndefined();
+  });
+
   it('names what a half-set Slack lacks', () => {
     const result = parseEdgeConfig({ SLACK_SIGNING_SECRET: 'signing-secret', HEARTH_CORE_JWKS: jwks });
     expect(result.ok ? [] : result.problems).toEqual([expect.stringContaining('SLACK_BOT_TOKEN is missing (Slack needs SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN)')]);

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { AccessPolicySchema, AdmissibleSenderSchema, SenderKeySchema, type AccessSettings } from '../access/access.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { LogKeySchema, logKeyOf } from '../redaction/pseudonyms.js';
 import { parseCoreKeySet, type CoreKeySet } from '../crypto/core-keys.js';
 import { type ApiConfig, ApiVarsSchema, apiConfigOf } from './api-config.js';
@@ -77,10 +79,17 @@ export const EdgeVarsSchema = z.object({
     .meta({ description: 'Web API base URL (tests point it at a fake on loopback)' }),
   // chat.postMessage: about one message a second per channel (short bursts allowed).
   SLACK_CHANNEL_INTERVAL_MS: wholeNumber('SLACK_CHANNEL_INTERVAL_MS', 0, 60_000).default(1_000).meta({ description: 'least time between two sends into one Slack conversation (`chat.postMessage` allows about 1/s per channel)' }),
+  // The assistant's address on a domain with Cloudflare Email Routing (docs/platforms.md: "Email").
+  EMAIL_ADDRESS: z
+    .email({ error: 'EMAIL_ADDRESS must be the assistant\'s e-mail address, e.g. hearth@example.com' })
+    .transform((address) => address.toLowerCase())
+    .optional()
+    .meta({ description: "the assistant's address on a domain with Cloudflare Email Routing (its routing rule sends mail to the worker); with the `EMAIL` send_email binding and `HEARTH_LOG_KEY` it turns email on", shownDefault: 'none (email off: mail is rejected)' }),
   HEARTH_ACCESS_POLICY: accessPolicy('HEARTH_ACCESS_POLICY').default('pairing').meta({ description: 'who may talk to the assistant: `open`, `allowlist` or `pairing` (see [platforms](platforms.md#who-may-talk-to-the-assistant))' }),
   HEARTH_ACCESS_POLICY_TELEGRAM: accessPolicy('HEARTH_ACCESS_POLICY_TELEGRAM').optional().meta({ description: 'who may talk to the assistant on Telegram: `open`, `allowlist` or `pairing`', shownDefault: '`HEARTH_ACCESS_POLICY`' }),
   HEARTH_ACCESS_POLICY_WHATSAPP: accessPolicy('HEARTH_ACCESS_POLICY_WHATSAPP').optional().meta({ description: 'who may talk to the assistant on WhatsApp: `open`, `allowlist` or `pairing`', shownDefault: '`HEARTH_ACCESS_POLICY`' }),
   HEARTH_ACCESS_POLICY_SLACK: accessPolicy('HEARTH_ACCESS_POLICY_SLACK').optional().meta({ description: 'who may talk to the assistant on Slack: `open`, `allowlist` or `pairing`', shownDefault: '`HEARTH_ACCESS_POLICY`' }),
+  HEARTH_ACCESS_POLICY_EMAIL: accessPolicy('HEARTH_ACCESS_POLICY_EMAIL').optional().meta({ description: 'who may talk to the assistant by email: `open`, `allowlist` or `pairing`', shownDefault: '`HEARTH_ACCESS_POLICY`' }),
   HEARTH_ALLOWLIST: z
     .string()
     .default('')
@@ -111,7 +120,7 @@ export const EdgeVarsSchema = z.object({
   HEARTH_EXPIRED_NOTICE: z.string().max(1000).optional().meta({ description: 'text sent to a sender whose message expired' }),
   HEARTH_DIAGNOSTICS: z.enum(['on', 'off'], { error: 'HEARTH_DIAGNOSTICS must be on or off' }).default('off').meta({ description: '`on` adds `/diagnostics/*` routes used as benchmark baselines; never in production' }),
   HEARTH_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'HEARTH_LOG_LEVEL must be debug, info, warn or error' }).default('info').meta({ description: "`debug`, `info`, `warn` or `error`: the edge's lines below it are dropped (log lines carry ids, never message text)" }),
-  HEARTH_LOG_KEY: LogKeySchema.optional().meta({ description: "keys the pseudonyms that stand for WhatsApp ids (phone numbers) in the edge's logs (`whatsapp:~k3j…`); the same value at both ends gives the same pseudonym in both logs. A secret: `wrangler secret put HEARTH_LOG_KEY`", shownDefault: 'written by `npm start` and `hearth init` (the same in `.env` and `.dev.vars`); else the WhatsApp app secret' }),
+  HEARTH_LOG_KEY: LogKeySchema.optional().meta({ description: "keys the pseudonyms that stand for WhatsApp ids (phone numbers) and e-mail senders in the edge's logs (`whatsapp:~k3j…`, `email:~…`); the same value at both ends gives the same pseudonym in both logs. With e-mail on it is required: a key derived from it seals the addresses and subjects replies need. A secret: `wrangler secret put HEARTH_LOG_KEY`", shownDefault: 'written by `npm start` and `hearth init` (the same in `.env` and `.dev.vars`); else the WhatsApp app secret' }),
   ...ApiVarsSchema.shape,
 });
 
@@ -151,6 +160,13 @@ export interface SlackConfig {
   channelIntervalMs: number;
 }
 
+export interface EmailConfig {
+  /** The assistant's address (lower-case): mail to it is answered from it. */
+  address: string;
+  /** Seals what a reply needs (the sender's address, the subject, the thread) at rest: from HEARTH_LOG_KEY. */
+  contextKey: Uint8Array;
+}
+
 export interface EdgeConfig {
   /** Undefined when Telegram is not set up in this deployment. */
   telegram: TelegramConfig | undefined;
@@ -158,6 +174,8 @@ export interface EdgeConfig {
   whatsapp: WhatsAppConfig | undefined;
   /** Undefined when Slack is not set up in this deployment. */
   slack: SlackConfig | undefined;
+  /** Undefined when e-mail is not set up (no EMAIL_ADDRESS). */
+  email: EmailConfig | undefined;
   /** The core's public keys: verify its tunnel tokens, seal messages to it. */
   coreKeys: CoreKeySet;
   delivery: DeliveryLimits;
@@ -258,6 +276,12 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
     v.SLACK_SIGNING_SECRET && v.SLACK_BOT_TOKEN
       ? { signingSecret: v.SLACK_SIGNING_SECRET, botToken: v.SLACK_BOT_TOKEN, apiBase: v.SLACK_API_BASE, channelIntervalMs: v.SLACK_CHANNEL_INTERVAL_MS }
       : undefined;
+  // E-mail has no secret of its own: the addresses it keeps are sealed, and logged as pseudonyms, under HEARTH_LOG_KEY.
+  if (v.EMAIL_ADDRESS && !v.HEARTH_LOG_KEY) {
+    problems.push(`HEARTH_LOG_KEY is missing (EMAIL_ADDRESS needs it: it seals the addresses e-mail replies go to): ${howToSet('HEARTH_LOG_KEY')}`);
+  }
+  const email: EmailConfig | undefined =
+    v.EMAIL_ADDRESS && v.HEARTH_LOG_KEY ? { address: v.EMAIL_ADDRESS, contextKey: emailContextKey(v.HEARTH_LOG_KEY) } : undefined;
   // No platform is a deployment of its own: the client API and the web chat are a way in too
   // (their webhooks then answer 404).
   let coreKeys: CoreKeySet | undefined;
@@ -280,6 +304,7 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
       telegram,
       whatsapp,
       slack,
+      email,
       coreKeys,
       delivery: {
         heartbeatMs: v.HEARTH_HEARTBEAT_MS,
@@ -298,6 +323,7 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
           ...(v.HEARTH_ACCESS_POLICY_TELEGRAM ? { telegram: v.HEARTH_ACCESS_POLICY_TELEGRAM } : {}),
           ...(v.HEARTH_ACCESS_POLICY_WHATSAPP ? { whatsapp: v.HEARTH_ACCESS_POLICY_WHATSAPP } : {}),
           ...(v.HEARTH_ACCESS_POLICY_SLACK ? { slack: v.HEARTH_ACCESS_POLICY_SLACK } : {}),
+          ...(v.HEARTH_ACCESS_POLICY_EMAIL ? { email: v.HEARTH_ACCESS_POLICY_EMAIL } : {}),
         },
         allowlist: v.HEARTH_ALLOWLIST,
         pairingTtlMs: v.HEARTH_PAIRING_TTL * 1000,
@@ -309,4 +335,10 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
       logKey: logSecret ? logKeyOf(logSecret) : undefined,
     },
   };
+}
+
+/** An AES-256 key of its own from HEARTH_LOG_KEY: the pseudonyms' key never seals, and this one never keys a pseudonym. */
+function emailContextKey(secret: string): Uint8Array {
+  const encoder = new TextEncoder();
+  return hkdf(sha256, encoder.encode(secret), undefined, encoder.encode('hearth email reply context v1'), 32);
 }

@@ -7,9 +7,10 @@ import { z } from 'zod';
  * base64 inside, the message ids (`whatsapp:wamid.HBgLMTU1NTEy…`). Logs carry a keyed hash of
  * each instead (`whatsapp:~k3j…`): the same id always gives the same pseudonym under one key, so
  * lines still correlate, and without the key a number cannot be tried against it. Synchronous
- * (a log line cannot wait for WebCrypto), hence a JS HMAC.
+ * (a log line cannot wait for WebCrypto), hence a JS HMAC. E-mail senders (`email:ada@example.com`)
+ * get the same treatment (`email:~…`).
  */
-const WHATSAPP_ID = /\bwhatsapp:(?:\+?\d{5,15}|wamid\.[A-Za-z0-9+/=_-]+)/g;
+const PERSONAL_ID = /\b(?:whatsapp:(?:\+?\d{5,15}|wamid\.[A-Za-z0-9+/=_-]+)|email:[^\s"'\\<>,;@]{1,64}@[^\s"'\\<>,;]{1,255})/g;
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 const PSEUDONYM_CHARS = 12;
 /** Distinct ids remembered per key: pseudonyms are cheap, but a log line can hold several. */
@@ -30,20 +31,20 @@ export function randomLogKey(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(32));
 }
 
-/** The pseudonym of one id under `key`. */
+/** The pseudonym of one id under `key`, with the id's platform prefix (`whatsapp:~k3j…`). */
 export function pseudonymOf(key: Uint8Array, id: string): string {
   const mac = hmac(sha256, key, encoder.encode(id));
   let out = '';
   for (let i = 0; out.length < PSEUDONYM_CHARS; i++) out += BASE32[(mac[i] ?? 0) & 31];
-  return `whatsapp:~${out}`;
+  return `${id.slice(0, id.indexOf(':'))}:~${out}`;
 }
 
-/** Replaces every WhatsApp id in `text` by its pseudonym. */
+/** Replaces every WhatsApp id and e-mail sender in `text` by its pseudonym. */
 export function pseudonymizer(key: Uint8Array): (text: string) => string {
   const cache = new Map<string, string>();
   return (text) =>
-    text.includes('whatsapp:')
-      ? text.replace(WHATSAPP_ID, (id) => {
+    text.includes('whatsapp:') || text.includes('email:')
+      ? text.replace(PERSONAL_ID, (id) => {
           let pseudonym = cache.get(id);
           if (!pseudonym) {
             pseudonym = pseudonymOf(key, id);
