@@ -1,5 +1,7 @@
 import { generateCoreKeySet, publicKeySet } from '@hearth/shared';
 import type { TestProject } from 'vitest/node';
+import { FakeDiscordApi } from '../../tests/fakes/discord-api.js';
+import { APPLICATION_ID, discordKeyPair } from '../../tests/fakes/discord-payloads.js';
 import { FakeTelegramBotApi } from '../../tests/fakes/telegram-bot-api.js';
 import { FakeIdentityProvider } from '../../tests/fakes/identity-provider.js';
 import { FakeSlackWebApi } from '../../tests/fakes/slack-web-api.js';
@@ -24,6 +26,12 @@ declare module 'vitest' {
     /** Tests sign Events API requests with it, as Slack does. */
     slackSigningSecret: string;
     slackBotToken: string;
+    /** The fake Discord API's base URL (its `/__calls`, `/__fail` live there). */
+    discordApiBase: string;
+    /** The application's key pair, made for this run: the edge verifies with the public key (hex), tests sign with the private key (PKCS #8, base64). */
+    discordPublicKey: string;
+    discordPrivateKey: string;
+    discordBotToken: string;
     /** The fake identity provider: its issuer (= base URL, with `/__calls`), JWKS URL and signing key. */
     idpIssuer: string;
     idpJwksUrl: string;
@@ -41,6 +49,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const idp = new FakeIdentityProvider();
   const slackBotToken = 'xoxb-1234-5678-TestSlackBotToken';
   const slack = new FakeSlackWebApi(slackBotToken);
+  const discordBotToken = 'MTEwMDAwMDAwMDAwMDAwMDAwMQ.TestDiscordBotToken';
+  const discord = new FakeDiscordApi(APPLICATION_ID, discordBotToken);
+  const discordKeys = await discordKeyPair();
   const keys = await generateCoreKeySet();
   project.provide('webhookSecret', 'test-webhook-secret-0123456789');
   project.provide('botToken', '123456:TEST-bot-token');
@@ -56,6 +67,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('slackApiBase', await slack.start());
   project.provide('slackSigningSecret', '8f742231b10e8888abcd99yyyzzz85a5');
   project.provide('slackBotToken', slackBotToken);
+  project.provide('discordApiBase', await discord.start());
+  project.provide('discordPublicKey', discordKeys.publicKey);
+  project.provide('discordPrivateKey', discordKeys.privateKey);
+  project.provide('discordBotToken', discordBotToken);
   project.provide('fuzzRuns', Number(process.env.HEARTH_FUZZ_RUNS ?? 0));
   // One seed per run of the suite, printed by a failing property so it can be replayed.
   project.provide('fuzzSeed', Number(process.env.HEARTH_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31)));
@@ -64,6 +79,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('idpJwksUrl', idp.jwksUrl);
   project.provide('idpPrivateJwk', JSON.stringify(await idp.privateJwk()));
   return async () => {
-    await Promise.all([telegram.stop(), whatsapp.stop(), slack.stop(), idp.stop()]);
+    await Promise.all([telegram.stop(), whatsapp.stop(), slack.stop(), discord.stop(), idp.stop()]);
   };
 }

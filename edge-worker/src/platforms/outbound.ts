@@ -21,6 +21,17 @@ export interface OutboundReply {
   text: string;
   /** Buttons under the reply (on its last part), when the core asked for them. */
   buttons?: ReplyButtons;
+  /** What the message answered came with to answer it by (see {@link ReplyCredential}); `used` once a part went out with it. */
+  credential?: ReplyCredential & { used: boolean };
+}
+
+/**
+ * A platform's short-lived right to answer one message (Discord's interaction token), sealed
+ * with an edge-held key by its adapter: the Relay keeps it, unreadable, until `expiresAt` (ms).
+ */
+export interface ReplyCredential {
+  sealed: string;
+  expiresAt: number;
 }
 
 /** One message of a reply as it goes out: long texts go as several, in order. */

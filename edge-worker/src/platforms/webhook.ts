@@ -33,7 +33,7 @@ export async function readWebhook(c: Context<AppEnv>): Promise<{ adapter: Platfo
   const config = c.get('config');
   const raw = await c.req.arrayBuffer();
   await adapter.verify(c.req.raw, raw, config);
-  const batch = adapter.parse(utf8Of(raw), config);
+  const batch = await adapter.parse(utf8Of(raw), config);
   for (const reason of batch.ignored) log('info', 'webhook_ignored', { platform: adapter.platform, reason });
   for (const event of batch.events) log('info', 'platform_event', { platform: adapter.platform, ...event });
   return { adapter, batch };
@@ -48,7 +48,6 @@ export async function readWebhook(c: Context<AppEnv>): Promise<{ adapter: Platfo
  */
 export async function platformWebhook(c: Context<AppEnv>): Promise<Response> {
   const { adapter, batch } = await readWebhook(c);
-  if (batch.answer) return c.json(batch.answer);
   const relay = relayFor(c.env);
   const config = c.get('config');
   const counts = { stored: 0, duplicates: 0, withheld: 0 };
@@ -66,7 +65,9 @@ export async function platformWebhook(c: Context<AppEnv>): Promise<Response> {
       admission === 'pairing'
         ? { sender: senderKeyOf(message), source: pairingSourceOf(message), ...(message.sender.name ? { name: message.sender.name } : {}) }
         : undefined;
-    const { outcome } = await relay.enqueue(envelope, { gate, stops: isStopCommand(message), press: isApprovalPress(message) }).catch((cause: unknown) => {
+    const credential = batch.credentials?.[message.message_id];
+    const options = { gate, stops: isStopCommand(message), press: isApprovalPress(message), ...(credential ? { credential } : {}) };
+    const { outcome } = await relay.enqueue(envelope, options).catch((cause: unknown) => {
       // An overloaded, reset or unreachable Relay: nothing was committed for sure, so the platform
       // must keep the POST and retry it (a 500 would say the same, but not when).
       log('warn', 'relay_unavailable', { ...fields, error: describeError(cause) });
@@ -89,7 +90,7 @@ export async function platformWebhook(c: Context<AppEnv>): Promise<Response> {
       log('info', 'sender_not_paired', { ...fields, outcome });
     }
   }
-  return c.json({ ok: true, ...counts, ignored: batch.ignored.length });
+  return c.json(batch.answer ?? { ok: true, ...counts, ignored: batch.ignored.length });
 }
 
 /** `GET /webhooks/:platform`: the platform's subscription handshake, where it has one. */

@@ -3,6 +3,7 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Refusal } from '../api/errors.js';
 import { type EdgeConfig, loadConfig } from '../config.js';
 import { describeError, log } from '../log.js';
+import type { ReplyCredential } from '../platforms/outbound.js';
 import { AccessCommands } from './access-commands.js';
 import { pruneExpiredPairings } from './access-store.js';
 import { RelayAlarm } from './alarm.js';
@@ -23,6 +24,7 @@ import type { OwnerToolCallAnswer, OwnerToolsAnswer } from './owner-tools.js';
 import { gateSender, type GateOutcome, type PairingGate } from './pairing.js';
 import { expireOlderThan, listDeadLetters, pruneAcked, releaseOrphans, releaseOverdue, type DeadLetter, type EnqueueOutcome, type Envelope } from './queue.js';
 import { QueueIndex } from './queue-index.js';
+import { keepCredential, pruneCredentials } from './reply-credentials.js';
 import { ReplySender } from './reply-sender.js';
 import { pruneRevocations } from './revocations.js';
 import { claimCoreToken, pruneSeenCoreTokens } from './seen-core-tokens.js';
@@ -105,6 +107,7 @@ export class Relay extends DurableObject<Env> {
    * message is a `/stop`, so the core generating this conversation's reply is told at once
    * (the message itself waits its turn like any other). `press`: it answers a question the core
    * is waiting on (an approval button), and goes in the conversation's press lane (queue.ts).
+   * `credential`: what its replies must be sent with (kept first: a pairing notice needs it too).
    */
   async enqueue(
     envelope: Envelope,
@@ -113,9 +116,11 @@ export class Relay extends DurableObject<Env> {
       stops = false,
       press = false,
       announce,
-    }: { gate?: PairingGate | undefined; stops?: boolean; press?: boolean; announce?: Announcement | undefined } = {},
+      credential,
+    }: { gate?: PairingGate | undefined; stops?: boolean; press?: boolean; announce?: Announcement | undefined; credential?: ReplyCredential } = {},
   ): Promise<{ outcome: EnqueueOutcome | Exclude<GateOutcome, 'approved'> }> {
     const now = Date.now();
+    if (credential) keepCredential(this.sql, envelope.message_id, credential);
     if (gate) {
       const gated = this.ctx.storage.transactionSync(() => gateSender(this.sql, gate, envelope, this.config.access, now));
       if (gated.outcome !== 'approved') {
@@ -260,6 +265,7 @@ export class Relay extends DurableObject<Env> {
     pruneExpiredPairings(this.sql, now);
     pruneRevocations(this.sql, now);
     pruneSeenCoreTokens(this.sql, now);
+    pruneCredentials(this.sql, now);
     this.delivery.pump();
     await this.replies.flush();
     await this.alarmClock.arm();

@@ -29,6 +29,9 @@ export const EDGE_SECRETS = [
   'WHATSAPP_ACCESS_TOKEN',
   'SLACK_SIGNING_SECRET',
   'SLACK_BOT_TOKEN',
+  'DISCORD_PUBLIC_KEY',
+  'DISCORD_APPLICATION_ID',
+  'DISCORD_BOT_TOKEN',
   'HEARTH_LOG_KEY',
 ] as const;
 
@@ -71,10 +74,18 @@ const EdgeVarsSchema = z.object({
     .transform((url) => url.replace(/\/+$/, '')),
   // chat.postMessage: about one message a second per channel (short bursts allowed).
   SLACK_CHANNEL_INTERVAL_MS: wholeNumber('SLACK_CHANNEL_INTERVAL_MS', 0, 60_000).default(1_000),
+  DISCORD_PUBLIC_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, "DISCORD_PUBLIC_KEY must be the application's public key, 64 hex characters").optional(),
+  DISCORD_APPLICATION_ID: z.string().regex(/^\d{1,20}$/, 'DISCORD_APPLICATION_ID must be the numeric application id').optional(),
+  DISCORD_BOT_TOKEN: optionalSecret,
+  DISCORD_API_BASE: z
+    .url({ error: 'DISCORD_API_BASE must be a URL such as https://discord.com/api/v10' })
+    .default('https://discord.com/api/v10')
+    .transform((url) => url.replace(/\/+$/, '')),
   HEARTH_ACCESS_POLICY: accessPolicy('HEARTH_ACCESS_POLICY').default('pairing'),
   HEARTH_ACCESS_POLICY_TELEGRAM: accessPolicy('HEARTH_ACCESS_POLICY_TELEGRAM').optional(),
   HEARTH_ACCESS_POLICY_WHATSAPP: accessPolicy('HEARTH_ACCESS_POLICY_WHATSAPP').optional(),
   HEARTH_ACCESS_POLICY_SLACK: accessPolicy('HEARTH_ACCESS_POLICY_SLACK').optional(),
+  HEARTH_ACCESS_POLICY_DISCORD: accessPolicy('HEARTH_ACCESS_POLICY_DISCORD').optional(),
   HEARTH_ALLOWLIST: z
     .string()
     .default('')
@@ -144,6 +155,15 @@ export interface SlackConfig {
   channelIntervalMs: number;
 }
 
+export interface DiscordConfig {
+  /** Verifies every interaction Discord sends (General Information → Public Key), hex. */
+  publicKey: string;
+  applicationId: string;
+  /** The bot's token: replies after an interaction token's 15 minutes, typing, and the key sealing those tokens at rest. */
+  botToken: string;
+  apiBase: string;
+}
+
 export interface EdgeConfig {
   /** Undefined when Telegram is not set up in this deployment. */
   telegram: TelegramConfig | undefined;
@@ -151,6 +171,8 @@ export interface EdgeConfig {
   whatsapp: WhatsAppConfig | undefined;
   /** Undefined when Slack is not set up in this deployment. */
   slack: SlackConfig | undefined;
+  /** Undefined when Discord is not set up in this deployment. */
+  discord: DiscordConfig | undefined;
   /** The core's public keys: verify its tunnel tokens, seal messages to it. */
   coreKeys: CoreKeySet;
   delivery: DeliveryLimits;
@@ -251,6 +273,12 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
     v.SLACK_SIGNING_SECRET && v.SLACK_BOT_TOKEN
       ? { signingSecret: v.SLACK_SIGNING_SECRET, botToken: v.SLACK_BOT_TOKEN, apiBase: v.SLACK_API_BASE, channelIntervalMs: v.SLACK_CHANNEL_INTERVAL_MS }
       : undefined;
+  const discordSettings = { DISCORD_PUBLIC_KEY: v.DISCORD_PUBLIC_KEY, DISCORD_APPLICATION_ID: v.DISCORD_APPLICATION_ID, DISCORD_BOT_TOKEN: v.DISCORD_BOT_TOKEN };
+  requireAllOrNone('Discord', discordSettings, problems);
+  const discord: DiscordConfig | undefined =
+    v.DISCORD_PUBLIC_KEY && v.DISCORD_APPLICATION_ID && v.DISCORD_BOT_TOKEN
+      ? { publicKey: v.DISCORD_PUBLIC_KEY.toLowerCase(), applicationId: v.DISCORD_APPLICATION_ID, botToken: v.DISCORD_BOT_TOKEN, apiBase: v.DISCORD_API_BASE }
+      : undefined;
   // No platform is a deployment of its own: the client API and the web chat are a way in too
   // (their webhooks then answer 404).
   let coreKeys: CoreKeySet | undefined;
@@ -273,6 +301,7 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
       telegram,
       whatsapp,
       slack,
+      discord,
       coreKeys,
       delivery: {
         heartbeatMs: v.HEARTH_HEARTBEAT_MS,
@@ -291,6 +320,7 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
           ...(v.HEARTH_ACCESS_POLICY_TELEGRAM ? { telegram: v.HEARTH_ACCESS_POLICY_TELEGRAM } : {}),
           ...(v.HEARTH_ACCESS_POLICY_WHATSAPP ? { whatsapp: v.HEARTH_ACCESS_POLICY_WHATSAPP } : {}),
           ...(v.HEARTH_ACCESS_POLICY_SLACK ? { slack: v.HEARTH_ACCESS_POLICY_SLACK } : {}),
+          ...(v.HEARTH_ACCESS_POLICY_DISCORD ? { discord: v.HEARTH_ACCESS_POLICY_DISCORD } : {}),
         },
         allowlist: v.HEARTH_ALLOWLIST,
         pairingTtlMs: v.HEARTH_PAIRING_TTL * 1000,
