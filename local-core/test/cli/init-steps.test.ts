@@ -18,7 +18,8 @@ describe('deployment secrets', () => {
   });
 
   it('covers every secret the edge reads when every platform is on', () => {
-    expect(deploymentSecrets(['telegram', 'whatsapp', 'slack'])).toEqual(expect.arrayContaining([...EDGE_SECRETS]));
+    expect(deploymentSecrets(['telegram', 'whatsapp', 'slack', 'discord'])).toEqual(expect.arrayContaining([...EDGE_SECRETS]));
+    expect(deploymentSecrets(['discord'])).toEqual(['HEARTH_CORE_JWKS', 'DISCORD_PUBLIC_KEY', 'DISCORD_APPLICATION_ID', 'DISCORD_BOT_TOKEN', 'HEARTH_LOG_KEY']);
     expect(deploymentSecrets(['slack'])).toEqual(['HEARTH_CORE_JWKS', 'SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'HEARTH_LOG_KEY']);
   });
 });
@@ -51,5 +52,13 @@ describe('setWebhook', () => {
       fields: ['messages'],
     });
     expect(initCommands('http://127.0.0.1:8787', ['telegram'], '/x', '/x/.dev.vars').whatsapp).toBeUndefined();
+  });
+
+  it('gives Discord its Interactions Endpoint URL and the registration of its commands', () => {
+    expect(initCommands('https://edge.example.com', ['discord'], '/x', '/x/.dev.vars').discord).toEqual({
+      interactionsUrl: 'https://edge.example.com/webhooks/discord',
+      register: 'npx hearth discord register',
+    });
+    expect(initCommands('https://edge.example.com', ['slack'], '/x', '/x/.dev.vars').discord).toBeUndefined();
   });
 });

@@ -106,7 +106,8 @@ async function call(config: DiscordConfig, route: Route, body: unknown): Promise
     // Rate limits and Discord's own outages pass; any other 4xx (unknown channel, missing access, a bad body) will not go through by waiting.
     retryable: response.status === 429 || response.status >= 500,
     status: response.status,
-    description: `${route.label}: ${code !== undefined ? `${code} ` : ''}${message ?? (response.statusText || `HTTP ${response.status}`)}`.slice(0, 300),
+    // Code 0 is Discord's "no particular code" (a plain 401, 404).
+    description: `${route.label}: ${code ? `${code} ` : ''}${message ?? (response.statusText || `HTTP ${response.status}`)}`.slice(0, 300),
     ...(retryAfterMs > 0 ? { retryAfterMs } : {}),
     ...(code !== undefined && GONE_INTERACTION.has(code) ? { gone: true } : {}),
   };
