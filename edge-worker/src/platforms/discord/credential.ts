@@ -1,3 +1,4 @@
+import { base64url } from 'jose';
 import type { ReplyCredential } from '../outbound.js';
 
 /** An interaction token answers for 15 minutes; kept 30 s less, so a send never races its end. */
@@ -39,9 +40,6 @@ function keyOf(botToken: string): Promise<CryptoKey> {
   return key;
 }
 
-const base64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-const bytesOf = (text: string) => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-
 /**
  * Seals an interaction's token for the Relay: AES-GCM, bound to the message it answers (the
  * additional data), so a row moved to another message does not open.
@@ -50,14 +48,14 @@ export async function sealInteraction(botToken: string, messageId: string, inter
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const plain = encoder.encode(JSON.stringify(access));
   const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(messageId) }, await keyOf(botToken), plain));
-  return { sealed: `${base64url(iv)}.${base64url(sealed)}`, expiresAt: snowflakeTime(interactionId) + TOKEN_LIFE_MS };
+  return { sealed: `${base64url.encode(iv)}.${base64url.encode(sealed)}`, expiresAt: snowflakeTime(interactionId) + TOKEN_LIFE_MS };
 }
 
 /** The token back, or undefined when it does not open (another bot token since, or not ours). */
 export async function openInteraction(botToken: string, messageId: string, sealed: string): Promise<InteractionAccess | undefined> {
   try {
     const [iv = '', data = ''] = sealed.split('.');
-    const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytesOf(iv), additionalData: encoder.encode(messageId) }, await keyOf(botToken), bytesOf(data));
+    const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: base64url.decode(iv), additionalData: encoder.encode(messageId) }, await keyOf(botToken), base64url.decode(data));
     const access = JSON.parse(new TextDecoder().decode(plain)) as InteractionAccess;
     return typeof access.token === 'string' && typeof access.original === 'boolean' ? access : undefined;
   } catch {
