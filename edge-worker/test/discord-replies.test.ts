@@ -142,10 +142,25 @@ describe('replies to Discord', () => {
     const channel = freshChannel();
     const token = interactionToken();
     await failDiscord({ path: token, status: 404, code: 10062, message: 'Unknown interaction' });
-    await answer(commandInteraction({ channel, user: ADA, token }, 'hello'), 'Hello!');
+    // A minute old: long past Discord's having our deferred answer.
+    await answer(commandInteraction({ channel, user: ADA, token, id: snowflake(Date.now() - 60_000) }, 'hello'), 'Hello!');
     const [post] = await callsAppear([channelPath(channel)], 1);
     expect(post!.body.content).toBe('Hello!');
     expect(await callsTo(editPath(token))).toHaveLength(1);
+  });
+
+  it('edits the deferred answer a moment later when Discord has not got it yet (a reply within its first seconds)', async () => {
+    const channel = freshChannel();
+    const token = interactionToken();
+    await failDiscord({ path: token, status: 404, code: 10015, message: 'Unknown Webhook' });
+    await answer(commandInteraction({ channel, user: ADA, token }, 'quick'), 'Quick!');
+    const edits = await waitFor(async () => {
+      const sent = await callsTo(editPath(token));
+      return sent.length >= 2 ? sent : undefined;
+    }, 'the edit again', 15_000);
+    expect(edits.map((c) => c.body.content)).toEqual(['Quick!', 'Quick!']);
+    expect(edits[1]!.at - edits[0]!.at).toBeGreaterThanOrEqual(1_000);
+    expect(await callsTo(channelPath(channel), followUpPath(token))).toEqual([]);
   });
 
   it("retries a rate-limited edit after Discord's retry_after, and sends it once", async () => {

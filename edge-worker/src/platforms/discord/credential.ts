@@ -4,6 +4,9 @@ import type { ReplyCredential } from '../outbound.js';
 /** An interaction token answers for 15 minutes; kept 30 s less, so a send never races its end. */
 const TOKEN_LIFE_MS = 15 * 60_000 - 30_000;
 
+/** When the interaction a credential answers was made (ms). */
+export const interactionTimeOf = (credential: ReplyCredential): number => credential.expiresAt - TOKEN_LIFE_MS;
+
 /** Discord's epoch: snowflakes count milliseconds from 2015-01-01 in their top 42 bits. */
 const DISCORD_EPOCH_MS = 1_420_070_400_000n;
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { describeError } from '../../log.js';
 import type { OutboundPart, OutboundReply, Pacing, SendOutcome } from '../outbound.js';
 import { messageParts } from '../split-text.js';
-import { type InteractionAccess, openInteraction } from './credential.js';
+import { type InteractionAccess, interactionTimeOf, openInteraction } from './credential.js';
 import { discordChannelOf } from './normalize.js';
 
 /** Discord's longest message content. */
@@ -16,6 +16,14 @@ const ErrorBody = z.object({ code: z.number().optional(), message: z.string().op
 
 /** The interaction is gone for its webhook (expired token, unknown webhook or interaction): the channel still takes a message. */
 const GONE_INTERACTION = new Set([10015, 10062, 50027]);
+
+/**
+ * Discord waits 3 s for our answer to an interaction; until it has it, there is no original
+ * response to edit. A reply that fast (a pairing notice is sent while the webhook still answers)
+ * waits and edits it then, rather than taking the interaction for gone.
+ */
+const ANSWER_WINDOW_MS = 5_000;
+const EARLY_RETRY_MS = 1_000;
 
 /** Buttons in an action row, and action rows in a message, at most. */
 const ROW_MAX = 5;
@@ -76,9 +84,14 @@ export async function sendDiscordPart(config: DiscordConfig, reply: OutboundRepl
     ...(last && reply.buttons ? { components: componentsOf(reply.buttons) } : {}),
   };
   const access = await accessOf(config, reply);
-  let outcome = await call(config, routeOf(config, reply, access), body);
-  // Gone before its time (Discord's clock, a deleted response): the channel still takes it.
-  if (access && !outcome.ok && outcome.gone) outcome = await call(config, routeOf(config, reply, undefined), body);
+  const route = routeOf(config, reply, access);
+  let outcome = await call(config, route, body);
+  if (access && !outcome.ok && outcome.gone) {
+    const early = route.method === 'PATCH' && reply.credential && Date.now() - interactionTimeOf(reply.credential) < ANSWER_WINDOW_MS;
+    // Before our answer reached Discord the original response is not there yet, but in a moment;
+    // later, it is gone before its time (Discord's clock, a deleted response): the channel still takes it.
+    outcome = early ? { ...outcome, retryable: true, retryAfterMs: EARLY_RETRY_MS } : await call(config, routeOf(config, reply, undefined), body);
+  }
   const { gone: _gone, ...result } = outcome;
   return result.ok || part.count === 1 ? result : { ...result, description: `part ${part.index + 1} of ${part.count}: ${result.description}` };
 }
