@@ -201,6 +201,17 @@ describe('sending to the Discord API', () => {
     expect(await sendAllParts(discordAdapter, reply(channel), config())).toMatchObject({ ok: false, retryable: true, status: 429, retryAfterMs: 2_250 });
   });
 
+  it('holds the next send into a bucket Discord said is empty (X-RateLimit-Remaining 0), without calling it', async () => {
+    const channel = freshChannel();
+    await failDiscord({ path: channel, status: 200, resetAfter: 1.5 });
+    const text = `${'a'.repeat(1900)}\n\n${'b'.repeat(100)}`;
+    const outcome = await sendAllParts(discordAdapter, reply(channel, text), config());
+    expect(outcome).toMatchObject({ ok: false, retryable: true, status: 429, description: 'part 2 of 2: channel message: held until its rate limit resets' });
+    expect((outcome as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(1_000);
+    expect((outcome as { retryAfterMs: number }).retryAfterMs).toBeLessThanOrEqual(1_500);
+    expect((await callsTo(channelPath(channel))).map((c) => c.body.content)).toEqual(['a'.repeat(1900)]);
+  });
+
   it('reports a network failure as retryable', async () => {
     const base = config();
     const broken = { ...base, discord: { ...base.discord!, apiBase: 'http://127.0.0.1:9' } };

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { jsonBody, LoopbackFake, ScriptedFailures } from './loopback-fake.js';
 
-/** A scripted failure, answered instead of the call it matches. */
+/** A scripted failure, answered instead of the call it matches; a 2xx `status` lets the call succeed, with the rate-limit headers of `resetAfter`. */
 export interface DiscordFailure {
   status: number;
   /** Discord's JSON error code: 10003 Unknown Channel, 10062 Unknown interaction, 50001 Missing Access, … */
@@ -9,7 +9,7 @@ export interface DiscordFailure {
   message?: string;
   /** Seconds, sent as `retry_after` in the body and as Retry-After (rounded up). */
   retryAfter?: number;
-  /** Sent as X-RateLimit-Reset-After. */
+  /** Sent as X-RateLimit-Reset-After, with X-RateLimit-Remaining 0 (the bucket is empty). */
   resetAfter?: number;
   /** Only calls whose path contains this fail. */
   path?: string;
@@ -99,10 +99,12 @@ export class FakeDiscordApi extends LoopbackFake<RecordedDiscordCall> {
     if ((channel || commands) && authorization !== `Bot ${this.botToken}`) return reply(401, { code: 0, message: '401: Unauthorized' });
     if ((webhook?.[1] ?? commands?.[1] ?? this.applicationId) !== this.applicationId) return reply(404, { code: 10015, message: 'Unknown Webhook' });
     const failure = this.failures.take((f) => f.path === undefined || path.includes(f.path));
-    if (failure) {
+    const limitHeaders: Record<string, string> =
+      failure?.resetAfter !== undefined ? { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset-after': String(failure.resetAfter) } : {};
+    if (failure && failure.status >= 300) {
       const headers: Record<string, string> = {
         ...(failure.retryAfter !== undefined ? { 'retry-after': String(Math.ceil(failure.retryAfter)) } : {}),
-        ...(failure.resetAfter !== undefined ? { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset-after': String(failure.resetAfter) } : {}),
+        ...limitHeaders,
       };
       const payload = { code: failure.code ?? 0, message: failure.message ?? 'scripted failure', ...(failure.retryAfter !== undefined ? { retry_after: failure.retryAfter, global: false } : {}) };
       return reply(failure.status, payload, headers);
@@ -117,7 +119,8 @@ export class FakeDiscordApi extends LoopbackFake<RecordedDiscordCall> {
     if (typeof content !== 'string' || content.length > 2_000 || (content.trim() === '' && !webhook?.[3])) {
       return reply(400, { code: 50035, message: 'Invalid Form Body' });
     }
-    return reply(200, { id: this.id(), channel_id: channel?.[1] ?? '0', content, author: { id: this.applicationId, bot: true }, components: body.components ?? [] });
+    const message = { id: this.id(), channel_id: channel?.[1] ?? '0', content, author: { id: this.applicationId, bot: true }, components: body.components ?? [] };
+    return reply(200, message, limitHeaders);
   }
 
   private id(): string {

@@ -5,6 +5,7 @@ import type { OutboundPart, OutboundReply, Pacing, SendOutcome } from '../outbou
 import { messageParts } from '../split-text.js';
 import { type InteractionAccess, interactionTimeOf, openInteraction } from './credential.js';
 import { discordChannelOf } from './normalize.js';
+import { bucketWait, noteBucket } from './rate-limits.js';
 
 /** Discord's longest message content. */
 export const DISCORD_TEXT_MAX = 2_000;
@@ -51,6 +52,8 @@ interface Route {
   path: string;
   /** Sent with the bot token (channel routes); webhook routes are authorised by their token. */
   bot: boolean;
+  /** Its rate-limit bucket (Discord's are per channel, and per interaction webhook), named without the token. */
+  bucket: string;
 }
 
 /**
@@ -59,10 +62,12 @@ interface Route {
  * the token's 15 minutes are gone (or without one), a message in the channel with the bot token.
  */
 function routeOf(config: DiscordConfig, reply: OutboundReply, access: InteractionAccess | undefined): Route {
-  if (!access) return { label: 'channel message', method: 'POST', path: `/channels/${discordChannelOf(reply.conversationId)}/messages`, bot: true };
+  const channel = discordChannelOf(reply.conversationId);
+  if (!access) return { label: 'channel message', method: 'POST', path: `/channels/${channel}/messages`, bot: true, bucket: `channel:${channel}` };
   const webhook = `/webhooks/${config.applicationId}/${access.token}`;
-  if (access.original && !reply.credential?.used) return { label: 'edit of the original response', method: 'PATCH', path: `${webhook}/messages/@original`, bot: false };
-  return { label: 'follow-up', method: 'POST', path: webhook, bot: false };
+  const bucket = `interaction:${reply.inReplyTo}`;
+  if (access.original && !reply.credential?.used) return { label: 'edit of the original response', method: 'PATCH', path: `${webhook}/messages/@original`, bot: false, bucket };
+  return { label: 'follow-up', method: 'POST', path: webhook, bot: false, bucket };
 }
 
 async function accessOf(config: DiscordConfig, reply: OutboundReply): Promise<InteractionAccess | undefined> {
@@ -97,6 +102,8 @@ export async function sendDiscordPart(config: DiscordConfig, reply: OutboundRepl
 }
 
 async function call(config: DiscordConfig, route: Route, body: unknown): Promise<SendOutcome & { gone?: boolean }> {
+  const wait = bucketWait(route.bucket);
+  if (wait > 0) return { ok: false, retryable: true, status: 429, description: `${route.label}: held until its rate limit resets`, retryAfterMs: wait };
   let response: Response;
   try {
     response = await fetch(`${config.apiBase}${route.path}`, {
@@ -107,6 +114,7 @@ async function call(config: DiscordConfig, route: Route, body: unknown): Promise
   } catch (error) {
     return { ok: false, retryable: true, status: 0, description: `${route.label}: network: ${describeError(error)}` };
   }
+  noteBucket(route.bucket, response.headers);
   if (response.ok) {
     await response.body?.cancel();
     return { ok: true };
