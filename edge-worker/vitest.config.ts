@@ -1,6 +1,7 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import type { ProvidedContext } from 'vitest';
 import { defineConfig } from 'vitest/config';
+import { APPLICATION_ID } from '../tests/fakes/discord-payloads.js';
 
 type Inject = <K extends keyof ProvidedContext>(key: K) => ProvidedContext[K];
 
@@ -24,6 +25,14 @@ const slackBindings = (inject: Inject) => ({
   SLACK_BOT_TOKEN: inject('slackBotToken'),
   SLACK_API_BASE: inject('slackApiBase'),
   SLACK_CHANNEL_INTERVAL_MS: '0',
+});
+
+/** Discord against its fake, likewise in the `edge` project only. */
+const discordBindings = (inject: Inject) => ({
+  DISCORD_PUBLIC_KEY: inject('discordPublicKey'),
+  DISCORD_APPLICATION_ID: APPLICATION_ID,
+  DISCORD_BOT_TOKEN: inject('discordBotToken'),
+  DISCORD_API_BASE: inject('discordApiBase'),
 });
 
 /**
@@ -70,6 +79,7 @@ export default defineConfig({
                 ...slackBindings(inject),
                 EMAIL_ADDRESS: inject('emailAddress'),
                 HEARTH_LOG_KEY: inject('logKey'),
+                ...discordBindings(inject),
                 HEARTH_ACCESS_POLICY: 'open',
                 TELEGRAM_CHAT_INTERVAL_MS: '0',
                 TELEGRAM_GROUP_INTERVAL_MS: '0',

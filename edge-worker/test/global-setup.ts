@@ -1,6 +1,8 @@
 import { generateCoreKeySet, publicKeySet } from '@hearth/shared';
 import type { TestProject } from 'vitest/node';
 import { FakeEmailService } from '../../tests/fakes/email-service.js';
+import { FakeDiscordApi } from '../../tests/fakes/discord-api.js';
+import { APPLICATION_ID, discordKeyPair } from '../../tests/fakes/discord-payloads.js';
 import { FakeTelegramBotApi } from '../../tests/fakes/telegram-bot-api.js';
 import { FakeIdentityProvider } from '../../tests/fakes/identity-provider.js';
 import { FakeSlackWebApi } from '../../tests/fakes/slack-web-api.js';
@@ -30,6 +32,12 @@ declare module 'vitest' {
     emailAddress: string;
     /** HEARTH_LOG_KEY of the `edge` project: keys e-mail's reply contexts and pseudonyms. */
     logKey: string;
+    /** The fake Discord API's base URL (its `/__calls`, `/__fail` live there). */
+    discordApiBase: string;
+    /** The application's key pair, made for this run: the edge verifies with the public key (hex), tests sign with the private key (PKCS #8, base64). */
+    discordPublicKey: string;
+    discordPrivateKey: string;
+    discordBotToken: string;
     /** The fake identity provider: its issuer (= base URL, with `/__calls`), JWKS URL and signing key. */
     idpIssuer: string;
     idpJwksUrl: string;
@@ -48,6 +56,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const slackBotToken = 'xoxb-1234-5678-TestSlackBotToken';
   const slack = new FakeSlackWebApi(slackBotToken);
   const email = new FakeEmailService();
+  const discordBotToken = 'MTEwMDAwMDAwMDAwMDAwMDAwMQ.TestDiscordBotToken';
+  const discord = new FakeDiscordApi(APPLICATION_ID, discordBotToken);
+  const discordKeys = await discordKeyPair();
   const keys = await generateCoreKeySet();
   project.provide('webhookSecret', 'test-webhook-secret-0123456789');
   project.provide('botToken', '123456:TEST-bot-token');
@@ -66,6 +77,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('emailFakeUrl', await email.start());
   project.provide('emailAddress', 'hearth@assistant.test');
   project.provide('logKey', 'test-log-key-0123456789abcdef');
+  project.provide('discordApiBase', await discord.start());
+  project.provide('discordPublicKey', discordKeys.publicKey);
+  project.provide('discordPrivateKey', discordKeys.privateKey);
+  project.provide('discordBotToken', discordBotToken);
   project.provide('fuzzRuns', Number(process.env.HEARTH_FUZZ_RUNS ?? 0));
   // One seed per run of the suite, printed by a failing property so it can be replayed.
   project.provide('fuzzSeed', Number(process.env.HEARTH_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31)));
@@ -74,6 +89,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('idpJwksUrl', idp.jwksUrl);
   project.provide('idpPrivateJwk', JSON.stringify(await idp.privateJwk()));
   return async () => {
-    await Promise.all([telegram.stop(), whatsapp.stop(), slack.stop(), email.stop(), idp.stop()]);
+    await Promise.all([telegram.stop(), whatsapp.stop(), slack.stop(), discord.stop(), email.stop(), idp.stop()]);
   };
 }

@@ -297,7 +297,7 @@ describe('POST /webhooks/whatsapp: normalization', () => {
   });
 
   it('turns delivery receipts into events, never into messages', async () => {
-    const batch = whatsappAdapter.parse(metaJson(statuses), loadConfig(env));
+    const batch = await whatsappAdapter.parse(metaJson(statuses), loadConfig(env));
     const sent = 'whatsapp:wamid.HBgLMTY1MDU1NTEwMTYVAgARGBJCVVNJTkVTU19NRVNTQUdFXzA1AA==';
     expect(batch).toEqual({
       messages: [],
@@ -325,7 +325,7 @@ describe('POST /webhooks/whatsapp: normalization', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ ok: true, stored: 0, duplicates: 0, withheld: 0, ignored: 1 });
     expect(await storedRows('whatsapp:wamid.other-number-0001')).toEqual([]);
-    expect(whatsappAdapter.parse(metaJson(body), loadConfig(env)).ignored).toEqual([
+    expect((await whatsappAdapter.parse(metaJson(body), loadConfig(env))).ignored).toEqual([
       'message wamid.other-number-0001: addressed to phone_number_id 999999999999999, not this edge\'s',
     ]);
   });

@@ -8,7 +8,7 @@ import { CompletionRequestSchema } from './completion.js';
  * `message_id` is deterministic from the platform's own ids (`telegram:<chat>:<message>`), so a
  * webhook the platform retries maps to the same id: dedupe and "exactly one reply" rest on it.
  */
-export const PlatformSchema = z.enum(['telegram', 'whatsapp', 'slack', 'email', 'api', 'mqtt']);
+export const PlatformSchema = z.enum(['telegram', 'whatsapp', 'slack', 'discord', 'email', 'api', 'mqtt']);
 export type Platform = z.infer<typeof PlatformSchema>;
 
 export const ConversationTypeSchema = z.enum(['private', 'group', 'channel']);

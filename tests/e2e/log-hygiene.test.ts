@@ -2,8 +2,9 @@ import { logKeyOf, pseudonymOf } from '@hearth/shared';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandInteraction, interactionToken } from '../fakes/discord-payloads.js';
 import { dmEvent, eventCallback } from '../fakes/slack-payloads.js';
-import { BOT_TOKEN, SLACK, WEBHOOK_SECRET, WHATSAPP, startSystem, textUpdate, whatsappText, type System } from '../support/system.js';
+import { BOT_TOKEN, DISCORD, SLACK, WEBHOOK_SECRET, WHATSAPP, startSystem, textUpdate, whatsappText, type System } from '../support/system.js';
 
 /** The same at both ends, so their pseudonyms of one WhatsApp id match. */
 const LOG_KEY = 'hygiene-log-key-0123456789abcdef';
@@ -36,6 +37,7 @@ beforeAll(async () => {
     whatsapp: true,
     slack: true,
     email: true,
+    discord: true,
     coreEnv: { HEARTH_ENGINE: 'echo', LOG_LEVEL: 'debug', HEARTH_LOG_KEY: LOG_KEY },
     edgeVars: { HEARTH_LOG_LEVEL: 'debug', HEARTH_LOG_KEY: LOG_KEY },
   });
@@ -48,12 +50,15 @@ afterAll(async () => {
 describe('logs of a whole run', () => {
   it('hold no secret and none of the PII the messages carried', { timeout: 120_000 }, async () => {
     const s = system;
-    // Telegram, WhatsApp, Slack and the client API, each answered (so every log line of the path was written).
+    // Telegram, WhatsApp, Slack, Discord and the client API, each answered (so every log line of the path was written).
     const update = textUpdate(4711, text);
     expect((await s.postUpdate(update)).status).toBe(200);
     expect((await s.postWhatsApp(whatsappText('15550004711', 'wamid.hygiene-1', text))).status).toBe(200);
     const slackTs = `${Math.floor(Date.now() / 1000)}.004711`;
     expect((await s.postSlack(eventCallback(dmEvent('D0HYGIENE', 'U0HYGIENE', slackTs, text)))).status).toBe(200);
+    const discordToken = interactionToken();
+    const ask = commandInteraction({ channel: '1700000000000004711', user: '1700000000000000001', token: discordToken }, text);
+    expect((await s.postDiscord(ask)).status).toBe(200);
     const posted = await fetch(`${s.edge.url}/v1/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', Authorization: `Bearer ${clientToken}` },
@@ -75,6 +80,8 @@ describe('logs of a whole run', () => {
     expect((await s.postWhatsApp(whatsappText('15550004712', 'wamid.hygiene-2', text), `sha256=${'0'.repeat(64)}`)).status).toBe(401);
     const forged = { 'X-Slack-Signature': `v0=${'0'.repeat(64)}` };
     expect((await s.postSlack(eventCallback(dmEvent('D0HYGIENE', 'U0HYGIENE', `${slackTs}1`, text)), forged)).status).toBe(401);
+    const forgedAsk = commandInteraction({ channel: '1700000000000004711', user: '1700000000000000001', token: discordToken }, text);
+    expect((await s.postDiscord(forgedAsk, { 'X-Signature-Ed25519': '0'.repeat(128) })).status).toBe(401);
     expect((await fetch(`${s.edge.url}/v1/models`, { headers: { Authorization: `Bearer ${clientToken}x` } })).status).toBe(401);
 
     await s.telegram.waitFor(() => s.telegram.callsOf('sendMessage').some((c) => c.body.chat_id === '4711'));
@@ -82,6 +89,7 @@ describe('logs of a whole run', () => {
     await s.whatsapp!.waitFor((calls) => calls.some((c) => c.body.to === '15550004711' && c.body.context !== undefined));
     await s.slack!.waitFor(() => s.slack!.posts('D0HYGIENE').length > 0);
     await expect.poll(async () => (await s.sentEmails()).some((raw) => raw.includes('<hygiene-1@mail.example.com>')), { timeout: 30_000, interval: 250 }).toBe(true);
+    await s.discord!.waitFor(() => s.discord!.edits(discordToken).length > 0);
     // The API reply is stored by the core (and shown to the user's devices): wait for it in the history.
     await expect
       .poll(
@@ -94,6 +102,7 @@ describe('logs of a whole run', () => {
       .toBe(true);
     // What the replies carried is the echo of the text: the path really held the PII.
     expect(s.telegram.callsOf('sendMessage').find((c) => c.body.chat_id === '4711')?.body.text).toContain(PII.email);
+    expect(s.discord!.edits(discordToken)[0]?.body.content).toContain(PII.email);
     await new Promise((r) => setTimeout(r, 1_000));
 
     const secrets: Record<string, string> = {
@@ -104,6 +113,8 @@ describe('logs of a whole run', () => {
       'WhatsApp access token': WHATSAPP.accessToken,
       'Slack signing secret': SLACK.signingSecret,
       'Slack bot token': SLACK.botToken,
+      'Discord bot token': DISCORD.botToken,
+      'Discord interaction token': discordToken,
       'WhatsApp sender (a phone number)': '15550004711',
       'WhatsApp message id (it encodes the number)': 'wamid.hygiene-1',
       'e-mail sender': mailFrom,
@@ -117,6 +128,7 @@ describe('logs of a whole run', () => {
     // The logs are real and cover the path: message ids of all three ways in appear in them.
     expect(logs.edge.join('\n')).toContain(`telegram:4711:${update.message.message_id}`);
     expect(logs.edge.join('\n')).toContain(`slack:D0HYGIENE:${slackTs}`);
+    expect(logs.edge.join('\n')).toContain(`discord:1700000000000004711:${ask.id}`);
     // WhatsApp ids are phone numbers: both ends log the same keyed pseudonym instead.
     const key = logKeyOf(LOG_KEY);
     expect(logs.edge.join('\n')).toContain(pseudonymOf(key, 'whatsapp:wamid.hygiene-1'));

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEdgeProcess, writeNewKeySet, type EdgeProcess } from '@hearth/core';
 import { publicKeySet, signClientToken, type ClientScope, type CoreKeySet } from '@hearth/shared';
+import { FakeDiscordApi } from '../fakes/discord-api.js';
+import { APPLICATION_ID, discordHeaders, discordKeyPair } from '../fakes/discord-payloads.js';
 import { slackHeaders } from '../fakes/slack-payloads.js';
 import { FakeSlackWebApi } from '../fakes/slack-web-api.js';
 import { FakeTelegramBotApi } from '../fakes/telegram-bot-api.js';
@@ -33,6 +35,9 @@ export const SLACK = {
   botToken: 'xoxb-e2e-0123-SlackBotToken',
 } as const;
 
+/** Discord settings of a system started with `discord: true` (its key pair is made per system). */
+export const DISCORD = { applicationId: APPLICATION_ID, botToken: 'MTEwMDAwMDAwMDAwMDAwMDAwMQ.E2EDiscordBotToken' } as const;
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -56,6 +61,8 @@ export interface SystemOptions {
   slack?: boolean;
   /** Turn e-mail on too (see EMAIL): replies go through wrangler's local send_email binding, which writes them to files. */
   email?: boolean;
+  /** Turn Discord on too, against a fake Discord API (see DISCORD for its settings). */
+  discord?: boolean;
 }
 
 export interface System {
@@ -68,6 +75,8 @@ export interface System {
   whatsapp: FakeWhatsAppCloudApi | undefined;
   /** The fake Slack Web API, when started with `slack: true`. */
   slack: FakeSlackWebApi | undefined;
+  /** The fake Discord API, when started with `discord: true`. */
+  discord: FakeDiscordApi | undefined;
   proxy: TcpProxy | undefined;
   /** The core key set every core of this system shares (private: tests sign client tokens with it). */
   keySet: CoreKeySet;
@@ -86,6 +95,8 @@ export interface System {
   postEmail(raw: string, envelope?: { from?: string; to?: string }): Promise<Response>;
   /** The mail the edge sent through the send_email binding, raw, in the order sent (wrangler logs each file it writes). */
   sentEmails(): Promise<string[]>;
+  /** POSTs an interaction to the edge's Discord webhook, signed now with the application's key; `headers` override or add. */
+  postDiscord(body: unknown, headers?: Record<string, string>): Promise<Response>;
   /** A client token as `hearth token issue` makes it. */
   clientToken(user: string, scopes?: readonly ClientScope[], ttlSeconds?: number): Promise<string>;
   /** Starts another core process against this edge and waits until it is connected. */
@@ -106,6 +117,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const telegram = new FakeTelegramBotApi();
   const whatsapp = options.whatsapp ? new FakeWhatsAppCloudApi() : undefined;
   const slack = options.slack ? new FakeSlackWebApi(SLACK.botToken) : undefined;
+  const discord = options.discord ? new FakeDiscordApi(DISCORD.applicationId, DISCORD.botToken) : undefined;
+  const discordKeys = options.discord ? await discordKeyPair() : undefined;
   const edgeLines: string[] = [];
   const cores: CoreProcess[] = [];
   let edge: EdgeProcess | undefined;
@@ -117,6 +130,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     await telegram.stop();
     await whatsapp?.stop();
     await slack?.stop();
+    await discord?.stop();
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -143,6 +157,14 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
           ? { SLACK_SIGNING_SECRET: SLACK.signingSecret, SLACK_BOT_TOKEN: SLACK.botToken, SLACK_API_BASE: await slack.start() }
           : {}),
         ...(options.email ? { EMAIL_ADDRESS: EMAIL.address, HEARTH_LOG_KEY: EMAIL.logKey } : {}),
+        ...(discord && discordKeys
+          ? {
+              DISCORD_PUBLIC_KEY: discordKeys.publicKey,
+              DISCORD_APPLICATION_ID: DISCORD.applicationId,
+              DISCORD_BOT_TOKEN: DISCORD.botToken,
+              DISCORD_API_BASE: await discord.start(),
+            }
+          : {}),
         HEARTH_CORE_JWKS: JSON.stringify(publicKeySet(keySet)),
         // Delivery tests let everyone in; tests of who may talk set the policy themselves.
         HEARTH_ACCESS_POLICY: 'open',
@@ -186,6 +208,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       telegram,
       whatsapp,
       slack,
+      discord,
       proxy,
       keySet,
       keyFile,
@@ -215,6 +238,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       sentEmails: async () => {
         const files = edgeLines.flatMap((line) => /(\/\S+\/files\/email\/[0-9a-f-]+\.eml)/.exec(line)?.[1] ?? []);
         return Promise.all(files.map((file) => readFile(file, 'utf8')));
+      },
+      postDiscord: async (body, headers = {}) => {
+        if (!discordKeys) throw new Error('Discord is not on in this system');
+        const raw = typeof body === 'string' ? body : JSON.stringify(body);
+        return fetch(`${edgeUrl}/webhooks/discord`, { method: 'POST', headers: { ...(await discordHeaders(raw, discordKeys.privateKey)), ...headers }, body: raw });
       },
       clientToken: async (user, scopes = ['chat:read', 'chat:write', 'sync'], ttlSeconds = 3_600) =>
         (await signClientToken(keySet, { user, scopes, ttlSeconds })).token,

@@ -1,6 +1,6 @@
 import type { Message, Platform } from '@hearth/shared';
 import type { EdgeConfig } from '../config.js';
-import type { OutboundPart, OutboundReply, Pacing, SendOutcome } from './outbound.js';
+import type { OutboundPart, OutboundReply, Pacing, ReplyCredential, SendOutcome } from './outbound.js';
 
 /** Something a platform told us that is not a message (a delivery receipt): logged, never queued. */
 export interface PlatformEvent {
@@ -18,10 +18,13 @@ export interface InboundBatch {
   ignored: string[];
   events: PlatformEvent[];
   /**
-   * The body to answer with instead of the usual counts, for a platform's handshake that comes
-   * as a POST (Slack's `url_verification` challenge); such a POST carries no messages.
+   * The body to answer with instead of the usual counts, once the messages are stored: a
+   * platform's handshake that comes as a POST (Slack's `url_verification` challenge), or the
+   * answer a platform waits for (Discord's interaction responses).
    */
-  answer?: Record<string, string>;
+  answer?: Record<string, unknown>;
+  /** By message id, what its reply must be sent with (Discord's interaction token), sealed by the adapter. */
+  credentials?: Record<string, ReplyCredential>;
 }
 
 /**
@@ -46,7 +49,7 @@ export interface PlatformAdapter {
    * Parses a verified body into messages.
    * @throws HTTPException 400 when it is not the platform's shape
    */
-  parse(rawBody: string, config: EdgeConfig): InboundBatch;
+  parse(rawBody: string, config: EdgeConfig): InboundBatch | Promise<InboundBatch>;
   /** The platform's GET handshake when it has one (WhatsApp's `hub.challenge`). */
   handshake?(query: URLSearchParams, config: EdgeConfig): Response;
   /**

@@ -23,6 +23,17 @@ export interface OutboundReply {
   buttons?: ReplyButtons;
   /** What the platform kept to answer the message, sealed by the edge (see PlatformAdapter.usesReplyContext). */
   context?: string;
+  /** What the message answered came with to answer it by (see {@link ReplyCredential}); `used` once a part went out with it. */
+  credential?: ReplyCredential & { used: boolean };
+}
+
+/**
+ * A platform's short-lived right to answer one message (Discord's interaction token), sealed
+ * with an edge-held key by its adapter: the Relay keeps it, unreadable, until `expiresAt` (ms).
+ */
+export interface ReplyCredential {
+  sealed: string;
+  expiresAt: number;
 }
 
 /** One message of a reply as it goes out: long texts go as several, in order. */

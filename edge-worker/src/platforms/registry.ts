@@ -1,6 +1,7 @@
 import { platformOf } from '@hearth/shared';
 import type { EdgeConfig } from '../config.js';
 import type { PlatformAdapter } from './adapter.js';
+import { discordAdapter } from './discord/adapter.js';
 import type { OutboundReply, SendOutcome } from './outbound.js';
 import { emailAdapter } from './email/adapter.js';
 import { slackAdapter } from './slack/adapter.js';
@@ -8,7 +9,7 @@ import { telegramAdapter } from './telegram/adapter.js';
 import { whatsappAdapter } from './whatsapp/adapter.js';
 
 /** Every platform the edge speaks, by the name in its webhook path and conversation ids. */
-const ADAPTERS: readonly PlatformAdapter[] = [telegramAdapter, whatsappAdapter, slackAdapter, emailAdapter];
+const ADAPTERS: readonly PlatformAdapter[] = [telegramAdapter, whatsappAdapter, slackAdapter, discordAdapter, emailAdapter];
 
 /** The adapter for `/webhooks/:platform`, if there is one and this deployment set it up. */
 export function enabledAdapter(name: string, config: EdgeConfig): PlatformAdapter | undefined {

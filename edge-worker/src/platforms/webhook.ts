@@ -7,6 +7,7 @@ import type { EdgeConfig } from '../config.js';
 import { describeError, log } from '../log.js';
 import { relayFor } from '../relay/stub.js';
 import type { InboundBatch, PlatformAdapter } from './adapter.js';
+import type { ReplyCredential } from './outbound.js';
 import { enabledAdapter } from './registry.js';
 
 function adapterOf(c: Context<AppEnv>): PlatformAdapter {
@@ -34,7 +35,7 @@ export async function readWebhook(c: Context<AppEnv>): Promise<{ adapter: Platfo
   const config = c.get('config');
   const raw = await c.req.arrayBuffer();
   await adapter.verify(c.req.raw, raw, config);
-  const batch = adapter.parse(utf8Of(raw), config);
+  const batch = await adapter.parse(utf8Of(raw), config);
   for (const reason of batch.ignored) log('info', 'webhook_ignored', { platform: adapter.platform, reason });
   for (const event of batch.events) log('info', 'platform_event', { platform: adapter.platform, ...event });
   return { adapter, batch };
@@ -47,14 +48,15 @@ export type InboundOutcome = 'stored' | 'duplicate' | 'withheld';
  * Stores one message sealed in the Relay, once, unless its sender may not talk (`withheld`:
  * refused, or offered a pairing code that holds it until the owner approves). Resolves once it
  * is committed. `context`: what its platform needs to answer it, sealed by the edge (e-mail's
- * reply addresses), kept beside it.
+ * reply addresses), kept beside it; `credential`: the short-lived right its replies are sent
+ * with (Discord's interaction token), sealed by its adapter.
  * @throws HTTPException 503 when the Relay is full or unreachable: nothing was stored for sure.
  */
 export async function storeInbound(
   env: Env,
   config: EdgeConfig,
   message: Message,
-  { context, onStored }: { context?: string; onStored?: (message: Message) => void } = {},
+  { context, credential, onStored }: { context?: string; credential?: ReplyCredential; onStored?: (message: Message) => void } = {},
 ): Promise<InboundOutcome> {
   const fields = { platform: message.platform, message_id: message.message_id, sender: senderKeyOf(message) };
   const admission = admissionOf(message, config.access);
@@ -69,7 +71,7 @@ export async function storeInbound(
       ? { sender: senderKeyOf(message), source: pairingSourceOf(message), ...(message.sender.name ? { name: message.sender.name } : {}) }
       : undefined;
   const { outcome } = await relayFor(env)
-    .enqueue(envelope, { gate, stops: isStopCommand(message), press: isApprovalPress(message), context })
+    .enqueue(envelope, { gate, stops: isStopCommand(message), press: isApprovalPress(message), context, ...(credential ? { credential } : {}) })
     .catch((cause: unknown) => {
       // An overloaded, reset or unreachable Relay: nothing was committed for sure, so the platform
       // must keep the message and retry it (a 500 would say the same, but not when).
@@ -95,7 +97,6 @@ export async function storeInbound(
  */
 export async function platformWebhook(c: Context<AppEnv>): Promise<Response> {
   const { adapter, batch } = await readWebhook(c);
-  if (batch.answer) return c.json(batch.answer);
   const config = c.get('config');
   const counts = { stored: 0, duplicates: 0, withheld: 0 };
   const afterStored = adapter.afterStored?.bind(adapter);
@@ -108,10 +109,11 @@ export async function platformWebhook(c: Context<AppEnv>): Promise<Response> {
         )
     : undefined;
   for (const message of batch.messages) {
-    const outcome = await storeInbound(c.env, config, message, onStored ? { onStored } : {});
+    const credential = batch.credentials?.[message.message_id];
+    const outcome = await storeInbound(c.env, config, message, { ...(onStored ? { onStored } : {}), ...(credential ? { credential } : {}) });
     counts[outcome === 'duplicate' ? 'duplicates' : outcome]++;
   }
-  return c.json({ ok: true, ...counts, ignored: batch.ignored.length });
+  return c.json(batch.answer ?? { ok: true, ...counts, ignored: batch.ignored.length });
 }
 
 /** `GET /webhooks/:platform`: the platform's subscription handshake, where it has one. */

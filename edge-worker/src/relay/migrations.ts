@@ -114,6 +114,14 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX reply_contexts_conversation ON reply_contexts (conversation_id, created_at);
    CREATE INDEX reply_contexts_age ON reply_contexts (created_at);`,
+  // 10: what a message's reply must be sent with (Discord's interaction token), sealed by the platform's adapter.
+  `CREATE TABLE reply_credentials (
+     message_id TEXT PRIMARY KEY,                        -- the message it answers
+     sealed     TEXT NOT NULL,                           -- AES-GCM with an edge-held key; unreadable here
+     expires_at INTEGER NOT NULL,                        -- ms; forgotten after it
+     used       INTEGER NOT NULL DEFAULT 0               -- a reply's part went out with it
+   );
+   CREATE INDEX reply_credentials_expiry ON reply_credentials (expires_at);`,
 ];
 
 /** Brings the schema up to date; runs inside the object's constructor, before any event. */

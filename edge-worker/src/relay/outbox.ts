@@ -36,7 +36,7 @@ export function insertReply(sql: SqlStorage, key: string, reply: OutboundReply, 
  * overtaken by a later one.
  */
 const CONVERSATION_HEAD = `sent_at IS NULL AND failed_at IS NULL
-  AND rowid = (SELECT MIN(rowid) FROM outbox p WHERE p.conversation_id = o.conversation_id AND p.sent_at IS NULL AND p.failed_at IS NULL)`;
+  AND o.rowid = (SELECT MIN(rowid) FROM outbox p WHERE p.conversation_id = o.conversation_id AND p.sent_at IS NULL AND p.failed_at IS NULL)`;
 
 /**
  * Due conversation heads, through the index of unsent replies: ordered by rowid, SQLite walked
@@ -53,13 +53,18 @@ export function dueReplies(sql: SqlStorage, now: number, limit = 50): OutboxRow[
       attempts: number;
       parts_sent: number;
       more: number;
+      credential: string | null;
+      credential_expires_at: number | null;
+      credential_used: number | null;
     }>(
       `SELECT key, conversation_id, in_reply_to, text, buttons, attempts, parts_sent,
               EXISTS (SELECT 1 FROM outbox n WHERE n.conversation_id = o.conversation_id AND n.rowid > o.rowid
-                         AND n.sent_at IS NULL AND n.failed_at IS NULL) AS more
-         FROM outbox o
+                         AND n.sent_at IS NULL AND n.failed_at IS NULL) AS more,
+              c.sealed AS credential, c.expires_at AS credential_expires_at, c.used AS credential_used
+         FROM outbox o LEFT JOIN reply_credentials c ON c.message_id = o.in_reply_to AND c.expires_at > ?
         WHERE ${CONVERSATION_HEAD} AND next_attempt_at <= ?
         ORDER BY next_attempt_at LIMIT ?`,
+      now,
       now,
       limit,
     )
@@ -71,6 +76,9 @@ export function dueReplies(sql: SqlStorage, now: number, limit = 50): OutboxRow[
       text: row.text,
       // Written by insertReply from a validated frame; parsed again rather than trusted as a cast.
       ...(row.buttons ? { buttons: ReplyButtonsSchema.parse(JSON.parse(row.buttons)) } : {}),
+      ...(row.credential !== null && row.credential_expires_at !== null
+        ? { credential: { sealed: row.credential, expiresAt: row.credential_expires_at, used: row.credential_used === 1 } }
+        : {}),
       attempts: row.attempts,
       partsSent: row.parts_sent,
       more: row.more === 1,

@@ -3,6 +3,7 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Refusal } from '../api/errors.js';
 import { type EdgeConfig, loadConfig } from '../config.js';
 import { describeError, log } from '../log.js';
+import type { ReplyCredential } from '../platforms/outbound.js';
 import { AccessCommands } from './access-commands.js';
 import { pruneExpiredPairings } from './access-store.js';
 import { RelayAlarm } from './alarm.js';
@@ -24,6 +25,7 @@ import { gateSender, type GateOutcome, type PairingGate } from './pairing.js';
 import { expireOlderThan, listDeadLetters, pruneAcked, releaseOrphans, releaseOverdue, type DeadLetter, type EnqueueOutcome, type Envelope } from './queue.js';
 import { QueueIndex } from './queue-index.js';
 import { keepReplyContext, pruneReplyContexts } from './reply-contexts.js';
+import { keepCredential, pruneCredentials } from './reply-credentials.js';
 import { ReplySender } from './reply-sender.js';
 import { pruneRevocations } from './revocations.js';
 import { claimCoreToken, pruneSeenCoreTokens } from './seen-core-tokens.js';
@@ -108,6 +110,7 @@ export class Relay extends DurableObject<Env> {
    * is waiting on (an approval button), and goes in the conversation's press lane (queue.ts).
    * `context`: what its platform needs to answer it, sealed by the edge (see reply-contexts.ts),
    * kept with it whatever the gate says (a pairing notice answers it too).
+   * `credential`: what its replies must be sent with (kept first: a pairing notice needs it too).
    */
   async enqueue(
     envelope: Envelope,
@@ -117,10 +120,12 @@ export class Relay extends DurableObject<Env> {
       press = false,
       announce,
       context,
-    }: { gate?: PairingGate | undefined; stops?: boolean; press?: boolean; announce?: Announcement | undefined; context?: string | undefined } = {},
+      credential,
+    }: { gate?: PairingGate | undefined; stops?: boolean; press?: boolean; announce?: Announcement | undefined; context?: string | undefined; credential?: ReplyCredential | undefined } = {},
   ): Promise<{ outcome: EnqueueOutcome | Exclude<GateOutcome, 'approved'> }> {
     const now = Date.now();
     if (context) keepReplyContext(this.sql, envelope.message_id, envelope.conversation_id, context, now);
+    if (credential) keepCredential(this.sql, envelope.message_id, credential);
     if (gate) {
       const gated = this.ctx.storage.transactionSync(() => gateSender(this.sql, gate, envelope, this.config.access, now));
       if (gated.outcome !== 'approved') {
@@ -267,6 +272,7 @@ export class Relay extends DurableObject<Env> {
     pruneExpiredPairings(this.sql, now);
     pruneRevocations(this.sql, now);
     pruneSeenCoreTokens(this.sql, now);
+    pruneCredentials(this.sql, now);
     this.delivery.pump();
     await this.replies.flush();
     await this.alarmClock.arm();

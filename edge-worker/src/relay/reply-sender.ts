@@ -8,6 +8,7 @@ import type { ClientApi } from './client-api.js';
 import type { RelayCounters } from './counters.js';
 import { replyContextOf } from './reply-contexts.js';
 import { deferReply, dueReplies, insertReply, markFailed, markPartSent, markRetry, markSent, type OutboxRow } from './outbox.js';
+import { markCredentialUsed } from './reply-credentials.js';
 import { SendPacer } from './send-pacing.js';
 
 /** Outbound sends: exponential backoff from 1 s to 5 min, then the reply is marked failed. */
@@ -118,6 +119,7 @@ export class ReplySender {
     const outcome = await adapter.sendPart(context ? { ...row, context } : row, part, config);
     const partFields = parts.length > 1 ? { ...fields, part: part.index + 1, parts: parts.length } : fields;
     if (outcome.ok) {
+      if (row.credential && !row.credential.used && row.inReplyTo) markCredentialUsed(sql, row.inReplyTo);
       if (part.index + 1 < parts.length) {
         markPartSent(sql, row.key);
         return 'sent_more';

@@ -56,7 +56,7 @@ export const NOT_RUN = {
 } as const;
 
 /** Platforms whose messages can carry the buttons (API clients press with POST /v1/press; MQTT devices have none). */
-const WITH_BUTTONS = new Set(['telegram', 'whatsapp', 'slack', 'api']);
+const WITH_BUTTONS = new Set(['telegram', 'whatsapp', 'slack', 'discord', 'api']);
 
 type Outcome = ApprovalDecision | 'timeout' | 'stopped';
 

@@ -19,7 +19,7 @@ export const parseEdgeUrl = (text: string): Parsed<string> => {
   return { error: 'the edge URL is http(s)://host[:port], e.g. https://hearth-edge.you.workers.dev or http://127.0.0.1:8787' };
 };
 
-const PLATFORMS: readonly InitPlatform[] = ['telegram', 'whatsapp', 'slack', 'email'];
+const PLATFORMS: readonly InitPlatform[] = ['telegram', 'whatsapp', 'slack', 'discord', 'email'];
 
 /** `telegram`, `slack`, `telegram,slack,email`; `both` is Telegram and WhatsApp. */
 export const parsePlatforms = (text: string): Parsed<InitPlatform[]> => {
@@ -30,7 +30,7 @@ export const parsePlatforms = (text: string): Parsed<InitPlatform[]> => {
   const names = choice.split(',');
   const platforms = PLATFORMS.filter((p) => names.includes(p));
   if (names.length > 0 && platforms.length === new Set(names).size) return platforms;
-  return { error: 'the platform is telegram, whatsapp, slack, email, a list of them (telegram,slack), both or none (the client API and web chat only)' };
+  return { error: 'the platform is telegram, whatsapp, slack, discord, email, a list of them (telegram,slack), both or none (the client API and web chat only)' };
 };
 
 export const parsePolicy = (text: string): Parsed<AccessPolicy> => {
@@ -91,6 +91,7 @@ function knownPlatforms(known: Known): InitPlatform[] {
     telegram: known('TELEGRAM_WEBHOOK_SECRET') !== '' || known('TELEGRAM_BOT_TOKEN') !== '',
     whatsapp: known('WHATSAPP_VERIFY_TOKEN') !== '',
     slack: known('SLACK_SIGNING_SECRET') !== '',
+    discord: known('DISCORD_PUBLIC_KEY') !== '',
     email: known('EMAIL_ADDRESS') !== '',
   };
   const platforms = PLATFORMS.filter((p) => set[p]);
@@ -129,7 +130,7 @@ export async function askAnswers(prompter: Prompter, defaults: InitAnswers): Pro
   const secret = (value: string, empty: string) => ({ secret: true, default: value, hint: value ? 'set: Enter keeps it' : empty });
   const answers: InitAnswers = { ...defaults };
   answers.edgeUrl = await prompter.askValid("The edge's URL (where the core dials)", { default: defaults.edgeUrl }, parseEdgeUrl);
-  answers.platforms = await prompter.askValid('Platforms: telegram, whatsapp, slack, email, a list of them, both or none', { default: platformChoice(defaults.platforms) }, parsePlatforms);
+  answers.platforms = await prompter.askValid('Platforms: telegram, whatsapp, slack, discord, email, a list of them, both or none', { default: platformChoice(defaults.platforms) }, parsePlatforms);
   if (answers.platforms.includes('telegram')) {
     answers.telegramBotToken = await prompter.askValid(
       'Telegram bot token, from @BotFather',

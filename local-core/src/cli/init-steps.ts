@@ -1,6 +1,6 @@
 import { EDGE_SECRETS, type CoreKeySet } from '@hearth/shared';
 
-export type InitPlatform = 'telegram' | 'whatsapp' | 'slack' | 'email';
+export type InitPlatform = 'telegram' | 'whatsapp' | 'slack' | 'discord' | 'email';
 
 /** What `hearth init` did to one settings file: names only, never values. */
 export interface FileReport {
@@ -20,6 +20,8 @@ export interface InitCommands {
   telegramSetWebhook?: string;
   /** What to enter in the Meta app's WhatsApp configuration; the verify token by where it is kept. */
   whatsapp?: { callbackUrl: string; verifyToken: { variable: string; file: string }; fields: string[] };
+  /** The Interactions Endpoint URL to enter in the Developer Portal, and the slash commands' registration. */
+  discord?: { interactionsUrl: string; register: string };
   /** E-mail: the Email Routing rule to add in the Cloudflare dashboard (docs/platforms.md: "Email"). */
   email?: { rule: string };
   startCore: string;
@@ -92,6 +94,9 @@ export function initCommands(edgeUrl: string, platforms: readonly InitPlatform[]
           },
         }
       : {}),
+    ...(platforms.includes('discord')
+      ? { discord: { interactionsUrl: `${publicEdgeUrl(edgeUrl)}/webhooks/discord`, register: 'npx hearth discord register' } }
+      : {}),
     ...(platforms.includes('email') ? { email: { rule: 'Email Routing → Routing rules: a custom address (EMAIL_ADDRESS), action "Send to a Worker", worker hearth-edge' } } : {}),
     startCore: 'npm run start:core',
   };
@@ -106,6 +111,9 @@ const SOURCE: Record<string, string> = {
   WHATSAPP_PHONE_NUMBER_ID: 'not secret, but set like the others',
   SLACK_SIGNING_SECRET: "the Slack app's Signing Secret (Basic Information)",
   SLACK_BOT_TOKEN: "the Slack app's Bot User OAuth Token, xoxb-… (OAuth & Permissions)",
+  DISCORD_PUBLIC_KEY: 'the Discord application\'s Public Key (General Information)',
+  DISCORD_APPLICATION_ID: 'its Application ID (General Information), not secret',
+  DISCORD_BOT_TOKEN: 'its bot token (Bot → Reset Token)',
   EMAIL_ADDRESS: 'not secret: the address mail to the assistant is routed from',
 };
 
@@ -169,6 +177,10 @@ export function formatInitSummary(summary: InitSummary, display: (path: string) 
     const { variable, file } = commands.whatsapp.verifyToken;
     out.push(`  verify token   the ${variable} in ${display(file)} (show it: sed -n 's/^${variable}=//p' ${display(file)})`);
     out.push(`  and subscribe to the ${commands.whatsapp.fields.join(', ')} field`);
+  }
+  if (commands.discord) {
+    out.push('', `Discord: in the Developer Portal set the Interactions Endpoint URL to ${commands.discord.interactionsUrl},`);
+    out.push('  then, with DISCORD_APPLICATION_ID and DISCORD_BOT_TOKEN in .env or the shell:', `  ${commands.discord.register}`);
   }
   if (commands.email) out.push('', 'E-mail: in the Cloudflare dashboard, on the domain of EMAIL_ADDRESS,', `  ${commands.email.rule}`);
   out.push('', 'Then, at home:', `  ${commands.startCore}`, '', 'Check it all with: npx hearth doctor', '');

@@ -175,7 +175,7 @@ export function registerInitCommand(program: Command): void {
     .option('-y, --yes', 'ask nothing: flags, settings already made, else defaults (also when stdin is not a terminal)', false)
     .addOption(new Option('--interactive', 'ask even when stdin is not a terminal (answers piped in)').default(false).conflicts('yes'))
     .option('--edge-url <url>', "the edge's URL, where the core dials (HEARTH_EDGE_URL; default http://127.0.0.1:8787)", flag(parseEdgeUrl))
-    .option('--platform <name>', 'telegram (default), whatsapp, slack, email, a list (telegram,slack), both or none (the client API and web chat only)', flag(parsePlatforms))
+    .option('--platform <name>', 'telegram (default), whatsapp, slack, discord, email, a list (telegram,slack), both or none (the client API and web chat only)', flag(parsePlatforms))
     .option('--policy <policy>', 'who may talk to the assistant: pairing (default), allowlist or open (HEARTH_ACCESS_POLICY)', flag(parsePolicy))
     .option('--allowlist <senders>', 'senders always let in, comma-separated platform:id (HEARTH_ALLOWLIST)', flag(parseAllowlist))
     .option('--key-file <path>', 'the core key (HEARTH_KEY_FILE; default .hearth/core-key.json)')

@@ -150,6 +150,9 @@ async function registerCommandFamilies(): Promise<void> {
   (await import('./experiments.js')).registerExperimentsCommands(program);
   (await import('./dataset.js')).registerDatasetCommand(program);
 
+  // `hearth discord register` (the slash commands of the Discord application).
+  (await import('./discord.js')).registerDiscordCommand(program);
+
   // `hearth init` (first set-up) and `hearth doctor` (what is wrong, and how to fix it).
   (await import('./init.js')).registerInitCommand(program);
   (await import('./doctor.js')).registerDoctorCommand(program);

@@ -11,13 +11,13 @@ export interface PipelineLearning {
   takeFeedback(message: Message): boolean;
   /**
    * The reply to `message` is about to be acked, `ms` after its delivery came: its latency is
-   * kept, and the buttons to put under it are returned (model replies on Telegram, WhatsApp and Slack).
+   * kept, and the buttons to put under it are returned (model replies on Telegram, WhatsApp, Slack and Discord).
    */
   replied(message: Message, ms: number): ReplyButtons | undefined;
 }
 
 /** Platforms whose replies carry 👍/👎 buttons (API clients rate with POST /v1/feedback). */
-const WITH_BUTTONS = new Set(['telegram', 'whatsapp', 'slack']);
+const WITH_BUTTONS = new Set(['telegram', 'whatsapp', 'slack', 'discord']);
 
 /** The 👍/👎 row under a reply whose short id is `shortId`: `fb:u:<id>` is 21 bytes, well under 64. */
 export function feedbackButtons(shortId: string): ReplyButtons {

@@ -20,6 +20,7 @@ describe('answer parsers', () => {
     expect(parsePlatforms('slack')).toEqual(['slack']);
     expect(parsePlatforms('Slack, telegram')).toEqual(['telegram', 'slack']);
     expect(parsePlatforms('email,telegram')).toEqual(['telegram', 'email']);
+    expect(parsePlatforms('discord,slack')).toEqual(['slack', 'discord']);
     expect(parsePlatforms('telegram,signal')).toEqual({ error: expect.stringContaining('telegram, whatsapp, slack') });
     expect(parseAllowlist(' telegram:42 , whatsapp:15551234567,')).toBe('telegram:42,whatsapp:15551234567');
     expect(parseAllowlist('telegram:42,bob')).toEqual({ error: expect.stringContaining('"bob"') });
@@ -84,7 +85,7 @@ describe('asking', () => {
       policy: 'allowlist',
       allowlist: 'telegram:42',
     });
-    expect(transcript()).toContain('the platform is telegram, whatsapp, slack, email, a list of them');
+    expect(transcript()).toContain('the platform is telegram, whatsapp, slack, discord, email, a list of them');
     // A secret already set is never shown; questions go to the output given, not stdout.
     expect(transcript()).toContain('Telegram bot token, from @BotFather [empty: a local stand-in answers for now]');
   });

@@ -18,7 +18,8 @@ describe('deployment secrets', () => {
   });
 
   it('covers every secret the edge reads when every platform is on', () => {
-    expect(deploymentSecrets(['telegram', 'whatsapp', 'slack'])).toEqual(expect.arrayContaining([...EDGE_SECRETS]));
+    expect(deploymentSecrets(['telegram', 'whatsapp', 'slack', 'discord'])).toEqual(expect.arrayContaining([...EDGE_SECRETS]));
+    expect(deploymentSecrets(['discord'])).toEqual(['HEARTH_CORE_JWKS', 'DISCORD_PUBLIC_KEY', 'DISCORD_APPLICATION_ID', 'DISCORD_BOT_TOKEN', 'HEARTH_LOG_KEY']);
     expect(deploymentSecrets(['slack'])).toEqual(['HEARTH_CORE_JWKS', 'SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'HEARTH_LOG_KEY']);
     // E-mail has no secret of its own: its address is put like one, and HEARTH_LOG_KEY seals what it keeps.
     expect(deploymentSecrets(['email'])).toEqual(['HEARTH_CORE_JWKS', 'HEARTH_LOG_KEY', 'EMAIL_ADDRESS']);
@@ -58,5 +59,13 @@ describe('setWebhook', () => {
   it('tells an e-mail set-up which Email Routing rule to add, and no one else', () => {
     expect(initCommands('https://edge.example.com', ['email'], '/x', '/x/.dev.vars').email?.rule).toMatch(/Send to a Worker.*hearth-edge/);
     expect(initCommands('https://edge.example.com', ['telegram'], '/x', '/x/.dev.vars').email).toBeUndefined();
+  });
+
+  it('gives Discord its Interactions Endpoint URL and the registration of its commands', () => {
+    expect(initCommands('https://edge.example.com', ['discord'], '/x', '/x/.dev.vars').discord).toEqual({
+      interactionsUrl: 'https://edge.example.com/webhooks/discord',
+      register: 'npx hearth discord register',
+    });
+    expect(initCommands('https://edge.example.com', ['slack'], '/x', '/x/.dev.vars').discord).toBeUndefined();
   });
 });

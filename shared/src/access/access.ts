@@ -10,12 +10,12 @@ import { PlatformSchema, type Message, type Platform } from '../message.js';
 export const AccessPolicySchema = z.enum(['open', 'allowlist', 'pairing']);
 export type AccessPolicy = z.infer<typeof AccessPolicySchema>;
 
-/** A sender across platforms: `telegram:42`, `whatsapp:15551234567`, `slack:U024BE7LH`, `email:ada@example.com`. */
+/** A sender across platforms: `telegram:42`, `whatsapp:15551234567`, `slack:U024BE7LH`, `discord:80351110224678912`, `email:ada@example.com`. */
 export const SenderKeySchema = z
   .string()
   .max(300)
   .regex(/^[a-z]+:[^\s,]+$/, 'a sender is platform:id, e.g. telegram:42')
-  .refine((key) => PlatformSchema.safeParse(key.slice(0, key.indexOf(':'))).success, 'a sender starts with telegram:, whatsapp:, slack:, email:, api: or mqtt:');
+  .refine((key) => PlatformSchema.safeParse(key.slice(0, key.indexOf(':'))).success, 'a sender starts with telegram:, whatsapp:, slack:, discord:, email:, api: or mqtt:');
 
 /** A sender the owner may let in (allowlist): a sender key that is one person or chat. */
 export const AdmissibleSenderSchema = SenderKeySchema.refine((key) => !TELEGRAM_PLACEHOLDER_SENDERS.includes(key), {

@@ -98,6 +98,25 @@ describe('parseEdgeConfig', () => {
     expect(result.ok ? [] : result.problems).toEqual([expect.stringContaining('SLACK_BOT_TOKEN is missing (Slack needs SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN)')]);
   });
 
+  it('accepts Discord alone, with its API base by default, and names what a half-set one lacks', () => {
+    const discord = { DISCORD_PUBLIC_KEY: 'AB'.repeat(32), DISCORD_APPLICATION_ID: '1234567890123456789', DISCORD_BOT_TOKEN: 'bot-token' };
+    const result = parseEdgeConfig({ ...discord, HEARTH_CORE_JWKS: jwks, HEARTH_ALLOWLIST: 'discord:80351110224678912' });
+    expect(result.ok && result.config.discord).toEqual({
+      publicKey: 'ab'.repeat(32),
+      applicationId: '1234567890123456789',
+      botToken: 'bot-token',
+      apiBase: 'https://discord.com/api/v10',
+    });
+    expect(result.ok && [...result.config.access.allowlist]).toEqual(['discord:80351110224678912']);
+    const half = parseEdgeConfig({ DISCORD_PUBLIC_KEY: discord.DISCORD_PUBLIC_KEY, HEARTH_CORE_JWKS: jwks });
+    expect(half.ok ? [] : half.problems).toEqual([
+      expect.stringContaining('DISCORD_APPLICATION_ID is missing (Discord needs'),
+      expect.stringContaining('DISCORD_BOT_TOKEN is missing (Discord needs'),
+    ]);
+    const badKey = parseEdgeConfig({ ...discord, DISCORD_PUBLIC_KEY: 'not-hex', HEARTH_CORE_JWKS: jwks });
+    expect(badKey.ok ? [] : badKey.problems).toEqual([expect.stringContaining('DISCORD_PUBLIC_KEY must be')]);
+  });
+
   it('names what a half-set platform lacks, and how to set it', () => {
     const result = parseEdgeConfig({ TELEGRAM_BOT_TOKEN: '1:abc', WHATSAPP_APP_SECRET: 'x', HEARTH_CORE_JWKS: jwks });
     const problems = result.ok ? [] : result.problems;

@@ -31,6 +31,9 @@ export const EDGE_SECRETS = [
   'WHATSAPP_ACCESS_TOKEN',
   'SLACK_SIGNING_SECRET',
   'SLACK_BOT_TOKEN',
+  'DISCORD_PUBLIC_KEY',
+  'DISCORD_APPLICATION_ID',
+  'DISCORD_BOT_TOKEN',
   'HEARTH_LOG_KEY',
 ] as const;
 
@@ -79,6 +82,14 @@ export const EdgeVarsSchema = z.object({
     .meta({ description: 'Web API base URL (tests point it at a fake on loopback)' }),
   // chat.postMessage: about one message a second per channel (short bursts allowed).
   SLACK_CHANNEL_INTERVAL_MS: wholeNumber('SLACK_CHANNEL_INTERVAL_MS', 0, 60_000).default(1_000).meta({ description: 'least time between two sends into one Slack conversation (`chat.postMessage` allows about 1/s per channel)' }),
+  DISCORD_PUBLIC_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, "DISCORD_PUBLIC_KEY must be the application's public key, 64 hex characters").optional().meta({ description: "the Discord application's Public Key (General Information): verifies the Ed25519 signature of every interaction. Discord: all three `DISCORD_*` secrets, or none", shownDefault: 'none (Discord off: `/webhooks/discord` answers 404)' }),
+  DISCORD_APPLICATION_ID: z.string().regex(/^\d{1,20}$/, 'DISCORD_APPLICATION_ID must be the numeric application id').optional().meta({ description: 'its Application ID: the interaction webhooks replies edit, and `hearth discord register`', shownDefault: 'none (Discord off)' }),
+  DISCORD_BOT_TOKEN: optionalSecret.meta({ description: "its bot token: channel messages once an interaction's 15 minutes are over, typing, and the key sealing interaction tokens at rest; `wrangler secret put` it", shownDefault: 'none (Discord off)' }),
+  DISCORD_API_BASE: z
+    .url({ error: 'DISCORD_API_BASE must be a URL such as https://discord.com/api/v10' })
+    .default('https://discord.com/api/v10')
+    .transform((url) => url.replace(/\/+$/, ''))
+    .meta({ description: 'Discord API base URL, with its version (tests point it at a fake on loopback)' }),
   // The assistant's address on a domain with Cloudflare Email Routing (docs/platforms.md: "Email").
   EMAIL_ADDRESS: z
     .email({ error: 'EMAIL_ADDRESS must be the assistant\'s e-mail address, e.g. hearth@example.com' })
@@ -90,6 +101,7 @@ export const EdgeVarsSchema = z.object({
   HEARTH_ACCESS_POLICY_WHATSAPP: accessPolicy('HEARTH_ACCESS_POLICY_WHATSAPP').optional().meta({ description: 'who may talk to the assistant on WhatsApp: `open`, `allowlist` or `pairing`', shownDefault: '`HEARTH_ACCESS_POLICY`' }),
   HEARTH_ACCESS_POLICY_SLACK: accessPolicy('HEARTH_ACCESS_POLICY_SLACK').optional().meta({ description: 'who may talk to the assistant on Slack: `open`, `allowlist` or `pairing`', shownDefault: '`HEARTH_ACCESS_POLICY`' }),
   HEARTH_ACCESS_POLICY_EMAIL: accessPolicy('HEARTH_ACCESS_POLICY_EMAIL').optional().meta({ description: 'who may talk to the assistant by email: `open`, `allowlist` or `pairing`', shownDefault: '`HEARTH_ACCESS_POLICY`' }),
+  HEARTH_ACCESS_POLICY_DISCORD: accessPolicy('HEARTH_ACCESS_POLICY_DISCORD').optional().meta({ description: 'who may talk to the assistant on Discord: `open`, `allowlist` or `pairing`', shownDefault: '`HEARTH_ACCESS_POLICY`' }),
   HEARTH_ALLOWLIST: z
     .string()
     .default('')
@@ -160,6 +172,15 @@ export interface SlackConfig {
   channelIntervalMs: number;
 }
 
+export interface DiscordConfig {
+  /** Verifies every interaction Discord sends (General Information → Public Key), hex. */
+  publicKey: string;
+  applicationId: string;
+  /** The bot's token: replies after an interaction token's 15 minutes, typing, and the key sealing those tokens at rest. */
+  botToken: string;
+  apiBase: string;
+}
+
 export interface EmailConfig {
   /** The assistant's address (lower-case): mail to it is answered from it. */
   address: string;
@@ -174,6 +195,8 @@ export interface EdgeConfig {
   whatsapp: WhatsAppConfig | undefined;
   /** Undefined when Slack is not set up in this deployment. */
   slack: SlackConfig | undefined;
+  /** Undefined when Discord is not set up in this deployment. */
+  discord: DiscordConfig | undefined;
   /** Undefined when e-mail is not set up (no EMAIL_ADDRESS). */
   email: EmailConfig | undefined;
   /** The core's public keys: verify its tunnel tokens, seal messages to it. */
@@ -276,6 +299,12 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
     v.SLACK_SIGNING_SECRET && v.SLACK_BOT_TOKEN
       ? { signingSecret: v.SLACK_SIGNING_SECRET, botToken: v.SLACK_BOT_TOKEN, apiBase: v.SLACK_API_BASE, channelIntervalMs: v.SLACK_CHANNEL_INTERVAL_MS }
       : undefined;
+  const discordSettings = { DISCORD_PUBLIC_KEY: v.DISCORD_PUBLIC_KEY, DISCORD_APPLICATION_ID: v.DISCORD_APPLICATION_ID, DISCORD_BOT_TOKEN: v.DISCORD_BOT_TOKEN };
+  requireAllOrNone('Discord', discordSettings, problems);
+  const discord: DiscordConfig | undefined =
+    v.DISCORD_PUBLIC_KEY && v.DISCORD_APPLICATION_ID && v.DISCORD_BOT_TOKEN
+      ? { publicKey: v.DISCORD_PUBLIC_KEY.toLowerCase(), applicationId: v.DISCORD_APPLICATION_ID, botToken: v.DISCORD_BOT_TOKEN, apiBase: v.DISCORD_API_BASE }
+      : undefined;
   // E-mail has no secret of its own: the addresses it keeps are sealed, and logged as pseudonyms, under HEARTH_LOG_KEY.
   if (v.EMAIL_ADDRESS && !v.HEARTH_LOG_KEY) {
     problems.push(`HEARTH_LOG_KEY is missing (EMAIL_ADDRESS needs it: it seals the addresses e-mail replies go to): ${howToSet('HEARTH_LOG_KEY')}`);
@@ -304,6 +333,7 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
       telegram,
       whatsapp,
       slack,
+      discord,
       email,
       coreKeys,
       delivery: {
@@ -323,6 +353,7 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
           ...(v.HEARTH_ACCESS_POLICY_TELEGRAM ? { telegram: v.HEARTH_ACCESS_POLICY_TELEGRAM } : {}),
           ...(v.HEARTH_ACCESS_POLICY_WHATSAPP ? { whatsapp: v.HEARTH_ACCESS_POLICY_WHATSAPP } : {}),
           ...(v.HEARTH_ACCESS_POLICY_SLACK ? { slack: v.HEARTH_ACCESS_POLICY_SLACK } : {}),
+          ...(v.HEARTH_ACCESS_POLICY_DISCORD ? { discord: v.HEARTH_ACCESS_POLICY_DISCORD } : {}),
           ...(v.HEARTH_ACCESS_POLICY_EMAIL ? { email: v.HEARTH_ACCESS_POLICY_EMAIL } : {}),
         },
         allowlist: v.HEARTH_ALLOWLIST,
