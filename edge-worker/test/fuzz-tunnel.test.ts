@@ -14,10 +14,8 @@ let watch: ReturnType<typeof watchUncaught>;
 beforeAll(() => {
   watch = watchUncaught();
 });
-afterAll(async () => {
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  watch.restore();
-});
+// The tests wait for their tunnels' close: the Relay logs it in the turn that echoes the close.
+afterAll(() => watch.restore());
 
 const printable = (max: number) => fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: max });
 
@@ -116,6 +114,7 @@ describe('fuzz: frames on an authenticated tunnel', { timeout: fuzzTimeout() }, 
       150,
     );
     tunnel?.close();
+    await tunnel?.waitClosed();
     expect(acked.size).toBeGreaterThan(0);
     console.info(`fuzz tunnel: reopened ${reopened} times, ${acked.size} valid deliveries acked`);
     expect(watch.lines()).toEqual([]);
@@ -129,5 +128,6 @@ describe('fuzz: frames on an authenticated tunnel', { timeout: fuzzTimeout() }, 
     const next = await TestTunnel.viaRoute('fuzz-core-2');
     await next.hello(1, 'fuzz-core-2');
     next.close();
+    await next.waitClosed();
   });
 });
