@@ -1,7 +1,7 @@
 import { MessageSchema, unseal } from '@hearth/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { apiFetch, clientToken, closeApiCores, connectApiCore, freshUser } from './api-helpers.js';
-import { coreKeys } from './helpers.js';
+import { coreKeys, waitFor } from './helpers.js';
 
 const complete = (token: string, body: unknown) => apiFetch('/v1/chat/completions', token, { method: 'POST', body: JSON.stringify(body) });
 const request = (extra: Record<string, unknown> = {}) => ({
@@ -106,12 +106,20 @@ describe('POST /v1/chat/completions', () => {
     await reader.read();
     await reader.cancel();
     // The next pieces find nobody reading: the Relay stops the core well before the 5 s limit
-    // (which would stop it too, as the test above shows).
-    for (let seq = 1; seq <= 3; seq++) {
-      tunnel.send({ type: 'partial', message_id: delivery.message_id, seq, text: ` piece ${seq}` });
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(await tunnel.next('cancel', 3_000)).toMatchObject({ message_id: delivery.message_id });
+    // (which would stop it too, as the test above shows). The core streams on until told.
+    const cancel = tunnel.next('cancel', 3_000);
+    let told = false;
+    const tell = () => {
+      told = true;
+    };
+    cancel.then(tell, tell);
+    let seq = 0;
+    await waitFor(async () => {
+      if (told) return true;
+      tunnel.send({ type: 'partial', message_id: delivery.message_id, seq: ++seq, text: ` piece ${seq}` });
+      return undefined;
+    }, 'the cancel');
+    expect(await cancel).toMatchObject({ message_id: delivery.message_id });
   });
 
   it('answers 503 core_offline at once when no core is connected', async () => {

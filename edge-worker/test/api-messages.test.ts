@@ -256,8 +256,8 @@ describe('catch-up while no core is connected (a device back before the core, af
   it('waits for a core to connect, then catches up', async () => {
     const user = freshUser('early');
     const after = item(user, 1).cursor;
+    // Open: the Relay already waits for a core (the catch-up starts with the upgrade).
     const device = track(await ClientSocket.open((await clientToken(user)).token, { after }));
-    await new Promise((r) => setTimeout(r, 300));
     const core = track(await historyCore());
     const request = await core.next('history');
     expect(request.query).toEqual({ kind: 'since', after, limit: 200 });

@@ -38,7 +38,7 @@ describe('an approval press while its conversation’s turn is in flight', () =>
     expect(press).toMatchObject({ message_id: 'telegram:71:cb:3', conversation_id: 'telegram:71', press: true, attempt: 1 });
     expect(MessageSchema.parse(JSON.parse(await unseal(press.sealed, coreKeys()))).content.text).toBe(approvalButtonData('run', QUESTION));
     // The message behind the turn still waits for it, press acked or not.
-    tunnel.send({ type: 'ack', message_id: 'telegram:71:cb:3' });
+    await tunnel.ack('telegram:71:cb:3');
     expect(delivered(await tunnel.barrier())).toEqual([]);
 
     tunnel.send({ type: 'ack', message_id: 'telegram:71:1', reply: { key: 'reply:telegram:71:1', text: '{"wiped":"notes.txt"}' } });
@@ -139,7 +139,7 @@ describe('through the Telegram webhook', () => {
 
     // A look-alike of the wrong shape is an ordinary button: in order, after the turn.
     expect((await postWebhook(callback(77, 'ap:r:short'))).status).toBe(200);
-    tunnel.send({ type: 'ack', message_id: press.message_id });
+    await tunnel.ack(press.message_id);
     expect(delivered(await tunnel.barrier())).toEqual([]);
     tunnel.send({ type: 'ack', message_id: turn.message_id });
     const feedback = await tunnel.next('deliver');
@@ -148,8 +148,7 @@ describe('through the Telegram webhook', () => {
     tunnel.send({ type: 'ack', message_id: feedback.message_id });
     const lookAlike = await tunnel.next('deliver');
     expect(lookAlike.press).toBeUndefined();
-    tunnel.send({ type: 'ack', message_id: lookAlike.message_id });
-    await tunnel.barrier();
+    await tunnel.ack(lookAlike.message_id);
     tunnel.close();
   });
 });

@@ -85,8 +85,7 @@ describe('taking over the tunnel', () => {
     await first.hello(4, 'core-a');
     await enqueue(stub, chatMessage(7321, 1));
     const d1 = await first.next('deliver');
-    first.send({ type: 'ack', message_id: d1.message_id });
-    await first.barrier();
+    await first.ack(d1.message_id);
 
     const second = await TestTunnel.toRelay(name, 'core-b');
     await second.hello(4, 'core-b');

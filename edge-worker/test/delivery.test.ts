@@ -2,7 +2,7 @@ import type { Message } from '@hearth/shared';
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { Relay } from '../src/relay/relay.js';
-import { TestTunnel, chatMessage, enqueue, failTelegram, freshRelay, replyStored as stored, telegramCalls, waitFor, type RelayStub } from './helpers.js';
+import { TestTunnel, chatMessage, enqueue, failTelegram, freshRelay, repliesSettled, replyStored as stored, telegramCalls, waitFor, type RelayStub } from './helpers.js';
 
 // The limits this file runs under (vitest.config.ts).
 const ACK_TIMEOUT_MS = 10_000;
@@ -59,12 +59,11 @@ describe('ack deadlines', () => {
 
     // The stuck core's late ack still answers the message (it carries the reply); the new
     // holder's ack after it is void, and its reply a duplicate by key.
-    stuck.send({ type: 'ack', message_id: 'telegram:1:1', reply: { key: 'reply:telegram:1:1', text: 'late but real' } });
-    await stuck.barrier();
+    await stuck.ack('telegram:1:1', { key: 'reply:telegram:1:1', text: 'late but real' });
     const acked = await row(stub, 'telegram:1:1');
     expect(acked.acked_at).not.toBeNull();
-    other.send({ type: 'ack', message_id: 'telegram:1:1', reply: { key: 'reply:telegram:1:1', text: 'second answer' } });
-    await other.barrier();
+    await other.ack('telegram:1:1', { key: 'reply:telegram:1:1', text: 'second answer' });
+    expect((await stub.stats()).counters).toMatchObject({ acks: 1, acks_void: 1 });
     expect((await row(stub, 'telegram:1:1')).acked_at).toBe(acked.acked_at);
     const replies = await runInDurableObject(stub, (_relay, state) =>
       state.storage.sql.exec<{ text: string; sent_at: number | null }>("SELECT text, sent_at FROM outbox WHERE key = 'reply:telegram:1:1'").toArray(),
@@ -85,8 +84,7 @@ describe('ack deadlines', () => {
     const worker = await TestTunnel.toRelay(name, 'core-b');
     await worker.hello(0, 'core-b');
 
-    worker.send({ type: 'progress', message_id: 'telegram:3:1' });
-    await worker.barrier();
+    await worker.progress('telegram:3:1');
     expect((await row(stub, 'telegram:3:1')).deadline_at).toBeGreaterThan(Date.now() + ACK_TIMEOUT_MS - 2_000);
     worker.send({ type: 'ack', message_id: 'telegram:3:1', reply: { key: 'reply:telegram:3:1', text: 'answered by core-b' } });
     // The holder's window is free again: the conversation's next message comes to it.
@@ -102,10 +100,9 @@ describe('ack deadlines', () => {
     await tunnel.hello(1);
     await tunnel.next('deliver');
     const before = (await row(stub, 'telegram:2:1')).deadline_at!;
-    await new Promise((r) => setTimeout(r, 20));
-    tunnel.send({ type: 'progress', message_id: 'telegram:2:1' });
-    await tunnel.barrier();
+    await tunnel.progress('telegram:2:1');
     expect((await row(stub, 'telegram:2:1')).deadline_at!).toBeGreaterThan(before);
+    expect((await row(stub, 'telegram:2:1')).acked_at).toBeNull();
     tunnel.close();
   });
 
@@ -115,8 +112,7 @@ describe('ack deadlines', () => {
     const tunnel = await TestTunnel.toRelay(name);
     await tunnel.hello(1);
     await tunnel.next('deliver');
-    tunnel.send({ type: 'ack', message_id: 'telegram:3:1' });
-    await tunnel.barrier();
+    await tunnel.ack('telegram:3:1');
     expect(await row(stub, 'telegram:3:1')).toMatchObject({ sealed: '', session_id: null });
     // Still known: the platform retrying it is a duplicate.
     expect(await enqueue(stub, chatMessage(3, 1))).toBe('duplicate');
@@ -224,10 +220,8 @@ describe('several cores', () => {
     // The next message of a conversation on A goes to A, even with B idle.
     const [first] = onA;
     const chat = Number(first!.split(':')[1]);
-    for (const id of onA) a.send({ type: 'ack', message_id: id });
-    for (const id of onB) b.send({ type: 'ack', message_id: id });
-    await a.barrier();
-    await b.barrier();
+    for (const id of onA) await a.ack(id);
+    for (const id of onB) await b.ack(id);
     await enqueue(stub, chatMessage(chat, 2));
     expect(deliveries(await a.barrier())).toEqual([`telegram:${chat}:2`]);
     expect(deliveries(await b.barrier())).toEqual([]);
@@ -277,8 +271,8 @@ describe('outbound sends', () => {
     // A core that lost the confirmation (its tunnel dropped) sends it again: confirmed, not resent.
     tunnel.send(push);
     expect(await tunnel.next('reply_stored')).toMatchObject({ key: 'push:plugin:95-1' });
-    await waitFor(async () => ((await telegramCalls()).some((c) => c.body.chat_id === '95') ? true : undefined), 'the push sent');
-    await tunnel.barrier();
+    // Sent, and a resend would be pending until it reached the fake.
+    await repliesSettled(tunnel.relay);
     expect((await telegramCalls()).filter((c) => c.body.chat_id === '95').map((c) => c.body.text)).toEqual(['reminder']);
     tunnel.close();
   });

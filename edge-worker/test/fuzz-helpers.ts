@@ -153,8 +153,11 @@ export class Drainer {
     });
   }
 
-  close(): void {
+  /** Closes, and resolves once the Relay echoed the close (it logs the close in that turn). */
+  close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.ws.addEventListener('close', () => resolve()));
     this.ws.close(1000, 'fuzz done');
+    return closed;
   }
 }
 
@@ -172,9 +175,8 @@ export function fuzzSuite(coreId: string, options: { reply?: boolean } = {}) {
     drainer = await Drainer.open(coreId, options);
   });
   afterAll(async () => {
-    drainer?.close();
-    // The Relay logs the close; let that line pass through the spy before it goes.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The Relay logs the close: that line passes through the spy before it goes.
+    await drainer?.close();
     watch?.restore();
   });
   return {

@@ -99,11 +99,7 @@ export async function failTelegram(failure: { chatId: string; status: number; de
   if (!response.ok) throw new Error(`fake Telegram API refused the failure script: ${response.status}`);
 }
 
-/**
- * Waits until a Relay has stored the reply with this key. Frames a test sends back to back can
- * reach the object out of order here (the test pool's in-isolate sockets; real sockets keep
- * their order), so a test that means "then" waits for the effect.
- */
+/** Waits until a Relay has stored the reply with this key (see TestTunnel: frames are not ordered here). */
 export function replyStored(stub: DurableObjectStub<Relay>, key: string): Promise<true> {
   return waitFor(
     () =>
@@ -112,6 +108,15 @@ export function replyStored(stub: DurableObjectStub<Relay>, key: string): Promis
       ),
     `reply ${key} stored`,
   );
+}
+
+/**
+ * Waits until a Relay sent (or gave up on) every reply it stored. A reply stored by mistake
+ * (a duplicate) stays unsent until its call reached the platform, so counting calls after
+ * this catches a late duplicate, where counting after a pause would not.
+ */
+export function repliesSettled(stub: DurableObjectStub<Relay>): Promise<true> {
+  return waitFor(async () => ((await stub.stats()).outbox_unsent === 0 ? (true as const) : undefined), 'every stored reply sent');
 }
 
 export async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
@@ -126,15 +131,25 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, what: stri
 
 /**
  * A core's end of the tunnel, driven by hand. Frames are queued as they arrive; `next` takes
- * them in order. `barrier` sends a ping the Relay must process itself (not the auto-response):
- * when its pong arrives, every frame the Relay sent before it is already queued here.
+ * them in order. Frames sent back to back may reach the Relay out of order here (the test
+ * pool's in-isolate sockets; real sockets keep their order), so a frame whose meaning depends
+ * on an earlier one is sent once that one's effect is seen: `ack`, `credit` and `progress`
+ * send and wait for it. `barrier` sends a ping the Relay must process itself (not the
+ * auto-response): when its pong arrives, every frame the Relay sent before it is already
+ * queued here. It says nothing about frames sent before it having been processed.
  */
 export class TestTunnel {
   private readonly frames: EdgeFrame[] = [];
   private wake: (() => void) | undefined;
   closed: { code: number; reason: string } | undefined;
+  /** From the welcome, once `hello` returned. */
+  sessionId: string | undefined;
 
-  private constructor(readonly ws: WebSocket) {
+  private constructor(
+    readonly ws: WebSocket,
+    /** The Relay object this tunnel is open to. */
+    readonly relay: RelayStub,
+  ) {
     ws.addEventListener('message', (event) => {
       const parsed = parseEdgeFrame(typeof event.data === 'string' ? event.data : new TextDecoder().decode(event.data));
       if (!parsed.ok) throw parsed.error;
@@ -152,21 +167,21 @@ export class TestTunnel {
     const response = await SELF.fetch('https://edge.test/tunnel', {
       headers: { ...headers, Upgrade: 'websocket', Authorization: `Bearer ${await signTunnelToken(keys, coreId)}` },
     });
-    return TestTunnel.accept(response);
+    return TestTunnel.accept(response, relayFor(env));
   }
 
   /** Opens a tunnel straight to a Relay object (a unique one per test), as the route would. */
   static async toRelay(relayName: string, coreId = 'core-a'): Promise<TestTunnel> {
     const stub = env.RELAY.get(env.RELAY.idFromName(relayName));
     const response = await stub.fetch('https://relay/tunnel', { headers: { Upgrade: 'websocket', [CORE_ID_HEADER]: coreId } });
-    return TestTunnel.accept(response);
+    return TestTunnel.accept(response, stub);
   }
 
-  private static accept(response: Response): TestTunnel {
+  private static accept(response: Response, relay: RelayStub): TestTunnel {
     const ws = response.webSocket;
     if (response.status !== 101 || !ws) throw new Error(`tunnel upgrade failed: ${response.status}`);
     ws.accept();
-    return new TestTunnel(ws);
+    return new TestTunnel(ws, relay);
   }
 
   send(frame: CoreFrameBody): void {
@@ -176,7 +191,48 @@ export class TestTunnel {
   /** Says hello with a window and waits for the welcome. */
   async hello(credits: number, coreId = 'core-a'): Promise<void> {
     this.send({ type: 'hello', core_id: coreId, credits });
-    await this.next('welcome');
+    this.sessionId = (await this.next('welcome')).session_id;
+  }
+
+  /** Acks (with a reply, if given) and waits until the Relay counted it, as acked or as void. */
+  async ack(messageId: string, reply?: { key: string; text: string }): Promise<void> {
+    const before = await this.acksCounted();
+    this.send({ type: 'ack', message_id: messageId, ...(reply ? { reply } : {}) });
+    await waitFor(async () => ((await this.acksCounted()) > before ? true : undefined), `the ack of ${messageId}`);
+  }
+
+  /** Sets the window and waits until this session has it. */
+  async credit(credits: number): Promise<void> {
+    this.send({ type: 'credit', credits });
+    await waitFor(async () => ((await this.window()) === credits ? true : undefined), `window ${credits}`);
+  }
+
+  /** Reports progress once the clock moved (else the deadline could not), and waits until the deadline moved out. */
+  async progress(messageId: string): Promise<void> {
+    const deadline = () =>
+      runInDurableObject(this.relay, (_relay, state) =>
+        state.storage.sql.exec<{ d: number | null }>('SELECT deadline_at AS d FROM messages WHERE message_id = ?', messageId).one().d ?? 0,
+      );
+    const before = await deadline();
+    const readAt = Date.now();
+    await waitFor(async () => (Date.now() > readAt ? true : undefined), 'the clock to move');
+    this.send({ type: 'progress', message_id: messageId });
+    await waitFor(async () => ((await deadline()) > before ? true : undefined), `the progress of ${messageId}`);
+  }
+
+  private async acksCounted(): Promise<number> {
+    const { counters } = await this.relay.stats();
+    return (counters.acks ?? 0) + (counters.acks_void ?? 0);
+  }
+
+  /** This session's window, as the Relay holds it; undefined once the Relay dropped the session. */
+  window(): Promise<number | undefined> {
+    return runInDurableObject(this.relay, (_relay, state) =>
+      state
+        .getWebSockets('core')
+        .map((ws) => ws.deserializeAttachment() as { sessionId?: string; window?: number } | null)
+        .find((session) => session?.sessionId === this.sessionId)?.window,
+    );
   }
 
   async next<T extends EdgeFrame['type']>(type: T, timeoutMs = 5_000): Promise<Extract<EdgeFrame, { type: T }>> {

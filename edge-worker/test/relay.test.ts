@@ -1,7 +1,7 @@
 import { PING, PONG, unseal } from '@hearth/shared';
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { TestTunnel, chatMessage, coreKeys, enqueue, failTelegram, freshRelay, replyStored, telegramCalls, waitFor, type RelayStub } from './helpers.js';
+import { TestTunnel, chatMessage, coreKeys, enqueue, failTelegram, freshRelay, repliesSettled, replyStored, telegramCalls, waitFor, type RelayStub } from './helpers.js';
 
 /** Every row of every table of the object, as one string to search for content. */
 const storageDump = (stub: RelayStub) =>
@@ -22,8 +22,7 @@ describe('Relay', () => {
     expect(delivery).toMatchObject({ message_id: 'telegram:1:1', conversation_id: 'telegram:1', attempt: 1 });
     expect(JSON.parse(await unseal(delivery.sealed, coreKeys()))).toEqual(chatMessage(1, 1, 'hello core'));
 
-    tunnel.send({ type: 'ack', message_id: 'telegram:1:1' });
-    await tunnel.barrier();
+    await tunnel.ack('telegram:1:1');
     const pending = await runInDurableObject(stub, (_r, state) =>
       state.storage.sql.exec('SELECT COUNT(*) AS n FROM messages WHERE acked_at IS NULL').one(),
     );
@@ -58,14 +57,16 @@ describe('Relay', () => {
     await tunnel.hello(2);
     expect((await tunnel.barrier()).filter((f) => f.type === 'deliver')).toHaveLength(2);
 
-    tunnel.send({ type: 'credit', credits: 3 });
-    expect((await tunnel.barrier()).filter((f) => f.type === 'deliver')).toHaveLength(1);
+    // Each frame's effect before the next frame: the pool may reorder back-to-back frames.
+    await tunnel.credit(3);
+    await tunnel.next('deliver');
+    expect((await tunnel.barrier()).filter((f) => f.type === 'deliver')).toHaveLength(0);
 
-    tunnel.send({ type: 'credit', credits: 0 });
-    await tunnel.barrier();
-    tunnel.send({ type: 'ack', message_id: 'telegram:11:1' });
+    await tunnel.credit(0);
+    await tunnel.ack('telegram:11:1');
     // Window 0: the freed slot is not refilled.
     expect((await tunnel.barrier()).filter((f) => f.type === 'deliver')).toHaveLength(0);
+    expect((await stub.stats()).cores).toEqual([{ core_id: 'core-a', window: 0, in_flight: 2 }]);
     tunnel.close();
   });
 
@@ -82,8 +83,7 @@ describe('Relay', () => {
     await second.hello(1, 'core-b');
     const again = await second.next('deliver');
     expect(again).toMatchObject({ message_id: 'telegram:21:1', attempt: 2 });
-    second.send({ type: 'ack', message_id: 'telegram:21:1' });
-    await second.barrier();
+    await second.ack('telegram:21:1');
     second.close();
   });
 
@@ -96,18 +96,14 @@ describe('Relay', () => {
     tunnel.send({ type: 'ack', message_id: 'telegram:31:5', reply: { key: 'reply:telegram:31:5', text: 'hi Ada' } });
     await replyStored(stub, 'reply:telegram:31:5');
     // The same key again, as a second core answering a redelivery would, and as a push.
-    tunnel.send({ type: 'ack', message_id: 'telegram:31:5', reply: { key: 'reply:telegram:31:5', text: 'hi again' } });
+    await tunnel.ack('telegram:31:5', { key: 'reply:telegram:31:5', text: 'hi again' });
     tunnel.send({ type: 'reply', key: 'reply:telegram:31:5', conversation_id: 'telegram:31', in_reply_to: null, text: 'and again' });
-    await tunnel.barrier();
+    await tunnel.next('reply_stored');
 
-    const sent = await waitFor(async () => {
-      const calls = (await telegramCalls()).filter((c) => c.method === 'sendMessage' && c.body.chat_id === '31');
-      return calls.length > 0 ? calls : undefined;
-    }, 'sendMessage to chat 31');
-    // The duplicates were dropped at insert: one row, one call.
-    await waitFor(async () => (await stub.stats()).pending === 0 || undefined, 'the ack');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect((await telegramCalls()).filter((c) => c.method === 'sendMessage' && c.body.chat_id === '31')).toHaveLength(1);
+    // The duplicates were dropped at insert: one row, one call (a stored duplicate would hold this wait until sent).
+    await repliesSettled(stub);
+    const sent = (await telegramCalls()).filter((c) => c.method === 'sendMessage' && c.body.chat_id === '31');
+    expect(sent).toHaveLength(1);
     expect(sent[0]!.body).toEqual({ chat_id: '31', text: 'hi Ada', reply_parameters: { message_id: 5, allow_sending_without_reply: true } });
     tunnel.close();
   });
@@ -165,12 +161,13 @@ describe('Relay', () => {
     const tunnel = await TestTunnel.toRelay(name);
     await tunnel.hello(1);
     await tunnel.next('deliver');
-    for (let i = 0; i < 3; i++) tunnel.send({ type: 'progress', message_id: 'telegram:35:1' });
-    const typing = () => telegramCalls().then((calls) => calls.filter((c) => c.method === 'sendChatAction' && c.body.chat_id === '35'));
-    await waitFor(async () => ((await typing()).length > 0 ? true : undefined), 'sendChatAction');
-    await tunnel.barrier();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect((await typing()).map((c) => c.body)).toEqual([{ chat_id: '35', action: 'typing' }]);
+    for (let i = 0; i < 3; i++) await tunnel.progress('telegram:35:1');
+    // The answer goes out after every progress was handled: a second "typing…" would have gone before it.
+    await tunnel.ack('telegram:35:1', { key: 'reply:telegram:35:1', text: 'done' });
+    await repliesSettled(stub);
+    const calls = (await telegramCalls()).filter((c) => c.body.chat_id === '35');
+    expect(calls.map((c) => c.method)).toEqual(['sendChatAction', 'sendMessage']);
+    expect(calls[0]!.body).toEqual({ chat_id: '35', action: 'typing' });
     tunnel.close();
   });
 

@@ -4,7 +4,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { sendAllParts } from '../src/platforms/registry.js';
 import { slackAdapter } from '../src/platforms/slack/adapter.js';
-import { TestTunnel, coreKeys, freshRelay, replyStored, storedRows, waitFor } from './helpers.js';
+import { TestTunnel, coreKeys, freshRelay, repliesSettled, replyStored, storedRows, waitFor } from './helpers.js';
 import { FORM, dmEvent, eventCallback, failSlack, freshTs, mentionEvent, postSlack, pressBody, slackPosts, storedSlackMessage } from './slack-helpers.js';
 
 // Storage is per test file, not per test: every test uses its own channels and ts.
@@ -245,9 +245,9 @@ describe('replies to Slack', () => {
       unfurl_media: false,
     });
     expect(post!.authorization).toBe(`Bearer ${inject('slackBotToken')}`);
-    // Exactly once: the same ack again, after a processed round trip, sends nothing more.
-    tunnel.send({ type: 'ack', message_id: messageId, reply: { key: `reply:${messageId}`, text: 'pong <!channel> & <@U0OTHER>' } });
-    await tunnel.barrier();
+    // Exactly once: the same ack again, counted void, sends nothing more (a stored duplicate would hold repliesSettled until posted).
+    await tunnel.ack(messageId, { key: `reply:${messageId}`, text: 'pong <!channel> & <@U0OTHER>' });
+    await repliesSettled(tunnel.relay);
     expect(await slackPosts(channel)).toHaveLength(1);
     tunnel.close();
   });

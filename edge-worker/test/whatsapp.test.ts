@@ -359,7 +359,8 @@ async function answerThroughRelay(waId: string, wamid: string, reply: string): P
   const tunnel = await TestTunnel.toRelay(name);
   await tunnel.hello(1);
   expect(await tunnel.next('deliver')).toMatchObject({ message_id: `whatsapp:${wamid}` });
-  tunnel.send({ type: 'ack', message_id: `whatsapp:${wamid}`, reply: { key: `reply:whatsapp:${wamid}`, text: reply } });
+  // Acked before the close: the close could overtake the ack frame otherwise.
+  await tunnel.ack(`whatsapp:${wamid}`, { key: `reply:whatsapp:${wamid}`, text: reply });
   tunnel.close();
 }
 

@@ -196,6 +196,7 @@ describe('TunnelClient', () => {
     await client.stop();
     const [code] = await closed;
     expect(code).toBe(1000);
+    // A redial would follow the first backoff (under a second): nothing but time comes after it.
     await new Promise((resolve) => setTimeout(resolve, 1_200));
     expect(relay.connections).toBe(1);
     expect(client.state).toBe('stopped');

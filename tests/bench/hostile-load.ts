@@ -162,7 +162,7 @@ export async function runLoad({ rates, seconds, queueMax }: { rates: number[]; s
     }
     let exactlyOnce = 'ok';
     try {
-      await expectExactlyOnceInOrder(system.telegram, accepted, 300_000);
+      await expectExactlyOnceInOrder(system, accepted, 300_000);
     } catch (error) {
       exactlyOnce = error instanceof Error ? error.message : String(error);
       // The edge's warnings and errors (it logs at warn here) say what happened: kept for a look.

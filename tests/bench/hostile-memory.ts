@@ -65,7 +65,7 @@ export async function runMemoryRounds({ rounds, rate, seconds }: { rounds: numbe
         `  round ${round}: accepted ${entry.accepted}, edge heap ${heap ? `${heap.used.toFixed(1)} of ${heap.total.toFixed(1)}` : '?'} MiB; RSS edge ${r.edge.toFixed(0)}, proxy ${r.proxy.toFixed(0)}, wrangler ${r.wrangler.toFixed(0)}, core ${r.core.toFixed(0)} MiB`,
       );
     }
-    await expectExactlyOnceInOrder(system.telegram, accepted, 300_000).catch((error: unknown) => {
+    await expectExactlyOnceInOrder(system, accepted, 300_000).catch((error: unknown) => {
       result.exactlyOnce = error instanceof Error ? error.message : String(error);
     });
     return result;

@@ -166,7 +166,7 @@ export async function runSoak(seconds: number): Promise<SoakResult> {
 
     // Everything accepted answered exactly once.
     try {
-      await expectExactlyOnceInOrder(system.telegram, telegramAccepted, 300_000);
+      await expectExactlyOnceInOrder(system, telegramAccepted, 300_000);
     } catch (error) {
       result.problems.push(error instanceof Error ? error.message : String(error));
     }

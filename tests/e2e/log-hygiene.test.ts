@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandInteraction, interactionToken } from '../fakes/discord-payloads.js';
 import { dmEvent, eventCallback } from '../fakes/slack-payloads.js';
+import { edgeSettled } from '../support/exactly-once.js';
 import { BOT_TOKEN, DISCORD, SLACK, WEBHOOK_SECRET, WHATSAPP, startSystem, textUpdate, whatsappText, type System } from '../support/system.js';
 
 /** The same at both ends, so their pseudonyms of one WhatsApp id match. */
@@ -103,7 +104,13 @@ describe('logs of a whole run', () => {
     // What the replies carried is the echo of the text: the path really held the PII.
     expect(s.telegram.callsOf('sendMessage').find((c) => c.body.chat_id === '4711')?.body.text).toContain(PII.email);
     expect(s.discord!.edits(discordToken)[0]?.body.content).toContain(PII.email);
-    await new Promise((r) => setTimeout(r, 1_000));
+    // Every line written before the scan: the cores exit (their logs end with them), the Relay has
+    // nothing left to send (it logs each send as it marks it), and a last refused request's line
+    // comes after the rest on the edge's output.
+    await Promise.all(s.cores.map((core) => core.stop()));
+    await expect.poll(() => edgeSettled(s), { timeout: 30_000, interval: 200 }).toBe(true);
+    expect((await fetch(`${s.edge.url}/admin/dead-letters`)).status).toBe(401);
+    await expect.poll(() => s.edgeLines.some((l) => l.includes('"path":"/admin/dead-letters"'))).toBe(true);
 
     const secrets: Record<string, string> = {
       'Telegram bot token': BOT_TOKEN,

@@ -40,7 +40,7 @@ describe('cores sharing a Redis job queue', () => {
         }
       }),
     );
-    await expectExactlyOnceInOrder(system.telegram, accepted, 60_000);
+    await expectExactlyOnceInOrder(system, accepted, 60_000);
     const repliedBy = system.cores.map((core) => core.lines.filter((l) => l.msg === 'replied').length);
     expect(repliedBy.every((n) => n > 0)).toBe(true);
     expect(repliedBy.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(accepted.length);

@@ -256,7 +256,8 @@ describe.skipIf(!chromium.path)(`web chat in a real browser${chromium.path ? '' 
       ({ id } = (await response.json()) as { id: string });
       await phone.context.setOffline(false);
       await expect.poll(() => phone.sockets.length, { timeout: 30_000 }).toBeGreaterThan(opened);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Open: the edge is catching the phone up, asking the held core (it cannot finish before SIGCONT).
+      await phone.page.locator('#status[data-status="catching-up"]').waitFor({ timeout: 30_000 });
     } finally {
       await phone.context.setOffline(false);
       process.kill(core, 'SIGCONT');

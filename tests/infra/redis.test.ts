@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,8 +64,12 @@ describe('the Redis of docker-compose.yml', () => {
 
   it('keeps what was written across a crash (SIGKILL, no snapshot), from the append-only file', async () => {
     expect(cli('set', 'hearth:infra-test', 'kept')).toBe('OK');
-    // appendfsync everysec: the write is on disk within a second.
-    await new Promise((r) => setTimeout(r, 1500));
+    // In the append-only file: what a SIGKILL leaves behind (appendfsync everysec syncs it within a second).
+    const aof = () => {
+      const files = existsSync(join(dir, 'appendonlydir')) ? readdirSync(join(dir, 'appendonlydir')) : [];
+      return files.map((f) => readFileSync(join(dir, 'appendonlydir', f), 'latin1')).join('');
+    };
+    await expect.poll(aof).toContain('hearth:infra-test');
     server?.kill('SIGKILL');
     if (server) await once(server, 'exit');
     expect(readdirSync(dir)).toContain('appendonlydir');

@@ -64,7 +64,7 @@ describe('promotion without a restart', () => {
   it('swaps engines under load: replies in flight finish on the old variant, new ones go to the promoted one, nothing lost or doubled', async () => {
     core = await learningCore(dir.dir, { experiments: AB, load: loader(200), pollMs: 50 });
     const before = await send(core, 0, 20, 'before');
-    await sleep(30);
+    await expect.poll(() => core.pipeline.inFlight).toBeGreaterThan(0);
     promoteFromCli('b');
     // While B loads (200 ms) messages keep coming, and A answers them without waiting.
     const during = await send(core, 100, 10, 'during');

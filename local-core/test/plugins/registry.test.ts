@@ -34,7 +34,8 @@ describe('loading and hot reload', () => {
     system = await openRegistry([{ name: 'greeter', manifest: HI, handler: answering('old', 1_500) }]);
     const { registry, root } = system;
     const running = registry.runCommand('hi', '', messageIn(41, '/hi'));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The call is on the old child from now; its pid is known once it runs.
+    await expect.poll(() => registry.processOf('greeter')?.pid).toBeDefined();
     const oldPid = registry.processOf('greeter')?.pid;
     await writeFile(join(root, 'greeter', 'handler.mjs'), answering('new'));
     await registry.reload();
