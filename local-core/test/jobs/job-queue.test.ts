@@ -153,7 +153,7 @@ describe.each([
     await expect.poll(() => ran).toEqual(['a']);
 
     let closed = false;
-    const closing = queue.close({ timeoutMs: 10_000 }).finally(() => {
+    const closing = queue.dispose({ timeoutMs: 10_000 }).finally(() => {
       closed = true;
     });
     await sleep(50);
@@ -194,7 +194,7 @@ describe.each([
     );
     await expect.poll(() => signal).toBeDefined();
 
-    const report = await queue.close({ timeoutMs: 200 });
+    const report = await queue.dispose({ timeoutMs: 200 });
     expect(signal?.aborted).toBe(true);
     expect(report.abandoned.map((job) => job.id)).toEqual(['stuck']);
 

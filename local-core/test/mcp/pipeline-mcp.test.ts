@@ -44,7 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await mcp?.close();
   await plugins?.close();
-  await memory?.close();
+  await memory?.dispose();
 });
 
 describe.skipIf(!namespaceSupport().ok)('MCP tools in the pipeline, beside plugin tools', { timeout: 30_000 }, () => {
