@@ -72,7 +72,7 @@ export async function runDev(port: number): Promise<void> {
     const core = parts.use('core', await startCore({ ...config, edgeUrl: edge.url }, log));
     const paired = (process.env.HEARTH_ACCESS_POLICY ?? 'pairing') === 'pairing';
     core.tunnel.once('ready', () => printWelcome(edge.url, webhookSecret, !localBotApi, paired));
-  });
+  }, { withParent: true });
 }
 
 function printWelcome(edgeUrl: string, secret: string, realBot: boolean, paired: boolean): void {
