@@ -93,7 +93,7 @@ class FollowedMcpFile implements McpHost {
       this.watcher?.close();
       clearTimeout(this.timer);
       await this.applying;
-      await this.servers?.close();
+      await this.servers?.dispose();
     })();
     return this.closing;
   }

@@ -86,7 +86,7 @@ export class LongTermMemory {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.file.close();
+    this.file.dispose();
     this.db.close();
   }
 

@@ -53,7 +53,7 @@ export async function startPlugins(options: {
     let disposing: Promise<void> | undefined;
     const dispose = () => {
       disposing ??= (async () => {
-        await registry.stop();
+        await registry.dispose();
         db.close();
       })();
       return disposing;

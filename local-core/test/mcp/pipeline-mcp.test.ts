@@ -42,7 +42,7 @@ beforeAll(async () => {
   expect(await mcp.connection('tools')?.settled(20_000)).toBe('ready');
 }, 40_000);
 afterAll(async () => {
-  await mcp?.close();
+  await mcp?.dispose();
   await plugins?.close();
   await memory?.dispose();
 });
