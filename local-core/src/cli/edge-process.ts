@@ -11,7 +11,7 @@ export interface EdgeProcessOptions {
   port: number;
   /** Settings for the worker, passed as `--var` (they override wrangler.jsonc and .dev.vars). */
   vars: Record<string, string>;
-  /** Where workerd keeps Durable Object state between runs. */
+  /** Where workerd keeps Durable Object state between runs (relative: to this process' working folder). */
   persistTo: string;
   /** Receives each line wrangler prints. */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
@@ -40,7 +40,8 @@ export async function startEdgeProcess(options: EdgeProcessOptions): Promise<Edg
     '--inspector-port',
     '0',
     '--persist-to',
-    options.persistTo,
+    // From here, not from wrangler's folder: `.hearth/edge-state` is beside the core's `.hearth/`.
+    resolve(options.persistTo),
     '--show-interactive-dev-session=false',
     ...Object.entries(options.vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
   ];

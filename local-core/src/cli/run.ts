@@ -82,8 +82,8 @@ function exists(pid: number): boolean {
 
 /**
  * Runs a long-running command: `start` registers each part on `parts` as it starts; the first
- * signal (during the start too; `withParent`: or the parent's end) disposes them, last started first. A failed start disposes what
- * started, then throws.
+ * signal (during the start too; `withParent`: or the parent's end) disposes them, last started
+ * first. A failed start disposes what started, then throws.
  *
  * @example
  * await runUntilSignal(log, async (parts) => void parts.use('core', await startCore(config, log)));
