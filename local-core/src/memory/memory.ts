@@ -60,7 +60,7 @@ export interface MemoryOptions {
    * of a shared conversation is left out there.
    */
   replicate?: Replica;
-  /** Frees what this memory owns (database, Redis connection); called once, by `close`. */
+  /** Frees what this memory owns (database, Redis connection); called once, by `dispose`. */
   onClose?: () => Promise<void> | void;
 }
 
