@@ -119,6 +119,7 @@ export class Pipeline {
   private readonly abort = new AbortController();
   private progressEveryMs: number | undefined;
   private readonly compactor: Compactor;
+  private disposing: Promise<void> | undefined;
   /** Each conversation's last prompt, part by part, for `/context`. */
   private readonly prompts = new LRUCache<string, PromptParts>({ max: 1_000 });
 
@@ -165,11 +166,18 @@ export class Pipeline {
     this.options.log.info({ messageId }, 'generation stopped by the sender');
   }
 
-  /** Abandons work in progress (unacked, so the Relay redelivers it) and waits for it to settle. */
-  async stop(): Promise<void> {
-    this.abort.abort(new Error('core stopping'));
-    await Promise.allSettled([...this.tasks]);
-    await this.compactor.idle();
+  /** Abandons work in progress (unacked, so the Relay redelivers it) and waits for it to settle. Idempotent. */
+  dispose(): Promise<void> {
+    this.disposing ??= (async () => {
+      this.abort.abort(new Error('core stopping'));
+      await Promise.allSettled([...this.tasks]);
+      await this.compactor.idle();
+    })();
+    return this.disposing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
   }
 
   private async process(delivery: DeliverFrame, holding: number): Promise<void> {

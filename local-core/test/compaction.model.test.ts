@@ -56,8 +56,8 @@ async function core(databasePath: string) {
   };
   const pipeline = new Pipeline({ keySet: keys, engine, memory, log: silentLogger(), send: () => true, metrics });
   const close = async () => {
-    await pipeline.stop();
-    await memory.close();
+    await pipeline.dispose();
+    await memory.dispose();
     await engine.dispose();
   };
   return { memory, engine, pipeline, prompts, meter, close };

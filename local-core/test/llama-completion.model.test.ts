@@ -120,7 +120,7 @@ describe('LlamaEngine completions (real GGUF)', () => {
       expect(memory.apiHistory.since('ada', null, 50).items.map((item) => item.conversation_id)).toEqual(['tablet', 'tablet']);
       for (let n = 30; n < 33; n++) expect((await memory.recall(`api:ada:completion.${n}`)).turns).toEqual([]);
     } finally {
-      await memory.close();
+      await memory.dispose();
     }
   });
 });

@@ -138,6 +138,13 @@ describe('LlamaEngine history budget (real GGUF)', () => {
     }
   });
 
+  it('disposes once however often it is asked, at once or after', async () => {
+    const twice = await LlamaEngine.create({ ...options, contextSize: 256, sequences: 1 }, silentLogger());
+    expect(await twice.reply(say('telegram:40', 1, 'Once upon a time'))).not.toBe('');
+    await Promise.all([twice.dispose(), twice.dispose()]);
+    await expect(twice.dispose()).resolves.toBeUndefined();
+  });
+
   it('picks the number of sequences from free memory when not configured', async () => {
     const auto = await LlamaEngine.create({ ...options, sequences: undefined }, silentLogger());
     try {

@@ -20,7 +20,7 @@ let memory: Memory;
 beforeEach(async () => {
   memory = await openMemory({ ...loadMemoryConfig({}), databasePath: ':memory:' }, silentLogger());
 });
-afterEach(() => memory.close());
+afterEach(() => memory.dispose());
 
 /** A message of an API client, as the edge stamps it (ms included). */
 const apiMessage = (conversation: string, n: number, text: string, timestampMs: number): Message => ({
@@ -256,7 +256,7 @@ describe('Pipeline for OpenAI-style completions', () => {
       expect(contextFor).toHaveBeenCalledTimes(1);
       expect(remember).toHaveBeenCalledTimes(1);
     } finally {
-      await recall.close();
+      await recall.dispose();
     }
   });
 });

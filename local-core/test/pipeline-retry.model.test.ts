@@ -19,7 +19,7 @@ beforeAll(async () => {
   memory = await openMemory({ ...loadMemoryConfig({}), databasePath: ':memory:' }, silentLogger());
 });
 afterAll(async () => {
-  await memory?.close();
+  await memory?.dispose();
   await engine?.dispose();
 });
 
@@ -52,6 +52,6 @@ describe('a failed generation (real GGUF)', () => {
     expect(retried.length).toBeGreaterThan(0);
     expect(retried[0]).toMatch(/all context sequences are busy/);
     for (const ack of sent.filter((f) => f.type === 'ack')) expect(ack.type === 'ack' && ack.reply?.text.trim()).toBeTruthy();
-    await queue.close();
+    await queue.dispose();
   });
 });

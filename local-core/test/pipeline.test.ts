@@ -35,7 +35,7 @@ let memory: Memory;
 beforeEach(async () => {
   memory = await openMemory({ ...loadMemoryConfig({}), databasePath: ':memory:' }, silentLogger());
 });
-afterEach(() => memory.close());
+afterEach(() => memory.dispose());
 
 /** A pipeline on the real echo engine (spied on to count generations), memory on SQLite in memory, and a recording tunnel. */
 function setup(tunnelUp = () => true, engine = new EchoEngine(), generationTimeoutMs?: number) {
@@ -156,7 +156,7 @@ describe('Pipeline', () => {
     const { sent, pipeline } = setup(() => true, new EchoEngine(10_000));
     pipeline.handle(await delivery(message(40)));
     await expect.poll(() => pipeline.inFlight).toBe(1);
-    await pipeline.stop();
+    await pipeline.dispose();
     expect(sent.filter((f) => f.type === 'ack')).toEqual([]);
   });
 
@@ -222,7 +222,7 @@ describe('Pipeline', () => {
       await pipeline.handle(await delivery(message(81, 'When is my dentist appointment?')));
       expect(reply.mock.calls[0]?.[1]?.context?.join(' ')).toContain('Tuesday');
     } finally {
-      await recall.close();
+      await recall.dispose();
     }
   });
 
@@ -239,7 +239,7 @@ describe('Pipeline', () => {
       expect(second?.history?.turns.map((turn) => turn.text)).toContain('My dentist appointment is on Tuesday at 3 pm with Dr Lee.');
       expect(second?.context ?? []).toEqual([]);
     } finally {
-      await recall.close();
+      await recall.dispose();
     }
   });
 

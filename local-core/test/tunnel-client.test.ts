@@ -94,7 +94,7 @@ beforeAll(async () => {
 
 const running: { client?: TunnelClient; relay?: RelayDouble } = {};
 afterEach(async () => {
-  await running.client?.stop();
+  await running.client?.dispose();
   await running.relay?.close();
 });
 
@@ -193,7 +193,7 @@ describe('TunnelClient', () => {
     client.start();
     await once(client, 'ready');
     const closed = once(relay.sockets[0]!, 'close');
-    await client.stop();
+    await client.dispose();
     const [code] = await closed;
     expect(code).toBe(1000);
     // A redial would follow the first backoff (under a second): nothing but time comes after it.

@@ -159,10 +159,10 @@ export async function pathBench(options: PathOptions): Promise<PathResult> {
       counted.engine = engineTokens;
     }
   } finally {
-    await pipeline.stop();
-    await pipelineRecall.stop();
-    await recall.close();
-    await memory.close();
+    await pipeline.dispose();
+    await pipelineRecall.dispose();
+    await recall.dispose();
+    await memory.dispose();
     await engine.dispose();
     await context.dispose();
     await loaded.dispose();

@@ -75,9 +75,9 @@ async function conversation(compaction: boolean, maxTokens: number): Promise<Run
   const pipeline = new Pipeline({ keySet: await generateCoreKeySet(), engine, memory, log, send: () => true, metrics, summaryTokens: loadMemoryConfig({}).summaryTokens });
   const started = performance.now();
   for (let n = 1; n <= TURNS; n++) await pipeline.replyTo(say(n));
-  await pipeline.stop();
+  await pipeline.dispose();
   const msPerTurn = (performance.now() - started) / TURNS;
-  await memory.close();
+  await memory.dispose();
   await llama.dispose();
   await rm(dir, { recursive: true, force: true });
   return { prompts, msPerTurn, summaries: summaries.count };

@@ -58,7 +58,7 @@ async function sandboxed(dir: string) {
   const startMs = performance.now() - startedAt;
   const samples = await timeCalls((i) => plugin.call('command', 'echo', `hello ${i}`, CONTEXT));
   const memory = await treeMiB(plugin.pid as number);
-  await plugin.stop();
+  await plugin.dispose();
   return { samples, memory, startMs, namespaces: namespaces.ok };
 }
 

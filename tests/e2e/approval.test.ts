@@ -50,7 +50,7 @@ beforeAll(async () => {
   system = await startSystem({ cores: 0 });
   const log = createLogger('silent');
   const memory = await openMemory({ ...loadMemoryConfig({}), databasePath: ':memory:' }, log);
-  closeMemory = () => memory.close();
+  closeMemory = () => memory.dispose();
   const wipe: TurnTool = {
     name: 'wipe',
     description: 'deletes a file',
@@ -81,7 +81,7 @@ beforeAll(async () => {
   await ready;
 });
 afterAll(async () => {
-  await tunnel?.stop();
+  await tunnel?.dispose();
   await closeMemory?.();
   await system?.stop();
 });

@@ -86,7 +86,7 @@ describe.skipIf(!sandbox.ok)(`MCP servers' tools in a Telegram conversation${why
     await vi.waitFor(() => expect(lines.some((line) => line.msg === 'tunnel connected')).toBe(true), { timeout: 30_000, interval: 50 });
   });
   afterAll(async () => {
-    await core?.stop();
+    await core?.dispose();
     await system?.stop();
     await calendar?.close();
     if (dir) await rm(dir, { recursive: true, force: true });

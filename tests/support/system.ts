@@ -126,7 +126,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const stop = async () => {
     await Promise.all(cores.map((core) => core.stop()));
     await proxy?.stop();
-    await edge?.stop();
+    await edge?.dispose();
     await telegram.stop();
     await whatsapp?.stop();
     await slack?.stop();
@@ -248,7 +248,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         (await signClientToken(keySet, { user, scopes, ttlSeconds })).token,
       startCore,
       restartEdge: async (signal: NodeJS.Signals = 'SIGKILL') => {
-        await edge?.stop(signal);
+        await edge?.dispose(signal);
         edge = await startEdgeProcess(edgeOptions);
       },
       stop,

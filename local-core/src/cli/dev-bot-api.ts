@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
  */
 export async function startDevBotApi(
   onMessage: (chatId: string, text: string) => void,
-): Promise<{ url: string; close(): Promise<void> }> {
+): Promise<{ url: string; dispose(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
@@ -29,8 +29,15 @@ export async function startDevBotApi(
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  let disposing: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    dispose: () => {
+      disposing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      return disposing;
+    },
   };
 }

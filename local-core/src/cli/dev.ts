@@ -9,7 +9,7 @@ import { edgeVarsFromEnvironment } from './edge.js';
 import { startEdgeProcess } from './edge-process.js';
 import { appendToEnvFile } from './env-file.js';
 import { modelOrOffer, terminalOffer } from './model-offer.js';
-import { untilSignal } from './run.js';
+import { runUntilSignal } from './run.js';
 
 /**
  * In dev, models are looked for in ./models and then in the workspace's shared demo models
@@ -44,34 +44,35 @@ export async function runDev(port: number): Promise<void> {
   if (created) log.info({ keyFile: config.keyFile }, 'generated the core key pair');
 
   const botToken = edgeVars.TELEGRAM_BOT_TOKEN;
-  const localBotApi = botToken
-    ? undefined
-    : await startDevBotApi((chatId, text) => process.stdout.write(`\n[reply to telegram chat ${chatId}] ${text}\n\n`));
-  const edge = await startEdgeProcess({
-    port,
-    persistTo: '.hearth/edge-state',
-    vars: {
-      ...edgeVars,
-      TELEGRAM_WEBHOOK_SECRET: webhookSecret,
-      HEARTH_LOG_KEY: logKey,
-      TELEGRAM_BOT_TOKEN: botToken ?? 'local-dev-bot',
-      TELEGRAM_API_BASE: localBotApi?.url ?? edgeVars.TELEGRAM_API_BASE ?? 'https://api.telegram.org',
-      HEARTH_CORE_JWKS: JSON.stringify(publicKeySet(keySet)),
-    },
-    onLine: (line) => {
-      if (line.trim()) log.debug({ wrangler: line }, 'edge');
-      if (/"level":"(warn|error)"/.test(line)) process.stderr.write(`[edge] ${line}\n`);
-    },
-  });
-  const core = await startCore({ ...config, modelPath, edgeUrl: edge.url }, log);
-  const paired = (process.env.HEARTH_ACCESS_POLICY ?? 'pairing') === 'pairing';
-  core.tunnel.once('ready', () => printWelcome(edge.url, webhookSecret, !localBotApi, paired));
-
-  const signal = await untilSignal();
-  log.info({ signal }, 'shutting down');
-  await core.stop();
-  await edge.stop();
-  await localBotApi?.close();
+  // The edge dials nothing of the core's, the core dials the edge: started in that order,
+  // stopped in reverse (the core's running turns are answered through the edge first).
+  await runUntilSignal(log, async (parts) => {
+    const localBotApi = botToken
+      ? undefined
+      : parts.use('local Bot API', await startDevBotApi((chatId, text) => process.stdout.write(`\n[reply to telegram chat ${chatId}] ${text}\n\n`)));
+    const edge = parts.use(
+      'edge',
+      await startEdgeProcess({
+        port,
+        persistTo: '.hearth/edge-state',
+        vars: {
+          ...edgeVars,
+          TELEGRAM_WEBHOOK_SECRET: webhookSecret,
+          HEARTH_LOG_KEY: logKey,
+          TELEGRAM_BOT_TOKEN: botToken ?? 'local-dev-bot',
+          TELEGRAM_API_BASE: localBotApi?.url ?? edgeVars.TELEGRAM_API_BASE ?? 'https://api.telegram.org',
+          HEARTH_CORE_JWKS: JSON.stringify(publicKeySet(keySet)),
+        },
+        onLine: (line) => {
+          if (line.trim()) log.debug({ wrangler: line }, 'edge');
+          if (/"level":"(warn|error)"/.test(line)) process.stderr.write(`[edge] ${line}\n`);
+        },
+      }),
+    );
+    const core = parts.use('core', await startCore({ ...config, modelPath, edgeUrl: edge.url }, log));
+    const paired = (process.env.HEARTH_ACCESS_POLICY ?? 'pairing') === 'pairing';
+    core.tunnel.once('ready', () => printWelcome(edge.url, webhookSecret, !localBotApi, paired));
+  }, { withParent: true });
 }
 
 function printWelcome(edgeUrl: string, secret: string, realBot: boolean, paired: boolean): void {

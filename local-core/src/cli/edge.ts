@@ -4,7 +4,8 @@ import { parseEnv } from 'node:util';
 import { EDGE_VARIABLES, parseEdgeConfig } from '@hearth/shared';
 import { ConfigError } from '../errors.js';
 import { EDGE_DIR, startEdgeProcess } from './edge-process.js';
-import { untilSignal } from './run.js';
+import { createLogger } from '../logger.js';
+import { runUntilSignal } from './run.js';
 
 /**
  * The edge settings set on this machine, to pass on to workerd: each from the environment
@@ -30,13 +31,16 @@ export async function runEdge(port: number): Promise<void> {
   const checked = parseEdgeConfig(vars);
   if (!checked.ok) throw new ConfigError(`the edge cannot start:\n  ${checked.problems.join('\n  ')}`);
 
-  const edge = await startEdgeProcess({
-    port,
-    vars,
-    persistTo: '.hearth/edge-state',
-    onLine: (line, stream) => (stream === 'stderr' ? process.stderr : process.stdout).write(`${line}\n`),
+  await runUntilSignal(createLogger('info'), async (parts) => {
+    const edge = parts.use(
+      'edge',
+      await startEdgeProcess({
+        port,
+        vars,
+        persistTo: '.hearth/edge-state',
+        onLine: (line, stream) => (stream === 'stderr' ? process.stderr : process.stdout).write(`${line}\n`),
+      }),
+    );
+    process.stdout.write(`hearth edge listening on ${edge.url} (tunnel at ${edge.url}/tunnel)\n`);
   });
-  process.stdout.write(`hearth edge listening on ${edge.url} (tunnel at ${edge.url}/tunnel)\n`);
-  await untilSignal();
-  await edge.stop();
 }

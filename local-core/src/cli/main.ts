@@ -9,7 +9,7 @@ import { fetchDeadLetters, formatDeadLetters } from './dead-letters.js';
 import { loadEnvFile } from './env-file.js';
 import { formatPairResult, pairCommand } from './pair.js';
 import { assertReachable, formatStatus, gatherStatus } from './status.js';
-import { runCommand, untilSignal } from './run.js';
+import { runCommand, runUntilSignal } from './run.js';
 
 const port = (value: string): number => {
   const n = Number(value);
@@ -49,10 +49,7 @@ program
     runCommand(async () => {
       const config = loadCoreConfig({ ...process.env, ...(options.model ? { HEARTH_MODEL: options.model } : {}) });
       const log = createLogger(config.logLevel, undefined, undefined, logKeyFor(config));
-      const core = await startCore(config, log);
-      const signal = await untilSignal();
-      log.info({ signal }, 'shutting down');
-      await core.stop();
+      await runUntilSignal(log, async (parts) => void parts.use('core', await startCore(config, log)));
     }),
   );
 

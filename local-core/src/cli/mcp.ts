@@ -104,7 +104,7 @@ export function registerMcpCommand(program: Command): void {
           const connection = probed[index];
           return { entry, state: connection?.state, problem: connection?.problem, tools: connection?.state === 'ready' ? connection.tools.length : undefined };
         });
-        await Promise.all(probed.map((connection) => connection.close()));
+        await Promise.all(probed.map((connection) => connection.dispose()));
         if (options.json) {
           process.stdout.write(`${JSON.stringify(rows.map(({ entry, ...rest }) => ({ ...entry, ...rest })), null, 2)}\n`);
           return;
@@ -141,7 +141,7 @@ export function registerMcpCommand(program: Command): void {
         const connection = await probe(entry);
         const { state, problem } = connection;
         const tools = connection.tools.map((tool) => ({ name: tool.name, offeredAs: offeredName(entry.name, tool.name) ?? null, needsApproval: needsApproval(entry, tool), annotations: tool.annotations ?? {} }));
-        await connection.close();
+        await connection.dispose();
         if (state !== 'ready') {
           process.stderr.write(`hearth: ${name} does not connect (${state}): ${problem ?? `no answer within ${PROBE_MS / 1000} s`}\n`);
           process.exitCode = 1;

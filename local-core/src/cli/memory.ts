@@ -28,7 +28,7 @@ async function withItems<T>(body: (items: MemoryItemStore) => T | Promise<T>): P
     try {
       return await body(items);
     } finally {
-      file.close();
+      file.dispose();
     }
   } finally {
     db.close();

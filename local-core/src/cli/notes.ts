@@ -45,7 +45,7 @@ async function withRecall<T>(body: (recall: Recall) => Promise<T>): Promise<T> {
   try {
     return await body(recall);
   } finally {
-    await recall.close();
+    await recall.dispose();
   }
 }
 

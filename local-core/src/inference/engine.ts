@@ -135,6 +135,7 @@ export interface Engine {
    * recorded for an experiment): compaction's summaries. Undefined: no compaction.
    */
   summarize?(text: string, options: { systemPrompt: string; maxTokens: number }): Promise<string>;
+  /** Frees the model. Idempotent: a second call resolves and does nothing. */
   dispose(): Promise<void>;
 }
 

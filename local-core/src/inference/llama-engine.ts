@@ -87,6 +87,7 @@ export class LlamaEngine implements Engine {
   private readonly conversations = new Map<string, Conversation>();
   /** Sequences given up by reset conversations, cleared and ready for the next one. */
   private readonly spare: LlamaContextSequence[] = [];
+  private disposing: Promise<void> | undefined;
 
   private constructor(
     private readonly llama: Llama,
@@ -245,12 +246,16 @@ export class LlamaEngine implements Engine {
     return `${basename(this.modelPath)} on ${backend}, context ${this.context.contextSize} tokens, ${this.sequences} conversations at once`;
   }
 
-  async dispose(): Promise<void> {
-    for (const { session } of this.conversations.values()) session.dispose();
-    this.conversations.clear();
-    await this.context.dispose();
-    await this.model.dispose();
-    await this.llama.dispose();
+  dispose(): Promise<void> {
+    // One teardown: a second call (the core's and a test's) waits for the first instead of racing it.
+    this.disposing ??= (async () => {
+      for (const { session } of this.conversations.values()) session.dispose();
+      this.conversations.clear();
+      await this.context.dispose();
+      await this.model.dispose();
+      await this.llama.dispose();
+    })();
+    return this.disposing;
   }
 
   /** Trims a conversation's history once its evaluated tokens near the end of its context. */

@@ -4,8 +4,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { connectRedis, quitRedis, redisFailure, throttledErrorLog } from '../memory/redis.js';
 import {
-  type CloseOptions,
-  type CloseReport,
+  type DisposeOptions,
+  type DisposeReport,
   checkPositiveInteger,
   type JobCounts,
   type JobHandler,
@@ -68,7 +68,7 @@ async function giveBack(job: Job, token: string | undefined): Promise<never> {
  * Two connections of its own, both with error listeners: one for the producer side (commands
  * fail after a few retries while Redis is down, so `add` reports it rather than hanging) and one
  * for the worker (BullMQ needs `maxRetriesPerRequest: null` for its blocking reads; it
- * duplicates it for them). `close` shuts down worker → queue → connections, in that order.
+ * duplicates it for them). `dispose` shuts down worker → queue → connections, in that order.
  *
  * @example
  * const queue = await BullJobQueue.connect<Payload>({ redisUrl, name: 'deliveries', prefix: 'hearth', retry, log });
@@ -84,7 +84,7 @@ export class BullJobQueue<T> extends EventEmitter<JobQueueEvents<T>> implements 
   private readonly views = new WeakMap<BullJob<T>, QueuedJob<T>>();
   private readonly errors;
   private paused = false;
-  private closing: Promise<CloseReport<T>> | undefined;
+  private closing: Promise<DisposeReport<T>> | undefined;
 
   private constructor(
     private readonly queue: BullQueue<T>,
@@ -173,13 +173,13 @@ export class BullJobQueue<T> extends EventEmitter<JobQueueEvents<T>> implements 
     }
   }
 
-  close(options: CloseOptions = {}): Promise<CloseReport<T>> {
+  dispose(options: DisposeOptions = {}): Promise<DisposeReport<T>> {
     this.closing ??= this.shutDown(options.timeoutMs ?? 30_000);
     return this.closing;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
-    return this.close().then(() => undefined);
+    return this.dispose().then(() => undefined);
   }
 
   private async startWorker(handler: JobHandler<T>, concurrency: number): Promise<void> {
@@ -238,7 +238,7 @@ export class BullJobQueue<T> extends EventEmitter<JobQueueEvents<T>> implements 
     else this.emit('failed', view, error);
   }
 
-  private async shutDown(timeoutMs: number): Promise<CloseReport<T>> {
+  private async shutDown(timeoutMs: number): Promise<DisposeReport<T>> {
     const abandoned: QueuedJob<T>[] = [];
     await this.starting?.catch(() => undefined);
     const { worker } = this;

@@ -5,8 +5,8 @@ export { creditWindow, MAX_CREDITS, queueCreditWindow, type Capacity } from './c
 export {
   QueueClosedError,
   retryDelay,
-  type CloseOptions,
-  type CloseReport,
+  type DisposeOptions,
+  type DisposeReport,
   type JobContext,
   type JobCounts,
   type JobHandler,

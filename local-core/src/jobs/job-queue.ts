@@ -33,12 +33,12 @@ export interface RetryPolicy {
   backoffMs: number;
 }
 
-export interface CloseOptions {
+export interface DisposeOptions {
   /** How long running jobs may take to finish before they are abandoned. Default 30 s. */
   timeoutMs?: number;
 }
 
-export interface CloseReport<T> {
+export interface DisposeReport<T> {
   /**
    * Jobs that had not run, or were waiting to be retried, handed back so the caller can release
    * them (for deliveries: leave them unacked, so the Relay gives them to a core again). Always
@@ -63,7 +63,7 @@ export interface JobQueueEvents<T> {
  * - `add` with an id already waiting, retrying or running is ignored (one job per id);
  * - jobs start in the order added (FIFO), at most `concurrency` at once in this process;
  * - a failed attempt is retried after `backoffMs * 2^(attempt - 1)`, until `attempts` runs;
- * - `close` lets running jobs finish (within a timeout) and starts no new one.
+ * - `dispose` lets running jobs finish (within a timeout) and starts no new one.
  */
 export interface JobQueue<T> extends EventEmitter<JobQueueEvents<T>>, AsyncDisposable {
   readonly kind: 'local' | 'bullmq';
@@ -75,8 +75,11 @@ export interface JobQueue<T> extends EventEmitter<JobQueueEvents<T>>, AsyncDispo
   pause(): Promise<void>;
   resume(): Promise<void>;
   counts(): Promise<JobCounts>;
-  /** Stops taking jobs, waits for running ones (up to the timeout), then frees its connections. */
-  close(options?: CloseOptions): Promise<CloseReport<T>>;
+  /**
+   * Stops taking jobs, waits for running ones (up to the timeout), then frees its connections.
+   * A second call resolves with the first's report, whatever its timeout.
+   */
+  dispose(options?: DisposeOptions): Promise<DisposeReport<T>>;
 }
 
 /** The wait before retry number `attemptsMade` (1 after the first failure): BullMQ's exponential backoff. */

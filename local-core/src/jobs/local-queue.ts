@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import {
-  type CloseOptions,
-  type CloseReport,
+  type DisposeOptions,
+  type DisposeReport,
   checkPositiveInteger,
   type JobCounts,
   type JobHandler,
@@ -31,7 +31,7 @@ const toError = (error: unknown) => (error instanceof Error ? error : new Error(
 
 /**
  * The in-process {@link JobQueue}, for a core without Redis. Jobs live in this process only:
- * `close` hands back those that did not run, and the caller leaves their deliveries unacked so
+ * `dispose` hands back those that did not run, and the caller leaves their deliveries unacked so
  * the Relay gives them to a core again.
  *
  * @example
@@ -47,7 +47,7 @@ export class LocalJobQueue<T> extends EventEmitter<JobQueueEvents<T>> implements
   private handler: JobHandler<T> | undefined;
   private concurrency = 0;
   private paused = false;
-  private closing: Promise<CloseReport<T>> | undefined;
+  private closing: Promise<DisposeReport<T>> | undefined;
 
   constructor(
     private readonly policy: RetryPolicy,
@@ -89,16 +89,16 @@ export class LocalJobQueue<T> extends EventEmitter<JobQueueEvents<T>> implements
     return { waiting: this.waiting.length + this.delayed.size, active: this.running.size, running: this.running.size };
   }
 
-  close(options: CloseOptions = {}): Promise<CloseReport<T>> {
+  dispose(options: DisposeOptions = {}): Promise<DisposeReport<T>> {
     this.closing ??= this.shutDown(options.timeoutMs ?? 30_000);
     return this.closing;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
-    return this.close().then(() => undefined);
+    return this.dispose().then(() => undefined);
   }
 
-  private async shutDown(timeoutMs: number): Promise<CloseReport<T>> {
+  private async shutDown(timeoutMs: number): Promise<DisposeReport<T>> {
     const finished = await settlesWithin(Promise.allSettled([...this.running.values()].map((run) => run.done)), timeoutMs);
     const abandoned: QueuedJob<T>[] = [];
     if (!finished) {

@@ -21,8 +21,8 @@ export interface Learning {
   readonly feedback: FeedbackDesk;
   /** The admin port's `/experiments` page. */
   page(): string;
-  /** Frees the engines and the database connection. */
-  close(): Promise<void>;
+  /** Frees the engines and the database connection. Idempotent. */
+  dispose(): Promise<void>;
 }
 
 /**
@@ -41,14 +41,18 @@ export async function startLearning(config: CoreConfig, log: Logger, load: Engin
     const store = new LearningStore(db);
     const engine = await VariantEngine.start({ experiments, store, load, log });
     const names = experiments.variants.map((v) => v.name);
+    let disposing: Promise<void> | undefined;
     return {
       store,
       engine,
       feedback: new FeedbackDesk(store, log),
       page: () => reportPage(experimentReport(store, { variants: names })),
-      close: async () => {
-        await engine.dispose();
-        db.close();
+      dispose: () => {
+        disposing ??= (async () => {
+          await engine.dispose();
+          db.close();
+        })();
+        return disposing;
       },
     };
   } catch (error) {

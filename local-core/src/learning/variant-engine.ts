@@ -55,6 +55,7 @@ export class VariantEngine implements Engine {
   private promotionVersion: number;
   private readonly poll: NodeJS.Timeout;
   private applying: Promise<void> = Promise.resolve();
+  private disposing: Promise<void> | undefined;
   /** Retired engines being disposed: `dispose` waits for them. */
   private readonly unloading = new Set<Promise<void>>();
 
@@ -232,12 +233,15 @@ export class VariantEngine implements Engine {
     });
   }
 
-  async dispose(): Promise<void> {
-    clearInterval(this.poll);
-    await this.applying.catch(() => undefined);
-    for (const slot of this.slots.values()) await slot.engine.dispose();
-    this.slots.clear();
-    await Promise.all(this.unloading);
+  dispose(): Promise<void> {
+    this.disposing ??= (async () => {
+      clearInterval(this.poll);
+      await this.applying.catch(() => undefined);
+      for (const slot of this.slots.values()) await slot.engine.dispose();
+      this.slots.clear();
+      await Promise.all(this.unloading);
+    })();
+    return this.disposing;
   }
 
   /** Loads what the new routing needs, switches to it, then retires engines nothing routes to. */

@@ -121,7 +121,7 @@ export class McpConnection extends EventEmitter<{ change: [] }> {
   }
 
   /** Closes the client (and ends a stdio program). Idempotent. */
-  async close(): Promise<void> {
+  async dispose(): Promise<void> {
     if (this.state === 'closed') return;
     this.stopping.abort();
     await this.client?.close().catch(() => undefined);

@@ -36,6 +36,6 @@ export async function checkMcpServers(config: Pick<McpConfig, 'file'>, env: Read
   const probed = await Promise.all(entries.map((entry) => probeServer(entry, env, timeoutMs)));
   const lines = probed.map((c) => (c.state === 'ready' ? `${c.name}: ${c.tools.length} tools` : `${c.name}: does not connect (${c.state}${c.problem ? `: ${c.problem}` : ''})`));
   const down = probed.filter((connection) => connection.state !== 'ready').length;
-  await Promise.all(probed.map((connection) => connection.close()));
+  await Promise.all(probed.map((connection) => connection.dispose()));
   return down === 0 ? ok('mcp', name, lines.join('; ')) : warn('mcp', name, lines.join('; '), 'hearth mcp test NAME shows why; the core offers the tools of the servers that connect');
 }

@@ -75,7 +75,7 @@ export class McpServers implements McpTools {
       connection.on('change', () => this.rebuild());
       connection.start();
     }
-    await Promise.all(gone.map((connection) => connection.close()));
+    await Promise.all(gone.map((connection) => connection.dispose()));
   }
 
   connection(name: string): McpConnection | undefined {
@@ -98,8 +98,8 @@ export class McpServers implements McpTools {
   }
 
   /** Closes every server. Idempotent. */
-  close(): Promise<void> {
-    this.closing ??= Promise.all(this.connections.map((connection) => connection.close())).then(() => undefined);
+  dispose(): Promise<void> {
+    this.closing ??= Promise.all(this.connections.map((connection) => connection.dispose())).then(() => undefined);
     return this.closing;
   }
 

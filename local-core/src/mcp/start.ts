@@ -13,10 +13,10 @@ import type { McpServers, McpServerStatus, McpTools } from './servers.js';
 const SETTLE_MS = 250;
 
 /** The MCP servers of a running core, following their file. */
-export interface McpHost extends McpTools {
+export interface McpHost extends McpTools, AsyncDisposable {
   list(): McpServerStatus[];
   /** Stops following the file and closes every server. Idempotent. */
-  close(): Promise<void>;
+  dispose(): Promise<void>;
 }
 
 interface StartOptions {
@@ -88,14 +88,18 @@ class FollowedMcpFile implements McpHost {
     }
   }
 
-  close(): Promise<void> {
+  dispose(): Promise<void> {
     this.closing ??= (async () => {
       this.watcher?.close();
       clearTimeout(this.timer);
       await this.applying;
-      await this.servers?.close();
+      await this.servers?.dispose();
     })();
     return this.closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
   }
 
   private schedule(): void {

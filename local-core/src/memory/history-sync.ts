@@ -110,7 +110,7 @@ export class HistorySync {
   }
 
   /** Stops taking turns, then closes the subscribing connection (the publisher is the caller's). */
-  async close(): Promise<void> {
+  async dispose(): Promise<void> {
     this.closed = true;
     await quitRedis(this.options.subscriber);
   }

@@ -35,6 +35,7 @@ export const scopeOf = (message: Message): string => message.sender.id;
  */
 export class LongTermMemory {
   private readonly vectors: ItemVectors | undefined;
+  private disposed = false;
 
   private constructor(
     readonly items: MemoryItemStore,
@@ -81,8 +82,15 @@ export class LongTermMemory {
     });
   }
 
-  close(): void {
-    this.file.close();
+  /** Closes its file and database. Safe to call twice. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.file.dispose();
     this.db.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 }

@@ -146,7 +146,7 @@ export class MemoryFileSync {
     this.lastWritten = text;
   }
 
-  close(): void {
+  dispose(): void {
     clearTimeout(this.timer);
     this.watcher?.close();
     this.items.off('change', this.onChange);

@@ -60,7 +60,7 @@ export interface MemoryOptions {
    * of a shared conversation is left out there.
    */
   replicate?: Replica;
-  /** Frees what this memory owns (database, Redis connection); called once, by `close`. */
+  /** Frees what this memory owns (database, Redis connection); called once, by `dispose`. */
   onClose?: () => Promise<void> | void;
 }
 
@@ -276,7 +276,7 @@ export class Memory implements AsyncDisposable {
   }
 
   /** Stops the prune timer and frees what the memory owns. Safe to call twice. */
-  close(): Promise<void> {
+  dispose(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.pruneTimer);
       this.hot.clear();
@@ -286,7 +286,7 @@ export class Memory implements AsyncDisposable {
   }
 
   [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
+    return this.dispose();
   }
 
   /** The disk's summary when the shared session has none of this generation (expired, or Redis flushed). */

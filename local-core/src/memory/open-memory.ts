@@ -49,7 +49,7 @@ export async function openMemory(config: MemoryConfig, log: Logger, options: Ope
       },
       // In order: stop taking other cores' turns, let pending publishes and replies arrive, then the disk.
       onClose: async () => {
-        await sync?.close();
+        await sync?.dispose();
         if (redis) await quitRedis(redis);
         db.close();
       },

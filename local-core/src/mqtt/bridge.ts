@@ -28,7 +28,7 @@ export interface MqttBridgeOptions {
   maxBacklog?: number;
   /** How long `startMqttBridge` waits for the broker. Default 30 s. */
   connectTimeoutMs?: number;
-  /** How long `stop` lets received messages be answered. Default 30 s. */
+  /** How long `dispose` lets received messages be answered. Default 30 s. */
   shutdownTimeoutMs?: number;
 }
 
@@ -38,8 +38,8 @@ export interface MqttBridge extends AsyncDisposable {
   readonly connected: boolean;
   /** Messages received and not yet answered. */
   readonly backlog: number;
-  /** Answers what was received (within the shutdown timeout), then disconnects; the broker keeps the session. */
-  stop(): Promise<void>;
+  /** Answers what was received (within the shutdown timeout), then disconnects; the broker keeps the session. Idempotent. */
+  dispose(): Promise<void>;
 }
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -63,7 +63,7 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
  * @example
  * const mqtt = loadMqttConfig(process.env, config.coreId);
  * const bridge = mqtt && (await startMqttBridge({ config: mqtt, replyTo: (m) => pipeline.replyTo(m), cancel: (id) => pipeline.cancel(id), log }));
- * await bridge?.stop();
+ * await bridge?.dispose();
  */
 export async function startMqttBridge(options: MqttBridgeOptions): Promise<MqttBridge> {
   const { config } = options;
@@ -255,7 +255,7 @@ export async function startMqttBridge(options: MqttBridgeOptions): Promise<MqttB
   }
 
   let stopping: Promise<void> | undefined;
-  const stop = () => {
+  const dispose = () => {
     stopping ??= (async () => {
       state = 'draining';
       const timeoutMs = options.shutdownTimeoutMs ?? 30_000;
@@ -279,7 +279,7 @@ export async function startMqttBridge(options: MqttBridgeOptions): Promise<MqttB
     get backlog() {
       return queue.size;
     },
-    stop,
-    [Symbol.asyncDispose]: stop,
+    dispose,
+    [Symbol.asyncDispose]: dispose,
   };
 }

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../errors.js';
@@ -19,9 +18,10 @@ export interface AdminServerOptions {
   log: Logger;
 }
 
-export interface AdminServer {
+export interface AdminServer extends AsyncDisposable {
   readonly url: string;
-  close(): Promise<void>;
+  /** Stops listening and waits for open requests. Idempotent. */
+  dispose(): Promise<void>;
 }
 
 /**
@@ -59,18 +59,23 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       if (!res.headersSent) reply(500, 'application/json', JSON.stringify({ error: 'internal error' }));
     });
   });
-  server.listen(options.port, options.host);
-  await Promise.race([
-    once(server, 'listening'),
-    once(server, 'error').then(([error]) => {
-      throw new ConfigError(`cannot open the admin port ${options.host}:${options.port} (HEARTH_ADMIN_PORT, 0 turns it off): ${String(error)}`);
-    }),
-  ]);
+  // One settlement: `once(server, 'listening')` would reject first with the bare EADDRINUSE.
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', (error) => reject(new ConfigError(`cannot open the admin port ${options.host}:${options.port} (HEARTH_ADMIN_PORT, 0 turns it off): ${String(error)}`)));
+    server.listen(options.port, options.host);
+  });
   const { port } = server.address() as AddressInfo;
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   log.info({ url }, 'admin port open (/metrics, /healthz, /status)');
-  return {
-    url,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  let disposing: Promise<void> | undefined;
+  const dispose = () => {
+    // Keep-alive connections idle since their last answer would hold `close` open.
+    disposing ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    return disposing;
   };
+  return { url, dispose, [Symbol.asyncDispose]: dispose };
 }

@@ -167,11 +167,11 @@ export class PluginProcess {
   async retire(): Promise<void> {
     this.stopped = true;
     while (this.active > 0) await new Promise((resolve) => setTimeout(resolve, 20));
-    await this.stop();
+    await this.dispose();
   }
 
-  /** Stops the child now; calls in flight fail with `stopped`. */
-  async stop(): Promise<void> {
+  /** Stops the child now; calls in flight fail with `stopped`. Idempotent. */
+  async dispose(): Promise<void> {
     this.stopped = true;
     this.halted = true;
     const child = this.child;
@@ -182,7 +182,7 @@ export class PluginProcess {
   }
 
   private ensureStarted(): Promise<ChildProcess> {
-    // After stop() nothing starts again, not even for a call that was waiting out a backoff.
+    // After dispose() nothing starts again, not even for a call that was waiting out a backoff.
     if (this.halted) return Promise.reject(new PluginCallError('stopped', `plugin ${this.name} is stopped`));
     this.ready ??= this.spawn();
     return this.ready;

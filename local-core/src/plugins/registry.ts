@@ -184,7 +184,7 @@ export class PluginRegistry implements PluginRouter {
   }
 
   /** Stops watching, the schedules and every child. */
-  async stop(): Promise<void> {
+  async dispose(): Promise<void> {
     this.stopped = true;
     this.watcher?.close();
     clearInterval(this.poll);
@@ -293,7 +293,7 @@ export class PluginRegistry implements PluginRouter {
   private async unload(plugin: Loaded, why: 'changed' | 'removed' | 'disabled' | 'stop'): Promise<void> {
     for (const cron of plugin.crons) cron.stop();
     if (why !== 'stop') this.options.log.info({ plugin: plugin.scanned.name, why }, 'plugin unloaded');
-    await (why === 'stop' ? plugin.process.stop() : plugin.process.retire());
+    await (why === 'stop' ? plugin.process.dispose() : plugin.process.retire());
   }
 }
 

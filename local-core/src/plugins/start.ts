@@ -11,11 +11,11 @@ import { type NamespaceSupport, namespaceSupport } from './sandbox.js';
 import { PluginStateStore } from './state.js';
 
 /** The plugin system of a running core. */
-export interface RunningPlugins {
+export interface RunningPlugins extends AsyncDisposable {
   registry: PluginRegistry;
   outbox: PushOutbox;
-  /** Stops every child and the watcher, and closes the database connection. */
-  close(): Promise<void>;
+  /** Stops every child and the watcher, and closes the database connection. Idempotent. */
+  dispose(): Promise<void>;
 }
 
 /**
@@ -50,14 +50,15 @@ export async function startPlugins(options: {
       builtins: builtinCommandNames(),
       namespaces: isolationOf(options.config, log),
     });
-    return {
-      registry,
-      outbox,
-      close: async () => {
-        await registry.stop();
+    let disposing: Promise<void> | undefined;
+    const dispose = () => {
+      disposing ??= (async () => {
+        await registry.dispose();
         db.close();
-      },
+      })();
+      return disposing;
     };
+    return { registry, outbox, dispose, [Symbol.asyncDispose]: dispose };
   } catch (error) {
     db.close();
     throw error;

@@ -63,9 +63,10 @@ const flat = (text: string) => words(text).join(' ');
  */
 export class Recall {
   readonly store: VectorStore;
+  private disposing: Promise<void> | undefined;
 
   /**
-   * Recall on an open database (its `recall` tables are created if needed). `owned`: `close()`
+   * Recall on an open database (its `recall` tables are created if needed). `owned`: `dispose()`
    * also releases `db` and `embedder`. `keywordWeight`: BM25's share of a hit's score.
    */
   constructor(
@@ -77,7 +78,7 @@ export class Recall {
     this.store = new VectorStore(db);
   }
 
-  /** Opens the database and the configured embedder; `close()` releases both. */
+  /** Opens the database and the configured embedder; `dispose()` releases both. */
   static async open(options: { dbPath: string; config: Pick<RecallConfig, 'modelPath' | 'tokenizerPath' | 'threads'> & Partial<Pick<RecallConfig, 'keywordWeight'>> }): Promise<Recall> {
     const embedder = await createEmbedder(options.config);
     try {
@@ -223,9 +224,16 @@ export class Recall {
   }
 
   /** Releases what `open` created (the embedder and the database); a no-op for borrowed ones. */
-  async close(): Promise<void> {
-    if (!this.owned) return;
-    await this.embedder.dispose();
-    this.db.close();
+  dispose(): Promise<void> {
+    this.disposing ??= (async () => {
+      if (!this.owned) return;
+      await this.embedder.dispose();
+      this.db.close();
+    })();
+    return this.disposing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
   }
 }

@@ -100,6 +100,7 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private disposing: Promise<void> | undefined;
   private lastHeard = 0;
 
   /** The window now: the options' at first, then whatever `setCredits` said. */
@@ -145,8 +146,17 @@ export class TunnelClient extends EventEmitter<TunnelEvents> {
     return true;
   }
 
-  /** Closes the tunnel for good; the Relay returns whatever this core held to the queue. */
-  async stop(): Promise<void> {
+  /** Closes the tunnel for good; the Relay returns whatever this core held to the queue. Idempotent. */
+  dispose(): Promise<void> {
+    this.disposing ??= this.close();
+    return this.disposing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+
+  private async close(): Promise<void> {
     this.state_ = 'stopped';
     clearTimeout(this.retryTimer);
     clearInterval(this.heartbeatTimer);

@@ -66,7 +66,7 @@ describe('a press reaching a busy core', { timeout: 30_000 }, () => {
       edge.send({ type: 'cancel', message_id: 'telegram:81:1' });
       await edge.next((frame): frame is Extract<CoreFrame, { type: 'ack' }> => frame.type === 'ack' && frame.message_id === 'telegram:81:1');
     } finally {
-      await core.stop();
+      await core.dispose();
     }
   });
 });

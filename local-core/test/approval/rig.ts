@@ -61,7 +61,7 @@ export function useApprovalRig() {
   }, 30_000);
   afterAll(async () => {
     await system?.close();
-    await memory?.close();
+    await memory?.dispose();
   });
 
   let chat = 5_000;

@@ -68,7 +68,7 @@ describe('BullJobQueue (real Redis)', () => {
       await queue.add('telegram:1:1', { sealed: 'eyJhbGciOi...' });
       expect(await client.hget(`${prefix}:${name}:${jobIdFor('telegram:1:1')}`, 'data')).toBe('{"sealed":"eyJhbGciOi..."}');
     } finally {
-      await queue.close();
+      await queue.dispose();
       await client.del(...(await client.keys(`${prefix}:*`)));
     }
   });
@@ -86,14 +86,14 @@ describe('createJobQueue', () => {
   it('builds the in-process queue without REDIS_URL and BullMQ with it', async () => {
     const local = await createJobQueue<number>({ ...base, redisUrl: undefined }, silentLogger());
     expect(local.kind).toBe('local');
-    await local.close();
+    await local.dispose();
 
     const { url, client } = await testRedis();
     const shared = await createJobQueue<number>({ ...base, redisUrl: url }, silentLogger());
     expect(shared.kind).toBe('bullmq');
     expect(await shared.add('x', 1)).toBe(true);
     expect(await client.exists(`${base.prefix}:${base.queueName}:${jobIdFor('x')}`)).toBe(1);
-    await shared.close();
+    await shared.dispose();
     await client.del(...(await client.keys(`${base.prefix}:*`)));
   });
 });
@@ -112,7 +112,7 @@ describe('BullJobQueue when Redis dies', () => {
       await expect(queue.add('telegram:1:1', 1)).rejects.toThrow(/Redis at redis:\/\/127\.0\.0\.1:\d+ \(REDIS_URL\) failed to queue job telegram:1:1/);
       await expect.poll(() => lines.join('')).toMatch(/REDIS_URL.*ECONNREFUSED/);
       // Closing needs Redis for nothing that matters any more: it gives up on it and returns.
-      expect(await queue.close({ timeoutMs: 500 })).toEqual({ returned: [], abandoned: [] });
+      expect(await queue.dispose({ timeoutMs: 500 })).toEqual({ returned: [], abandoned: [] });
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

@@ -30,6 +30,6 @@ describe('creditWindow', () => {
     release();
     await expect.poll(() => queue.counts()).toEqual({ waiting: 0, active: 0, running: 0 });
     expect(await queueCreditWindow(queue, { sequences: 2, held: 0 })).toBe(2);
-    await queue.close();
+    await queue.dispose();
   });
 });

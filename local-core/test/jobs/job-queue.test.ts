@@ -166,7 +166,7 @@ describe.each([
 
     // However early close resolves, it tells whether the running job had finished by then.
     let closedAfterTheJob: boolean | undefined;
-    const closing = queue.close({ timeoutMs: 10_000 }).finally(() => {
+    const closing = queue.dispose({ timeoutMs: 10_000 }).finally(() => {
       closedAfterTheJob = finished;
     });
     // The scenario: the job runs on a while after close was asked; the flag, not this pause, is the check.
@@ -208,7 +208,7 @@ describe.each([
     );
     await expect.poll(() => signal).toBeDefined();
 
-    const report = await queue.close({ timeoutMs: 200 });
+    const report = await queue.dispose({ timeoutMs: 200 });
     expect(signal?.aborted).toBe(true);
     expect(report.abandoned.map((job) => job.id)).toEqual(['stuck']);
 

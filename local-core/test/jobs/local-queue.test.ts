@@ -11,7 +11,7 @@ describe('LocalJobQueue', () => {
     data.tags.push('b');
     await queue.process(async (job) => seen.resolve(job.data), { concurrency: 1 });
     expect(await seen.promise).toEqual({ tags: ['a'] });
-    await queue.close();
+    await queue.dispose();
   });
 
   it('hands back a job that failed during close instead of retrying it after', async () => {
@@ -23,7 +23,7 @@ describe('LocalJobQueue', () => {
     }, { concurrency: 1 });
     await queue.add('a', 1);
     await expect.poll(() => queue.counts()).toMatchObject({ running: 1 });
-    const closing = queue.close({ timeoutMs: 5_000 });
+    const closing = queue.dispose({ timeoutMs: 5_000 });
     failNow.resolve();
     const report = await closing;
     expect(report).toEqual({ returned: [{ id: 'a', data: 1, attempt: 2 }], abandoned: [] });

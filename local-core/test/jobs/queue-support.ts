@@ -65,7 +65,7 @@ export function localKit(): QueueKit {
       return queue;
     },
     async cleanup() {
-      await Promise.all(queues.map((queue) => queue.close({ timeoutMs: 1_000 })));
+      await Promise.all(queues.map((queue) => queue.dispose({ timeoutMs: 1_000 })));
     },
   };
 }
@@ -82,7 +82,7 @@ export function bullKit(): QueueKit {
       return queue;
     },
     async cleanup() {
-      await Promise.all(queues.map((queue) => queue.close({ timeoutMs: 1_000 })));
+      await Promise.all(queues.map((queue) => queue.dispose({ timeoutMs: 1_000 })));
       if (redis) await deleteKeys((await redis).client, `${prefix}:`);
     },
   };

@@ -52,7 +52,7 @@ describe('hot-swapping the model under load (real GGUFs)', () => {
     const later = Array.from({ length: 10 }, (_, i) => chat('telegram', `telegram:${i}`, `telegram:${i}:2`, `And then ${i}`));
     for (const m of later) await queue.add(m.message_id, await delivery(m));
     await expect.poll(() => c.acks().length, { timeout: 60_000, interval: 100 }).toBe(30);
-    await queue.close({ timeoutMs: 1_000 });
+    await queue.dispose({ timeoutMs: 1_000 });
 
     for (const m of [...messages, ...later]) {
       const acks = c.acks().filter((a) => a.message_id === m.message_id);

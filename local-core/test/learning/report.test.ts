@@ -95,7 +95,7 @@ describe('experiment statistics', () => {
       expect(html).toContain('<td>a</td><td>12</td>');
       expect((await fetch(`${admin.url}/nope`)).status).toBe(404);
     } finally {
-      await admin.close();
+      await admin.dispose();
     }
   });
 });

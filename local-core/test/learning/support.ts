@@ -71,10 +71,10 @@ export async function learningCore(
     acks,
     ackOf: (messageId: string) => acks().find((a) => a.message_id === messageId),
     close: async () => {
-      await pipeline.stop();
+      await pipeline.dispose();
       await engine.dispose();
       db.close();
-      await memory.close();
+      await memory.dispose();
     },
   };
 }

@@ -23,7 +23,7 @@ beforeEach(async () => {
   recall = new Recall(db, hashing);
 });
 afterEach(async () => {
-  await recall.close();
+  await recall.dispose();
   db.close();
   await cleanup();
 });

@@ -46,7 +46,7 @@ describe('MCP servers in the core lifecycle', { timeout: 30_000 }, () => {
     try {
       await expect.poll(() => existsSync(pidFile), { timeout: 20_000 }).toBe(true);
     } finally {
-      await core.stop();
+      await core.dispose();
     }
     const pid = Number(await readFile(pidFile, 'utf8'));
     expect(alive(pid)).toBe(false);

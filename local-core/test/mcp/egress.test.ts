@@ -157,7 +157,7 @@ async function withEgressServer<T>(extra: Record<string, unknown>, use: (call: (
       return JSON.parse(String(await tool.call(args)));
     });
   } finally {
-    await servers.close();
+    await servers.dispose();
   }
 }
 

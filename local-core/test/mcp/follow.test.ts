@@ -18,7 +18,7 @@ beforeEach(async () => {
   ({ dir, cleanup } = await tempDir());
 });
 afterEach(async () => {
-  await host?.close();
+  await host?.dispose();
   await cleanup();
 });
 

@@ -82,7 +82,7 @@ async function attack(entry: McpEntry): Promise<Record<string, string>> {
     if (typeof result !== 'string') throw new Error(`the attack gave no report: ${JSON.stringify(result)}`);
     return JSON.parse(result) as Record<string, string>;
   } finally {
-    await servers.close();
+    await servers.dispose();
   }
 }
 

@@ -42,9 +42,9 @@ beforeAll(async () => {
   expect(await mcp.connection('tools')?.settled(20_000)).toBe('ready');
 }, 40_000);
 afterAll(async () => {
-  await mcp?.close();
+  await mcp?.dispose();
   await plugins?.close();
-  await memory?.close();
+  await memory?.dispose();
 });
 
 describe.skipIf(!namespaceSupport().ok)('MCP tools in the pipeline, beside plugin tools', { timeout: 30_000 }, () => {

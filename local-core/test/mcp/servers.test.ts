@@ -29,7 +29,7 @@ describe.skipIf(!sandboxed)('a sandboxed stdio MCP server, through the core clie
     connection = servers.connection('tools') as McpConnection;
     expect(await connection.settled(20_000)).toBe('ready');
   });
-  afterAll(() => servers?.close());
+  afterAll(() => servers?.dispose());
 
   it('lists its tools, prefixed with the server name, with their schema and approval marks', () => {
     const offered = servers.toolsFor(message, new Set());
@@ -91,8 +91,8 @@ describe('refusals, each with its reason', { timeout: 30_000 }, () => {
       'it is not trusted and bubblewrap is not installed (apt install bubblewrap), so it cannot be sandboxed; it is never run bare: install bubblewrap, or mark it "trusted": true if you trust the program',
     );
     expect(servers.toolsFor(message, new Set())).toEqual([]);
-    await servers.close();
-    await servers.close();
+    await servers.dispose();
+    await servers.dispose();
   });
 
   it('refuses a server whose variable is not set, and one whose program is missing', async () => {
@@ -100,12 +100,12 @@ describe('refusals, each with its reason', { timeout: 30_000 }, () => {
     const unset = connect('unset', fixtureEntry('tools-server.mjs', { trusted: true, env: { API_KEY: ref('MISSING_TOKEN') } }), log);
     expect(await unset.settled(5_000)).toBe('refused');
     expect(unset.problem).toBe(`env API_KEY needs ${ref('MISSING_TOKEN')}, not set in the core's environment`);
-    await unset.close();
+    await unset.dispose();
     if (!sandboxed) return;
     const missing = connect('missing', entryOf({ command: 'no-such-program-here' }), log);
     expect(await missing.settled(5_000)).toBe('refused');
     expect(missing.problem).toBe('the program no-such-program-here is not found on PATH (or is not executable)');
-    await missing.close();
+    await missing.dispose();
   });
 });
 
@@ -129,7 +129,7 @@ describe('an HTTP MCP server (streamable HTTP on loopback)', { timeout: 30_000 }
       expect(weather).toMatchObject({ name: 'weather__weather', needsApproval: true });
       expect(await weather?.call({ city: 'Oslo' })).toBe('sunny in Oslo (auth: Bearer tok-123)');
     } finally {
-      await servers.close();
+      await servers.dispose();
     }
   });
 
@@ -151,11 +151,11 @@ describe('an HTTP MCP server (streamable HTTP on loopback)', { timeout: 30_000 }
         const [back] = servers.toolsFor(message, new Set());
         expect(await back?.call({ city: 'Oslo' })).toBe('sunny in Oslo (auth: none)');
       } finally {
-        await servers.close();
+        await servers.dispose();
         await again.close();
       }
     } finally {
-      await servers.close();
+      await servers.dispose();
     }
   });
 
@@ -166,7 +166,7 @@ describe('an HTTP MCP server (streamable HTTP on loopback)', { timeout: 30_000 }
     const loopback = connect('local', entryOf({ url: http.url.replace('http:', 'https:') }), log);
     expect(await loopback.settled(10_000)).toBe('refused');
     expect(loopback.problem).toBe('refused: 127.0.0.1, which is not a public address; set "lan": true on the entry if the server is on this machine or your network');
-    await loopback.close();
+    await loopback.dispose();
     expect(await problemFor('https://localhost.example/mcp', [{ address: '10.0.0.8', family: 4 }], log)).toBe(
       'refused: localhost.example resolves to 10.0.0.8, which is not a public address; set "lan": true on the entry if the server is on this machine or your network',
     );
@@ -180,6 +180,6 @@ async function problemFor(url: string, addresses: { address: string; family: 4 |
   connection.start();
   await connection.settled(10_000);
   const { problem } = connection;
-  await connection.close();
+  await connection.dispose();
   return problem;
 }

@@ -38,7 +38,7 @@ async function twoCores(): Promise<{ a: Memory; b: Memory; prefix: string; serve
       silentLogger(),
       { coreId },
     );
-    cleanups.push(() => memory.close());
+    cleanups.push(() => memory.dispose());
     return memory;
   };
   return { a: await open('core-a'), b: await open('core-b'), prefix, server };

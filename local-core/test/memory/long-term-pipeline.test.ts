@@ -32,8 +32,8 @@ beforeEach(async () => {
   longTerm = LongTermMemory.open({ config: { filePath: join(dir, 'MEMORY.md'), budgetTokens: 200 }, dbPath: join(dir, 'core.db'), watch: false });
 });
 afterEach(async () => {
-  longTerm.close();
-  await memory.close();
+  longTerm.dispose();
+  await memory.dispose();
   await cleanup();
 });
 
@@ -88,7 +88,7 @@ describe('memory items in the pipeline', () => {
   });
 
   it("recalls what the owner writes into MEMORY.md while the core runs, and drops what they delete", async () => {
-    longTerm.close();
+    longTerm.dispose();
     longTerm = LongTermMemory.open({ config: { filePath: join(dir, 'MEMORY.md'), budgetTokens: 200 }, dbPath: join(dir, 'core.db') });
     const { pipeline, given } = await setup();
     await pipeline.replyTo(say('telegram:42', '/remember I live in Oslo'));

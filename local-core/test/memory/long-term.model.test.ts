@@ -32,7 +32,7 @@ beforeAll(async () => {
   memory = await openMemory({ ...loadMemoryConfig({}), databasePath: join(dir, 'core.db') }, silentLogger());
 });
 afterAll(async () => {
-  await memory?.close();
+  await memory?.dispose();
   await engine?.dispose();
   await embedder?.dispose();
   await cleanup?.();
@@ -66,7 +66,7 @@ function start() {
   const pipeline = new Pipeline({ keySet: keys, engine, memory, longTerm, log: silentLogger(), send: () => true });
   const stop = () => {
     spy.mockRestore();
-    longTerm.close();
+    longTerm.dispose();
   };
   return { pipeline, turns, longTerm, stop };
 }

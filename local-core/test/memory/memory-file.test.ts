@@ -14,7 +14,7 @@ beforeEach(async () => {
   ({ dir, cleanup } = await tempDir());
 });
 afterEach(async () => {
-  for (const sync of syncs.splice(0)) sync.close();
+  for (const sync of syncs.splice(0)) sync.dispose();
   await cleanup();
 });
 
@@ -112,9 +112,9 @@ describe('MemoryFileSync', () => {
   it('a deleted file is written again from the table, not taken as "forget everything"; an emptied one is', () => {
     const items = new MemoryItemStore(openDatabase(':memory:'));
     items.add({ scope: 'telegram:42', text: 'I am vegetarian', source: 'tool' });
-    open(items).sync.close();
+    open(items).sync.dispose();
     rmSync(file());
-    open(items).sync.close();
+    open(items).sync.dispose();
     expect(readFileSync(file(), 'utf8')).toContain('- I am vegetarian');
     writeFileSync(file(), '');
     open(items);

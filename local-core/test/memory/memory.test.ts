@@ -43,7 +43,7 @@ async function config(withRedis: boolean, overrides: Partial<MemoryConfig> = {})
 
 async function open(c: MemoryConfig): Promise<Memory> {
   const memory = await openMemory(c, silentLogger());
-  cleanups.push(() => memory.close());
+  cleanups.push(() => memory.dispose());
   return memory;
 }
 
@@ -93,7 +93,7 @@ describe.each([
     const [question, reply] = exchange('telegram:2', 1);
     first.remember({ generation: 0, turns: [question!, reply!], answer: { messageId: question!.messageId, replyKey: reply!.messageId, replyText: reply!.text, createdAt: Date.now() } });
     await first.updateSession('telegram:2', { summaryThrough: 'x', summary: 'asked one question' });
-    await first.close();
+    await first.dispose();
 
     const second = await open(c);
     expect(second.answerFor(question!.messageId)).toMatchObject({ replyKey: reply!.messageId, replyText: 'answer 1' });
@@ -159,7 +159,7 @@ describe('Memory shared by several cores through one Redis', () => {
     expect(seenByB.generation).toBe(1);
     expect(seenByB.turns).toEqual([]);
     expect(seenByB.session.summary).toBeUndefined();
-    await coreB.close();
+    await coreB.dispose();
     const diskOfB = openDatabase(b.databasePath);
     cleanups.push(() => {
       diskOfB.close();

@@ -27,7 +27,7 @@ async function core(redisPrefix?: string, folder?: string): Promise<{ memory: Me
   const server = redisPrefix ? await redis : undefined;
   const config = { ...loadMemoryConfig({}), databasePath: join(dir, 'core.db'), redisUrl: server?.url, ...(redisPrefix ? { redisPrefix } : {}) };
   const memory = await openMemory(config, silentLogger());
-  cleanups.push(() => memory.close());
+  cleanups.push(() => memory.dispose());
   return { memory, config };
 }
 
@@ -51,7 +51,7 @@ describe('running summary in memory (session L2/L3 and the disk copy)', () => {
     const dir = await scratch();
     const first = await core(undefined, dir);
     await first.memory.updateSummary('telegram:6', 0, { text: 'They met a cat.', through: 'reply:telegram:6:2' });
-    await first.memory.close();
+    await first.memory.dispose();
 
     const second = await core(undefined, dir);
     expect((await second.memory.recall('telegram:6')).session.summary).toBe('They met a cat.');
@@ -59,7 +59,7 @@ describe('running summary in memory (session L2/L3 and the disk copy)', () => {
     expect((await second.memory.recall('telegram:6')).session.summary).toBeUndefined();
     // A fold that started before the reset finishes after it: its summary is of turns now gone.
     expect(await second.memory.updateSummary('telegram:6', 0, { text: 'stale', through: 'x' })).toBe(false);
-    await second.memory.close();
+    await second.memory.dispose();
 
     const third = await core(undefined, dir);
     expect((await third.memory.recall('telegram:6')).session).toMatchObject({ generation: 1 });

@@ -67,8 +67,8 @@ async function setup({ engine = new EchoEngine(), shared = false }: { engine?: E
   const memory = await openMemory({ ...loadMemoryConfig({}), databasePath: ':memory:' }, silentLogger());
   const pipeline = new Pipeline({ keySet: keys, engine, memory, log: silentLogger(), send: () => false });
   teardown.push(async () => {
-    await pipeline.stop();
-    await memory.close();
+    await pipeline.dispose();
+    await memory.dispose();
   });
   const generations = vi.spyOn(engine, 'reply');
   const { log, lines } = capturingLogger('debug');
@@ -80,7 +80,7 @@ async function setup({ engine = new EchoEngine(), shared = false }: { engine?: E
   const start = async (more: Partial<MqttBridgeOptions> = {}, coreId?: string) => {
     const ownConfig = coreId ? { ...config, clientId: `hearth-${coreId}` } : config;
     const bridge = await startMqttBridge({ config: ownConfig, replyTo: (m) => pipeline.replyTo(m), cancel: (id) => pipeline.cancel(id), log, ...more });
-    teardown.push(() => bridge.stop());
+    teardown.push(() => bridge.dispose());
     return bridge;
   };
   const device = async (name: string) => {
@@ -185,7 +185,7 @@ describe('MQTT bridge (against a real Mosquitto)', () => {
     const { start, device, generations } = await setup();
     const porch = await device('porch');
     const first = await start();
-    await first.stop();
+    await first.dispose();
     await porch.publish(json('while-away', 'anyone home?'));
     expect(generations).not.toHaveBeenCalled();
     await start();
@@ -198,7 +198,7 @@ describe('MQTT bridge (against a real Mosquitto)', () => {
     const den = await device('den');
     for (const n of [1, 2, 3]) await den.publish(json(String(n), `D${n}`));
     await expect.poll(() => logged('mqtt message received').length).toBe(3);
-    await bridge.stop();
+    await bridge.dispose();
     expect(logged('mqtt replied').map((line) => line.messageId)).toEqual(['mqtt:den:1', 'mqtt:den:2', 'mqtt:den:3']);
     expect((await den.waitForReplies(3)).map((reply) => reply.text)).toEqual(['D1', 'D2', 'D3']);
   });

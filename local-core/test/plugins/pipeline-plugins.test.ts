@@ -63,7 +63,7 @@ beforeAll(async () => {
 }, 30_000);
 afterAll(async () => {
   await system?.close();
-  await memory?.close();
+  await memory?.dispose();
 });
 
 function setup() {

@@ -54,7 +54,7 @@ describe('hearth plugins (the real CLI, spawned)', { timeout: 60_000 }, () => {
       const [tool] = registry.toolsFor(message);
       expect(await tool?.call({ text: 'echo me' })).toEqual({ text: 'echo me' });
     } finally {
-      await registry.stop();
+      await registry.dispose();
       db.close();
     }
   });

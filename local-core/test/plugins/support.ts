@@ -113,7 +113,7 @@ export async function openRegistry(
     /** Log lines parsed, for asserting on what an operator reads. */
     logs: () => parsed(lines),
     close: async () => {
-      await registry.stop();
+      await registry.dispose();
       db.close();
       await cleanup();
     },

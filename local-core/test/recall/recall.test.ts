@@ -53,7 +53,7 @@ beforeEach(async () => {
   await writeFile(notesFile, NOTES_MD);
 });
 afterEach(async () => {
-  await recall.close();
+  await recall.dispose();
   db.close();
   await cleanup();
 });

@@ -26,7 +26,7 @@ export async function startEchoCore(edgeUrl: string, coreId: string): Promise<{ 
     running,
     keySet,
     stop: async () => {
-      await running.stop();
+      await running.dispose();
       await tmp.cleanup();
     },
   };

@@ -23,7 +23,7 @@ async function connect(extra: Partial<TunnelClientOptions>) {
     ...extra,
   });
   tunnel.start();
-  cleanups.push(() => tunnel.stop());
+  cleanups.push(() => tunnel.dispose());
   const hello = await edge.next((f): f is Extract<CoreFrame, { type: 'hello' }> => f.type === 'hello');
   await expect.poll(() => tunnel.state).toBe('ready');
   return { edge, tunnel, hello };
