@@ -11,7 +11,7 @@ import { ConfigError } from '../src/errors.js';
 import { writeNewKeySet } from '../src/keys/key-store.js';
 import { FIXTURES } from './mcp/support.js';
 import { type TestBroker, startBroker } from './mqtt/broker.js';
-import { capturingLogger, freePort, silentLogger, tempDir } from './support.js';
+import { capturingLogger, freePort, silentLogger, tempDir, isRunning } from './support.js';
 import type { CoreFrame } from '@hearth/shared';
 import { type LoopbackEdge, startLoopbackEdge } from './tunnel/loopback-edge.js';
 
@@ -97,14 +97,6 @@ async function ourRedisClients(): Promise<string[]> {
   return [...list.matchAll(/ name=(\S+)/g)].map((match) => match[1] ?? '').filter((name) => name.includes(queueName));
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** The MCP server's pid once it wrote it, else undefined (the start may end before it spawned). */
 async function mcpServerPid(): Promise<number | undefined> {
@@ -129,7 +121,7 @@ describe('a core start that fails part-way', { timeout: 60_000 }, () => {
       expect(await openDataFiles()).toEqual([]);
       await expect.poll(ourRedisClients).toEqual([]);
       const pid = await mcpServerPid();
-      if (pid !== undefined) expect(alive(pid)).toBe(false);
+      if (pid !== undefined) expect(isRunning(pid)).toBe(false);
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }
@@ -162,6 +154,6 @@ describe('a stopped core', { timeout: 60_000 }, () => {
     await expectHandlesBackTo(before);
     expect(await openDataFiles()).toEqual([]);
     await expect.poll(ourRedisClients).toEqual([]);
-    expect(alive(Number(await readFile(pidFile(), 'utf8')))).toBe(false);
+    expect(isRunning(Number(await readFile(pidFile(), 'utf8')))).toBe(false);
   });
 });

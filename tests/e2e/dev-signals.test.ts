@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { descendants } from '../bench/process-memory.js';
 import { HEARTH_BIN } from '../support/core-process.js';
+import { isRunning } from '../../local-core/test/support.js';
 import { freePort } from '../support/system.js';
 
 /**
@@ -20,15 +21,6 @@ beforeEach(async () => {
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
-/** Running, not a zombie nobody reaped yet (a container's init may not). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** `npm start` in a folder of its own (its .env and .hearth/ land there), once the core is connected. */
 async function npmStart(): Promise<{ npm: ChildProcess; pids: number[]; ended: Promise<unknown[]> }> {
@@ -63,7 +55,7 @@ describe('npm start', { timeout: 120_000 }, () => {
     expect(pids.length).toBeGreaterThanOrEqual(4);
     process.kill(-(pids[0] as number), 'SIGTERM');
     await ended;
-    await expect.poll(() => pids.filter(alive), { timeout: 30_000 }).toEqual([]);
+    await expect.poll(() => pids.filter(isRunning), { timeout: 30_000 }).toEqual([]);
   });
 
   it('leaves no process behind when hearth dev is killed with SIGKILL', async () => {
@@ -73,13 +65,13 @@ describe('npm start', { timeout: 120_000 }, () => {
     expect(hearth).toBeDefined();
     process.kill(hearth as number, 'SIGKILL');
     await ended;
-    await expect.poll(() => pids.filter(alive), { timeout: 30_000 }).toEqual([]);
+    await expect.poll(() => pids.filter(isRunning), { timeout: 30_000 }).toEqual([]);
   });
 
   it('leaves no process behind when npm itself is killed with SIGKILL', async () => {
     const { pids, ended } = await npmStart();
     process.kill(pids[0] as number, 'SIGKILL');
     await ended;
-    await expect.poll(() => pids.filter(alive), { timeout: 30_000 }).toEqual([]);
+    await expect.poll(() => pids.filter(isRunning), { timeout: 30_000 }).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { isRunning } from '../support.js';
 import { describe, expect, it } from 'vitest';
 
 /**
@@ -41,21 +41,8 @@ async function startParent(): Promise<Parent> {
   return { parent, pids: JSON.parse(line) as Pids, ended, stopping };
 }
 
-/** Running, not a zombie nobody reaped yet (a container's init may not). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
-const still = (pids: Pids) => Object.entries(pids).filter(([, pid]) => alive(pid));
+const still = (pids: Pids) => Object.entries(pids).filter(([, pid]) => isRunning(pid));
 
 describe('the processes a command starts', { timeout: 30_000 }, () => {
   it.each([

@@ -6,7 +6,7 @@ import { loadCoreConfig } from '../../src/config.js';
 import { startCore } from '../../src/core.js';
 import { ConfigError } from '../../src/errors.js';
 import { writeNewKeySet } from '../../src/keys/key-store.js';
-import { freePort, silentLogger, tempDir } from '../support.js';
+import { freePort, silentLogger, tempDir, isRunning } from '../support.js';
 import { FIXTURES } from './support.js';
 
 let dir: string;
@@ -29,14 +29,6 @@ beforeAll(async () => {
 });
 afterAll(() => cleanup?.());
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('MCP servers in the core lifecycle', { timeout: 30_000 }, () => {
   it('starts the configured servers with the core and ends them when it stops', async () => {
@@ -49,7 +41,7 @@ describe('MCP servers in the core lifecycle', { timeout: 30_000 }, () => {
       await core.dispose();
     }
     const pid = Number(await readFile(pidFile, 'utf8'));
-    expect(alive(pid)).toBe(false);
+    expect(isRunning(pid)).toBe(false);
   });
 
   it('refuses to start with a bad mcp.json, naming the server and the problem', async () => {
