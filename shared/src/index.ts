@@ -9,6 +9,7 @@ export * from './crypto/core-keys.js';
 export * from './crypto/clock-skew.js';
 export * from './crypto/tunnel-token.js';
 export * from './crypto/seal.js';
+export * from './crypto/sealing-key.js';
 export * from './config/edge-config.js';
 export * from './config/env-schema.js';
 export * from './config/transport.js';

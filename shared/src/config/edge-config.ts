@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { AccessPolicySchema, AdmissibleSenderSchema, SenderKeySchema, type AccessSettings } from '../access/access.js';
-import { hkdf } from '@noble/hashes/hkdf.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sealingKeyOf } from '../crypto/sealing-key.js';
 import { LogKeySchema, logKeyOf } from '../redaction/pseudonyms.js';
 import { parseCoreKeySet, type CoreKeySet } from '../crypto/core-keys.js';
 import { type ApiConfig, ApiVarsSchema, apiConfigOf } from './api-config.js';
@@ -310,7 +309,7 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
     problems.push(`HEARTH_LOG_KEY is missing (EMAIL_ADDRESS needs it: it seals the addresses e-mail replies go to): ${howToSet('HEARTH_LOG_KEY')}`);
   }
   const email: EmailConfig | undefined =
-    v.EMAIL_ADDRESS && v.HEARTH_LOG_KEY ? { address: v.EMAIL_ADDRESS, contextKey: emailContextKey(v.HEARTH_LOG_KEY) } : undefined;
+    v.EMAIL_ADDRESS && v.HEARTH_LOG_KEY ? { address: v.EMAIL_ADDRESS, contextKey: sealingKeyOf(v.HEARTH_LOG_KEY, 'hearth email reply context v1') } : undefined;
   // No platform is a deployment of its own: the client API and the web chat are a way in too
   // (their webhooks then answer 404).
   let coreKeys: CoreKeySet | undefined;
@@ -368,8 +367,3 @@ export function parseEdgeConfig(vars: Record<string, unknown>): EdgeConfigResult
   };
 }
 
-/** An AES-256 key of its own from HEARTH_LOG_KEY: the pseudonyms' key never seals, and this one never keys a pseudonym. */
-function emailContextKey(secret: string): Uint8Array {
-  const encoder = new TextEncoder();
-  return hkdf(sha256, encoder.encode(secret), undefined, encoder.encode('hearth email reply context v1'), 32);
-}

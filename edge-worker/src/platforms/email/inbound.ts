@@ -50,7 +50,7 @@ export async function receiveEmail(message: ForwardableEmailMessage, env: Env, _
     log('info', 'email_deferred', { reason: result.deferred, sender: result.sender });
     throw new Error(result.deferred);
   }
-  const context = await sealReplyContext(result.context, config.email.contextKey);
+  const context = await sealReplyContext(result.context, config.email.contextKey, result.message.conversation.id);
   // A 503 of the Relay (full, unreachable) is thrown on: a temporary failure, retried.
   await storeInbound(env, config, result.message, { context });
 }

@@ -19,7 +19,7 @@ const PERMANENT = /not allowed|not verified|unverified|invalid|not permitted|for
  * Message-ID is derived from the reply, so a retry after a send that did go out is the same mail.
  */
 export async function sendEmailPart(email: EmailSetup, reply: OutboundReply, part: OutboundPart): Promise<SendOutcome> {
-  const context = reply.context ? await openReplyContext(reply.context, email.contextKey) : undefined;
+  const context = reply.context ? await openReplyContext(reply.context, email.contextKey, reply.conversationId) : undefined;
   if (!context) return { ok: false, retryable: false, status: 0, description: 'no reply context for this conversation (its mail is too old, or HEARTH_LOG_KEY changed)' };
   if (part.text.trim() === '') return { ok: false, retryable: false, status: 0, description: 'empty reply' };
   const domain = email.address.slice(email.address.indexOf('@') + 1);
