@@ -83,7 +83,6 @@ export class BullJobQueue<T> extends EventEmitter<JobQueueEvents<T>> implements 
   /** The attempt each Job object is on, for the worker's events (they get the same object). */
   private readonly views = new WeakMap<BullJob<T>, QueuedJob<T>>();
   private readonly errors;
-  private paused = false;
   private closing: Promise<DisposeReport<T>> | undefined;
 
   private constructor(
@@ -152,17 +151,6 @@ export class BullJobQueue<T> extends EventEmitter<JobQueueEvents<T>> implements 
     return this.starting;
   }
 
-  async pause(): Promise<void> {
-    this.paused = true;
-    // This worker only (running jobs go on); Queue#pause would stop every core.
-    await this.worker?.pause(true);
-  }
-
-  async resume(): Promise<void> {
-    this.paused = false;
-    await this.worker?.resume();
-  }
-
   async counts(): Promise<JobCounts> {
     try {
       const counts = await this.queue.getJobCounts('wait', 'prioritized', 'delayed', 'active');
@@ -202,14 +190,14 @@ export class BullJobQueue<T> extends EventEmitter<JobQueueEvents<T>> implements 
     });
     worker.on('failed', (job, error) => this.onFailed(job, error));
     this.worker = worker;
-    if (!this.paused) void worker.run().catch((error: unknown) => this.errors.report(error));
+    void worker.run().catch((error: unknown) => this.errors.report(error));
     await worker.waitUntilReady();
   }
 
   /** Runs the handler; on abandonment, gives the job back to the queue without spending an attempt. */
   private async run(job: BullJob<T>, token: string | undefined, signal: AbortSignal | undefined, handler: JobHandler<T>): Promise<void> {
-    if (this.paused || this.closing) {
-      // A worker blocked waiting for work still takes the job that wakes it, paused or not.
+    if (this.closing) {
+      // A worker blocked waiting for work still takes the job that wakes it, closing or not.
       await giveBack(job, token);
     }
     const view: QueuedJob<T> = { id: idOfJobId(job.id ?? ''), data: job.data, attempt: job.attemptsMade + 1 };

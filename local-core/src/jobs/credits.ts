@@ -12,8 +12,6 @@ export interface Capacity {
   waiting: number;
   /** Deliveries this core has received and not yet acked, wherever their jobs are. */
   held: number;
-  /** A paused core starts nothing new, so it has no free capacity at all. */
-  paused?: boolean;
 }
 
 /**
@@ -28,19 +26,19 @@ export interface Capacity {
  * Free capacity is the sequences not running a job, less the jobs already queued for them:
  * granting more would only make deliveries wait here while another core sits idle. With BullMQ
  * the waiting jobs are the shared queue's, which any core may take; counting all of them against
- * every core under-grants a little while a backlog drains, never over-grants. A paused core has
- * no free capacity. The Relay then sends new conversations to the core with the most free credits.
+ * every core under-grants a little while a backlog drains, never over-grants. The Relay then
+ * sends new conversations to the core with the most free credits.
  *
  * @example
  * creditWindow({ sequences: 4, running: 1, waiting: 0, held: 1 }); // 4: one held, three free
  */
 export function creditWindow(capacity: Capacity): number {
-  const free = capacity.paused ? 0 : Math.max(0, capacity.sequences - capacity.running - capacity.waiting);
+  const free = Math.max(0, capacity.sequences - capacity.running - capacity.waiting);
   return Math.min(MAX_CREDITS, Math.max(0, capacity.held) + free);
 }
 
 /** {@link creditWindow} from a queue's live counts. */
-export async function queueCreditWindow(queue: JobQueue<unknown>, options: { sequences: number; held: number; paused?: boolean }): Promise<number> {
+export async function queueCreditWindow(queue: JobQueue<unknown>, options: { sequences: number; held: number }): Promise<number> {
   const { running, waiting } = await queue.counts();
   return creditWindow({ ...options, running, waiting });
 }

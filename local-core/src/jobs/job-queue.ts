@@ -71,9 +71,6 @@ export interface JobQueue<T> extends EventEmitter<JobQueueEvents<T>>, AsyncDispo
   add(id: string, data: T): Promise<boolean>;
   /** Starts working the queue with `handler`, at most `concurrency` jobs at once. Once per queue. */
   process(handler: JobHandler<T>, options: { concurrency: number }): Promise<void>;
-  /** Starts no new job until `resume`; running jobs go on. */
-  pause(): Promise<void>;
-  resume(): Promise<void>;
   counts(): Promise<JobCounts>;
   /**
    * Stops taking jobs, waits for running ones (up to the timeout), then frees its connections.

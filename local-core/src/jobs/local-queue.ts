@@ -46,7 +46,6 @@ export class LocalJobQueue<T> extends EventEmitter<JobQueueEvents<T>> implements
   private readonly running = new Map<string, Running<T>>();
   private handler: JobHandler<T> | undefined;
   private concurrency = 0;
-  private paused = false;
   private closing: Promise<DisposeReport<T>> | undefined;
 
   constructor(
@@ -73,15 +72,6 @@ export class LocalJobQueue<T> extends EventEmitter<JobQueueEvents<T>> implements
     checkPositiveInteger('concurrency', options.concurrency, 1);
     this.handler = handler;
     this.concurrency = options.concurrency;
-    this.pump();
-  }
-
-  async pause(): Promise<void> {
-    this.paused = true;
-  }
-
-  async resume(): Promise<void> {
-    this.paused = false;
     this.pump();
   }
 
@@ -124,7 +114,7 @@ export class LocalJobQueue<T> extends EventEmitter<JobQueueEvents<T>> implements
   /** Starts waiting jobs, oldest first, while there is a free slot. */
   private pump(): void {
     const { handler } = this;
-    while (handler && !this.paused && !this.closing && this.running.size < this.concurrency) {
+    while (handler && !this.closing && this.running.size < this.concurrency) {
       const entry = this.waiting.shift();
       if (!entry) return;
       this.start(entry, handler);

@@ -250,11 +250,6 @@ export class Memory implements AsyncDisposable {
     return session.generation;
   }
 
-  /** Records a user's rating of a reply (one per user and reply; a new rating replaces theirs). */
-  recordFeedback(feedback: Feedback): void {
-    this.history.recordFeedback(feedback);
-  }
-
   feedbackFor(messageId: string): Feedback[] {
     return this.history.feedbackFor(messageId);
   }

@@ -10,7 +10,6 @@ describe('creditWindow', () => {
     ['queued jobs take the free sequences first', { sequences: 4, running: 1, waiting: 2, held: 3 }, 4],
     ['a backlog in the shared queue: nothing new for this core', { sequences: 4, running: 0, waiting: 9, held: 0 }, 0],
     ['jobs this core runs for another core count against it', { sequences: 4, running: 3, waiting: 0, held: 0 }, 1],
-    ['paused: nothing new, what is held is kept', { sequences: 4, running: 0, waiting: 2, held: 2, paused: true }, 2],
     ['never more than the Relay accepts', { sequences: 64, running: 0, waiting: 0, held: 20_000 }, MAX_CREDITS],
   ])('%s', (_why, capacity, expected) => {
     expect(creditWindow(capacity)).toBe(expected);

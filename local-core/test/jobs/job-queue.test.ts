@@ -122,30 +122,6 @@ describe.each([
     await expect.poll(() => events.failed.length).toBe(2);
   });
 
-  it('starts nothing while paused, and picks up where it was on resume', async () => {
-    kit = makeKit();
-    const queue = await kit.make();
-    const events = recordEvents(queue);
-    // Whenever a start came, the handler tells whether it was during the pause: a late one fails too.
-    let paused = true;
-    const startedPaused: boolean[] = [];
-    await queue.process(
-      async () => {
-        startedPaused.push(paused);
-      },
-      { concurrency: 1 },
-    );
-    await queue.pause();
-    await queue.add('later', { n: 1 });
-    // The scenario: paused a while (BullMQ's worker would fetch in it); the flag, not this pause, is the check.
-    await sleep(300);
-    expect(await queue.counts()).toMatchObject({ waiting: 1, running: 0 });
-    paused = false;
-    await queue.resume();
-    await expect.poll(() => events.completed.length).toBe(1);
-    expect(startedPaused).toEqual([false]);
-  });
-
   it('closes gracefully: the running job finishes, no other starts, the waiting ones are left for later', async () => {
     kit = makeKit();
     const queue = await kit.make();

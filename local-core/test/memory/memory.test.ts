@@ -127,10 +127,8 @@ describe.each([
     expect(await memory.reset('telegram:3')).toBe(2);
   });
 
-  it('records feedback on replies and prunes answers past their TTL', async () => {
+  it('prunes answers past their TTL', async () => {
     const memory = await open(await config(withRedis, { answerTtlSeconds: 60 }));
-    memory.recordFeedback({ messageId: 'reply:telegram:4:1', userId: 'telegram:42', rating: 'down', createdAt: 1 });
-    expect(memory.feedbackFor('reply:telegram:4:1')).toEqual([{ messageId: 'reply:telegram:4:1', userId: 'telegram:42', rating: 'down', createdAt: 1 }]);
 
     const now = Date.now();
     memory.remember({ generation: 0, turns: [], answer: { messageId: 'old', replyKey: 'k1', replyText: 'x', createdAt: now - 61_000 } });
