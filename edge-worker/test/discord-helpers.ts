@@ -7,7 +7,7 @@ import { APPLICATION_ID, discordHeaders } from '../../tests/fakes/discord-payloa
 import { relayFor } from '../src/relay/stub.js';
 import { coreKeys, storedRows } from './helpers.js';
 
-export { APPLICATION_ID, GUILD_ID, commandInteraction, interactionToken, pingInteraction, pressInteraction, snowflake } from '../../tests/fakes/discord-payloads.js';
+export { GUILD_ID, commandInteraction, interactionToken, pingInteraction, pressInteraction, snowflake } from '../../tests/fakes/discord-payloads.js';
 
 export const privateKey = (): string => inject('discordPrivateKey');
 

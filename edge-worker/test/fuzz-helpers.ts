@@ -15,7 +15,7 @@ import { coreKeys, waitFor } from './helpers.js';
  * bench raises it). Seed: `HEARTH_FUZZ_SEED`, else a fresh one, printed with every failure so a
  * failing run can be replayed exactly.
  */
-export function fuzzParams(defaultRuns: number): { numRuns: number; seed: number; endOnFailure: true; includeErrorInReport: true } {
+function fuzzParams(defaultRuns: number): { numRuns: number; seed: number; endOnFailure: true; includeErrorInReport: true } {
   const configured = inject('fuzzRuns');
   const numRuns = configured > 0 ? Math.max(1, Math.round(defaultRuns * (configured / 200))) : defaultRuns;
   const seed = inject('fuzzSeed');
@@ -26,7 +26,7 @@ export function fuzzParams(defaultRuns: number): { numRuns: number; seed: number
 export const fuzzTimeout = (): number => 120_000 * Math.max(1, inject('fuzzRuns') / 200);
 
 /** Writes `fuzz_runs <property> <count> seed=<seed>` so the bench can count inputs tried. */
-export function reportRuns(property: string, runs: number): void {
+function reportRuns(property: string, runs: number): void {
   console.info(`fuzz_runs ${property} ${runs} seed=${inject('fuzzSeed')}`);
 }
 
@@ -102,7 +102,7 @@ export function watchUncaught(): { lines: () => string[]; restore: () => void } 
  * remembers what it got: the queue never fills while a fuzz suite stores valid messages, and
  * the suite can check that every message it meant to be stored was delivered.
  */
-export class Drainer {
+class Drainer {
   readonly delivered = new Set<string>();
   private constructor(
     private readonly ws: WebSocket,

@@ -25,7 +25,7 @@ export async function postSlack(body: unknown, options: SlackPost = {}): Promise
 }
 
 /** The calls the fake Web API recorded (it runs in Node; we are in workerd). */
-export async function slackCalls(): Promise<RecordedSlackCall[]> {
+async function slackCalls(): Promise<RecordedSlackCall[]> {
   return (await fetch(`${inject('slackApiBase')}/__calls`)).json();
 }
 

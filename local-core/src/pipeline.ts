@@ -79,7 +79,7 @@ const STOP_MEMORY_MS = 120_000;
 /** Said when the model produced only whitespace, so the sender is not left waiting in silence. */
 export const EMPTY_REPLY_NOTICE = '(the model produced no reply)';
 /** Appended to a reply cut short by `/stop` or by the time limit. */
-export const STOPPED_MARK = ' …';
+const STOPPED_MARK = ' …';
 export const TIMED_OUT_NOTE = '\n\n(cut short: it was taking too long)';
 
 /** A reply and when it was stored (ms): the assistant turn's `created_at`, its history cursor. */

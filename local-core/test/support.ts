@@ -43,7 +43,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** The `hearth` CLI as a user runs it: from dist, built by `tsc -b` (turbo's `test` depends on `build`). */
-export const HEARTH_BIN = resolve(import.meta.dirname, '../bin/hearth.js');
+const HEARTH_BIN = resolve(import.meta.dirname, '../bin/hearth.js');
 
 export interface CliRun {
   code: number | null;

@@ -48,7 +48,7 @@ const say = (conversation: string, text: string): Message => ({
 });
 
 /** The random model of `layers` blocks, written first when it is not there yet. */
-export async function randomModel(layers: number): Promise<string> {
+async function randomModel(layers: number): Promise<string> {
   const path = randomModelPath(layers, 'q4_0');
   if (!existsSync(path)) await writeRandomGguf({ shape: { ...TINYLLAMA_1_1B, layers }, quant: 'q4_0', out: path });
   return path;

@@ -31,7 +31,7 @@ export interface ModelShape {
 /** TinyLlama-1.1B-Chat-v1.0's hyper-parameters (its config.json). */
 export const TINYLLAMA_1_1B: ModelShape = { name: 'TinyLlama-1.1B shape (random weights)', embedding: 2048, layers: 22, heads: 32, kvHeads: 4, feedForward: 5632, vocab: 32_000, context: 2048 };
 
-export const TOKENIZER_SOURCE = resolve(import.meta.dirname, '../../../shared/models/llama-2-tiny-random.gguf');
+const TOKENIZER_SOURCE = resolve(import.meta.dirname, '../../../shared/models/llama-2-tiny-random.gguf');
 
 type Quant = 'q4_0' | 'q8_0';
 /** ggml_type ids, bytes per block of 32 weights, and general.file_type (llama_ftype). */
@@ -88,7 +88,7 @@ class Writer {
 }
 
 /** The tokenizer.* key/value pairs of a GGUF, as their raw bytes (key, type and value), and their count. */
-export async function tokenizerEntries(path: string): Promise<{ bytes: Buffer; count: number }> {
+async function tokenizerEntries(path: string): Promise<{ bytes: Buffer; count: number }> {
   const file = await readFile(path);
   let at = 0;
   const u32 = () => {

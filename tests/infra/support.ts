@@ -231,7 +231,7 @@ export function dockerignored(path: string, ignoreText = read(join(ROOT, '.docke
 // ---- tools ----------------------------------------------------------------------------------
 
 /** The path of an executable on PATH, or undefined. */
-export function which(command: string): string | undefined {
+function which(command: string): string | undefined {
   try {
     return execFileSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).trim() || undefined;
   } catch {

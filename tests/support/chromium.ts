@@ -5,13 +5,13 @@ import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
 
 /** Debian's chromium package; HEARTH_CHROMIUM points elsewhere. */
-export const CHROMIUM_PATH = process.env.HEARTH_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_PATH = process.env.HEARTH_CHROMIUM ?? '/usr/bin/chromium';
 
 /**
  * Headless, and quiet on the network: without the background-networking flags Chromium dials
  * Google's services at start, which a closed network refuses (and QUIC is never wanted on loopback).
  */
-export const CHROMIUM_ARGS = [
+const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',

@@ -8,7 +8,7 @@ import { ApiError } from './errors.js';
  * The name a request may give instead of a model's id: the connected core's model of the kind
  * the route needs (its chat model for completions, its embedding model for embeddings).
  */
-export const DEFAULT_MODEL = 'hearth';
+const DEFAULT_MODEL = 'hearth';
 
 /** OpenAI's model object; `kind` (and an embedding model's `dimensions`) tell a client which route takes it. */
 const modelObject = (model: CoreModel) => ({

@@ -21,7 +21,7 @@ export function idempotencyKeyOf(c: Context<AppEnv>): string | undefined {
 }
 
 /** The authenticated client of a `/v1` request, as the Relay's streams know it. */
-export function subscriberOf(c: Context<AppEnv>): Subscriber {
+function subscriberOf(c: Context<AppEnv>): Subscriber {
   const client = c.get('client');
   const device = deviceOf(c);
   return { user: client.user, tokenKey: client.tokenKey, exp: client.exp, canWrite: client.scopes.has('chat:write'), ...(device ? { device } : {}) };

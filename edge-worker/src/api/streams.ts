@@ -5,7 +5,7 @@ import { ApiError } from './errors.js';
 import { relayClientRequest } from './relay-request.js';
 
 /** The subprotocol a browser client names besides its bearer one; the server selects it. */
-export const CLIENT_SUBPROTOCOL = 'hearth.v1';
+const CLIENT_SUBPROTOCOL = 'hearth.v1';
 
 /** Where a stream resumes: `?after=`, else SSE's `Last-Event-ID`; 400 when it is not a cursor. */
 function resumeFrom(c: Context<AppEnv>): string {

@@ -24,7 +24,7 @@ declare module 'hono' {
  * Browsers cannot set headers on a WebSocket: they offer the token as a subprotocol
  * (`new WebSocket(url, ['hearth.v1', 'hearth.bearer.' + token])`).
  */
-export const BEARER_SUBPROTOCOL_PREFIX = 'hearth.bearer.';
+const BEARER_SUBPROTOCOL_PREFIX = 'hearth.bearer.';
 
 const challenge = (error?: string, description?: string, scope?: string) =>
   ['Bearer realm="hearth"', error && `error="${error}"`, description && `error_description="${description.replace(/["\\]/g, '')}"`, scope && `scope="${scope}"`]
@@ -35,7 +35,7 @@ const unauthorized = (message: string, cause?: unknown) =>
   new ApiError(401, 'invalid_token', message, { headers: { 'WWW-Authenticate': challenge('invalid_token', message) }, cause });
 
 /** The bearer token of a request: the Authorization header, or a WebSocket's subprotocol. */
-export function bearerTokenOf(request: Request): string | undefined {
+function bearerTokenOf(request: Request): string | undefined {
   const header = bearerOf(request.headers.get('Authorization'));
   if (header) return header;
   const offered = (request.headers.get('Sec-WebSocket-Protocol') ?? '').split(',').map((p) => p.trim());
@@ -82,7 +82,7 @@ function verifierFor(issuer: unknown, config: EdgeConfig): { keys: JWTVerifyGetK
  *
  * @throws ApiError 401 `invalid_token` with the reason
  */
-export async function verifyClientToken(token: string, config: EdgeConfig): Promise<ClientPrincipal> {
+async function verifyClientToken(token: string, config: EdgeConfig): Promise<ClientPrincipal> {
   let issuer: unknown;
   try {
     issuer = decodeJwt(token).iss;

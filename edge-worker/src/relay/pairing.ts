@@ -15,7 +15,7 @@ export interface PairingGate {
  * Codes one source may have waiting at once. One: a group's other members wait for the first
  * code to be approved or to expire, and a group full of accounts cannot take the whole cap.
  */
-export const PAIRING_PER_SOURCE = 1;
+const PAIRING_PER_SOURCE = 1;
 
 /**
  * - `approved`: paired before; queue the message.
@@ -30,12 +30,12 @@ export const PAIRING_PER_SOURCE = 1;
 export type GateOutcome = 'approved' | 'code_sent' | 'code_pending' | 'source_pending';
 
 /** 8 random characters of the pairing alphabet (32 symbols: 5 bits from each byte, no bias). */
-export function newPairingCode(): string {
+function newPairingCode(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(PAIRING_CODE_LENGTH));
   return Array.from(bytes, (byte) => PAIRING_ALPHABET[byte % PAIRING_ALPHABET.length]).join('');
 }
 
-export function pairingNotice(code: string, ttlMs: number): string {
+function pairingNotice(code: string, ttlMs: number): string {
   const minutes = Math.round(ttlMs / 60_000);
   return [
     'This assistant is private. To talk to it, ask its owner to run:',

@@ -2,7 +2,7 @@
  * The Relay instance for this deployment. One object by default; sharding by conversation
  * (docs/architecture.md, "Scale") will pick the name from the conversation id here.
  */
-export const RELAY_NAME = 'main';
+const RELAY_NAME = 'main';
 
 export function relayFor(env: Env) {
   return env.RELAY.get(env.RELAY.idFromName(RELAY_NAME));

@@ -59,7 +59,7 @@ export function discordAppOf(env: NodeJS.ProcessEnv): DiscordApp {
 }
 
 /** Registers the slash commands (replacing the application's list); returns their names as Discord answered. */
-export async function registerDiscordCommands(app: DiscordApp): Promise<string[]> {
+async function registerDiscordCommands(app: DiscordApp): Promise<string[]> {
   const response = await fetch(`${app.apiBase}/applications/${app.applicationId}/commands`, {
     method: 'PUT',
     headers: { authorization: `Bot ${app.botToken}`, 'content-type': 'application/json' },

@@ -12,7 +12,7 @@ export type Progress = <T>(label: string, work: () => Promise<T>) => Promise<T>;
 const quietly: Progress = (_label, work) => work();
 
 /** How many steps `runDoctor` reports through `progress`, for a count beside the spinner. */
-export const DOCTOR_STEPS = 6;
+const DOCTOR_STEPS = 6;
 
 /**
  * `hearth doctor`: every check, in the order a set-up depends on them (settings, key and model
@@ -23,7 +23,7 @@ export const DOCTOR_STEPS = 6;
  * const results = await runDoctor(process.env);
  * if (results.some((r) => r.status === 'fail')) process.exitCode = 1;
  */
-export async function runDoctor(env: NodeJS.ProcessEnv, progress: Progress = quietly): Promise<CheckResult[]> {
+async function runDoctor(env: NodeJS.ProcessEnv, progress: Progress = quietly): Promise<CheckResult[]> {
   const results: CheckResult[] = [checkNode()];
   let config: CoreConfig;
   try {
@@ -49,7 +49,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv, progress: Progress = qui
 }
 
 /** A spinner with the step count, on a terminal's stderr; it erases itself when the step ends. */
-export function spinner(stream: NodeJS.WriteStream = process.stderr): Progress {
+function spinner(stream: NodeJS.WriteStream = process.stderr): Progress {
   const frames = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
   let step = 0;
   return async (label, work) => {

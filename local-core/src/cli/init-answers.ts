@@ -6,7 +6,7 @@ import type { InitPlatform } from './init-steps.js';
 /** A parsed answer, or why it was refused (the question is asked again). */
 export type Parsed<T> = T | { error: string };
 
-export const DEFAULT_EDGE_URL = 'http://127.0.0.1:8787';
+const DEFAULT_EDGE_URL = 'http://127.0.0.1:8787';
 
 export const parseEdgeUrl = (text: string): Parsed<string> => {
   try {

@@ -85,7 +85,7 @@ function edgeEntries(answers: InitAnswers, known: (name: string) => string, jwks
  * 0600), and returns what it did and the commands that take it to production. Values of
  * secrets never appear in what it returns.
  */
-export async function runInit(options: InitOptions): Promise<InitSummary> {
+async function runInit(options: InitOptions): Promise<InitSummary> {
   const [coreText, edgeText] = await Promise.all([readEnvText(options.envFile), readEnvText(options.devVars)]);
   const core = parseEnv(coreText);
   const edge = parseEnv(edgeText);
@@ -153,7 +153,7 @@ export async function runInit(options: InitOptions): Promise<InitSummary> {
 }
 
 /** A path as short as it reads well: relative to here when inside it, else absolute. */
-export function displayPath(path: string): string {
+function displayPath(path: string): string {
   const rel = relative(process.cwd(), resolve(path));
   return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? resolve(path) : rel;
 }

@@ -27,7 +27,7 @@ function byName(pairs: readonly string[], what: string): Record<string, string> 
 const probe = (entry: McpServerEntry) => probeServer(entry, process.env);
 
 /** What a server is and may do, as `hearth mcp list` prints it. */
-export function describeEntry(entry: McpServerEntry): string[] {
+function describeEntry(entry: McpServerEntry): string[] {
   if (entry.kind === 'http') {
     const headers = Object.entries(entry.headers).map(([name, value]) => `${name}: ${value}`);
     return [`${entry.name} — http ${entry.url}`, `  addresses: ${entry.lan ? 'this machine and the local network allowed (lan)' : 'public only'}; headers: ${headers.join(', ') || 'none'}`];

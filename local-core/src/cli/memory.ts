@@ -36,7 +36,7 @@ async function withItems<T>(body: (items: MemoryItemStore) => T | Promise<T>): P
 }
 
 /** `memory list`, for people. */
-export function formatItems(items: readonly MemoryItem[]): string {
+function formatItems(items: readonly MemoryItem[]): string {
   if (items.length === 0) return 'no memories yet: add one with hearth memory add --scope telegram:42 FACT\n';
   return items.map((item) => `#${item.id}  ${item.scope}  ${item.text}  (${item.source}, ${new Date(item.createdAt).toISOString()})`).join('\n').concat('\n');
 }

@@ -15,7 +15,7 @@ export interface ModelOffer {
 }
 
 /** A terminal question: Enter or y is yes. */
-export async function askYesNo(question: string): Promise<boolean> {
+async function askYesNo(question: string): Promise<boolean> {
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^(y(es)?)?$/i.test((await prompt.question(`${question} [Y/n] `)).trim());

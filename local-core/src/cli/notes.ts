@@ -50,12 +50,12 @@ async function withRecall<T>(body: (recall: Recall) => Promise<T>): Promise<T> {
 }
 
 /** What `notes add` did, for people. */
-export function formatAdded(r: NoteFileResult): string {
+function formatAdded(r: NoteFileResult): string {
   return `added ${r.file} for ${ownerName(r.owner)}: ${r.chunks} chunks (${r.added} new, ${r.updated} changed, ${r.unchanged} unchanged${r.removed ? `, ${r.removed} removed` : ''})\n`;
 }
 
 /** `notes list`, for people. */
-export function formatNotes(notes: NoteSummary[]): string {
+function formatNotes(notes: NoteSummary[]): string {
   if (notes.length === 0) return 'no notes yet: add one with hearth notes add FILE\n';
   return notes
     .map((n) => `${n.file}  ${n.chunks} chunks, ${n.chars} chars  for ${ownerName(n.owner)}  added ${new Date(n.addedAt).toISOString()}`)
@@ -64,7 +64,7 @@ export function formatNotes(notes: NoteSummary[]): string {
 }
 
 /** `notes search`, for people: the blended score and its vector and keyword parts, where it came from, the part nearest the query. */
-export function formatHits(hits: RecallHit[], query: string): string {
+function formatHits(hits: RecallHit[], query: string): string {
   if (hits.length === 0) return 'nothing relevant found\n';
   return hits
     .map((h) => `${h.score.toFixed(3)}  ${h.source} ${h.ref}  (vector ${(h.vectorScore ?? 0).toFixed(3)}, keyword ${(h.keywordScore ?? 0).toFixed(3)})\n       ${excerpt(h.text, query, 160)}`)

@@ -9,7 +9,7 @@ import { runCommand } from './run.js';
 const MARK: Record<Severity, string> = { high: '✗ HIGH  ', medium: '! MEDIUM', low: '· low   ', info: '  info  ' };
 
 /** The findings for a person: one line each with its detail and fix, and a count. */
-export function formatFindings(findings: readonly Finding[], fixed: readonly Finding[] = []): string {
+function formatFindings(findings: readonly Finding[], fixed: readonly Finding[] = []): string {
   const lines = findings.map((f) => `${MARK[f.severity]} ${f.title}\n           ${f.detail}\n           fix: ${f.fix}`);
   for (const f of fixed) lines.push(`  fixed    ${f.title} (${f.fix})`);
   const count = (severity: Severity) => findings.filter((f) => f.severity === severity).length;

@@ -29,7 +29,7 @@ function status(token: IssuedToken, now: number): string {
 }
 
 /** `token list`, for people. */
-export function formatTokens(tokens: readonly IssuedToken[], now = nowSeconds()): string {
+function formatTokens(tokens: readonly IssuedToken[], now = nowSeconds()): string {
   if (tokens.length === 0) return 'no client tokens issued yet: hearth token issue --user ID\n';
   return tokens
     .map((t) => `${t.jti}  ${t.user}  ${t.scopes.join(',')}  issued ${isoSeconds(t.issued_at)}  ${status(t, now)}`)
@@ -38,7 +38,7 @@ export function formatTokens(tokens: readonly IssuedToken[], now = nowSeconds())
 }
 
 /** `token revoke`, for people. */
-export function formatRevoked(outcomes: readonly RevokeOutcome[]): string {
+function formatRevoked(outcomes: readonly RevokeOutcome[]): string {
   return outcomes
     .map((o) => {
       const who = o.user ? ` (${o.user})` : '';

@@ -8,7 +8,7 @@ import type { Engine } from './engine.js';
  * memory's window: the room left is what the next few turns grow into before the next fold
  * (each fold costs a generation and a rebuilt context, so not every turn).
  */
-export const COMPACTION = { keep: 0.5 } as const;
+const COMPACTION = { keep: 0.5 } as const;
 
 /** What the model is asked; small models follow a plain instruction best. */
 const INSTRUCTION = 'Summarize the conversation below in a few sentences for your own memory: who the user is, the facts they gave, what was asked and answered.';

@@ -21,7 +21,7 @@ function jsonOr(text: string): unknown {
  * calls carrying the client's results. With `text`, a user turn and an empty model turn follow
  * (the model answers it); without, the model goes on with its last turn.
  */
-export function completionHistory(system: string, turns: readonly HistoryTurn[], text: string | undefined): ChatHistoryItem[] {
+function completionHistory(system: string, turns: readonly HistoryTurn[], text: string | undefined): ChatHistoryItem[] {
   const items: ChatHistoryItem[] = [{ type: 'system', text: system }];
   for (const turn of turns) {
     if (turn.role === 'user') {

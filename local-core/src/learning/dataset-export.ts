@@ -48,7 +48,7 @@ interface TurnRow {
  * across exports, so a user's examples can be grouped or removed, but not reversible by hashing
  * a list of phone numbers, as a plain hash would be.
  */
-export function pseudonymizer(store: LearningStore): (prefix: string, id: string) => string {
+function pseudonymizer(store: LearningStore): (prefix: string, id: string) => string {
   const key = store.secret('pseudonyms');
   return (prefix, id) => `${prefix}_${createHmac('sha256', key).update(`${prefix}:${id}`).digest('hex').slice(0, 16)}`;
 }

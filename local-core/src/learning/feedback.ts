@@ -20,7 +20,7 @@ export interface PipelineLearning {
 const WITH_BUTTONS = new Set(['telegram', 'whatsapp', 'slack', 'discord']);
 
 /** The 👍/👎 row under a reply whose short id is `shortId`: `fb:u:<id>` is 21 bytes, well under 64. */
-export function feedbackButtons(shortId: string): ReplyButtons {
+function feedbackButtons(shortId: string): ReplyButtons {
   return [
     [
       { label: '👍', data: feedbackButtonData('up', shortId) },

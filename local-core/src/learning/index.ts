@@ -9,10 +9,7 @@ import { LearningStore } from './store.js';
 import { type EngineLoader, VariantEngine } from './variant-engine.js';
 import { loadExperiments } from './variants.js';
 
-export { FeedbackDesk, type PipelineLearning } from './feedback.js';
-export { LearningStore, shortIdOf } from './store.js';
-export { VariantEngine } from './variant-engine.js';
-export { loadExperiments } from './variants.js';
+export type { PipelineLearning } from './feedback.js';
 
 /** The core's learning loop, running: the variant engine, feedback, and the report page. */
 export interface Learning {

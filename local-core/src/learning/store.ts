@@ -100,7 +100,7 @@ const toRecord = (row: ReplyRow): ReplyRecord => ({
  * A reply's short id: 16 base64url characters (96 bits) of SHA-256 of its key. Derived, not
  * random, so a reply regenerated after a crash gets the buttons it would have had.
  */
-export function shortIdOf(replyKey: string): string {
+function shortIdOf(replyKey: string): string {
   return createHash('sha256').update(replyKey).digest('base64url').slice(0, 16);
 }
 

@@ -9,7 +9,7 @@ const NAME = /^[A-Za-z0-9._-]{1,64}$/;
  * One way of answering: a model file (default: the core's HEARTH_MODEL), an optional LoRA
  * adapter on it, a system prompt and sampling settings (defaults: the core's).
  */
-export const VariantSchema = z.strictObject({
+const VariantSchema = z.strictObject({
   name: z.string().regex(NAME, 'a variant name is 1-64 characters of A-Z a-z 0-9 . _ -'),
   model: z.string().min(1).optional(),
   lora: z.strictObject({ path: z.string().min(1), scale: z.number().min(0).max(4).default(1) }).optional(),
@@ -20,7 +20,7 @@ export const VariantSchema = z.strictObject({
 });
 
 /** The experiments file (HEARTH_EXPERIMENTS): the variants, and how users are split between them. */
-export const ExperimentsFileSchema = z
+const ExperimentsFileSchema = z
   .strictObject({
     variants: z.array(VariantSchema).min(1).max(16),
     experiment: z.strictObject({
@@ -65,7 +65,7 @@ export interface ExperimentsConfig {
 }
 
 /** The name of the one variant a core without HEARTH_EXPERIMENTS runs. */
-export const DEFAULT_VARIANT = 'default';
+const DEFAULT_VARIANT = 'default';
 
 /** Without a file: everyone gets the core's own model and settings, recorded as `default`. */
 export const SINGLE_VARIANT: ExperimentsConfig = {

@@ -6,7 +6,7 @@ import { openDatabase } from '../memory/database.js';
 import { TokenStore } from '../tokens/token-store.js';
 
 /** How long each token `hearth mcp serve` mints is valid; a new one is minted before it ends. */
-export const SERVE_TOKEN_TTL_SECONDS = 12 * 3600;
+const SERVE_TOKEN_TTL_SECONDS = 12 * 3600;
 /** A token this close to its end is replaced before the next request. */
 const RENEW_BEFORE_SECONDS = 600;
 

@@ -22,7 +22,7 @@ import { expanded, McpRefusal, stdioLaunch } from './launch.js';
 export type McpState = 'connecting' | 'ready' | 'down' | 'refused' | 'closed';
 
 /** Most tools taken from one server (pages of tools/list read until then). */
-export const MAX_TOOLS = 128;
+const MAX_TOOLS = 128;
 const CONNECT_TIMEOUT_MS = 15_000;
 const STDERR_LINE_CHARS = 500;
 

@@ -7,7 +7,7 @@ import { parseLanGrant } from '../plugins/address-policy.js';
 import { HOST, RESERVED_SECRET } from '../plugins/manifest.js';
 
 /** A server's name in mcp.json: it prefixes its tools' names (`files__read_file`). */
-export const ServerNameSchema = z
+const ServerNameSchema = z
   .string()
   // No two separators in a row and none at the end: the first `__` of an offered name then always ends the server's part.
   .regex(
@@ -85,7 +85,7 @@ export const StdioEntrySchema = z
   });
 
 /** A server at an HTTP URL (streamable HTTP): contacted there only, a public address unless `lan`. */
-export const HttpEntrySchema = z
+const HttpEntrySchema = z
   .strictObject({
     type: z.enum(['http', 'streamable-http']).optional(),
     url: z.url({ protocol: /^https?$/, error: 'url must be an http(s) URL, e.g. "https://mcp.example.com/mcp"' }),

@@ -80,7 +80,7 @@ export function stdioLaunch(
 }
 
 /** The entry's env with `${VAR}` filled from the core's environment. @throws McpRefusal naming unset variables */
-export function declaredEnv(values: Readonly<Record<string, string>>, env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+function declaredEnv(values: Readonly<Record<string, string>>, env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   return Object.fromEntries(Object.entries(values).map(([name, value]) => [name, expanded(`env ${name}`, value, env)]));
 }
 

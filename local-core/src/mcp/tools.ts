@@ -69,6 +69,6 @@ function describePart(part: unknown): string {
 }
 
 /** `text` cut to MAX_RESULT_CHARS, saying how much was left out. */
-export function bounded(text: string): string {
+function bounded(text: string): string {
   return text.length <= MAX_RESULT_CHARS ? text : `${text.slice(0, MAX_RESULT_CHARS)}\n… (cut: ${text.length - MAX_RESULT_CHARS} more characters)`;
 }

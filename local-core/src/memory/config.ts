@@ -7,7 +7,7 @@ const REDIS_URL_ADVICE =
   'REDIS_URL must be a Redis URL such as redis://127.0.0.1:6379 or rediss://user:password@host:6380/0; unset it to run without Redis';
 
 /** `redis://` or `rediss://` with a host; anything else is refused with the fix. */
-export const RedisUrlSchema = z.string().refine((value) => {
+const RedisUrlSchema = z.string().refine((value) => {
   try {
     const url = new URL(value);
     return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';

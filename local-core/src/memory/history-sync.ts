@@ -11,7 +11,7 @@ import { quitRedis, throttledErrorLog } from './redis.js';
  * (any core may be asked for their history), never completions (kept nowhere) nor platform
  * chats (their history is only ever read by the core answering them).
  */
-export function isSharedConversation(conversationId: string): boolean {
+function isSharedConversation(conversationId: string): boolean {
   const parsed = parseApiConversationId(conversationId);
   return parsed !== undefined && !parsed.conversation.startsWith(COMPLETION_CONVERSATION_PREFIX);
 }

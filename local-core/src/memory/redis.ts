@@ -64,7 +64,7 @@ export function throttledErrorLog(log: Logger, what: string, everyMs = 30_000) {
 }
 
 /** Attaches the `error` listener every Redis connection needs (without one, an error kills the process). */
-export function watchErrors(emitter: EventEmitter, log: Logger, what: string): void {
+function watchErrors(emitter: EventEmitter, log: Logger, what: string): void {
   const errors = throttledErrorLog(log, what);
   emitter.on('error', (error: unknown) => errors.report(error));
   emitter.on('ready', () => errors.recovered());

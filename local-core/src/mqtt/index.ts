@@ -3,6 +3,6 @@ export { loadMqttConfig, MqttEnvSchema, type MqttConfig, type QoS } from './conf
 export { MqttError } from './errors.js';
 export { parseInbound, type Inbound, type InboundContext } from './inbound.js';
 export { KeyedQueue } from './keyed-queue.js';
-export { PLAIN_TEXT_RESEND_WINDOW_MS, PlainTextIds, type PlainTextId } from './plain-ids.js';
+export { PlainTextIds, type PlainTextId } from './plain-ids.js';
 export { DEVICE_ID, deviceOf, filterProblem, isSharedFilter, replyTopicFor, topicMatches } from './topics.js';
 export { DevicePayloadSchema, MAX_PAYLOAD_BYTES, MqttReplySchema, type DevicePayload, type MqttReply } from './wire.js';

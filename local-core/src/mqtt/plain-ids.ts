@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 
 /** The same plain text from the same topic within this long of its first arrival is a resend. */
-export const PLAIN_TEXT_RESEND_WINDOW_MS = 120_000;
+const PLAIN_TEXT_RESEND_WINDOW_MS = 120_000;
 
 export interface PlainTextId {
   /** `txt~<hash of topic and payload>~<first arrival, ms>`. */

@@ -107,7 +107,7 @@ const DESCRIPTIONS: Record<string, string> = {
 };
 
 /** The grant text that would allow `address` on `port`, as the owner would write it. */
-export function grantFor(address: string, port: number): string {
+function grantFor(address: string, port: number): string {
   const parsed = ipaddr.process(address);
   return parsed.kind() === 'ipv4' ? `${parsed.toString()}:${port}` : `[${parsed.toString()}]:${port}`;
 }

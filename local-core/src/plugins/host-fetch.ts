@@ -9,9 +9,9 @@ export type { NetworkPermissions, ResolvedAddress } from './address-policy.js';
 export { MAX_RESPONSE_BYTES, PluginFetchError } from './pinned-request.js';
 
 /** Longest a plugin's fetch may take, redirects included, whatever its own budget. */
-export const MAX_FETCH_MS = 15_000;
+const MAX_FETCH_MS = 15_000;
 /** Redirects the host follows for a plugin; one more fails the fetch. */
-export const MAX_REDIRECTS = 5;
+const MAX_REDIRECTS = 5;
 
 /** Resolves a name to all its addresses (the system's resolver unless a test injects one). */
 export type HostLookup = (host: string) => Promise<ResolvedAddress[]>;

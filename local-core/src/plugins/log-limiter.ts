@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 
 /** Log lines (its own and reports of refused attempts) a child may write a second; more are dropped. */
-export const LOG_LINES_PER_SECOND = 50;
+const LOG_LINES_PER_SECOND = 50;
 
 /**
  * At most LOG_LINES_PER_SECOND lines a second from one plugin, so a flood cannot drown the core's

@@ -4,7 +4,7 @@ import { parseLanGrant } from './address-policy.js';
 import { compileToolSchema } from './tool-schema.js';
 
 /** A plugin's name: its folder's name too, so it is checked before any path is built from it. */
-export const PluginNameSchema = z
+const PluginNameSchema = z
   .string()
   .regex(/^[a-z0-9-]{1,40}$/, 'a plugin name is 1-40 characters of a-z 0-9 and -, e.g. "weather" (it is also the folder name)');
 

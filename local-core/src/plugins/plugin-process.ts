@@ -78,7 +78,7 @@ const MAX_SERVICES_IN_FLIGHT = 8;
 const MAX_BACKOFF_MS = 30_000;
 const FIRST_BACKOFF_MS = 250;
 /** Largest result a plugin may return, in characters of its JSON (past it the plugin is stopped). */
-export const MAX_OUTPUT_CHARS = 256 * 1024;
+const MAX_OUTPUT_CHARS = 256 * 1024;
 
 /**
  * One plugin's host process: started on the first call (and again after it dies), its code run

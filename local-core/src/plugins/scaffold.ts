@@ -4,7 +4,7 @@ import { ConfigError } from '../errors.js';
 import { isPluginName } from './manifest.js';
 
 /** The manifest `hearth plugins new NAME` writes: one command, one tool, no permissions. */
-export function scaffoldManifest(name: string): Record<string, unknown> {
+function scaffoldManifest(name: string): Record<string, unknown> {
   const command = name.replace(/-/g, '_').slice(0, 32);
   return {
     name,

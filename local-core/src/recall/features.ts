@@ -8,7 +8,7 @@ import { murmur3 } from './hash.js';
  */
 
 /** Where a text is cut before featurising: recall items are chunks and messages, not books. */
-export const MAX_FEATURE_CHARS = 16_000;
+const MAX_FEATURE_CHARS = 16_000;
 
 // Each group is normalised on its own, then weighted: words carry the meaning, character grams
 // catch inflections and typos ("appointments" ~ "appointment"), bigrams a little word order.
@@ -68,7 +68,7 @@ export function featureGroups(text: string): Record<keyof typeof GROUP_WEIGHTS, 
  * zero-filled by the caller). Signed hashing makes collisions cancel on average instead of
  * piling up; `1 + ln(tf)` keeps a repeated word from drowning the rest.
  */
-export function featurise(text: string, out: Float32Array): void {
+function featurise(text: string, out: Float32Array): void {
   const mask = out.length - 1;
   if ((out.length & mask) !== 0) throw new Error(`feature buckets must be a power of two, got ${out.length}`);
   const groups = featureGroups(text);

@@ -4,7 +4,7 @@ import { featuriseBatch } from './features.js';
 import { HASHING_DEFAULTS, type HashingModelParams } from './hashing-params.js';
 
 /** Bump when features.ts changes what a text hashes to: stored vectors then stop matching. */
-export const HASHING_VERSION = 'v1';
+const HASHING_VERSION = 'v1';
 
 const BATCH = 32;
 

@@ -145,7 +145,7 @@ export class ModelEmbedder implements Embedder {
  * One unit vector per row: [N, H] rows as they are, [N, T, H] averaged over the positions the
  * mask keeps (so padding added for a longer neighbour never changes a text's vector).
  */
-export function pool(data: Float32Array, dims: readonly number[], mask: readonly number[], width: number): Float32Array[] {
+function pool(data: Float32Array, dims: readonly number[], mask: readonly number[], width: number): Float32Array[] {
   const [n = 0, second = 0, third] = dims;
   if (third === undefined) return Array.from({ length: n }, (_, i) => l2Normalize(data.slice(i * second, (i + 1) * second)));
   const [tokens, hidden] = [second, third];

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { NoteFileError } from './errors.js';
 
 /** Notes are text someone wrote; anything larger is likely not a note (and would take minutes). */
-export const MAX_NOTE_BYTES = 5 * 1024 * 1024;
+const MAX_NOTE_BYTES = 5 * 1024 * 1024;
 
 /**
  * Reads a note file as UTF-8 text (plain text, markdown, any text format).

@@ -44,7 +44,6 @@ export function int64Tensor(name: string, dims: readonly number[], values: reado
 }
 
 export const intAttr = (name: string, i: number): Attribute => ({ name, type: onnx.AttributeProto.AttributeType.INT, i });
-export const floatAttr = (name: string, f: number): Attribute => ({ name, type: onnx.AttributeProto.AttributeType.FLOAT, f });
 export const intsAttr = (name: string, ints: readonly number[]): Attribute => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: [...ints] });
 
 /** One operator of the default ONNX domain. */

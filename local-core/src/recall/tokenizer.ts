@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 
 /** Used when neither tokenizer file names a maximum: BERT-family models' position table. */
-export const DEFAULT_MAX_TOKENS = 512;
+const DEFAULT_MAX_TOKENS = 512;
 
 // Only the fields read here; the library validates the rest of tokenizer.json itself.
 const TokenizerJson = z.looseObject({

@@ -14,7 +14,7 @@ import type { Logger } from '../../src/logger.js';
 import { silentLogger } from '../support.js';
 
 let keySet: CoreKeySet | undefined;
-export const keys = async () => (keySet ??= await generateCoreKeySet());
+const keys = async () => (keySet ??= await generateCoreKeySet());
 
 export const chat = (platform: 'telegram' | 'whatsapp' | 'api', conversation: string, id: string, text: string, sender = conversation): Message => ({
   message_id: id,

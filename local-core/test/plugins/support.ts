@@ -37,10 +37,10 @@ export async function copyShippedPlugin(root: string, name: string, patch: (mani
 }
 
 /** The plugins shipped at the repository's root. */
-export const SHIPPED = resolve(import.meta.dirname, '../../../plugins');
+const SHIPPED = resolve(import.meta.dirname, '../../../plugins');
 
 /** Log lines (pino JSON) parsed, for assertions on what an operator reads. */
-export const parsed = (lines: readonly string[]): Record<string, unknown>[] => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+const parsed = (lines: readonly string[]): Record<string, unknown>[] => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
 
 export interface PluginSpec {
   name: string;
@@ -136,7 +136,7 @@ export function messageIn(chat: number, text: string): Message {
 }
 
 /** bubblewrap's namespaces when this machine has them (HEARTH_PLUGINS_ISOLATION=auto). */
-export function optionalNamespaces() {
+function optionalNamespaces() {
   const support = namespaceSupport();
   return support.ok ? support : undefined;
 }

@@ -10,8 +10,8 @@ import { ElemType, encodeModel, floatTensor, int64Tensor, intAttr, intsAttr, nod
  * [PAD] row), as a real model's do, so pooling that ignored the mask would be caught.
  */
 
-export const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
-export const WORDS = ['the', 'cat', 'dog', 'sat', 'ran', 'on', 'mat', 'my', 'dentist', 'tuesday', 'garden', 'tomato', 'water', '##s', 'hello', 'world', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
+const WORDS = ['the', 'cat', 'dog', 'sat', 'ran', 'on', 'mat', 'my', 'dentist', 'tuesday', 'garden', 'tomato', 'water', '##s', 'hello', 'world', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
 export const VOCAB = [...SPECIALS, ...WORDS];
 export const HIDDEN = 64;
 
@@ -22,7 +22,7 @@ export interface TinyBertTables {
   kept: Float32Array; // [HIDDEN], added where attention_mask is 1
 }
 
-export function tables(seed = 7): TinyBertTables {
+function tables(seed = 7): TinyBertTables {
   const random = mulberry32(seed);
   const fill = (n: number, scale: number) => Float32Array.from({ length: n }, () => (random() * 2 - 1) * scale);
   // Small offsets shared by every token, as in a trained model: words still dominate the mean.
@@ -34,7 +34,7 @@ export function tables(seed = 7): TinyBertTables {
  * or, with `sentenceOutput`, a model taking only `input_ids` whose `sentence_embedding` is the
  * plain mean of `word[input_ids]` over the sequence.
  */
-export function tinyBertModel(t: TinyBertTables, sentenceOutput = false): Uint8Array {
+function tinyBertModel(t: TinyBertTables, sentenceOutput = false): Uint8Array {
   const ids = tensorValue('input_ids', ElemType.INT64, ['batch', 'sequence']);
   const word = floatTensor('word_embeddings', [VOCAB.length, HIDDEN], t.word);
   if (sentenceOutput) {
@@ -65,7 +65,7 @@ export function tinyBertModel(t: TinyBertTables, sentenceOutput = false): Uint8A
 }
 
 /** A BERT-style WordPiece tokenizer.json over {@link VOCAB}: lower-cases, [CLS] … [SEP]. */
-export function tokenizerJson(): object {
+function tokenizerJson(): object {
   const special = (content: string, id: number) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
   const id = (token: string) => VOCAB.indexOf(token);
   return {

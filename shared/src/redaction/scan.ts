@@ -33,6 +33,3 @@ export function firstGroup(match: RegExpExecArray): Span | undefined {
   }
   return undefined;
 }
-
-/** The digit groups of a number as written (`4111 1111-11` → ['4111', '1111', '11']). */
-export const digitGroups = (raw: string): string[] => raw.match(/\d+/g) ?? [];

@@ -10,10 +10,10 @@ export const InteractionResponse = { Pong: 1, ChannelMessage: 4, DeferredChannel
 const EPHEMERAL = 64;
 
 /** `discord:<channel>:<interaction id>`: an interaction's id is unique, so a repeat of it maps to one message. */
-export const discordMessageId = (channel: string, id: string) => `discord:${channel}:${id}`;
+const discordMessageId = (channel: string, id: string) => `discord:${channel}:${id}`;
 
 /** A channel is one conversation: a guild channel, a group DM, or the DM of one user with the bot. */
-export const discordConversationId = (channel: string) => `discord:${channel}`;
+const discordConversationId = (channel: string) => `discord:${channel}`;
 
 /** `discord:<channel>` → the channel, for the bot's messages and typing. */
 export const discordChannelOf = (conversationId: string): string => conversationId.split(':')[1] ?? '';
@@ -42,7 +42,7 @@ function common(interaction: Interaction, messageId: string): Omit<Message, 'con
  * The text a command stands for: `/ask text:…` is the text; another command is written as the
  * core reads commands on every platform (`/remember fact:x` → `/remember x`).
  */
-export function commandText(interaction: CommandInteraction): string {
+function commandText(interaction: CommandInteraction): string {
   const args = (interaction.data.options ?? []).flatMap((option) => (option.value === undefined ? [] : [String(option.value)])).join(' ').trim();
   if (interaction.data.name === 'ask') return args;
   return args ? `/${interaction.data.name} ${args}` : `/${interaction.data.name}`;

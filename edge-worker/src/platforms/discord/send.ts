@@ -8,7 +8,7 @@ import { discordChannelOf } from './normalize.js';
 import { bucketWait, noteBucket } from './rate-limits.js';
 
 /** Discord's longest message content. */
-export const DISCORD_TEXT_MAX = 2_000;
+const DISCORD_TEXT_MAX = 2_000;
 
 export const discordParts = (reply: OutboundReply): string[] => messageParts(reply.text, DISCORD_TEXT_MAX);
 

@@ -1,8 +1,8 @@
-export const SIGNATURE_HEADER = 'X-Signature-Ed25519';
-export const TIMESTAMP_HEADER = 'X-Signature-Timestamp';
+const SIGNATURE_HEADER = 'X-Signature-Ed25519';
+const TIMESTAMP_HEADER = 'X-Signature-Timestamp';
 
 /** Discord signs every interaction with a fresh timestamp; more than this off is a replay (as for Slack). */
-export const MAX_AGE_SECONDS = 5 * 60;
+const MAX_AGE_SECONDS = 5 * 60;
 
 const SIGNATURE = /^[0-9a-f]{128}$/i;
 const TIMESTAMP = /^\d{1,12}$/;

@@ -11,7 +11,7 @@ import type { Header } from 'postal-mime';
  * passed for a domain aligned with the From domain (the same, or one a subdomain of the other).
  * Cloudflare itself rejects mail that fails a DMARC `reject` policy before it gets here.
  */
-export const EMAIL_ROUTING_AUTHSERV_ID = 'mx.cloudflare.net';
+const EMAIL_ROUTING_AUTHSERV_ID = 'mx.cloudflare.net';
 
 /** `temporary`: a verifier could not finish (a DNS `temperror`), so the mail may pass when delivered again. */
 export type Authentication = { ok: true; by: string } | { ok: false; reason: string; temporary?: true };

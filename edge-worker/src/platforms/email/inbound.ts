@@ -6,7 +6,7 @@ import { sealReplyContext } from './context.js';
 import { normalizeEmail } from './normalize.js';
 
 /** Larger mail is refused: only its text is read, and a parse of more would cost CPU for nothing. */
-export const EMAIL_RAW_MAX = 10 * 1024 * 1024;
+const EMAIL_RAW_MAX = 10 * 1024 * 1024;
 
 /** postal-mime's limits, far below its defaults: a mail to an assistant has a few parts, not thousands. */
 const PARSE_LIMITS = { maxNestingDepth: 20, maxPartCount: 200, maxHeadersSize: 256 * 1024, maxRfc822NestingDepth: 2 };

@@ -28,7 +28,7 @@ function headerText(value: string): string {
 }
 
 /** `Re: <subject>`, once: a reply to a reply keeps one `Re:`. */
-export const replySubject = (subject: string) => (/^re:/i.test(subject.trim()) ? subject.trim() : `Re: ${subject.trim() || '(no subject)'}`.trim());
+const replySubject = (subject: string) => (/^re:/i.test(subject.trim()) ? subject.trim() : `Re: ${subject.trim() || '(no subject)'}`.trim());
 
 /**
  * The reply as raw MIME (RFC 5322): from the assistant's address, in the thread of the mail it

@@ -6,7 +6,7 @@ import { messageParts } from '../split-text.js';
 import { slackTargetOf } from './normalize.js';
 
 /** Slack truncates past 40,000 characters and advises 4,000 a message. */
-export const SLACK_TEXT_MAX = 4_000;
+const SLACK_TEXT_MAX = 4_000;
 
 /** Web API answers are HTTP 200 `{ ok, error }` for most failures; 429 (with Retry-After) for rate limits. */
 const WebApiResponse = z.object({ ok: z.boolean(), error: z.string().optional() });

@@ -1,17 +1,17 @@
 import { timingSafeEqual } from 'hono/utils/buffer';
 import { hmacSha256Hex } from '../hmac.js';
 
-export const SIGNATURE_HEADER = 'X-Slack-Signature';
-export const TIMESTAMP_HEADER = 'X-Slack-Request-Timestamp';
+const SIGNATURE_HEADER = 'X-Slack-Signature';
+const TIMESTAMP_HEADER = 'X-Slack-Request-Timestamp';
 
 /** Slack refuses to act on requests older than this itself, and so do we: a replay is a 401. */
-export const MAX_AGE_SECONDS = 5 * 60;
+const MAX_AGE_SECONDS = 5 * 60;
 
 const SIGNATURE = /^v0=([0-9a-f]{64})$/i;
 const TIMESTAMP = /^\d{1,12}$/;
 
 /** The `v0=<hex>` Slack sends: HMAC-SHA256 of `v0:<timestamp>:<raw body>`, keyed with the signing secret. */
-export async function slackSignature(signingSecret: string, timestamp: string, rawBody: ArrayBuffer | Uint8Array): Promise<string> {
+async function slackSignature(signingSecret: string, timestamp: string, rawBody: ArrayBuffer | Uint8Array): Promise<string> {
   const prefix = new TextEncoder().encode(`v0:${timestamp}:`);
   const base = new Uint8Array(prefix.byteLength + rawBody.byteLength);
   base.set(prefix, 0);

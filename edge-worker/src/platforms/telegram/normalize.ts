@@ -9,8 +9,8 @@ export type Normalized = { kind: 'message'; message: Message } | { kind: 'ignore
 export const callbackQueryIdOf = (messageId: string): string | undefined => /^telegram:-?\d+:cb:(.+)$/.exec(messageId)?.[1];
 
 /** `telegram:<chat>:<message>`: deterministic, so a retried update maps to the same id. */
-export const telegramMessageId = (chatId: number | string, messageId: number | string) => `telegram:${chatId}:${messageId}`;
-export const telegramConversationId = (chatId: number | string) => `telegram:${chatId}`;
+const telegramMessageId = (chatId: number | string, messageId: number | string) => `telegram:${chatId}:${messageId}`;
+const telegramConversationId = (chatId: number | string) => `telegram:${chatId}`;
 
 /** The group settings when none are configured: only what addresses the bot, without knowing its name. */
 const DEFAULTS: Pick<TelegramConfig, 'botUsername' | 'groupMode'> = { botUsername: undefined, groupMode: 'addressed' };

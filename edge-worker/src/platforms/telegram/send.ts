@@ -37,7 +37,7 @@ export async function sendTyping(config: TelegramConfig, conversationId: string)
 }
 
 /** Telegram's longest message text. */
-export const TELEGRAM_TEXT_MAX = 4096;
+const TELEGRAM_TEXT_MAX = 4096;
 
 /** A reply over 4,096 characters goes as several messages cut at paragraph, line or sentence boundaries. */
 export const telegramParts = (reply: OutboundReply): string[] => messageParts(reply.text, TELEGRAM_TEXT_MAX);

@@ -3,9 +3,9 @@ import type { InboundBatch, PlatformEvent } from '../adapter.js';
 import type { WhatsAppMessage, WhatsAppStatus, WhatsAppValue, WhatsAppWebhook, WhatsAppWebhookError } from './schema.js';
 
 /** `whatsapp:<wamid>`: Meta's message id is global and stable, so a retried webhook maps to the same id. */
-export const whatsappMessageId = (wamid: string) => `whatsapp:${wamid}`;
+const whatsappMessageId = (wamid: string) => `whatsapp:${wamid}`;
 /** `whatsapp:<wa_id>`: a conversation is the one-to-one chat with a WhatsApp user. */
-export const whatsappConversationId = (waId: string) => `whatsapp:${waId}`;
+const whatsappConversationId = (waId: string) => `whatsapp:${waId}`;
 
 type Content = Message['content'];
 type Normalized = { kind: 'message'; content: Content } | { kind: 'ignored'; reason: string };

@@ -5,7 +5,7 @@ import type { OutboundPart, OutboundReply, SendOutcome } from '../outbound.js';
 import { messageParts } from '../split-text.js';
 
 /** The longest text body the Cloud API accepts in one message. */
-export const WHATSAPP_TEXT_MAX = 4096;
+const WHATSAPP_TEXT_MAX = 4096;
 
 /** A Graph API error body: `{ error: { message, type, code, error_subcode, fbtrace_id } }`. */
 const GraphErrorBody = z.object({

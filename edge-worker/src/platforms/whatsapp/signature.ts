@@ -7,7 +7,7 @@ export const SIGNATURE_HEADER = 'X-Hub-Signature-256';
 const SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
 
 /** The `sha256=<hex>` value Meta would send for this body. */
-export async function signBody(appSecret: string, body: ArrayBuffer | Uint8Array): Promise<string> {
+async function signBody(appSecret: string, body: ArrayBuffer | Uint8Array): Promise<string> {
   return `sha256=${await hmacSha256Hex(appSecret, body)}`;
 }
 
