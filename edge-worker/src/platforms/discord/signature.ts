@@ -1,11 +1,9 @@
+import { isTimestamp, prefixedBody, staleTimestampProblem } from '../signed-request.js';
+
 const SIGNATURE_HEADER = 'X-Signature-Ed25519';
 const TIMESTAMP_HEADER = 'X-Signature-Timestamp';
 
-/** Discord signs every interaction with a fresh timestamp; more than this off is a replay (as for Slack). */
-const MAX_AGE_SECONDS = 5 * 60;
-
 const SIGNATURE = /^[0-9a-f]{128}$/i;
-const TIMESTAMP = /^\d{1,12}$/;
 
 const bytesOfHex = (hex: string) => Uint8Array.from(hex.match(/../g) ?? [], (pair) => Number.parseInt(pair, 16));
 
@@ -33,12 +31,9 @@ export async function discordSignatureProblem(
 ): Promise<string | undefined> {
   const timestamp = headers.get(TIMESTAMP_HEADER) ?? '';
   const signature = headers.get(SIGNATURE_HEADER) ?? '';
-  if (!TIMESTAMP.test(timestamp) || !SIGNATURE.test(signature)) return `missing or malformed ${SIGNATURE_HEADER} or ${TIMESTAMP_HEADER}`;
-  if (Math.abs(nowSeconds - Number(timestamp)) > MAX_AGE_SECONDS) return `${TIMESTAMP_HEADER} is more than 5 minutes off`;
-  const prefix = new TextEncoder().encode(timestamp);
-  const signed = new Uint8Array(prefix.byteLength + rawBody.byteLength);
-  signed.set(prefix, 0);
-  signed.set(new Uint8Array(rawBody), prefix.byteLength);
-  const valid = await crypto.subtle.verify({ name: 'Ed25519' }, await publicKeyOf(publicKeyHex), bytesOfHex(signature), signed);
+  if (!isTimestamp(timestamp) || !SIGNATURE.test(signature)) return `missing or malformed ${SIGNATURE_HEADER} or ${TIMESTAMP_HEADER}`;
+  const stale = staleTimestampProblem(TIMESTAMP_HEADER, timestamp, nowSeconds);
+  if (stale) return stale;
+  const valid = await crypto.subtle.verify({ name: 'Ed25519' }, await publicKeyOf(publicKeyHex), bytesOfHex(signature), prefixedBody(timestamp, rawBody));
   return valid ? undefined : `wrong ${SIGNATURE_HEADER}`;
 }
