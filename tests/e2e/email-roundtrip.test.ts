@@ -23,14 +23,18 @@ const withMessageId = (raw: string, messageId: string) => raw.replace(/^Message-
 
 /** Replies whose In-Reply-To is `messageId`, once there are some, parsed. */
 async function repliesTo(messageId: string, timeoutMs = 60_000): Promise<Email[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const mails = await Promise.all((await system.sentEmails()).map((raw) => PostalMime.parse(raw)));
-    const replies = mails.filter((m) => m.inReplyTo === messageId);
-    if (replies.length > 0) return replies;
-    if (Date.now() > deadline) throw new Error(`no reply to ${messageId} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  let replies: Email[] = [];
+  await expect
+    .poll(
+      async () => {
+        const mails = await Promise.all((await system.sentEmails()).map((raw) => PostalMime.parse(raw)));
+        replies = mails.filter((m) => m.inReplyTo === messageId);
+        return replies.length;
+      },
+      { timeout: timeoutMs, interval: 250, message: `a reply to ${messageId}` },
+    )
+    .toBeGreaterThan(0);
+  return replies;
 }
 
 describe('mail → edge → Relay → tunnel → core → model → send_email', () => {
